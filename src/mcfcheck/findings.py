@@ -1,0 +1,61 @@
+"""Findings: one immutable record per problem found in a Migration Common File."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.StrEnum):
+    """How much a finding matters; errors make a file invalid."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding sits: the file, the place in it, and the installation it concerns.
+
+    ``line`` and ``column`` are 1-based; either is ``None`` when the parser could not
+    tell. ``xpath`` names the element by local names with positions, for example
+    ``/MigrationFile/Installations/Installation[42]/Devices/Device[2]/DeviceID``.
+    ``installation`` is the reference of the installation the element belongs to.
+    """
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    xpath: str | None = None
+    installation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem: its code, what is wrong, how much it matters, and where."""
+
+    code: str
+    message: str
+    severity: Severity
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """The outcome of checking one file.
+
+    ``error`` is set when the file could not be checked to its end (it is not
+    well-formed XML, or cannot be read); the findings are then those found before
+    the problem was met.
+    """
+
+    path: str
+    schema: str | None
+    installations: int
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True when the file was read to its end and no finding is an error."""
+        return self.error is None and not any(f.severity is Severity.ERROR for f in self.findings)

@@ -1,0 +1,322 @@
+"""Streaming schema validation of Migration Common Files.
+
+The file is parsed once, in chunks, by libxml2 (through lxml). Each Installation is
+validated against the schema as soon as its end tag has been read, then released:
+only the first installation of each run of consecutive installations is kept, empty,
+as a placeholder. When the file ends, what is left (header, trailer, placeholders)
+is validated against the *skeleton* schema, which checks everything but the
+installations' content. Memory therefore stays flat whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final
+
+from lxml import etree
+
+from mcfcheck.errors import InputError, SchemaError
+from mcfcheck.findings import FileReport, Finding, Location, Severity
+from mcfcheck.schemas import CompiledSchema, bundled_schema, load_schema
+from mcfcheck.xmlinput import (
+    PROLOG_LIMIT_BYTES,
+    SAFE_PARSER_OPTIONS,
+    describe_syntax_error,
+    iter_chunks,
+    open_input,
+    prolog_verdict,
+    read_root,
+    require_lxml,
+)
+
+#: The local name of the element inside an installation that holds its reference.
+REFERENCE_ELEMENT: Final = "InstallationReference"
+
+#: Finding codes for schema errors, by the libxml2 error families they group.
+CODE_NOT_WELL_FORMED: Final = "XML001"
+CODE_INVALID_VALUE: Final = "XSD001"
+CODE_STRUCTURE: Final = "XSD002"
+CODE_ATTRIBUTE: Final = "XSD003"
+CODE_IDENTITY: Final = "XSD004"
+CODE_OTHER: Final = "XSD000"
+
+SCHEMA_CODES: Final = {
+    CODE_INVALID_VALUE: "a value does not match its type (pattern, enumeration, length, range, datatype)",
+    CODE_STRUCTURE: "an element is missing, not expected here, or in the wrong order",
+    CODE_ATTRIBUTE: "an attribute is missing, not allowed, or has an invalid value",
+    CODE_IDENTITY: "an identity constraint (xs:unique, xs:key, xs:keyref) is violated",
+    CODE_OTHER: "another schema validity error",
+    CODE_NOT_WELL_FORMED: "the file is not well-formed XML",
+}
+
+# A namespace in Clark notation ({urn:...}Name): URIs always hold a colon or a slash,
+# which tells them from regular-expression counts such as {13} in pattern messages.
+_CLARK_NAME: Final = re.compile(r"\{[^{}\s']*[:/][^{}\s']*\}")
+
+
+def schema_error_code(type_name: str) -> str:
+    """The finding code for a libxml2 schema validity error type."""
+    if "IDC" in type_name:
+        return CODE_IDENTITY
+    if "ATTR" in type_name or type_name.startswith("SCHEMAV_CVC_COMPLEX_TYPE_3") or type_name == (
+        "SCHEMAV_CVC_COMPLEX_TYPE_4"
+    ):
+        return CODE_ATTRIBUTE
+    if any(
+        part in type_name
+        for part in ("DATATYPE", "PATTERN", "ENUMERATION", "LENGTH", "INCLUSIVE", "EXCLUSIVE", "DIGITS", "FACET")
+    ) or type_name in ("SCHEMAV_CVC_TYPE_3_1_2", "SCHEMAV_CVC_ELT_5_2_2", "SCHEMAV_CVC_COMPLEX_TYPE_2_2"):
+        return CODE_INVALID_VALUE
+    if "ELEMENT_CONTENT" in type_name or "COMPLEX_TYPE_2" in type_name or "CVC_ELT" in type_name:
+        return CODE_STRUCTURE
+    return CODE_OTHER
+
+
+def _local_name(tag: object) -> str:
+    text = str(tag)
+    return text[text.index("}") + 1 :] if text.startswith("{") else text
+
+
+def canonical_path(element: etree._Element, stop: etree._Element | None = None) -> str:
+    """The element's path by local names, with a position where it has same-named siblings.
+
+    With ``stop``, the path is relative to that ancestor (which is not included).
+    """
+    steps: list[str] = []
+    node: etree._Element | None = element
+    while node is not None and node is not stop:
+        parent = node.getparent()
+        step = _local_name(node.tag)
+        if parent is not None:
+            same = [sibling for sibling in parent.iterchildren(node.tag)]
+            if len(same) > 1:
+                step += f"[{same.index(node) + 1}]"
+        steps.append(step)
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
+def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Element | None:
+    """The element a libxml2 error path names, in a tree rooted at ``root``."""
+    if not log_path or not log_path.startswith("/"):
+        return None
+    steps = log_path.split("/")[2:]
+    if not steps:
+        return root
+    namespaces = {prefix: uri for prefix, uri in root.nsmap.items() if prefix}
+    try:
+        found = root.xpath("./" + "/".join(steps), namespaces=namespaces)
+    except etree.XPathError:
+        return None
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return found[0]
+    return None
+
+
+class _FileValidation:
+    """The state of validating one file: counters, placeholders, and where records sit."""
+
+    def __init__(self, path: Path, schema: CompiledSchema) -> None:
+        self.path = path
+        self.schema = schema
+        self.installations = 0
+        self._record_tag = schema.record_tag
+        namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
+        self._reference_tag = f"{{{namespace}}}{REFERENCE_ELEMENT}" if namespace else REFERENCE_ELEMENT
+        self._parent: etree._Element | None = None
+        self._parent_path = ""
+        self._position = 0
+        # Placeholders left in the skeleton, by source line: (position, path, reference).
+        self._placeholders: dict[int, tuple[str, str | None]] = {}
+
+    def _finding(
+        self, entry: etree._LogEntry, xpath: str | None, installation: str | None, line: int | None = None
+    ) -> Finding:
+        message = _CLARK_NAME.sub("", entry.message).strip()
+        return Finding(
+            code=schema_error_code(entry.type_name),
+            message=message,
+            severity=Severity.ERROR,
+            location=Location(
+                file=str(self.path),
+                line=line if line is not None else (entry.line or None),
+                column=entry.column or None,
+                xpath=xpath,
+                installation=installation,
+            ),
+        )
+
+    def check_record(self, record: etree._Element) -> Iterator[Finding]:
+        """Validate one installation that has just been read, then release it."""
+        assert self._record_tag is not None
+        if next(record.iterancestors(self._record_tag), None) is not None:
+            return  # nested in another installation: validated with it.
+        parent = record.getparent()
+        if parent is not self._parent:
+            self._parent = parent
+            self._parent_path = canonical_path(parent) if parent is not None else ""
+            self._position = 0
+        self._position += 1
+        self.installations += 1
+        record_path = f"{self._parent_path}/{_local_name(record.tag)}[{self._position}]"
+        schema = self.schema.installation_schema
+        if not schema.validate(record):
+            reference = record.findtext(self._reference_tag)
+            for entry in schema.error_log:
+                element = _resolve_log_path(record, entry.path)
+                inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
+                yield self._finding(entry, record_path + (inner if inner != "/" else ""), reference)
+        previous = record.getprevious()
+        if previous is not None and previous.tag == record.tag and parent is not None:
+            parent.remove(record)
+        else:
+            self._placeholders[record.sourceline or 0] = (record_path, record.findtext(self._reference_tag))
+            record.clear(keep_tail=False)
+
+    def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
+        """Validate what is left of the document once every installation has been released."""
+        schema = self.schema.skeleton_schema
+        if schema.validate(root):
+            return
+        for entry in schema.error_log:
+            element = _resolve_log_path(root, entry.path)
+            installation = None
+            if element is None:
+                xpath = None
+            elif self._record_tag is not None and element.tag == self._record_tag:
+                xpath, installation = self._placeholders.get(element.sourceline or 0, (None, None))
+            else:
+                xpath = canonical_path(element)
+            yield self._finding(entry, xpath, installation)
+
+
+def _syntax_error(path: Path, head: bytes) -> InputError:
+    """The error to raise for a file whose root element could not be read from ``head``."""
+    parser = etree.XMLPullParser(events=(), **SAFE_PARSER_OPTIONS)
+    try:
+        parser.feed(head)
+        parser.close()
+    except etree.XMLSyntaxError as error:
+        return _not_well_formed(path, error)
+    return InputError(f"{path}: its root element does not start in the first {len(head)} bytes")
+
+
+def _not_well_formed(path: Path, error: etree.XMLSyntaxError) -> InputError:
+    message, line, column = describe_syntax_error(path, error)
+    where = f":{line}:{column}" if line is not None else ""
+    return InputError(f"{path}{where}: not well-formed XML: {message}")
+
+
+def _read_head(path: Path, chunks: Iterator[bytes]) -> bytes:
+    """The file's first bytes, enough to hold its prolog, checked to declare no DOCTYPE."""
+    head = b""
+    try:
+        for chunk in chunks:
+            head += chunk
+            if prolog_verdict(head, complete=False) is not None or len(head) >= PROLOG_LIMIT_BYTES:
+                return head
+        prolog_verdict(head, complete=True)
+    except ValueError as error:
+        raise InputError(f"{path}: {error}") from None
+    return head
+
+
+class FileCheck:
+    """Validation of one file in a single streaming pass.
+
+    Iterating over it runs the check and yields findings as they are made. It
+    raises :class:`InputError` when the file cannot be read or is not well-formed
+    (after yielding what was found before that point), and :class:`SchemaError`
+    when no schema fits the document. Afterwards ``installations`` and
+    ``schema_name`` say what was checked.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        schema: CompiledSchema | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.schema = schema
+        self.on_progress = on_progress
+        self.installations = 0
+        self.schema_name: str | None = schema.name if schema is not None else None
+
+    def __iter__(self) -> Iterator[Finding]:
+        require_lxml()
+        with open_input(self.path) as stream:
+            chunks = iter_chunks(stream, self.path)
+            head = _read_head(self.path, chunks)
+            if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+                raise InputError(f"{self.path}: is empty, not an XML document")
+            schema = self.schema or self._bundled_schema(head)
+            self.schema_name = schema.name
+            validation = _FileValidation(self.path, schema)
+            try:
+                yield from self._stream(validation, _chain(head, chunks))
+            finally:
+                self.installations = validation.installations
+
+    def _bundled_schema(self, head: bytes) -> CompiledSchema:
+        root = read_root(head)
+        if root is None:
+            raise _syntax_error(self.path, head)
+        try:
+            return bundled_schema(root.namespace, root.attributes.get("schemaVersion"))
+        except SchemaError as error:
+            raise SchemaError(f"{self.path}: {error}") from None
+
+    def _stream(self, validation: _FileValidation, chunks: Iterator[bytes]) -> Iterator[Finding]:
+        record_tag = validation.schema.record_tag
+        if record_tag is None:
+            parser = etree.XMLPullParser(events=(), **SAFE_PARSER_OPTIONS)
+        else:
+            parser = etree.XMLPullParser(events=("end",), tag=record_tag, **SAFE_PARSER_OPTIONS)
+        done = 0
+        try:
+            for chunk in chunks:
+                parser.feed(chunk)
+                for _event, record in parser.read_events():
+                    yield from validation.check_record(record)
+                done += len(chunk)
+                if self.on_progress is not None:
+                    self.on_progress(done)
+            root = parser.close()
+        except etree.XMLSyntaxError as error:
+            raise _not_well_formed(self.path, error) from None
+        yield from validation.check_skeleton(root)
+
+
+def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    yield head
+    yield from chunks
+
+
+def check_file(path: Path, schema: CompiledSchema | None = None) -> FileReport:
+    """Validate one file and collect every finding into a report."""
+    check = FileCheck(path, schema)
+    findings: list[Finding] = []
+    error: str | None = None
+    try:
+        findings.extend(check)
+    except (InputError, SchemaError) as problem:
+        error = str(problem)
+    return FileReport(str(path), check.schema_name, check.installations, tuple(findings), error)
+
+
+def validate(path: str | Path, schema: str | Path | None = None) -> FileReport:
+    """Validate one MCF against its schema and return the report with every finding.
+
+    ``schema`` is the path of an XSD to use; by default the bundled schema that
+    matches the document's namespace and ``schemaVersion`` is used. Problems that
+    stop the check (an unreadable or not well-formed file, no usable schema) are
+    reported in the report's ``error``, after the findings made before them.
+    """
+    try:
+        compiled = load_schema(Path(schema)) if schema is not None else None
+    except SchemaError as error:
+        return FileReport(str(path), None, 0, (), str(error))
+    return check_file(Path(path), compiled)

@@ -1,0 +1,156 @@
+"""Reading MCF input safely: the parser settings, the prolog check, and the root element."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from lxml import etree
+
+from mcfcheck.errors import InputError
+
+MINIMUM_LXML: Final = (6, 1)
+
+#: How many bytes are read and handed to the parser at a time. Large enough that the
+#: per-call overhead vanishes, small enough to keep memory flat.
+CHUNK_BYTES: Final = 1 << 20
+
+#: How far into a file its root element must start. A prolog (XML declaration,
+#: comments, processing instructions) longer than this is refused rather than buffered.
+PROLOG_LIMIT_BYTES: Final = 1 << 20
+
+#: Parser settings for every document mcfcheck reads: no entity expansion, no DTD
+#: loading, no network, libxml2's size limits kept. They are passed
+#: explicitly rather than relying on the library's defaults.
+SAFE_PARSER_OPTIONS: Final = {
+    "resolve_entities": False,
+    "load_dtd": False,
+    "dtd_validation": False,
+    # Nothing in a document is ever fetched: XInclude is not processed either, as
+    # mcfcheck never calls xinclude() on what it parses.
+    "attribute_defaults": False,
+    "no_network": True,
+    "huge_tree": False,
+}
+
+
+def require_lxml() -> None:
+    """Refuse to run on an lxml older than the one whose safe defaults mcfcheck relies on."""
+    if etree.LXML_VERSION[:2] < MINIMUM_LXML:
+        found = ".".join(str(part) for part in etree.LXML_VERSION[:3])
+        wanted = ".".join(str(part) for part in MINIMUM_LXML)
+        raise InputError(f"mcfcheck needs lxml >= {wanted}, found {found}")
+
+
+def open_input(path: Path) -> BinaryIO:
+    """Open an input file for binary reading, turning OS errors into one-line input errors."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not an MCF file")
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+def iter_chunks(stream: BinaryIO, path: Path) -> Iterator[bytes]:
+    """The stream's bytes in chunks of :data:`CHUNK_BYTES`."""
+    while True:
+        try:
+            chunk = stream.read(CHUNK_BYTES)
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+@dataclass(frozen=True, slots=True)
+class RootElement:
+    """The document's root element as its start tag declares it."""
+
+    namespace: str | None
+    local_name: str
+    attributes: dict[str, str]
+
+
+def _sniff_encoding(head: bytes) -> str:
+    """The encoding to read the prolog in, from a byte order mark or the first bytes."""
+    boms = (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    )
+    for bom, name in boms:
+        if head.startswith(bom):
+            return name
+    for prefix, name in ((b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"), (b"<\0", "utf-16-le"), (b"\0<", "utf-16-be")):
+        if head.startswith(prefix):
+            return name
+    # Markup characters are ASCII in every ASCII-compatible encoding, which is all
+    # the prolog check needs to see.
+    return "latin-1"
+
+
+def prolog_verdict(head: bytes, complete: bool) -> bool | None:
+    """Whether the prolog in ``head`` is free of a DOCTYPE, or None if more bytes are needed.
+
+    Raises :class:`ValueError` naming the problem when the prolog declares a DOCTYPE.
+    ``complete`` says that ``head`` holds the whole file.
+    """
+    text = head.decode(_sniff_encoding(head), errors="replace")
+    position = 0
+    while True:
+        while position < len(text) and text[position] in " \t\r\n\ufeff":
+            position += 1
+        rest = text[position:]
+        if rest.startswith("<!--"):
+            end = rest.find("-->", 4)
+            if end < 0:
+                return True if complete else None
+            position += end + 3
+        elif rest.startswith("<?"):
+            end = rest.find("?>", 2)
+            if end < 0:
+                return True if complete else None
+            position += end + 2
+        elif rest.startswith("<!") and len(rest) < len("<!DOCTYPE") and not complete:
+            return None
+        elif rest[:9].upper() == "<!DOCTYPE":
+            raise ValueError("the document declares a DOCTYPE, which mcfcheck refuses to process")
+        elif not rest and not complete:
+            return None
+        else:
+            return True
+
+
+def read_root(head: bytes) -> RootElement | None:
+    """The root element of the document that starts with ``head``, or None if not yet in it."""
+    parser = etree.XMLPullParser(events=("start",), **SAFE_PARSER_OPTIONS)
+    try:
+        parser.feed(head)
+        for _event, element in parser.read_events():
+            qname = etree.QName(element)
+            return RootElement(qname.namespace, qname.localname, {str(k): str(v) for k, v in element.attrib.items()})
+    except etree.XMLSyntaxError:
+        # The main pass reports the syntax error with its place.
+        return None
+    return None
+
+
+def describe_syntax_error(path: Path, error: etree.XMLSyntaxError) -> tuple[str, int | None, int | None]:
+    """A one-line description of a well-formedness error, with its line and column."""
+    line, column = error.position if error.position != (0, 0) else (None, None)
+    message = str(error.msg or error).strip()
+    # libxml2 appends its own "(<string>, line N)" note; the place is given separately.
+    if message.endswith(")") and ", line " in message:
+        message = message[: message.rfind(" (")].rstrip()
+    return message, line, column
