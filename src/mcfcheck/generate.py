@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import os
 import random
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
+from mcfcheck.atomic import atomic_output
 from mcfcheck.cohorts import Cohort, DeviceModel, DeviceSet
 from mcfcheck.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
 from mcfcheck.schemas import MCF_NAMESPACE
@@ -103,12 +102,20 @@ class _Lines:
 class MCFGenerator:
     """Writes realistic MCFs for one cohort; deterministic for a seed."""
 
-    def __init__(self, cohort: Cohort, seed: int = 0, error_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        cohort: Cohort,
+        seed: int = 0,
+        error_rate: float = 0.0,
+        planted_at: Mapping[int, PlantedKind] | None = None,
+    ) -> None:
+        """``planted_at`` plants the given kinds of error in the given installations (1-based)."""
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError(f"the error rate is a fraction from 0 to 1, not {error_rate}")
         self.cohort = cohort
         self.seed = seed
         self.error_rate = error_rate
+        self.planted_at = dict(planted_at or {})
         self._random = random.Random(seed)
         self._serial = 0
         self._device_serial = 0
@@ -233,10 +240,11 @@ class MCFGenerator:
         self.devices += devices
         return lines
 
-    def _plant(self, lines: _Lines, first_line: int, reference: str) -> None:
+    def _plant(self, lines: _Lines, first_line: int, reference: str, kind: PlantedKind | None = None) -> None:
         """Spoil one part of the installation so that exactly one schema error results."""
-        kinds = [kind for kind in PlantedKind if kind is not PlantedKind.MPAN_FORMAT or "mpan" in lines.marks]
-        kind = kinds[self._random.randrange(len(kinds))]
+        if kind is None or (kind is PlantedKind.MPAN_FORMAT and "mpan" not in lines.marks):
+            kinds = [kind for kind in PlantedKind if kind is not PlantedKind.MPAN_FORMAT or "mpan" in lines.marks]
+            kind = kinds[self._random.randrange(len(kinds))]
         marks = lines.marks
         if kind is PlantedKind.MPAN_FORMAT:
             at = marks["mpan"]
@@ -291,7 +299,9 @@ class MCFGenerator:
         for index in range(1, installations + 1):
             reference = f"{prefix}-{index:09d}"
             lines = self.installation(reference)
-            if self.error_rate and self._random.random() < self.error_rate:
+            if index in self.planted_at:
+                self._plant(lines, line, reference, self.planted_at[index])
+            elif self.error_rate and self._random.random() < self.error_rate:
                 self._plant(lines, line, reference)
             line += len(lines.lines)
             yield "\n".join(lines.lines) + "\n"
@@ -307,20 +317,19 @@ class MCFGenerator:
     ) -> GenerationSummary:
         """Write the file atomically (a temporary file beside it, then a rename)."""
         written = 0
-        with _atomic_output(path) as output:
+        with atomic_output(path) as output:
             buffer: list[str] = []
             buffered = 0
-            done = 0
-            for piece in self.iter_text(installations):
+            # The first piece is the header, then one piece per installation.
+            for done, piece in enumerate(self.iter_text(installations)):
                 buffer.append(piece)
                 buffered += len(piece)
-                done += 1
                 if buffered >= WRITE_BUFFER_CHARS:
                     written += output.write("".join(buffer).encode("utf-8"))
                     buffer.clear()
                     buffered = 0
                     if on_progress is not None:
-                        on_progress(min(done - 1, installations))
+                        on_progress(min(done, installations))
             written += output.write("".join(buffer).encode("utf-8"))
         if on_progress is not None:
             on_progress(installations)
@@ -333,26 +342,3 @@ _BASE_DATE_TIME: Final = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-class _atomic_output:  # noqa: N801 - used as a context manager, like open()
-    """A binary file written beside ``path`` and renamed onto it only when complete."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[bytes] | None = None
-        self._temporary = ""
-
-    def __enter__(self) -> IO[bytes]:
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        descriptor, self._temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
-        self._file = os.fdopen(descriptor, "wb")
-        return self._file
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        assert self._file is not None
-        self._file.close()
-        if kind is None:
-            os.replace(self._temporary, self.path)
-        else:
-            os.unlink(self._temporary)

@@ -45,16 +45,21 @@ MCF_NAMESPACE: Final = "urn:mcfcheck:mcf"
 #: The bundled schemas: (namespace, schemaVersion attribute of the root) -> file name.
 BUNDLED: Final = {(MCF_NAMESPACE, "1.0"): "mcf-1.0.xsd"}
 
-#: Parser settings for schema documents. Internal entities are expanded (schemas
-#: such as xmldsig-core-schema.xsd declare some in their DOCTYPE), external ones,
-#: DTDs and the network never.
-_SCHEMA_PARSER_OPTIONS: Final = {
-    "resolve_entities": "internal",
-    "load_dtd": False,
-    "no_network": True,
-    "huge_tree": False,
-    "remove_comments": True,
-}
+def _schema_parser() -> etree.XMLParser:
+    """A parser for schema documents.
+
+    Internal entities are expanded (schemas such as xmldsig-core-schema.xsd declare
+    some in their DOCTYPE); external entities, DTDs and the network never.
+    """
+    return etree.XMLParser(
+        resolve_entities="internal",
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +135,16 @@ def _parse_schema_document(path: Path, referenced_by: Path | None) -> etree._Ele
     where = f" (referenced by {referenced_by.name})" if referenced_by else ""
     if not path.is_file():
         raise SchemaError(f"{path}: schema not found{where}")
-    parser = etree.XMLParser(**_SCHEMA_PARSER_OPTIONS)
+    parser = _schema_parser()
     try:
         tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as error:
         raise SchemaError(f"{path}: not a well-formed schema document{where}: {error.msg}") from None
     except OSError as error:
         raise SchemaError(f"{path}: cannot be read{where}: {error}") from None
+    root_name = etree.QName(tree.getroot()).localname
     if tree.getroot().tag != f"{_XS}schema":
-        raise SchemaError(f"{path}: not an XML Schema (its root is {tree.getroot().tag}){where}")
+        raise SchemaError(f"{path}: not an XML Schema (its root element is {root_name}){where}")
     return tree
 
 
@@ -191,7 +197,7 @@ def _compile(path: Path, documents: _SchemaSet) -> etree.XMLSchema:
             # Writing the root element alone drops the DOCTYPE, whose internal
             # entities were already expanded when the document was read.
             Path(folder, _safe_name(index)).write_bytes(etree.tostring(tree.getroot(), encoding="utf-8"))
-        parser = etree.XMLParser(**_SCHEMA_PARSER_OPTIONS)
+        parser = _schema_parser()
         try:
             return etree.XMLSchema(etree.parse(str(Path(folder, _safe_name(0))), parser))
         except etree.XMLSchemaParseError as error:
@@ -248,7 +254,8 @@ def _with_global_record(documents: _SchemaSet, where: _DeclarationPath) -> _Sche
         return result
     hoisted = copy.deepcopy(declaration)
     for attribute in ("minOccurs", "maxOccurs", "form"):
-        hoisted.attrib.pop(attribute, None)
+        if attribute in hoisted.attrib:
+            del hoisted.attrib[attribute]
     schema.append(hoisted)
     return result
 
@@ -262,7 +269,8 @@ def _with_open_record(documents: _SchemaSet, where: _DeclarationPath) -> _Schema
     """
     result = _copy_set(documents)
     declaration = _declaration(result, where)
-    declaration.attrib.pop("type", None)
+    if "type" in declaration.attrib:
+        del declaration.attrib["type"]
     for child in list(declaration):
         if child.tag in _TYPE_TAGS:
             declaration.remove(child)

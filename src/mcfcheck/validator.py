@@ -22,13 +22,13 @@ from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.schemas import CompiledSchema, bundled_schema, load_schema
 from mcfcheck.xmlinput import (
     PROLOG_LIMIT_BYTES,
-    SAFE_PARSER_OPTIONS,
     describe_syntax_error,
     iter_chunks,
     open_input,
     prolog_verdict,
     read_root,
     require_lxml,
+    secure_pull_parser,
 )
 
 #: The local name of the element inside an installation that holds its reference.
@@ -60,8 +60,10 @@ def schema_error_code(type_name: str) -> str:
     """The finding code for a libxml2 schema validity error type."""
     if "IDC" in type_name:
         return CODE_IDENTITY
-    if "ATTR" in type_name or type_name.startswith("SCHEMAV_CVC_COMPLEX_TYPE_3") or type_name == (
-        "SCHEMAV_CVC_COMPLEX_TYPE_4"
+    if (
+        "ATTR" in type_name
+        or type_name.startswith("SCHEMAV_CVC_COMPLEX_TYPE_3")
+        or type_name == ("SCHEMAV_CVC_COMPLEX_TYPE_4")
     ):
         return CODE_ATTRIBUTE
     if any(
@@ -90,7 +92,7 @@ def canonical_path(element: etree._Element, stop: etree._Element | None = None) 
         parent = node.getparent()
         step = _local_name(node.tag)
         if parent is not None:
-            same = [sibling for sibling in parent.iterchildren(node.tag)]
+            same = list(parent.iterchildren(str(node.tag)))
             if len(same) > 1:
                 step += f"[{same.index(node) + 1}]"
         steps.append(step)
@@ -194,7 +196,7 @@ class _FileValidation:
 
 def _syntax_error(path: Path, head: bytes) -> InputError:
     """The error to raise for a file whose root element could not be read from ``head``."""
-    parser = etree.XMLPullParser(events=(), **SAFE_PARSER_OPTIONS)
+    parser = secure_pull_parser()
     try:
         parser.feed(head)
         parser.close()
@@ -271,10 +273,7 @@ class FileCheck:
 
     def _stream(self, validation: _FileValidation, chunks: Iterator[bytes]) -> Iterator[Finding]:
         record_tag = validation.schema.record_tag
-        if record_tag is None:
-            parser = etree.XMLPullParser(events=(), **SAFE_PARSER_OPTIONS)
-        else:
-            parser = etree.XMLPullParser(events=("end",), tag=record_tag, **SAFE_PARSER_OPTIONS)
+        parser = secure_pull_parser(record_tag)
         done = 0
         try:
             for chunk in chunks:

@@ -22,19 +22,24 @@ CHUNK_BYTES: Final = 1 << 20
 #: comments, processing instructions) longer than this is refused rather than buffered.
 PROLOG_LIMIT_BYTES: Final = 1 << 20
 
-#: Parser settings for every document mcfcheck reads: no entity expansion, no DTD
-#: loading, no network, libxml2's size limits kept. They are passed
-#: explicitly rather than relying on the library's defaults.
-SAFE_PARSER_OPTIONS: Final = {
-    "resolve_entities": False,
-    "load_dtd": False,
-    "dtd_validation": False,
-    # Nothing in a document is ever fetched: XInclude is not processed either, as
-    # mcfcheck never calls xinclude() on what it parses.
-    "attribute_defaults": False,
-    "no_network": True,
-    "huge_tree": False,
-}
+def secure_pull_parser(tag: str | None = None) -> etree.XMLPullParser:
+    """A streaming parser for MCF input, reporting the end of each ``tag`` element.
+
+    Every safety setting is passed explicitly rather than left to the library's
+    defaults: no entity expansion, no DTD loading or validation, no attribute
+    defaults from a DTD, no network, and libxml2's size limits kept (no huge_tree).
+    XInclude is never processed: mcfcheck never calls ``xinclude()`` on its input.
+    """
+    return etree.XMLPullParser(
+        events=("end",) if tag is not None else (),
+        tag=tag,
+        resolve_entities=False,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        no_network=True,
+        huge_tree=False,
+    )
 
 
 def require_lxml() -> None:
@@ -92,7 +97,12 @@ def _sniff_encoding(head: bytes) -> str:
     for bom, name in boms:
         if head.startswith(bom):
             return name
-    for prefix, name in ((b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"), (b"<\0", "utf-16-le"), (b"\0<", "utf-16-be")):
+    for prefix, name in (
+        (b"<\0\0\0", "utf-32-le"),
+        (b"\0\0\0<", "utf-32-be"),
+        (b"<\0", "utf-16-le"),
+        (b"\0<", "utf-16-be"),
+    ):
         if head.startswith(prefix):
             return name
     # Markup characters are ASCII in every ASCII-compatible encoding, which is all
@@ -134,7 +144,15 @@ def prolog_verdict(head: bytes, complete: bool) -> bool | None:
 
 def read_root(head: bytes) -> RootElement | None:
     """The root element of the document that starts with ``head``, or None if not yet in it."""
-    parser = etree.XMLPullParser(events=("start",), **SAFE_PARSER_OPTIONS)
+    parser = etree.XMLPullParser(
+        events=("start",),
+        resolve_entities=False,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        no_network=True,
+        huge_tree=False,
+    )
     try:
         parser.feed(head)
         for _event, element in parser.read_events():

@@ -1,0 +1,42 @@
+# mcfcheck: `make run` validates the shipped samples, `make test` runs the test suite.
+# Both create their own virtual environment in .venv/ first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck samples bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: validate every shipped sample; the *-valid files must pass, the *-invalid files must fail
+run: $(STAMP)
+	$(BIN)/mcfcheck validate samples/*-valid.xml
+	$(BIN)/mcfcheck validate samples/*-invalid.xml; test $$? -eq 1
+
+## test: linters, strict type checks and the test suite
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## samples: regenerate the shipped samples (deterministic)
+samples: $(STAMP)
+	$(BIN)/python samples/make_samples.py
+
+## bench: memory and speed against peers on generated files (see BENCHMARKS.md)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/data

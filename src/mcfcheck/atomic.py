@@ -1,0 +1,28 @@
+"""Writing output files atomically: a temporary file beside the target, renamed when complete."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that replaces ``path`` only if the block completes.
+
+    Readers never see a half-written file, and a failed or interrupted write leaves
+    whatever was at ``path`` before untouched.
+    """
+    folder = path.parent if str(path.parent) else Path()
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as output:
+            yield output
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

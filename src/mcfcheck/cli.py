@@ -1,0 +1,177 @@
+"""The mcfcheck command line: a thin shell over the library that returns an exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from mcfcheck import __version__
+from mcfcheck.atomic import atomic_output
+from mcfcheck.batch import ExitStatus, validate_files
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.generate import MCFGenerator, PlantedError
+from mcfcheck.reporting import REPORTERS
+
+app = typer.Typer(
+    name="mcfcheck",
+    help="Validate and process SMETS1 Migration Common Files (MCF).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_CODES_HELP = "Exit status: 0 every file valid, 1 findings, 2 usage error or unusable input or schema."
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mcfcheck {__version__}")
+        raise typer.Exit(ExitStatus.VALID)
+
+
+@app.callback(epilog=EXIT_CODES_HELP)
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Validate and process SMETS1 Migration Common Files (MCF)."""
+
+
+@contextmanager
+def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Callable[[int], None] | None]]:
+    """A factory of per-file progress callbacks, drawing bars only on a terminal."""
+    if not enabled or not err.is_terminal:
+        yield lambda _path: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+
+        def for_file(path: Path) -> Callable[[int], None]:
+            size = path.stat().st_size if path.is_file() else None
+            task = progress.add_task(path.name, total=size)
+            return lambda done: progress.update(task, completed=done)
+
+        yield for_file
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="MCF files to validate.", show_default=False)],
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="An XSD to validate against (for example the DCC's migration schema); "
+            "by default the bundled schema matching each file's namespace and schemaVersion.",
+        ),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(REPORTERS)}.")] = "text",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")
+    ] = False,
+) -> None:
+    """Check MCF files against the migration schema in one streaming pass, reporting every error."""
+    reporter_class = REPORTERS.get(output_format)
+    if reporter_class is None:
+        raise typer.BadParameter(f"unknown format {output_format!r}; choose from {', '.join(REPORTERS)}")
+    # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    reporter = reporter_class(out, err, quiet=quiet)
+    with _progress_bars(err, enabled=not quiet) as progress:
+        status = validate_files(files, reporter, schema=schema, progress=progress)
+    raise typer.Exit(status)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def generate(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.", show_default=False)],
+    cohort: Annotated[
+        str, typer.Option("--cohort", help=f"The cohort: {', '.join(builtin_cohorts())}.", case_sensitive=False)
+    ] = "CB",
+    installations: Annotated[int, typer.Option("--installations", "-n", min=1, help="How many installations.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The seed; the same seed gives the same file.")] = 0,
+    error_rate: Annotated[
+        float,
+        typer.Option(
+            "--error-rate", min=0.0, max=1.0, help="The fraction of installations given one planted schema error."
+        ),
+    ] = 0.0,
+    planted: Annotated[
+        Path | None,
+        typer.Option(
+            "--planted",
+            help="Where to list the planted errors (CSV: line, installation, kind, code); "
+            "default: the output's name with .planted.csv when --error-rate is above 0.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Write a realistic MCF of any size in constant memory, optionally with planted schema errors."""
+    cohorts = builtin_cohorts()
+    chosen = cohorts.get(cohort.upper())
+    if chosen is None:
+        raise typer.BadParameter(f"unknown cohort {cohort!r}; choose from {', '.join(cohorts)}", param_hint="--cohort")
+    err = Console(stderr=True, highlight=False)
+    generator = MCFGenerator(chosen, seed=seed, error_rate=error_rate)
+    try:
+        if quiet or not err.is_terminal:
+            summary = generator.write(output, installations)
+        else:
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task(f"writing {output.name}", total=installations)
+                summary = generator.write(
+                    output, installations, on_progress=lambda done: progress.update(task, completed=done)
+                )
+    except OSError as error:
+        err.print(f"error: {output}: cannot be written ({error.strerror or error})")
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    if error_rate > 0 or planted is not None:
+        listing = planted or output.with_name(output.name + ".planted.csv")
+        _write_planted(listing, summary.planted)
+    if not quiet:
+        where = f"; {len(summary.planted):,} planted errors listed in {listing}" if error_rate > 0 or planted else ""
+        err.print(
+            f"wrote {output}: {summary.installations:,} installations, {summary.devices:,} devices, "
+            f"{summary.bytes_written / 1e6:,.1f} MB{where}"
+        )
+
+
+def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
+    rows = ["line,installation,kind,code\n"]
+    rows.extend(f"{error.line},{error.installation},{error.kind},{error.code}\n" for error in planted)
+    with atomic_output(path) as listing:
+        listing.write("".join(rows).encode("utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` and return the exit status."""
+    try:
+        app(args=argv, prog_name="mcfcheck")
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else ExitStatus.UNUSABLE if code else ExitStatus.VALID
+    except KeyboardInterrupt:
+        print("mcfcheck: interrupted", file=sys.stderr)
+        return 130
+    return ExitStatus.VALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())
