@@ -19,6 +19,11 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     """
     folder = path.parent if str(path.parent) else Path()
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    # mkstemp creates the file readable by its owner only; give it the permissions
+    # any newly created file would have under the current umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(descriptor, 0o666 & ~umask)
     try:
         with os.fdopen(descriptor, "wb") as output:
             yield output

@@ -30,11 +30,10 @@ INDENT: Final = "  "
 #: Bytes of text gathered before each write to the output file.
 WRITE_BUFFER_CHARS: Final = 1 << 20
 
-# Odd multipliers make counter -> identifier maps bijective modulo a power of two, so
-# identifiers look scattered yet never repeat.
-_SCRAMBLE_40: Final = 0x9E3779B97F & ((1 << 40) - 1) | 1
-_SCRAMBLE_24: Final = 0x9E3779 | 1
-_SCRAMBLE_34: Final = 0x2545F4914F & ((1 << 34) - 1) | 1
+# A multiplier prime to 2, 3 and 5: n -> n * _SPREAD is then a bijection modulo any
+# number made of those primes (10**k, 9 * 10**7, 2**k), so identifiers look scattered
+# yet never repeat within a file.
+_SPREAD: Final = 7_777_777_777
 
 
 class PlantedKind(enum.StrEnum):
@@ -126,30 +125,30 @@ class MCFGenerator:
 
     def _device_id(self, device_set: DeviceSet) -> str:
         self._device_serial += 1
-        value = ((self._device_serial + self.seed * 7919) * _SCRAMBLE_40) & ((1 << 40) - 1)
+        value = ((self._device_serial + self.seed * 7919) * _SPREAD) % (1 << 40)
         tail = value.to_bytes(5, "big").hex().upper()
         return device_set.oui + "-" + "-".join(tail[i : i + 2] for i in range(0, 10, 2))
 
     def _mpan(self, serial: int) -> str:
         distributor = 10 + serial % 14
-        body = f"{distributor:02d}{(serial * _SCRAMBLE_34) & ((1 << 33) - 1):010d}"
+        body = f"{distributor:02d}{(serial * _SPREAD) % 10**10:010d}"
         return body + str(mpan_check_digit(body))
 
     def _mprn(self, serial: int) -> str:
-        body = f"{(serial * _SCRAMBLE_24) % 90_000_000 + 10_000_000:08d}" if serial < 80_000_000 else f"{serial:08d}"
+        body = f"{(serial * _SPREAD) % 90_000_000 + 10_000_000:08d}"
         return body + mprn_check_digits(body)
 
     def _iccid(self, serial: int) -> str:
-        payload = f"894410{(serial * _SCRAMBLE_40) % 10**12:012d}"
+        payload = f"894410{(serial * _SPREAD) % 10**12:012d}"
         return payload + str(luhn_check_digit(payload))
 
     def _imsi(self, serial: int) -> str:
         network = ("10", "15", "20", "30", "33")[serial % 5]
-        return f"234{network}{(serial * _SCRAMBLE_34) % 10**10:010d}"
+        return f"234{network}{(serial * _SPREAD) % 10**10:010d}"
 
     @staticmethod
     def _static_ip(serial: int) -> str:
-        value = (serial * _SCRAMBLE_24) & ((1 << 24) - 1)
+        value = (serial * _SPREAD) % (1 << 24)
         return f"10.{value >> 16}.{(value >> 8) & 255}.{value & 255}"
 
     # -- installations ------------------------------------------------------------

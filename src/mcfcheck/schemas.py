@@ -45,6 +45,7 @@ MCF_NAMESPACE: Final = "urn:mcfcheck:mcf"
 #: The bundled schemas: (namespace, schemaVersion attribute of the root) -> file name.
 BUNDLED: Final = {(MCF_NAMESPACE, "1.0"): "mcf-1.0.xsd"}
 
+
 def _schema_parser() -> etree.XMLParser:
     """A parser for schema documents.
 

@@ -22,6 +22,7 @@ CHUNK_BYTES: Final = 1 << 20
 #: comments, processing instructions) longer than this is refused rather than buffered.
 PROLOG_LIMIT_BYTES: Final = 1 << 20
 
+
 def secure_pull_parser(tag: str | None = None) -> etree.XMLPullParser:
     """A streaming parser for MCF input, reporting the end of each ``tag`` element.
 

@@ -1,0 +1,1 @@
+"""mcfcheck's test suite."""

@@ -1,0 +1,251 @@
+"""Streaming schema validation: every error, with its line, XPath and installation."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mcfcheck
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.findings import Severity
+from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, schema_error_code
+
+from .conftest import SAMPLES
+
+NOTE = re.compile(r"<!-- ([a-z-]+): (XSD\d{3}) expected at line (\d+), installation (\S+) -->")
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*-valid.xml")), ids=lambda path: path.name)
+def test_valid_samples_are_valid(sample: Path) -> None:
+    report = mcfcheck.validate(sample)
+    assert report.error is None
+    assert report.findings == ()
+    assert report.valid
+    assert report.installations == 4
+
+
+def test_there_is_a_valid_sample_per_cohort() -> None:
+    assert {f"{name.lower()}-valid.xml" for name in builtin_cohorts()} <= {p.name for p in SAMPLES.iterdir()}
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*-invalid.xml")), ids=lambda path: path.name)
+def test_invalid_samples_have_exactly_their_error(sample: Path) -> None:
+    report = mcfcheck.validate(sample)
+    assert report.error is None
+    assert not report.valid
+    assert len(report.findings) == 1, report.findings
+    (finding,) = report.findings
+    assert finding.severity is Severity.ERROR
+    assert finding.location.file == str(sample)
+    assert finding.location.line is not None
+    assert finding.location.xpath is not None and finding.location.xpath.startswith("/MigrationFile")
+    planted = NOTE.search(sample.read_text(encoding="utf-8"))
+    if planted is not None:
+        _kind, code, line, installation = planted.groups()
+        assert (finding.code, finding.location.line, finding.location.installation) == (code, int(line), installation)
+        assert finding.location.xpath.startswith("/MigrationFile/Installations/Installation[2]/")
+    else:
+        assert finding.location.installation is None
+
+
+def test_there_is_an_invalid_sample_per_planted_kind() -> None:
+    assert {f"{kind.value}-invalid.xml" for kind in PlantedKind} <= {p.name for p in SAMPLES.iterdir()}
+
+
+def test_every_error_is_reported_not_only_the_first(tmp_path: Path) -> None:
+    generator = MCFGenerator(builtin_cohorts()["FOC"], seed=11, error_rate=0.5)
+    path = tmp_path / "many.xml"
+    summary = generator.write(path, 60)
+    assert len(summary.planted) > 10
+    report = mcfcheck.validate(path)
+    found = [(f.location.line, f.location.installation, f.code) for f in report.findings]
+    assert found == [(p.line, p.installation, p.code) for p in summary.planted]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cohort=st.sampled_from(sorted(builtin_cohorts())),
+    seed=st.integers(min_value=0, max_value=10_000),
+    installations=st.integers(min_value=1, max_value=12),
+)
+def test_generated_files_are_valid(tmp_path: Path, cohort: str, seed: int, installations: int) -> None:
+    path = tmp_path / f"{cohort}-{seed}-{installations}.xml"
+    summary = MCFGenerator(builtin_cohorts()[cohort], seed=seed).write(path, installations)
+    report = mcfcheck.validate(path)
+    assert report.findings == ()
+    assert report.error is None
+    assert report.installations == summary.installations == installations
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(min_value=0, max_value=10_000),
+    installations=st.integers(min_value=1, max_value=8),
+    data=st.data(),
+)
+def test_a_mutation_at_a_known_place_is_reported_at_that_line(
+    tmp_path: Path, seed: int, installations: int, data: st.DataObject
+) -> None:
+    at = data.draw(st.integers(min_value=1, max_value=installations), label="installation")
+    kind = data.draw(st.sampled_from(list(PlantedKind)), label="kind")
+    generator = MCFGenerator(builtin_cohorts()["CB"], seed=seed, planted_at={at: kind})
+    path = tmp_path / "mutated.xml"
+    generator.write(path, installations)
+    (planted,) = generator.planted
+    report = mcfcheck.validate(path)
+    assert [(f.code, f.location.line, f.location.installation) for f in report.findings] == [
+        (planted.code, planted.line, planted.installation)
+    ]
+    assert report.findings[0].location.xpath is not None
+    assert f"/Installation[{at}]" in report.findings[0].location.xpath
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    cohort = builtin_cohorts()["SECURE"]
+    first, second = tmp_path / "a.xml", tmp_path / "b.xml"
+    MCFGenerator(cohort, seed=9, error_rate=0.2).write(first, 50)
+    MCFGenerator(cohort, seed=9, error_rate=0.2).write(second, 50)
+    assert first.read_bytes() == second.read_bytes()
+    MCFGenerator(cohort, seed=10, error_rate=0.2).write(second, 50)
+    assert first.read_bytes() != second.read_bytes()
+
+
+def test_findings_are_immutable_records() -> None:
+    (finding,) = mcfcheck.validate(SAMPLES / "mpan-format-invalid.xml").findings
+    assert finding.code == "XSD001"
+    assert "XSD001" not in finding.message
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.code = "X"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.location.line = 1  # type: ignore[misc]
+
+
+def test_messages_drop_namespaces_but_keep_patterns() -> None:
+    (finding,) = mcfcheck.validate(SAMPLES / "mpan-format-invalid.xml").findings
+    assert "{urn:mcfcheck:mcf}" not in finding.message
+    assert "'[0-9]{13}'" in finding.message
+
+
+def test_installations_in_a_one_line_file_are_told_apart(write_mcf) -> None:  # type: ignore[no-untyped-def]
+    generator = MCFGenerator(builtin_cohorts()["CB"], seed=4, planted_at={3: PlantedKind.STATUS_VALUE})
+    one_line = re.sub(r">\s+<", "><", "".join(generator.iter_text(5)))
+    report = mcfcheck.validate(write_mcf(one_line))
+    (finding,) = report.findings
+    assert finding.location.installation == generator.planted[0].installation
+    assert finding.location.xpath == "/MigrationFile/Installations/Installation[3]/Status"
+    assert finding.location.line == 1
+
+
+@pytest.mark.parametrize(
+    ("type_name", "code"),
+    [
+        ("SCHEMAV_CVC_PATTERN_VALID", CODE_INVALID_VALUE),
+        ("SCHEMAV_CVC_ENUMERATION_VALID", CODE_INVALID_VALUE),
+        ("SCHEMAV_CVC_DATATYPE_VALID_1_2_1", CODE_INVALID_VALUE),
+        ("SCHEMAV_ELEMENT_CONTENT", CODE_STRUCTURE),
+        ("SCHEMAV_CVC_COMPLEX_TYPE_3_2_2", "XSD003"),
+        ("SCHEMAV_CVC_COMPLEX_TYPE_4", "XSD003"),
+        ("SCHEMAV_CVC_IDC", "XSD004"),
+        ("SCHEMAV_MISC", "XSD000"),
+    ],
+)
+def test_schema_error_codes(type_name: str, code: str) -> None:
+    assert schema_error_code(type_name) == code
+
+
+# -- input that cannot be validated -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is empty"),
+        (b"   \n", "is empty"),
+        (b"this is not xml", "not well-formed XML"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not well-formed XML"),
+        (b'<?xml version="1.0"?>\n<MigrationFile xmlns="urn:mcfcheck:mcf" schemaVersion="1.0">\n<Hea', "line 3"),
+    ],
+    ids=["empty", "blank", "text", "binary", "truncated"],
+)
+def test_unusable_input_is_one_line_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "bad.xml"
+    path.write_bytes(content)
+    report = mcfcheck.validate(path)
+    assert report.error is not None
+    assert "\n" not in report.error
+    assert report.error.startswith(str(path))
+    assert expected in report.error
+    assert not report.valid
+
+
+def test_truncated_after_valid_installations_is_unusable(write_mcf) -> None:  # type: ignore[no-untyped-def]
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=1).iter_text(20))
+    path = write_mcf(text[: len(text) * 3 // 4])
+    report = mcfcheck.validate(path)
+    assert report.error is not None and "not well-formed" in report.error
+    assert report.installations > 5
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    missing = mcfcheck.validate(tmp_path / "nothere.xml")
+    assert missing.error == f"{tmp_path / 'nothere.xml'}: no such file"
+    folder = mcfcheck.validate(tmp_path)
+    assert folder.error is not None and "is a directory" in folder.error
+
+
+def test_unknown_namespace_names_the_known_schemas(write_mcf) -> None:  # type: ignore[no-untyped-def]
+    report = mcfcheck.validate(write_mcf('<?xml version="1.0"?>\n<Other xmlns="urn:other"/>\n'))
+    assert report.error is not None
+    assert "urn:other" in report.error
+    assert "urn:mcfcheck:mcf version 1.0" in report.error
+    assert "--schema" in report.error
+
+
+def test_unknown_schema_version_names_the_known_ones(write_mcf) -> None:  # type: ignore[no-untyped-def]
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=1).iter_text(2))
+    report = mcfcheck.validate(write_mcf(text.replace('schemaVersion="1.0"', 'schemaVersion="9.9"')))
+    assert report.error is not None and "'9.9'" in report.error and "version 1.0" in report.error
+
+
+def test_doctype_is_refused_before_anything_is_processed(write_mcf, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    canary = tmp_path / "canary.txt"
+    canary.write_text("CANARY-CONTENT")
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=1).iter_text(2))
+    declaration, rest = text.split("\n", 1)
+    doctype = f'<!DOCTYPE MigrationFile [<!ENTITY leak SYSTEM "{canary.as_uri()}">]>'
+    path = write_mcf(f"{declaration}\n<!-- a comment first -->\n{doctype}\n{rest.replace('CB001', '&leak;')}")
+    report = mcfcheck.validate(path)
+    assert report.error is not None and "DOCTYPE" in report.error
+    assert report.installations == 0
+    assert "CANARY" not in repr(report)
+
+
+def test_schema_location_in_a_document_is_not_followed(write_mcf, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A schema that would accept anything: if it were followed, the planted error would vanish.
+    lax = tmp_path / "lax.xsd"
+    lax.write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:mcfcheck:mcf">'
+        '<xs:element name="MigrationFile"/></xs:schema>'
+    )
+    generator = MCFGenerator(builtin_cohorts()["CB"], seed=1, planted_at={1: PlantedKind.STATUS_VALUE})
+    text = "".join(generator.iter_text(2)).replace(
+        'schemaVersion="1.0">',
+        'schemaVersion="1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:schemaLocation="urn:mcfcheck:mcf {lax.as_uri()}">',
+    )
+    report = mcfcheck.validate(write_mcf(text))
+    assert [f.code for f in report.findings] == ["XSD001"]
+
+
+def test_gzip_is_not_mistaken_for_xml(tmp_path: Path) -> None:
+    path = tmp_path / "file.xml.gz"
+    path.write_bytes(gzip.compress((SAMPLES / "cb-valid.xml").read_bytes()))
+    report = mcfcheck.validate(path)
+    assert report.error is not None and "\n" not in report.error
