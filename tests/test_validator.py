@@ -45,7 +45,8 @@ def test_invalid_samples_have_exactly_their_error(sample: Path) -> None:
     assert finding.severity is Severity.ERROR
     assert finding.location.file == str(sample)
     assert finding.location.line is not None
-    assert finding.location.xpath is not None and finding.location.xpath.startswith("/MigrationFile")
+    assert finding.location.xpath is not None
+    assert finding.location.xpath.startswith("/MigrationFile")
     planted = NOTE.search(sample.read_text(encoding="utf-8"))
     if planted is not None:
         _kind, code, line, installation = planted.groups()
@@ -189,7 +190,8 @@ def test_truncated_after_valid_installations_is_unusable(write_mcf) -> None:  # 
     text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=1).iter_text(20))
     path = write_mcf(text[: len(text) * 3 // 4])
     report = mcfcheck.validate(path)
-    assert report.error is not None and "not well-formed" in report.error
+    assert report.error is not None
+    assert "not well-formed" in report.error
     assert report.installations > 5
 
 
@@ -197,7 +199,8 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     missing = mcfcheck.validate(tmp_path / "nothere.xml")
     assert missing.error == f"{tmp_path / 'nothere.xml'}: no such file"
     folder = mcfcheck.validate(tmp_path)
-    assert folder.error is not None and "is a directory" in folder.error
+    assert folder.error is not None
+    assert "is a directory" in folder.error
 
 
 def test_unknown_namespace_names_the_known_schemas(write_mcf) -> None:  # type: ignore[no-untyped-def]
@@ -211,7 +214,9 @@ def test_unknown_namespace_names_the_known_schemas(write_mcf) -> None:  # type: 
 def test_unknown_schema_version_names_the_known_ones(write_mcf) -> None:  # type: ignore[no-untyped-def]
     text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=1).iter_text(2))
     report = mcfcheck.validate(write_mcf(text.replace('schemaVersion="1.0"', 'schemaVersion="9.9"')))
-    assert report.error is not None and "'9.9'" in report.error and "version 1.0" in report.error
+    assert report.error is not None
+    assert "'9.9'" in report.error
+    assert "version 1.0" in report.error
 
 
 def test_doctype_is_refused_before_anything_is_processed(write_mcf, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -222,7 +227,8 @@ def test_doctype_is_refused_before_anything_is_processed(write_mcf, tmp_path: Pa
     doctype = f'<!DOCTYPE MigrationFile [<!ENTITY leak SYSTEM "{canary.as_uri()}">]>'
     path = write_mcf(f"{declaration}\n<!-- a comment first -->\n{doctype}\n{rest.replace('CB001', '&leak;')}")
     report = mcfcheck.validate(path)
-    assert report.error is not None and "DOCTYPE" in report.error
+    assert report.error is not None
+    assert "DOCTYPE" in report.error
     assert report.installations == 0
     assert "CANARY" not in repr(report)
 
@@ -248,4 +254,5 @@ def test_gzip_is_not_mistaken_for_xml(tmp_path: Path) -> None:
     path = tmp_path / "file.xml.gz"
     path.write_bytes(gzip.compress((SAMPLES / "cb-valid.xml").read_bytes()))
     report = mcfcheck.validate(path)
-    assert report.error is not None and "\n" not in report.error
+    assert report.error is not None
+    assert "\n" not in report.error

@@ -23,7 +23,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     # any newly created file would have under the current umask.
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(descriptor, 0o666 & ~umask)
+    os.fchmod(descriptor, 0o666 & ~umask)
     try:
         with os.fdopen(descriptor, "wb") as output:
             yield output
