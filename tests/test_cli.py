@@ -1,0 +1,132 @@
+"""The command line: exit statuses, one-line errors, and generation of files."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import mcfcheck
+from mcfcheck.cli import app, main
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+
+
+def test_valid_files_exit_0_with_a_verdict_each() -> None:
+    result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml"), str(SAMPLES / "foc-valid.xml")])
+    assert result.exit_code == 0, result.output
+    assert "cb-valid.xml: valid (4 installations" in result.output
+    assert "foc-valid.xml: valid (4 installations" in result.output
+
+
+def test_findings_exit_1_each_on_one_line_with_place_code_installation_and_xpath() -> None:
+    result = runner.invoke(app, ["validate", str(SAMPLES / "mpan-format-invalid.xml")])
+    assert result.exit_code == 1
+    line = next(text for text in result.output.splitlines() if "XSD001" in text)
+    assert line.startswith(f"{SAMPLES / 'mpan-format-invalid.xml'}:95: XSD001 Element 'MPANCore'")
+    assert "installation CB002-000000002" in line
+    assert "/MigrationFile/Installations/Installation[2]/MeterPoints/MPANCore" in line
+    assert "invalid, 1 finding" in result.output
+
+
+def test_unreadable_input_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["validate", str(empty), str(tmp_path / "missing.xml"), str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    errors = [text for text in result.output.splitlines() if text.startswith("error:")]
+    assert len(errors) == 3
+    assert f"error: {empty}: is empty" in errors[0]
+
+
+def test_worst_outcome_decides_the_status(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["validate", str(SAMPLES / "cb-valid.xml"), str(SAMPLES / "status-value-invalid.xml"), str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml"), str(SAMPLES / "status-value-invalid.xml")])
+    assert result.exit_code == 1
+
+
+def test_bad_schema_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml"), "--schema", str(tmp_path / "none.xsd")])
+    assert result.exit_code == 2
+    assert "schema not found" in result.output
+
+
+def test_usage_errors_exit_2() -> None:
+    assert main(["validate", "--no-such-option"]) == 2
+    assert main(["validate"]) == 2
+    assert main(["validate", str(SAMPLES / "cb-valid.xml"), "--format", "nope"]) == 2
+    assert main(["generate", "-o", "x.xml", "--cohort", "NOPE"]) == 2
+
+
+def test_main_returns_the_status() -> None:
+    assert main(["validate", "-q", str(SAMPLES / "cb-valid.xml")]) == 0
+    assert main(["validate", "-q", str(SAMPLES / "iccid-format-invalid.xml")]) == 1
+    assert main(["--version"]) == 0
+
+
+def test_quiet_prints_only_verdicts() -> None:
+    result = runner.invoke(app, ["validate", "-q", str(SAMPLES / "iccid-format-invalid.xml")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"{SAMPLES / 'iccid-format-invalid.xml'}: invalid, 1 finding (4 installations, schema mcf-1.0.xsd)"
+    ]
+
+
+def test_generate_writes_a_valid_file_and_lists_planted_errors(tmp_path: Path) -> None:
+    output = tmp_path / "out.xml"
+    result = runner.invoke(
+        app, ["generate", "-o", str(output), "--cohort", "secure", "-n", "40", "--seed", "3", "--error-rate", "0.25"]
+    )
+    assert result.exit_code == 0, result.output
+    listing = tmp_path / "out.xml.planted.csv"
+    with listing.open() as rows:
+        planted = list(csv.DictReader(rows))
+    assert planted
+    report = mcfcheck.validate(output)
+    assert [(f.location.line, f.location.installation, f.code) for f in report.findings] == [
+        (int(row["line"]), row["installation"], row["code"]) for row in planted
+    ]
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_generate_without_errors_is_valid(tmp_path: Path) -> None:
+    output = tmp_path / "ioc.xml"
+    assert main(["generate", "-q", "-o", str(output), "--cohort", "IOC", "-n", "25"]) == 0
+    assert mcfcheck.validate(output).valid
+    assert not (tmp_path / "ioc.xml.planted.csv").exists()
+
+
+def test_generate_to_an_unwritable_place_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "-o", str(tmp_path / "no" / "such" / "dir.xml"), "-n", "2"])
+    assert result.exit_code == 2
+    assert "cannot be written" in result.output
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate", "--help"], ["generate", "--help"]])
+def test_help_documents_exit_statuses(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert "Exit status: 0" in result.output
+
+
+def test_console_script_runs_as_a_new_user_would() -> None:
+    executable = Path(sys.executable).with_name("mcfcheck")
+    done = subprocess.run(
+        [str(executable), "validate", str(SAMPLES / "unexpected-element-invalid.xml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "XSD002 Element 'Colour'" in done.stdout
+    assert done.stderr == ""
