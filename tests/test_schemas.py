@@ -165,7 +165,8 @@ def test_every_bundled_declaration_and_type_is_documented() -> None:
             "//xs:element[@name] | //xs:attribute[@name] | //xs:simpleType[@name] | //xs:complexType[@name]",
             namespaces=XS,
         )
-        assert isinstance(declarations, list) and len(declarations) > 40
+        assert isinstance(declarations, list)
+        assert len(declarations) > 40
         for declaration in declarations:
             assert isinstance(declaration, etree._Element)
             text = declaration.xpath("string(xs:annotation/xs:documentation)", namespaces=XS)
