@@ -170,4 +170,5 @@ def test_every_bundled_declaration_and_type_is_documented() -> None:
         for declaration in declarations:
             assert isinstance(declaration, etree._Element)
             text = declaration.xpath("string(xs:annotation/xs:documentation)", namespaces=XS)
-            assert isinstance(text, str) and text.strip(), f"{declaration.get('name')} has no xs:documentation"
+            assert isinstance(text, str)
+            assert text.strip(), f"{declaration.get('name')} has no xs:documentation"
