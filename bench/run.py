@@ -68,8 +68,9 @@ def ensure_xmllint() -> str:
     if found:
         return found
     print("xmllint is missing: installing libxml2-utils", file=sys.stderr)
-    subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "libxml2-utils"], check=True)
+    # apt's chatter goes to stderr, so that stdout holds only the results.
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "libxml2-utils"], check=True, stdout=sys.stderr)
     found = shutil.which("xmllint")
     if not found:
         raise SystemExit("bench: xmllint could not be installed")
