@@ -42,7 +42,10 @@ def main() -> None:
         text = "".join(generator.iter_text(INSTALLATIONS))
         (planted,) = generator.planted
         # The note adds one line before the error.
-        note = f"{kind.value}: {planted.code} expected at line {planted.line + 1}, installation {planted.installation}"
+        note = (
+            f"{kind.value}: {planted.code} expected at line {planted.line + 1}, column {planted.column}, "
+            f"installation {planted.installation}"
+        )
         (SAMPLES / f"{kind.value}-invalid.xml").write_text(_with_note(text, note), encoding="utf-8")
     base = "".join(MCFGenerator(cohorts["CB"], seed=3).iter_text(INSTALLATIONS))
     for name, old, new in DOCUMENT_EDITS:

@@ -29,7 +29,7 @@ def test_findings_exit_1_each_on_one_line_with_place_code_installation_and_xpath
     result = runner.invoke(app, ["validate", str(SAMPLES / "mpan-format-invalid.xml")])
     assert result.exit_code == 1
     line = next(text for text in result.output.splitlines() if "XSD001" in text)
-    assert line.startswith(f"{SAMPLES / 'mpan-format-invalid.xml'}:95: XSD001 Element 'MPANCore'")
+    assert line.startswith(f"{SAMPLES / 'mpan-format-invalid.xml'}:95:9: XSD001 Element 'MPANCore'")
     assert "installation CB002-000000002" in line
     assert "/MigrationFile/Installations/Installation[2]/MeterPoints/MPANCore" in line
     assert "invalid, 1 finding" in result.output
@@ -93,8 +93,8 @@ def test_generate_writes_a_valid_file_and_lists_planted_errors(tmp_path: Path) -
         planted = list(csv.DictReader(rows))
     assert planted
     report = mcfcheck.validate(output)
-    assert [(f.location.line, f.location.installation, f.code) for f in report.findings] == [
-        (int(row["line"]), row["installation"], row["code"]) for row in planted
+    assert [(f.location.line, f.location.column, f.location.installation, f.code) for f in report.findings] == [
+        (int(row["line"]), int(row["column"]), row["installation"], row["code"]) for row in planted
     ]
     assert not list(tmp_path.glob("*.part"))
 

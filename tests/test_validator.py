@@ -19,7 +19,7 @@ from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, schema_error_
 
 from .conftest import SAMPLES
 
-NOTE = re.compile(r"<!-- ([a-z-]+): (XSD\d{3}) expected at line (\d+), installation (\S+) -->")
+NOTE = re.compile(r"<!-- ([a-z-]+): (XSD\d{3}) expected at line (\d+), column (\d+), installation (\S+) -->")
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*-valid.xml")), ids=lambda path: path.name)
@@ -49,8 +49,14 @@ def test_invalid_samples_have_exactly_their_error(sample: Path) -> None:
     assert finding.location.xpath.startswith("/MigrationFile")
     planted = NOTE.search(sample.read_text(encoding="utf-8"))
     if planted is not None:
-        _kind, code, line, installation = planted.groups()
-        assert (finding.code, finding.location.line, finding.location.installation) == (code, int(line), installation)
+        _kind, code, line, column, installation = planted.groups()
+        where = finding.location
+        assert (finding.code, where.line, where.column, where.installation) == (
+            code,
+            int(line),
+            int(column),
+            installation,
+        )
         assert finding.location.xpath.startswith("/MigrationFile/Installations/Installation[2]/")
     else:
         assert finding.location.installation is None
@@ -66,8 +72,8 @@ def test_every_error_is_reported_not_only_the_first(tmp_path: Path) -> None:
     summary = generator.write(path, 60)
     assert len(summary.planted) > 10
     report = mcfcheck.validate(path)
-    found = [(f.location.line, f.location.installation, f.code) for f in report.findings]
-    assert found == [(p.line, p.installation, p.code) for p in summary.planted]
+    found = [(f.location.line, f.location.column, f.location.installation, f.code) for f in report.findings]
+    assert found == [(p.line, p.column, p.installation, p.code) for p in summary.planted]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -101,8 +107,8 @@ def test_a_mutation_at_a_known_place_is_reported_at_that_line(
     generator.write(path, installations)
     (planted,) = generator.planted
     report = mcfcheck.validate(path)
-    assert [(f.code, f.location.line, f.location.installation) for f in report.findings] == [
-        (planted.code, planted.line, planted.installation)
+    assert [(f.code, f.location.line, f.location.column, f.location.installation) for f in report.findings] == [
+        (planted.code, planted.line, planted.column, planted.installation)
     ]
     assert report.findings[0].location.xpath is not None
     assert f"/Installation[{at}]" in report.findings[0].location.xpath
@@ -142,6 +148,8 @@ def test_installations_in_a_one_line_file_are_told_apart(write_mcf) -> None:  # 
     assert finding.location.installation == generator.planted[0].installation
     assert finding.location.xpath == "/MigrationFile/Installations/Installation[3]/Status"
     assert finding.location.line == 1
+    # Five Status tags share that line: the column is not guessed.
+    assert finding.location.column is None
 
 
 @pytest.mark.parametrize(

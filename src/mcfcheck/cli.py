@@ -117,7 +117,7 @@ def generate(
         Path | None,
         typer.Option(
             "--planted",
-            help="Where to list the planted errors (CSV: line, installation, kind, code); "
+            help="Where to list the planted errors (CSV: line, column, installation, kind, code); "
             "default: the output's name with .planted.csv when --error-rate is above 0.",
         ),
     ] = None,
@@ -154,8 +154,8 @@ def generate(
 
 
 def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
-    rows = ["line,installation,kind,code\n"]
-    rows.extend(f"{error.line},{error.installation},{error.kind},{error.code}\n" for error in planted)
+    rows = ["line,column,installation,kind,code\n"]
+    rows.extend(f"{error.line},{error.column},{error.installation},{error.kind},{error.code}\n" for error in planted)
     with atomic_output(path) as listing:
         listing.write("".join(rows).encode("utf-8"))
 

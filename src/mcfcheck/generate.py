@@ -63,6 +63,7 @@ class PlantedError:
     """A schema error the generator planted: where it must be reported, and what it is."""
 
     line: int
+    column: int
     installation: str
     kind: PlantedKind
 
@@ -265,7 +266,9 @@ class MCFGenerator:
         else:
             at = marks["status"]
             lines.lines.insert(at, INDENT * 3 + "<Colour>blue</Colour>")
-        self.planted.append(PlantedError(first_line + at, reference, kind))
+        reported = lines.lines[at]
+        column = len(reported) - len(reported.lstrip(" ")) + 1
+        self.planted.append(PlantedError(first_line + at, column, reference, kind))
 
     # -- files --------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Final
 
 from lxml import etree
 
+from mcfcheck.columns import ColumnFinder
 from mcfcheck.errors import InputError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.schemas import CompiledSchema, bundled_schema, load_schema
@@ -120,9 +121,10 @@ def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Elem
 class _FileValidation:
     """The state of validating one file: counters, placeholders, and where records sit."""
 
-    def __init__(self, path: Path, schema: CompiledSchema) -> None:
+    def __init__(self, path: Path, schema: CompiledSchema, columns: ColumnFinder) -> None:
         self.path = path
         self.schema = schema
+        self.columns = columns
         self.installations = 0
         self._record_tag = schema.record_tag
         namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
@@ -134,17 +136,21 @@ class _FileValidation:
         self._placeholders: dict[int, tuple[str, str | None]] = {}
 
     def _finding(
-        self, entry: etree._LogEntry, xpath: str | None, installation: str | None, line: int | None = None
+        self, entry: etree._LogEntry, element: etree._Element | None, xpath: str | None, installation: str | None
     ) -> Finding:
         message = _CLARK_NAME.sub("", entry.message).strip()
+        line = entry.line or None
+        column = entry.column or None
+        if column is None and element is not None:
+            column = self.columns.column(line, _local_name(element.tag))
         return Finding(
             code=schema_error_code(entry.type_name),
             message=message,
             severity=Severity.ERROR,
             location=Location(
                 file=str(self.path),
-                line=line if line is not None else (entry.line or None),
-                column=entry.column or None,
+                line=line,
+                column=column,
                 xpath=xpath,
                 installation=installation,
             ),
@@ -169,7 +175,7 @@ class _FileValidation:
             for entry in schema.error_log:
                 element = _resolve_log_path(record, entry.path)
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
-                yield self._finding(entry, record_path + (inner if inner != "/" else ""), reference)
+                yield self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference)
         previous = record.getprevious()
         if previous is not None and previous.tag == record.tag and parent is not None:
             parent.remove(record)
@@ -191,7 +197,7 @@ class _FileValidation:
                 xpath, installation = self._placeholders.get(element.sourceline or 0, (None, None))
             else:
                 xpath = canonical_path(element)
-            yield self._finding(entry, xpath, installation)
+            yield self._finding(entry, element, xpath, installation)
 
 
 def _syntax_error(path: Path, head: bytes) -> InputError:
@@ -256,9 +262,10 @@ class FileCheck:
                 raise InputError(f"{self.path}: is empty, not an XML document")
             schema = self.schema or self._bundled_schema(head)
             self.schema_name = schema.name
-            validation = _FileValidation(self.path, schema)
+            columns = ColumnFinder()
+            validation = _FileValidation(self.path, schema, columns)
             try:
-                yield from self._stream(validation, _chain(head, chunks))
+                yield from self._stream(validation, columns, _chain(head, chunks))
             finally:
                 self.installations = validation.installations
 
@@ -271,12 +278,13 @@ class FileCheck:
         except SchemaError as error:
             raise SchemaError(f"{self.path}: {error}") from None
 
-    def _stream(self, validation: _FileValidation, chunks: Iterator[bytes]) -> Iterator[Finding]:
+    def _stream(self, validation: _FileValidation, columns: ColumnFinder, chunks: Iterator[bytes]) -> Iterator[Finding]:
         record_tag = validation.schema.record_tag
         parser = secure_pull_parser(record_tag)
         done = 0
         try:
             for chunk in chunks:
+                columns.add(chunk)
                 parser.feed(chunk)
                 for _event, record in parser.read_events():
                     yield from validation.check_record(record)

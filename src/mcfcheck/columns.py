@@ -1,0 +1,83 @@
+"""Columns for schema findings: libxml2 gives the line of an invalid element, not its column.
+
+The validator keeps the file's first chunk (the header) and the last chunks it read
+(the installation just completed, the trailer), and on demand finds the element's
+start tag on its line. Memory stays bounded: a few chunks, and a line index built
+only for chunks in which a finding falls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Final
+
+#: How many recent chunks are kept besides the first. An installation spans at most
+#: two chunks unless it is larger than a chunk.
+RECENT_CHUNKS: Final = 2
+
+
+class _Chunk:
+    __slots__ = ("_newlines", "data", "first_line")
+
+    def __init__(self, data: bytes, first_line: int) -> None:
+        self.data = data
+        self.first_line = first_line
+        self._newlines: list[int] | None = None
+
+    @property
+    def last_line(self) -> int:
+        return self.first_line + self.data.count(b"\n")
+
+    def line_bounds(self, line: int) -> tuple[int, int]:
+        """The byte range of ``line`` within this chunk (it may run past the end)."""
+        if self._newlines is None:
+            self._newlines = [match.start() for match in re.finditer(b"\n", self.data)]
+        offset = line - self.first_line
+        start = 0 if offset == 0 else self._newlines[offset - 1] + 1
+        end = self._newlines[offset] if offset < len(self._newlines) else len(self.data)
+        return start, end
+
+
+class ColumnFinder:
+    """Finds the column of an element's start tag on a line of the bytes read so far."""
+
+    def __init__(self) -> None:
+        self._first: _Chunk | None = None
+        self._recent: deque[_Chunk] = deque(maxlen=RECENT_CHUNKS)
+        self._next_line = 1
+
+    def add(self, data: bytes) -> None:
+        """Remember a chunk that has just been given to the parser."""
+        chunk = _Chunk(data, self._next_line)
+        self._next_line += data.count(b"\n")
+        if self._first is None:
+            self._first = chunk
+        else:
+            self._recent.append(chunk)
+
+    def _line_text(self, line: int) -> bytes | None:
+        chunks = [self._first] if self._first is not None else []
+        chunks.extend(self._recent)
+        for index, chunk in enumerate(chunks):
+            if chunk.first_line <= line <= chunk.last_line:
+                start, end = chunk.line_bounds(line)
+                text = chunk.data[start:end]
+                if end == len(chunk.data) and index + 1 < len(chunks) and chunks[index + 1].first_line == line:
+                    following = chunks[index + 1]
+                    text += following.data[: following.line_bounds(line)[1]]
+                return text
+        return None
+
+    def column(self, line: int | None, local_name: str) -> int | None:
+        """The 1-based column of the one start tag of ``local_name`` on ``line``, if it is unique there."""
+        if line is None:
+            return None
+        text = self._line_text(line)
+        if text is None:
+            return None
+        pattern = re.compile(rb"<(?:[\w.\-]+:)?" + re.escape(local_name.encode("utf-8")) + rb"(?=[\s/>])")
+        starts = [match.start() for match in pattern.finditer(text)]
+        if len(starts) != 1:
+            return None
+        return len(text[: starts[0]].decode("utf-8", errors="replace")) + 1
