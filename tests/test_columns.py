@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcfcheck.columns import ColumnFinder
@@ -27,6 +27,7 @@ def _finder(text: bytes, cuts: list[int]) -> ColumnFinder:
     return finder
 
 
+@settings(max_examples=300)
 @given(st.lists(st.integers(min_value=1, max_value=len(TEXT.encode()) - 1), max_size=3))
 def test_columns_are_found_however_the_text_is_chunked(cuts: list[int]) -> None:
     finder = _finder(TEXT.encode(), cuts)

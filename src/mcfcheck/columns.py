@@ -18,19 +18,20 @@ RECENT_CHUNKS: Final = 2
 
 
 class _Chunk:
-    __slots__ = ("_newlines", "data", "first_line")
+    """A chunk of the file, with its place: its sequence number and the line it starts on."""
 
-    def __init__(self, data: bytes, first_line: int) -> None:
+    __slots__ = ("_newlines", "data", "first_line", "last_line", "sequence", "starts_line")
+
+    def __init__(self, data: bytes, sequence: int, first_line: int, starts_line: bool) -> None:
         self.data = data
+        self.sequence = sequence
         self.first_line = first_line
+        self.last_line = first_line + data.count(b"\n")
+        self.starts_line = starts_line
         self._newlines: list[int] | None = None
 
-    @property
-    def last_line(self) -> int:
-        return self.first_line + self.data.count(b"\n")
-
     def line_bounds(self, line: int) -> tuple[int, int]:
-        """The byte range of ``line`` within this chunk (it may run past the end)."""
+        """The byte range of ``line`` within this chunk (it may run on into the next)."""
         if self._newlines is None:
             self._newlines = [match.start() for match in re.finditer(b"\n", self.data)]
         offset = line - self.first_line
@@ -45,28 +46,41 @@ class ColumnFinder:
     def __init__(self) -> None:
         self._first: _Chunk | None = None
         self._recent: deque[_Chunk] = deque(maxlen=RECENT_CHUNKS)
+        self._sequence = 0
         self._next_line = 1
+        self._at_line_start = True
 
     def add(self, data: bytes) -> None:
         """Remember a chunk that has just been given to the parser."""
-        chunk = _Chunk(data, self._next_line)
-        self._next_line += data.count(b"\n")
+        if not data:
+            return
+        chunk = _Chunk(data, self._sequence, self._next_line, self._at_line_start)
+        self._sequence += 1
+        self._next_line = chunk.last_line
+        self._at_line_start = data.endswith(b"\n")
         if self._first is None:
             self._first = chunk
         else:
             self._recent.append(chunk)
 
     def _line_text(self, line: int) -> bytes | None:
+        """The bytes of ``line``, if its start and end are in the chunks kept."""
         chunks = [self._first] if self._first is not None else []
         chunks.extend(self._recent)
         for index, chunk in enumerate(chunks):
-            if chunk.first_line <= line <= chunk.last_line:
-                start, end = chunk.line_bounds(line)
-                text = chunk.data[start:end]
-                if end == len(chunk.data) and index + 1 < len(chunks) and chunks[index + 1].first_line == line:
-                    following = chunks[index + 1]
-                    text += following.data[: following.line_bounds(line)[1]]
-                return text
+            if not chunk.first_line <= line <= chunk.last_line:
+                continue
+            if line == chunk.first_line and not chunk.starts_line:
+                continue  # the line starts in an earlier chunk, found before or not kept.
+            start, end = chunk.line_bounds(line)
+            text = chunk.data[start:end]
+            while end == len(chunks[index].data):
+                if index + 1 == len(chunks) or chunks[index + 1].sequence != chunks[index].sequence + 1:
+                    return None  # the rest of the line is not kept (or not read yet).
+                index += 1
+                end = chunks[index].line_bounds(line)[1]
+                text += chunks[index].data[:end]
+            return text
         return None
 
     def column(self, line: int | None, local_name: str) -> int | None:
