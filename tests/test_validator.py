@@ -15,9 +15,9 @@ import mcfcheck
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedKind
-from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, schema_error_code
+from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, SCHEMA_CODES, schema_error_code
 
-from .conftest import SAMPLES
+from .conftest import ROOT, SAMPLES
 
 NOTE = re.compile(r"<!-- ([a-z-]+): (XSD\d{3}) expected at line (\d+), column (\d+), installation (\S+) -->")
 
@@ -264,3 +264,9 @@ def test_gzip_is_not_mistaken_for_xml(tmp_path: Path) -> None:
     report = mcfcheck.validate(path)
     assert report.error is not None
     assert "\n" not in report.error
+
+
+def test_every_schema_code_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code in SCHEMA_CODES:
+        assert re.search(rf"^\| {code} \| \S", readme, re.MULTILINE), f"{code} is not in the README's table"

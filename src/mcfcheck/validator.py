@@ -36,20 +36,19 @@ from mcfcheck.xmlinput import (
 REFERENCE_ELEMENT: Final = "InstallationReference"
 
 #: Finding codes for schema errors, by the libxml2 error families they group.
-CODE_NOT_WELL_FORMED: Final = "XML001"
 CODE_INVALID_VALUE: Final = "XSD001"
 CODE_STRUCTURE: Final = "XSD002"
 CODE_ATTRIBUTE: Final = "XSD003"
 CODE_IDENTITY: Final = "XSD004"
 CODE_OTHER: Final = "XSD000"
 
+#: Every finding code schema validation makes, with what it means.
 SCHEMA_CODES: Final = {
     CODE_INVALID_VALUE: "a value does not match its type (pattern, enumeration, length, range, datatype)",
     CODE_STRUCTURE: "an element is missing, not expected here, or in the wrong order",
     CODE_ATTRIBUTE: "an attribute is missing, not allowed, or has an invalid value",
     CODE_IDENTITY: "an identity constraint (xs:unique, xs:key, xs:keyref) is violated",
     CODE_OTHER: "another schema validity error",
-    CODE_NOT_WELL_FORMED: "the file is not well-formed XML",
 }
 
 # A namespace in Clark notation ({urn:...}Name): URIs always hold a colon or a slash,
