@@ -23,8 +23,10 @@ CHUNK_BYTES: Final = 1 << 20
 PROLOG_LIMIT_BYTES: Final = 1 << 20
 
 
-def secure_pull_parser(tag: str | None = None) -> etree.XMLPullParser:
+def secure_pull_parser(tag: str | None = None, *, root_only: bool = False) -> etree.XMLPullParser:
     """A streaming parser for MCF input, reporting the end of each ``tag`` element.
+
+    With ``root_only``, it reports the start of elements instead (the first is the root).
 
     Every safety setting is passed explicitly rather than left to the library's
     defaults: no entity expansion, no DTD loading or validation, no attribute
@@ -32,7 +34,7 @@ def secure_pull_parser(tag: str | None = None) -> etree.XMLPullParser:
     XInclude is never processed: mcfcheck never calls ``xinclude()`` on its input.
     """
     return etree.XMLPullParser(
-        events=("end",) if tag is not None else (),
+        events=("start",) if root_only else ("end",) if tag is not None else (),
         tag=tag,
         resolve_entities=False,
         load_dtd=False,
@@ -145,15 +147,7 @@ def prolog_verdict(head: bytes, complete: bool) -> bool | None:
 
 def read_root(head: bytes) -> RootElement | None:
     """The root element of the document that starts with ``head``, or None if not yet in it."""
-    parser = etree.XMLPullParser(
-        events=("start",),
-        resolve_entities=False,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        no_network=True,
-        huge_tree=False,
-    )
+    parser = secure_pull_parser(root_only=True)
     try:
         parser.feed(head)
         for _event, element in parser.read_events():
