@@ -1,0 +1,102 @@
+"""What a rule is: its code, name, severity, cohorts, what it visits, and its options."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from mcfcheck.findings import Severity
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
+
+#: Rule codes: a pack prefix of three upper-case letters, then three digits (GEN001).
+CODE_PATTERN: Final = re.compile(r"^[A-Z]{3}[0-9]{3}$")
+#: Rule names: lower-case words joined by hyphens (mpan-check-digit).
+NAME_PATTERN: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class Visit(enum.Enum):
+    """The parts of a file a rule can ask to see, in the order the file holds them."""
+
+    HEADER = "header"
+    INSTALLATION = "installation"
+    DEVICE = "device"
+    TRAILER = "trailer"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What a rule reports: a message and the element it concerns (for line and XPath)."""
+
+    message: str
+    element: etree._Element | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """What every rule of a run can read: the cohort and the file's header values."""
+
+    cohort: str
+    group_id: str
+    file: str
+
+
+class Rule:
+    """The base of every rule. Subclasses set the class attributes and override visits.
+
+    The class docstring is the rule's documentation: its first line is the summary
+    shown by ``mcfcheck rules`` and in reports; the rest says which TMAD or seed
+    clause it enforces and shows a failing and a passing example.
+
+    A rule that spans records keeps small state and reports from :meth:`finish`.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    #: The cohorts (IOC, CB, SECURE, FOC) the rule applies to; empty means all.
+    cohorts: ClassVar[frozenset[str]] = frozenset()
+    visits: ClassVar[frozenset[Visit]] = frozenset()
+    #: The rule's options and their defaults; configuration may override them.
+    defaults: ClassVar[Mapping[str, object]] = {}
+
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        self.context = context
+        self.options = {**self.defaults, **options}
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the rule's documentation."""
+        return inspect.cleandoc(cls.__doc__ or "").split("\n", 1)[0].strip()
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's whole documentation."""
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    def header(self, header: HeaderView) -> Iterator[Problem]:
+        """Check the file's header."""
+        return iter(())
+
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        """Check one installation."""
+        return iter(())
+
+    def device(self, device: DeviceView, installation: InstallationView) -> Iterator[Problem]:
+        """Check one device of an installation (the Communications Hub included)."""
+        return iter(())
+
+    def trailer(self, trailer: TrailerView) -> Iterator[Problem]:
+        """Check the file's trailer."""
+        return iter(())
+
+    def finish(self) -> Iterator[Problem]:
+        """Report what only the whole file shows; called once, after the trailer."""
+        return iter(())

@@ -1,0 +1,93 @@
+"""Finding the rules: packs load through the ``mcfcheck.rules`` entry-point group.
+
+mcfcheck's own packs are declared in the same group as third-party ones. An entry
+point names a rule class, or a sequence of them. Each rule is checked when it
+registers (code and name format, severity, no duplicate code); a plugin that cannot
+be loaded, or a rule that fails the checks, is reported by name and left out, and
+the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Final
+
+from mcfcheck.findings import Severity
+from mcfcheck.rules.base import CODE_PATTERN, NAME_PATTERN, Rule, Visit
+
+ENTRY_POINT_GROUP: Final = "mcfcheck.rules"
+
+
+@dataclass
+class RuleRegistry:
+    """The rules found, by code, with the plugin each came from and the problems met."""
+
+    rules: dict[str, type[Rule]] = field(default_factory=dict)
+    plugins: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def register(self, plugin: str, rule: object) -> None:
+        """Add one rule from ``plugin``, or note why it is refused."""
+        problem = _registration_problem(rule)
+        if problem is not None:
+            self.problems.append(f"plugin {plugin!r}: {problem}")
+            return
+        assert isinstance(rule, type)
+        assert issubclass(rule, Rule)
+        if rule.code in self.rules:
+            self.problems.append(
+                f"plugin {plugin!r}: rule code {rule.code} is already used by plugin "
+                f"{self.plugins[rule.code]!r} ({self.rules[rule.code].__name__}); {rule.__name__} is left out"
+            )
+            return
+        self.rules[rule.code] = rule
+        self.plugins[rule.code] = plugin
+
+    def register_all(self, plugin: str, loaded: object) -> None:
+        """Add what an entry point gave: a rule class or a sequence of them."""
+        rules: Iterable[object]
+        if isinstance(loaded, type):
+            rules = (loaded,)
+        elif isinstance(loaded, (list, tuple)):
+            rules = loaded
+        else:
+            self.problems.append(f"plugin {plugin!r}: gives {type(loaded).__name__}, not rule classes")
+            return
+        for rule in rules:
+            self.register(plugin, rule)
+
+
+def _registration_problem(rule: object) -> str | None:
+    if not (isinstance(rule, type) and issubclass(rule, Rule)):
+        return f"{rule!r} is not a subclass of mcfcheck.rules.Rule"
+    code = getattr(rule, "code", None)
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        return f"{rule.__name__} has code {code!r}, which is not three upper-case letters and three digits"
+    name = getattr(rule, "name", None)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        return f"{code} ({rule.__name__}) has name {name!r}, which is not lower-case words joined by hyphens"
+    if not isinstance(rule.severity, Severity):
+        return f"{code} ({rule.__name__}) has severity {rule.severity!r}, not a mcfcheck Severity"
+    if not rule.visits or not all(isinstance(visit, Visit) for visit in rule.visits):
+        return f"{code} ({rule.__name__}) does not say what it visits"
+    if not rule.summary():
+        return f"{code} ({rule.__name__}) has no documentation"
+    return None
+
+
+def load_registry(entry_points: Iterable[metadata.EntryPoint] | None = None) -> RuleRegistry:
+    """Every rule the installed packs provide, loading each entry point in isolation."""
+    registry = RuleRegistry()
+    found = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
+    for entry_point in sorted(found, key=lambda point: point.name):
+        try:
+            loaded = entry_point.load()
+        except Exception as error:  # a broken plugin must not stop the run
+            registry.problems.append(
+                f"plugin {entry_point.name!r} ({entry_point.value}) cannot be loaded: {type(error).__name__}: {error}"
+            )
+            continue
+        registry.register_all(entry_point.name, loaded)
+    return registry
