@@ -32,12 +32,13 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem: its code, what is wrong, how much it matters, and where."""
+    """One problem: its code, the rule's name, what is wrong, how much it matters, and where."""
 
     code: str
     message: str
     severity: Severity
     location: Location
+    rule: str = "schema"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from mcfcheck.findings import Severity
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lxml import etree
 
+    from mcfcheck.cohorts import Cohort
+    from mcfcheck.rules.keys import Spill
+    from mcfcheck.rules.ledger import InstallationLedger
     from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
 
 #: Rule codes: a pack prefix of three upper-case letters, then three digits (GEN001).
@@ -33,19 +38,30 @@ class Visit(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """What a rule reports: a message and the element it concerns (for line and XPath)."""
+    """What a rule reports: a message and the element it concerns (for line and XPath).
+
+    Problems reported from :meth:`Rule.finish`, when elements are gone, give their
+    place with ``line``, ``xpath`` and ``installation`` instead.
+    """
 
     message: str
     element: etree._Element | None = None
+    line: int | None = None
+    xpath: str | None = None
+    installation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What every rule of a run can read: the cohort and the file's header values."""
+    """What every rule of a file can read: the file, its cohort and the installations seen."""
 
-    cohort: str
-    group_id: str
     file: str
+    cohort: Cohort
+    ledger: InstallationLedger
+    #: A temporary file for values that cross-record checks cannot keep in memory.
+    spill: Spill
+    #: The SMETS1 Eligible Product Combinations list (CSV), when the user gives one.
+    epcl: Path | None = None
 
 
 class Rule:

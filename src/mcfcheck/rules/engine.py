@@ -1,0 +1,160 @@
+"""Running the rules of a file's cohort over the parts the streaming parse hands over.
+
+The validator parses the file once; it gives the engine the header when the first
+installation arrives (the header is complete by then), each installation before
+releasing it, and the trailer at the end. The engine picks the cohort from the
+header's GroupID, builds the selected rules that apply to it, and dispatches each part
+to the rules that visit it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from lxml import etree
+
+from mcfcheck.cohorts import Cohort, builtin_cohorts
+from mcfcheck.findings import Finding, Location, Severity
+from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.keys import Spill
+from mcfcheck.rules.ledger import InstallationLedger
+from mcfcheck.rules.registry import RuleRegistry
+from mcfcheck.rules.selection import Selection
+from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
+
+#: The code of the engine's own check that the header's GroupID names a known cohort.
+UNKNOWN_GROUP_ID: Final = "COH001"
+UNKNOWN_GROUP_ID_SUMMARY: Final = "The header's GroupID must name a known cohort"
+
+#: Turns an element into its place: line, column and XPath.
+Locator = Callable[[etree._Element], tuple[int | None, int | None, str | None]]
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """How rules run: which, with what options and severities, for which cohorts."""
+
+    selection: Selection = field(default_factory=Selection)
+    #: Options by rule code or name.
+    options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    #: Severity overrides by rule code.
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    cohorts: Mapping[str, Cohort] = field(default_factory=builtin_cohorts)
+    #: The SMETS1 Eligible Product Combinations list, when the user gives one.
+    epcl: Path | None = None
+
+    def cohort_for(self, group_id: str | None) -> Cohort | None:
+        """The cohort whose GroupID is ``group_id``."""
+        return next((cohort for cohort in self.cohorts.values() if cohort.group_id == group_id), None)
+
+
+class RuleEngine:
+    """The rules of one file, and their dispatch."""
+
+    def __init__(self, registry: RuleRegistry, settings: RuleSettings, file: str) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.file = file
+        self._spill = Spill()
+        self.ledger = InstallationLedger(self._spill)
+        self._rules: list[Rule] = []
+        self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
+        self._started = False
+
+    def close(self) -> None:
+        """Release the temporary file."""
+        self._spill.close()
+
+    def _build(self, cohort: Cohort) -> None:
+        context = RuleContext(self.file, cohort, self.ledger, self._spill, self.settings.epcl)
+        for code, rule_class in sorted(self.registry.rules.items()):
+            if not self.settings.selection.is_selected(code):
+                continue
+            if rule_class.cohorts and cohort.name not in rule_class.cohorts:
+                continue
+            options = {
+                **self.settings.options.get(rule_class.name, {}),
+                **self.settings.options.get(code, {}),
+            }
+            rule = rule_class(context, options)
+            self._rules.append(rule)
+            for visit in rule_class.visits:
+                self._by_visit[visit].append(rule)
+
+    def _finding(self, rule: Rule, problem: Problem, locate: Locator | None, installation: str | None) -> Finding:
+        line, column, xpath = problem.line, None, problem.xpath
+        if problem.element is not None and locate is not None:
+            line, column, xpath = locate(problem.element)
+        return Finding(
+            code=rule.code,
+            message=problem.message,
+            severity=self.settings.severities.get(rule.code, rule.severity),
+            location=Location(self.file, line, column, xpath, problem.installation or installation),
+            rule=rule.name,
+        )
+
+    def _run(
+        self,
+        visit: Visit,
+        call: Callable[[Rule], Iterable[Problem]],
+        locate: Locator | None,
+        installation: str | None = None,
+    ) -> Iterator[Finding]:
+        for rule in self._by_visit[visit]:
+            for problem in call(rule):
+                yield self._finding(rule, problem, locate, installation)
+
+    def header(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
+        """Choose the cohort from the header and run the header rules."""
+        self._started = True
+        view = HeaderView(element) if element is not None else None
+        group_id = view.group_id if view is not None else None
+        cohort = self.settings.cohort_for(group_id)
+        if cohort is None:
+            known = ", ".join(f"{c.group_id} ({c.name})" for c in self.settings.cohorts.values())
+            target = view.find("GroupID") if view is not None else None
+            line, column, xpath = locate(target) if target is not None else (None, None, None)
+            yield Finding(
+                code=UNKNOWN_GROUP_ID,
+                message=f"GroupID {group_id!r} names no known cohort; known GroupIDs: {known}",
+                severity=Severity.ERROR,
+                location=Location(self.file, line, column, xpath, None),
+                rule="unknown-group-id",
+            )
+            # Only the rules for every cohort can run.
+            cohort = Cohort("UNKNOWN", "unknown cohort", group_id or "", (), (), "", 0)
+        self._build(cohort)
+        if view is not None:
+            yield from self._run(Visit.HEADER, lambda rule: rule.header(view), locate)
+
+    @property
+    def started(self) -> bool:
+        """Whether the header has been seen and the rules built."""
+        return self._started
+
+    def installation(self, element: etree._Element, locate: Locator, line: int, parent_path: str) -> Iterator[Finding]:
+        """Run the installation and device rules over one installation."""
+        view = InstallationView(element)
+        reference = view.reference
+        self.ledger.add(line, reference, parent_path)
+        yield from self._run(Visit.INSTALLATION, lambda rule: rule.installation(view), locate, reference)
+        if self._by_visit[Visit.DEVICE]:
+            devices = ([view.hub] if view.hub is not None else []) + view.devices
+            for device in devices:
+
+                def visit(rule: Rule, device: DeviceView = device) -> Iterable[Problem]:
+                    return rule.device(device, view)
+
+                yield from self._run(Visit.DEVICE, visit, locate, reference)
+
+    def trailer(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
+        """Run the trailer rules, then every rule's finish step."""
+        if element is not None:
+            view = TrailerView(element)
+            yield from self._run(Visit.TRAILER, lambda rule: rule.trailer(view), locate)
+        for rule in self._rules:
+            for problem in rule.finish():
+                yield self._finding(rule, problem, None, None)

@@ -1,0 +1,1 @@
+"""mcfcheck's own rule packs; each module's ``RULES`` is registered through an entry point."""

@@ -1,0 +1,48 @@
+"""The shared mechanism of each cohort's SMSO and device-set rules.
+
+A cohort's SMSOs and device models come from the cohort registry (cohorts.toml, which
+configuration can override), so the same checks serve every cohort; each cohort pack
+gives them its own codes and cites its own clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mcfcheck.rules.base import Problem, Rule, Visit
+from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView
+
+
+class SmsoRule(Rule):
+    """The header's SMSO must be one of the cohort's SMSOs."""
+
+    visits = frozenset({Visit.HEADER})
+
+    def header(self, header: HeaderView) -> Iterator[Problem]:
+        allowed = self.context.cohort.smso
+        if header.smso_name is not None and header.smso_name not in allowed:
+            yield Problem(
+                f"SMSO {header.smso_name!r} does not operate the {self.context.cohort.name} cohort "
+                f"(expected {' or '.join(repr(name) for name in allowed)})",
+                header.find("SMSOName"),
+            )
+
+
+class DeviceSetRule(Rule):
+    """Every device's manufacturer and model must belong to the cohort's device sets."""
+
+    visits = frozenset({Visit.DEVICE})
+
+    def device(self, device: DeviceView, installation: InstallationView) -> Iterator[Problem]:
+        if device.manufacturer is None or device.model is None:
+            return
+        for device_set in self.context.cohort.device_sets:
+            for model in device_set.models.get(device.device_type, ()):
+                if (model.manufacturer, model.model) == (device.manufacturer, device.model):
+                    return
+        sets = ", ".join(device_set.name for device_set in self.context.cohort.device_sets)
+        yield Problem(
+            f"{device.device_type} model {device.manufacturer} {device.model} is not in the "
+            f"{self.context.cohort.name} device set ({sets})",
+            device.find("DeviceModel"),
+        )

@@ -1,0 +1,96 @@
+"""Notice periods for SMETS1 Installations with Dormant Devices (TMAD 4.29 and 4.30).
+
+DCC's June 2020 conclusions (seed 004, section 4.2 and Table 2) set the notice of a
+firmware upgrade or configuration change at 5 Working Days, and kept the notice of
+migration at 15 Working Days, unless a shorter period is mutually agreed with the DCC.
+Working Days are weekdays that are not bank holidays, from the maintained holiday
+calendar (England & Wales by default; ``calendar`` = "scotland" or "northern-ireland").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import ClassVar
+
+from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.views import InstallationView
+from mcfcheck.rules.workdays import CALENDARS, working_days_of_notice
+
+
+class _NoticePeriod(Rule):
+    visits = frozenset({Visit.INSTALLATION})
+
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        super().__init__(context, options)
+        calendar = str(self.options["calendar"])
+        if calendar not in CALENDARS:
+            raise ValueError(f"{self.code}: calendar {calendar!r} is not one of {', '.join(CALENDARS)}")
+        self.calendar = calendar
+        self.minimum = int(str(self.options["working_days"]))
+
+
+class FirmwareNoticePeriod(_NoticePeriod):
+    """A firmware upgrade or configuration change needs at least 5 Working Days' notice.
+
+    Enforces TMAD 4.29 as concluded by the DCC in June 2020 (seed 004, section 4.2 and
+    Table 2: "reducing the notice period to 5 Working Days for firmware and
+    configuration changes"). Working Days are counted after the notice date, up to and
+    including the planned date. Options: ``working_days`` (5), ``calendar``.
+
+    Fails: ``<FirmwareNoticeDate>2026-02-23</FirmwareNoticeDate>`` and
+    ``<PlannedUpgradeDate>2026-02-27</PlannedUpgradeDate>`` (4 Working Days).
+
+    Passes: the same notice and ``<PlannedUpgradeDate>2026-03-02</PlannedUpgradeDate>`` (5).
+    """
+
+    code = "DRM001"
+    name = "firmware-notice-period"
+    defaults: ClassVar[Mapping[str, object]] = {"working_days": 5, "calendar": "england-and-wales"}
+
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        notice, planned = installation.firmware_notice_date, installation.planned_upgrade_date
+        if not installation.dormant or notice is None or planned is None:
+            return
+        days = working_days_of_notice(notice, planned, self.calendar)
+        if days < self.minimum:
+            yield Problem(
+                f"the firmware upgrade on {planned} has {days} Working Days' notice (from {notice}); "
+                f"at least {self.minimum} are required",
+                installation.find("DormantNotice/PlannedUpgradeDate"),
+            )
+
+
+class MigrationNoticePeriod(_NoticePeriod):
+    """Migration of a Dormant installation needs at least 15 Working Days' notice, unless agreed.
+
+    Enforces TMAD 4.30 as concluded by the DCC in June 2020 (seed 004, section 4.2:
+    the notice period "should remain at 15 days for migration with an amendment to
+    allow DCC to mutually agree a shorter timeframe"). A shorter period passes when
+    ``<ShorterNoticeAgreed>true</ShorterNoticeAgreed>``. Options: ``working_days``
+    (15), ``calendar``.
+
+    Fails: ``<MigrationNoticeDate>2026-03-02</MigrationNoticeDate>``,
+    ``<PlannedMigrationDate>2026-03-16</PlannedMigrationDate>`` (10 Working Days), not agreed.
+
+    Passes: ``<PlannedMigrationDate>2026-03-23</PlannedMigrationDate>`` (15), or a shorter
+    period with ``<ShorterNoticeAgreed>true</ShorterNoticeAgreed>``.
+    """
+
+    code = "DRM002"
+    name = "migration-notice-period"
+    defaults: ClassVar[Mapping[str, object]] = {"working_days": 15, "calendar": "england-and-wales"}
+
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        notice, planned = installation.migration_notice_date, installation.planned_migration_date
+        if not installation.dormant or notice is None or planned is None or installation.shorter_notice_agreed:
+            return
+        days = working_days_of_notice(notice, planned, self.calendar)
+        if days < self.minimum:
+            yield Problem(
+                f"the migration on {planned} has {days} Working Days' notice (from {notice}); at least "
+                f"{self.minimum} are required unless a shorter period was agreed with the DCC",
+                installation.find("DormantNotice/PlannedMigrationDate"),
+            )
+
+
+RULES = (FirmwareNoticePeriod, MigrationNoticePeriod)

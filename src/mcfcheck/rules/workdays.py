@@ -1,0 +1,38 @@
+"""Working Days: weekdays that are not bank holidays, from the maintained ``holidays`` calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Final
+
+import holidays
+
+#: The calendars a rule option may name, and the part of the United Kingdom each is.
+CALENDARS: Final = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
+
+
+@cache
+def _bank_holidays(calendar: str) -> holidays.HolidayBase:
+    if calendar not in CALENDARS:
+        raise ValueError(f"unknown calendar {calendar!r}; choose from {', '.join(CALENDARS)}")
+    return holidays.country_holidays("GB", subdiv=CALENDARS[calendar])
+
+
+def is_working_day(day: dt.date, calendar: str = "england-and-wales") -> bool:
+    """Whether ``day`` is a Working Day: Monday to Friday and not a bank holiday."""
+    return day.weekday() < 5 and day not in _bank_holidays(calendar)
+
+
+def working_days_of_notice(notice: dt.date, planned: dt.date, calendar: str = "england-and-wales") -> int:
+    """The Working Days after the notice date, up to and including the planned date.
+
+    Notice given on a Monday for the Monday after is 5 Working Days (Tuesday to
+    Monday), bank holidays aside. A planned date on or before the notice date gives 0.
+    """
+    days = 0
+    day = notice + dt.timedelta(days=1)
+    while day <= planned:
+        days += is_working_day(day, calendar)
+        day += dt.timedelta(days=1)
+    return days
