@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
-from mcfcheck.errors import InputError, SchemaError
+from mcfcheck.errors import McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.schemas import CompiledSchema, load_schema
 from mcfcheck.validator import FileCheck
 
@@ -39,11 +41,15 @@ def validate_files(
     sink: ReportSink,
     schema: Path | None = None,
     progress: ProgressFactory | None = None,
+    rules: tuple[RuleRegistry, RuleSettings] | None = None,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
-    A schema that cannot be loaded stops the batch before any file is read.
+    With ``rules``, the selected rules of each file's cohort run in the same pass, and
+    the selection applies to schema findings' codes too. A schema that cannot be
+    loaded stops the batch before any file is read.
     """
+    selection = rules[1].selection if rules is not None else None
     compiled: CompiledSchema | None = None
     sink.start()
     status = ExitStatus.VALID
@@ -55,14 +61,16 @@ def validate_files(
         return ExitStatus.UNUSABLE
     for path in paths:
         sink.file_started(str(path))
-        check = FileCheck(path, compiled, progress(path) if progress is not None else None)
+        check = FileCheck(path, compiled, progress(path) if progress is not None else None, rules)
         errors = 0
         problem: str | None = None
         try:
             for finding in check:
+                if selection is not None and not selection.is_selected(finding.code):
+                    continue
                 sink.finding(finding)
                 errors += finding.severity is Severity.ERROR
-        except (InputError, SchemaError) as error:
+        except McfcheckError as error:
             problem = str(error)
         sink.file_finished(FileReport(str(path), check.schema_name, check.installations, (), problem))
         outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID

@@ -11,13 +11,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
 
 from mcfcheck import __version__
 from mcfcheck.atomic import atomic_output
 from mcfcheck.batch import ExitStatus, validate_files
 from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
+from mcfcheck.errors import McfcheckError
 from mcfcheck.generate import MCFGenerator, PlantedError
 from mcfcheck.reporting import REPORTERS
+from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
+from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.validator import SCHEMA_CODES
 
 app = typer.Typer(
     name="mcfcheck",
@@ -85,18 +91,111 @@ def validate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")
     ] = False,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Code prefixes to run, comma-separated (default: all).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Code prefixes not to run, comma-separated.")
+    ] = None,
+    extend_select: Annotated[
+        list[str] | None, typer.Option("--extend-select", help="Code prefixes added to the selection.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="A configuration file (mcfcheck.toml or pyproject.toml); by default the nearest one."
+        ),
+    ] = None,
+    epcl: Annotated[
+        Path | None,
+        typer.Option("--epcl", help="The SMETS1 Eligible Product Combinations list (CSV) to check against."),
+    ] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")] = False,
 ) -> None:
-    """Check MCF files against the migration schema in one streaming pass, reporting every error."""
+    """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     reporter_class = REPORTERS.get(output_format)
     if reporter_class is None:
         raise typer.BadParameter(f"unknown format {output_format!r}; choose from {', '.join(REPORTERS)}")
     # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        registry = _registry(err)
+        configuration = _configuration(config)
+        settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
+    except McfcheckError as error:
+        err.print(f"error: {error}")
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    rules = None if no_rules else (registry, settings)
     reporter = reporter_class(out, err, quiet=quiet)
     with _progress_bars(err, enabled=not quiet) as progress:
-        status = validate_files(files, reporter, schema=schema, progress=progress)
+        status = validate_files(files, reporter, schema=schema, progress=progress, rules=rules)
     raise typer.Exit(status)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Code prefixes given as repeated and comma-separated options."""
+    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+
+
+def _registry(err: Console) -> RuleRegistry:
+    """The installed rules; problems with plugins are warnings, and the run goes on."""
+    registry = load_registry()
+    for problem in registry.problems:
+        err.print(f"warning: {problem}", highlight=False)
+    return registry
+
+
+def _configuration(path: Path | None) -> Configuration:
+    found = path or find_configuration(Path.cwd())
+    return load_configuration(found) if found is not None else Configuration()
+
+
+def _builtin_checks() -> dict[str, tuple[str, str]]:
+    """The checks that are not rules: schema findings and the cohort check, by code."""
+    checks = {code: ("schema", summary) for code, summary in SCHEMA_CODES.items()}
+    checks[UNKNOWN_GROUP_ID] = ("unknown-group-id", UNKNOWN_GROUP_ID_SUMMARY)
+    return checks
+
+
+@app.command(name="rules", epilog=EXIT_CODES_HELP)
+def list_rules(
+    code: Annotated[str | None, typer.Argument(help="A code or rule name to document.", show_default=False)] = None,
+) -> None:
+    """List every check (code, cohorts, severity, summary), or print one rule's documentation."""
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    registry = _registry(err)
+    builtin = _builtin_checks()
+    if code is not None:
+        rule = registry.rules.get(code.upper()) or next((r for r in registry.rules.values() if r.name == code), None)
+        if rule is not None:
+            cohorts = ", ".join(sorted(rule.cohorts)) or "every cohort"
+            out.print(f"{rule.code} {rule.name} ({rule.severity.value}; {cohorts}; from {registry.plugins[rule.code]})")
+            out.print()
+            out.print(rule.documentation(), markup=False)
+            if rule.defaults:
+                out.print()
+                out.print("Options: " + ", ".join(f"{key} = {value!r}" for key, value in rule.defaults.items()))
+            raise typer.Exit(ExitStatus.VALID)
+        if code.upper() in builtin:
+            name, summary = builtin[code.upper()]
+            out.print(f"{code.upper()} {name} (error; every cohort)")
+            out.print()
+            out.print(summary)
+            raise typer.Exit(ExitStatus.VALID)
+        err.print(f"error: no rule {code!r} (see 'mcfcheck rules')")
+        raise typer.Exit(ExitStatus.UNUSABLE)
+    table = Table(title="mcfcheck checks")
+    for column in ("code", "name", "cohorts", "severity", "summary"):
+        table.add_column(column, overflow="fold")
+    for builtin_code, (name, summary) in sorted(builtin.items()):
+        table.add_row(builtin_code, name, "every cohort", "error", summary)
+    for rule_code, rule in sorted(registry.rules.items()):
+        table.add_row(
+            rule_code, rule.name, ", ".join(sorted(rule.cohorts)) or "every cohort", rule.severity.value, rule.summary()
+        )
+    out.print(table)
 
 
 @app.command(epilog=EXIT_CODES_HELP)

@@ -13,3 +13,7 @@ class InputError(McfcheckError):
 
 class SchemaError(McfcheckError):
     """A schema cannot be found, read or compiled, or no schema fits the document."""
+
+
+class ConfigError(McfcheckError):
+    """The configuration cannot be used; the message names the file and the key."""

@@ -18,9 +18,11 @@ from typing import Final
 from lxml import etree
 
 from mcfcheck.columns import ColumnFinder
-from mcfcheck.errors import InputError, SchemaError
+from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.schemas import CompiledSchema, bundled_schema, load_schema
+from mcfcheck.rules.engine import Locator, RuleEngine, RuleSettings
+from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
 from mcfcheck.xmlinput import (
     PROLOG_LIMIT_BYTES,
     describe_syntax_error,
@@ -120,14 +122,17 @@ def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Elem
 class _FileValidation:
     """The state of validating one file: counters, placeholders, and where records sit."""
 
-    def __init__(self, path: Path, schema: CompiledSchema, columns: ColumnFinder) -> None:
+    def __init__(self, path: Path, schema: CompiledSchema, columns: ColumnFinder, engine: RuleEngine | None) -> None:
         self.path = path
         self.schema = schema
         self.columns = columns
+        self.engine = engine
         self.installations = 0
         self._record_tag = schema.record_tag
         namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
         self._reference_tag = f"{{{namespace}}}{REFERENCE_ELEMENT}" if namespace else REFERENCE_ELEMENT
+        self._header_tag = f"{{{namespace}}}Header" if namespace else "Header"
+        self._trailer_tag = f"{{{namespace}}}Trailer" if namespace else "Trailer"
         self._parent: etree._Element | None = None
         self._parent_path = ""
         self._position = 0
@@ -155,6 +160,28 @@ class _FileValidation:
             ),
         )
 
+    def _place(self, element: etree._Element, xpath: str) -> tuple[int | None, int | None, str | None]:
+        line = element.sourceline
+        return line, self.columns.column(line, _local_name(element.tag)), xpath
+
+    def _locate_outside(self, element: etree._Element) -> tuple[int | None, int | None, str | None]:
+        """The place of an element of the header or trailer."""
+        return self._place(element, canonical_path(element))
+
+    def _locator_in(self, record: etree._Element, record_path: str) -> Locator:
+        """Places of elements inside the installation being checked."""
+
+        def locate(element: etree._Element) -> tuple[int | None, int | None, str | None]:
+            inner = canonical_path(element, stop=record) if element is not record else ""
+            return self._place(element, record_path + (inner if inner != "/" else ""))
+
+        return locate
+
+    def _start_rules(self, root: etree._Element) -> Iterator[Finding]:
+        """Give the engine the header (complete once the first installation arrives)."""
+        if self.engine is not None and not self.engine.started:
+            yield from self.engine.header(root.find(self._header_tag), self._locate_outside)
+
     def check_record(self, record: etree._Element) -> Iterator[Finding]:
         """Validate one installation that has just been read, then release it."""
         assert self._record_tag is not None
@@ -175,6 +202,11 @@ class _FileValidation:
                 element = _resolve_log_path(record, entry.path)
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
                 yield self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference)
+        if self.engine is not None:
+            yield from self._start_rules(record.getroottree().getroot())
+            yield from self.engine.installation(
+                record, self._locator_in(record, record_path), record.sourceline or 0, self._parent_path
+            )
         previous = record.getprevious()
         if previous is not None and previous.tag == record.tag and parent is not None:
             parent.remove(record)
@@ -183,7 +215,13 @@ class _FileValidation:
             record.clear(keep_tail=False)
 
     def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
-        """Validate what is left of the document once every installation has been released."""
+        """Validate what is left once every installation has been released; then the trailer's rules."""
+        yield from self._skeleton_findings(root)
+        if self.engine is not None:
+            yield from self._start_rules(root)
+            yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
+
+    def _skeleton_findings(self, root: etree._Element) -> Iterator[Finding]:
         schema = self.schema.skeleton_schema
         if schema.validate(root):
             return
@@ -245,10 +283,12 @@ class FileCheck:
         path: Path,
         schema: CompiledSchema | None = None,
         on_progress: Callable[[int], None] | None = None,
+        rules: tuple[RuleRegistry, RuleSettings] | None = None,
     ) -> None:
         self.path = path
         self.schema = schema
         self.on_progress = on_progress
+        self.rules = rules
         self.installations = 0
         self.schema_name: str | None = schema.name if schema is not None else None
 
@@ -262,11 +302,23 @@ class FileCheck:
             schema = self.schema or self._bundled_schema(head)
             self.schema_name = schema.name
             columns = ColumnFinder()
-            validation = _FileValidation(self.path, schema, columns)
+            engine = self._engine_for(schema)
+            validation = _FileValidation(self.path, schema, columns, engine)
             try:
                 yield from self._stream(validation, columns, _chain(head, chunks))
             finally:
                 self.installations = validation.installations
+                if engine is not None:
+                    engine.close()
+
+    def _engine_for(self, schema: CompiledSchema) -> RuleEngine | None:
+        """The rule engine, for documents in the namespace the rules are written for."""
+        if self.rules is None or schema.record_tag is None:
+            return None
+        if etree.QName(schema.record_tag).namespace != MCF_NAMESPACE:
+            return None
+        registry, settings = self.rules
+        return RuleEngine(registry, settings, str(self.path))
 
     def _bundled_schema(self, head: bytes) -> CompiledSchema:
         root = read_root(head)
@@ -301,28 +353,43 @@ def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
-def check_file(path: Path, schema: CompiledSchema | None = None) -> FileReport:
+def check_file(
+    path: Path, schema: CompiledSchema | None = None, rules: tuple[RuleRegistry, RuleSettings] | None = None
+) -> FileReport:
     """Validate one file and collect every finding into a report."""
-    check = FileCheck(path, schema)
+    check = FileCheck(path, schema, rules=rules)
     findings: list[Finding] = []
     error: str | None = None
     try:
         findings.extend(check)
-    except (InputError, SchemaError) as problem:
+    except McfcheckError as problem:
         error = str(problem)
     return FileReport(str(path), check.schema_name, check.installations, tuple(findings), error)
 
 
-def validate(path: str | Path, schema: str | Path | None = None) -> FileReport:
-    """Validate one MCF against its schema and return the report with every finding.
+def validate(
+    path: str | Path,
+    schema: str | Path | None = None,
+    rules: bool = True,
+    settings: RuleSettings | None = None,
+) -> FileReport:
+    """Validate one MCF against its schema and its cohort's rules; return every finding.
 
     ``schema`` is the path of an XSD to use; by default the bundled schema that
-    matches the document's namespace and ``schemaVersion`` is used. Problems that
-    stop the check (an unreadable or not well-formed file, no usable schema) are
-    reported in the report's ``error``, after the findings made before them.
+    matches the document's namespace and ``schemaVersion`` is used. With ``rules``,
+    the installed rule packs run in the same pass, with ``settings`` (by default:
+    every rule, the built-in cohorts). Problems that stop the check (an unreadable or
+    not well-formed file, no usable schema) are reported in the report's ``error``,
+    after the findings made before them.
     """
     try:
         compiled = load_schema(Path(schema)) if schema is not None else None
     except SchemaError as error:
         return FileReport(str(path), None, 0, (), str(error))
-    return check_file(Path(path), compiled)
+    setup = (load_registry(), settings or RuleSettings()) if rules else None
+    report = check_file(Path(path), compiled, setup)
+    if setup is None or not report.findings:
+        return report
+    selection = setup[1].selection
+    kept = tuple(finding for finding in report.findings if selection.is_selected(finding.code))
+    return FileReport(report.path, report.schema, report.installations, kept, report.error)

@@ -17,6 +17,7 @@ from typing import Final
 from lxml import etree
 
 from mcfcheck.cohorts import Cohort, builtin_cohorts
+from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Finding, Location, Severity
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.keys import Spill
@@ -79,7 +80,10 @@ class RuleEngine:
                 **self.settings.options.get(rule_class.name, {}),
                 **self.settings.options.get(code, {}),
             }
-            rule = rule_class(context, options)
+            try:
+                rule = rule_class(context, options)
+            except (ValueError, TypeError) as error:
+                raise ConfigError(f"{code} ({rule_class.name}): invalid options: {error}") from None
             self._rules.append(rule)
             for visit in rule_class.visits:
                 self._by_visit[visit].append(rule)

@@ -55,7 +55,9 @@ class IccidCheckDigit(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         iccid = installation.iccid
-        if iccid is not None and iccid.isdigit() and len(iccid) in (19, 20) and not is_valid_iccid(iccid):
+        # A malformed ICCID is the schema's to report; this rule adds only the check digit.
+        well_formed = iccid is not None and iccid.isdigit() and len(iccid) in (19, 20) and iccid.startswith("89")
+        if iccid is not None and well_formed and not is_valid_iccid(iccid):
             yield Problem(
                 f"ICCID {iccid} has a wrong Luhn check digit", installation.find("CommunicationsHub/WAN/ICCID")
             )

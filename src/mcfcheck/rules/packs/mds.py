@@ -84,9 +84,10 @@ class MdsDccApn(Rule):
         expected = str(self.options["apn"])
         if installation.hub is not None and installation.apn != expected:
             found = f"APN {installation.apn!r}" if installation.apn is not None else "no APN"
+            place = installation.find("CommunicationsHub/WAN/APN")
             yield Problem(
                 f"the SIM has {found}; MOC (MDS) SIMs use the DCC's APN {expected!r}",
-                installation.find("CommunicationsHub/WAN/APN") or installation.find("CommunicationsHub/WAN"),
+                place if place is not None else installation.find("CommunicationsHub/WAN"),
             )
 
 

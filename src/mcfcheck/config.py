@@ -1,0 +1,181 @@
+"""Configuration: ``mcfcheck.toml``, or ``[tool.mcfcheck]`` in ``pyproject.toml``, validated in one place.
+
+Keys (all optional)::
+
+    select = ["GEN", "MDS"]          # code prefixes to run (default: all)
+    ignore = ["GEN003"]              # code prefixes not to run
+    extend-select = ["EPC"]          # added to select
+    epcl = "eligible-combinations.csv"
+
+    [rules.GEN040]                   # a rule's options, by code or name
+    earliest = "2020-01-01"
+    [rules.migration-notice-period]
+    calendar = "scotland"
+
+    [severity]                       # severity overrides by code
+    GEN003 = "error"
+
+    [cohorts.FOC]                    # cohort registry overrides
+    smso = ["Trilliant", "Landis+Gyr", "Siemens"]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from mcfcheck.cohorts import Cohort, builtin_cohorts
+from mcfcheck.errors import ConfigError
+from mcfcheck.findings import Severity
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import RuleRegistry
+from mcfcheck.rules.selection import ALL, Selection
+
+CONFIG_FILE: Final = "mcfcheck.toml"
+_KNOWN_KEYS: Final = ("select", "ignore", "extend-select", "epcl", "rules", "severity", "cohorts")
+_COHORT_KEYS: Final = ("group_id", "smso", "apn", "utrn_cutover_hours")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """What a configuration file says, checked for its shape but not yet against the rules."""
+
+    source: Path | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    epcl: Path | None = None
+    rules: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    cohorts: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+
+def find_configuration(start: Path) -> Path | None:
+    """The nearest mcfcheck.toml, or pyproject.toml with a [tool.mcfcheck] table, from ``start`` up."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        project = folder / "pyproject.toml"
+        if project.is_file() and b"[tool.mcfcheck" in project.read_bytes():
+            return project
+    return None
+
+
+def _prefixes(source: Path, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(f'{source}: {key} must be a list of code prefixes, such as ["GEN", "MDS001"]')
+    return tuple(value)
+
+
+def _table(source: Path, key: str, value: object) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {key} must be a table")
+    return value
+
+
+def load_configuration(path: Path) -> Configuration:
+    """Read and check a configuration file."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    if path.name == "pyproject.toml":
+        tool = document.get("tool", {})
+        document = tool.get("mcfcheck", {}) if isinstance(tool, dict) else {}
+    unknown = sorted(set(document) - set(_KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(_KNOWN_KEYS)})")
+    rules = _table(path, "rules", document.get("rules", {}))
+    for name, options in rules.items():
+        _table(path, f"rules.{name}", options)
+    severity: dict[str, Severity] = {}
+    for code, level in _table(path, "severity", document.get("severity", {})).items():
+        try:
+            severity[code] = Severity(str(level))
+        except ValueError:
+            choices = ", ".join(s.value for s in Severity)
+            raise ConfigError(f"{path}: severity.{code} must be one of {choices}, not {level!r}") from None
+    cohorts = _table(path, "cohorts", document.get("cohorts", {}))
+    for name, overrides in cohorts.items():
+        for key in _table(path, f"cohorts.{name}", overrides):
+            if key not in _COHORT_KEYS:
+                raise ConfigError(f"{path}: unknown key cohorts.{name}.{key} (known: {', '.join(_COHORT_KEYS)})")
+    epcl = document.get("epcl")
+    if epcl is not None and not isinstance(epcl, str):
+        raise ConfigError(f"{path}: epcl must be the path of a CSV file")
+    return Configuration(
+        source=path,
+        select=_prefixes(path, "select", document["select"]) if "select" in document else None,
+        ignore=_prefixes(path, "ignore", document.get("ignore", [])),
+        extend_select=_prefixes(path, "extend-select", document.get("extend-select", [])),
+        epcl=(path.parent / epcl) if epcl is not None else None,
+        rules={name: dict(options) for name, options in rules.items() if isinstance(options, dict)},
+        severity=severity,
+        cohorts={name: dict(overrides) for name, overrides in cohorts.items() if isinstance(overrides, dict)},
+    )
+
+
+def _cohorts(configuration: Configuration) -> dict[str, Cohort]:
+    cohorts = dict(builtin_cohorts())
+    where = configuration.source
+    for name, overrides in configuration.cohorts.items():
+        if name not in cohorts:
+            raise ConfigError(f"{where}: cohorts.{name} is not a cohort (known: {', '.join(cohorts)})")
+        changes: dict[str, object] = {}
+        for key, value in overrides.items():
+            if key == "smso":
+                if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                    raise ConfigError(f"{where}: cohorts.{name}.smso must be a list of names")
+                changes[key] = tuple(value)
+            elif key == "utrn_cutover_hours":
+                if not isinstance(value, int):
+                    raise ConfigError(f"{where}: cohorts.{name}.utrn_cutover_hours must be a whole number")
+                changes[key] = value
+            elif not isinstance(value, str):
+                raise ConfigError(f"{where}: cohorts.{name}.{key} must be a string")
+            else:
+                changes[key] = value
+        cohorts[name] = dataclasses.replace(cohorts[name], **changes)  # type: ignore[arg-type]
+    return cohorts
+
+
+def rule_settings(
+    configuration: Configuration,
+    registry: RuleRegistry,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+    epcl: Path | None = None,
+) -> RuleSettings:
+    """The settings a run uses: the configuration, checked against the rules, then the command line's."""
+    where = configuration.source
+    by_name = {rule.name: rule for rule in registry.rules.values()}
+    options: dict[str, Mapping[str, object]] = {}
+    for key, values in configuration.rules.items():
+        rule = registry.rules.get(key) or by_name.get(key)
+        if rule is None:
+            raise ConfigError(f"{where}: rules.{key} names no rule (see 'mcfcheck rules')")
+        for option in values:
+            if option not in rule.defaults:
+                known = ", ".join(rule.defaults) or "none"
+                raise ConfigError(f"{where}: rules.{key}.{option} is not an option of {rule.code} (options: {known})")
+        options[rule.code] = {**options.get(rule.code, {}), **values}
+    selection = Selection(
+        select=tuple(select) or configuration.select or (ALL,),
+        ignore=(*configuration.ignore, *ignore),
+        extend_select=(*configuration.extend_select, *extend_select),
+    )
+    return RuleSettings(
+        selection=selection,
+        options=options,
+        severities=dict(configuration.severity),
+        cohorts=_cohorts(configuration),
+        epcl=epcl or configuration.epcl,
+    )
