@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from lxml import etree
 
     from mcfcheck.cohorts import Cohort
-    from mcfcheck.rules.keys import Spill
     from mcfcheck.rules.ledger import InstallationLedger
     from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
 
@@ -58,8 +57,6 @@ class RuleContext:
     file: str
     cohort: Cohort
     ledger: InstallationLedger
-    #: A temporary file for values that cross-record checks cannot keep in memory.
-    spill: Spill
     #: The SMETS1 Eligible Product Combinations list (CSV), when the user gives one.
     epcl: Path | None = None
 
@@ -116,3 +113,6 @@ class Rule:
     def finish(self) -> Iterator[Problem]:
         """Report what only the whole file shows; called once, after the trailer."""
         return iter(())
+
+    def close(self) -> None:
+        """Release what the rule holds (temporary files); called once the file is done."""

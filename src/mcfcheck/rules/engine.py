@@ -20,7 +20,6 @@ from mcfcheck.cohorts import Cohort, builtin_cohorts
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Finding, Location, Severity
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
-from mcfcheck.rules.keys import Spill
 from mcfcheck.rules.ledger import InstallationLedger
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
@@ -59,18 +58,19 @@ class RuleEngine:
         self.registry = registry
         self.settings = settings
         self.file = file
-        self._spill = Spill()
-        self.ledger = InstallationLedger(self._spill)
+        self.ledger = InstallationLedger()
         self._rules: list[Rule] = []
         self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
         self._started = False
 
     def close(self) -> None:
-        """Release the temporary file."""
-        self._spill.close()
+        """Release the rules' and the ledger's temporary files."""
+        for rule in self._rules:
+            rule.close()
+        self.ledger.close()
 
     def _build(self, cohort: Cohort) -> None:
-        context = RuleContext(self.file, cohort, self.ledger, self._spill, self.settings.epcl)
+        context = RuleContext(self.file, cohort, self.ledger, self.settings.epcl)
         for code, rule_class in sorted(self.registry.rules.items()):
             if not self.settings.selection.is_selected(code):
                 continue

@@ -1,53 +1,33 @@
 """Duplicate identifiers across millions of installations, in bounded memory and exactly.
 
-Each kind of identifier has a :class:`KeyStore` holding, per occurrence, a 64-bit key,
-its line and a one-byte slot (which of the installation's places it came from): 13
-bytes, in compact arrays, no Python object per occurrence. Values with a lossless
-64-bit form (EUI-64 Device IDs, IPv4 addresses, strings of up to 15 digits) are their
-own key, so equal keys are equal values. Other values (installation references,
-ICCIDs) are keyed by a 64-bit hash and written to a temporary spill file; keys that
-collide are confirmed by comparing the spilled values, so a hash collision never
-produces a false finding. Duplicates are found at the end by sorting the keys.
+Each kind of identifier has a :class:`KeyStore`. In memory it keeps one 4-byte
+fingerprint per occurrence, in a compact array: no Python object per occurrence.
+The occurrence itself (value, line, slot) goes to a fixed-width record in a
+temporary spill file. At the end the fingerprints are sorted; those seen more than
+once are confirmed by comparing the spilled values, so a fingerprint collision never
+produces a false finding.
+
+Values longer than :data:`VALUE_BYTES` are not checked: no identifier the schema
+admits is that long, so the schema already reports them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import re
+import os
+import struct
 import tempfile
 from array import array
-from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 import numpy as np
 
-_EUI64: Final = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
-_HASHED_FLAG: Final = 1 << 63
-
-
-def eui64_key(value: str) -> int | None:
-    """An EUI-64 Device ID as its 64-bit number (case does not matter), or None."""
-    if not _EUI64.match(value):
-        return None
-    return int(value.replace("-", ""), 16)
-
-
-def digits_key(value: str) -> int | None:
-    """A string of 1 to 15 digits as a number tagged with its length (leading zeros kept)."""
-    if not (0 < len(value) <= 15 and value.isascii() and value.isdigit()):
-        return None
-    return (len(value) << 50) | int(value)
-
-
-def ipv4_key(value: str) -> int | None:
-    """An IPv4 address as its 32-bit number, or None."""
-    try:
-        return int(ipaddress.IPv4Address(value))
-    except ValueError:
-        return None
+#: The longest value a store checks, in UTF-8 bytes.
+VALUE_BYTES: Final = 40
+#: One spilled occurrence: line, slot, value length, value.
+_RECORD: Final = struct.Struct(f"<IBB{VALUE_BYTES}s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,118 +48,83 @@ class Duplicate:
 
 
 class Spill:
-    """A temporary file of values, written once and read back only to confirm duplicates."""
+    """A temporary file of fixed-width records, written in order and read back by position."""
 
-    def __init__(self) -> None:
+    def __init__(self, record_size: int) -> None:
         self._file: BinaryIO = tempfile.TemporaryFile(prefix="mcfcheck-keys-")  # noqa: SIM115 - closed by close()
-        self._size = 0
+        self.record_size = record_size
+        self._flushed = True
 
-    def write(self, value: bytes) -> int:
-        """Append ``value`` and return where it starts."""
-        offset = self._size
-        self._file.write(len(value).to_bytes(4, "little") + value)
-        self._size += 4 + len(value)
-        return offset
+    def append(self, record: bytes) -> None:
+        self._file.write(record)
+        self._flushed = False
 
-    def read(self, offset: int) -> bytes:
-        self._file.flush()
-        self._file.seek(offset)
-        length = int.from_bytes(self._file.read(4), "little")
-        value = self._file.read(length)
-        self._file.seek(0, 2)
-        return value
+    def read(self, position: int) -> bytes:
+        if not self._flushed:
+            self._file.flush()
+            self._flushed = True
+        return os.pread(self._file.fileno(), self.record_size, position * self.record_size)
 
     def close(self) -> None:
         self._file.close()
 
 
-class KeyStore:
-    """Occurrences of one kind of identifier; duplicates are reported by :meth:`duplicates`."""
+def fingerprint(value: str) -> int:
+    """A 32-bit fingerprint of a value, stable within one process."""
+    return hash(value) & 0xFFFFFFFF
 
-    def __init__(self, encode: Callable[[str], int | None], spill: Spill) -> None:
-        self._encode = encode
-        self._spill = spill
-        self._keys = array("Q")
-        self._lines = array("I")
-        self._slots = array("B")
-        # For hashed keys: the occurrence's index and where its value was spilled.
-        self._hashed_index = array("I")
-        self._hashed_offsets = array("Q")
+
+class KeyStore:
+    """Occurrences of one kind of identifier; :meth:`duplicates` reports the repeated ones."""
+
+    def __init__(self) -> None:
+        self._fingerprints = array("I")
+        self._spill = Spill(_RECORD.size)
+        self._pack = _RECORD.pack
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._fingerprints)
 
     def add(self, value: str, line: int, slot: int = 0) -> None:
         """Record one occurrence of ``value`` at ``line`` (slot: 0 to 255)."""
-        key = self._encode(value)
-        if key is None:
-            encoded = value.encode("utf-8")
-            key = int.from_bytes(hashlib.blake2b(encoded, digest_size=8).digest(), "big") | _HASHED_FLAG
-            self._hashed_index.append(len(self._keys))
-            self._hashed_offsets.append(self._spill.write(encoded))
-        self._keys.append(key)
-        self._lines.append(min(line, 0xFFFFFFFF))
-        self._slots.append(slot)
+        encoded = value.encode("utf-8")
+        if len(encoded) > VALUE_BYTES:
+            return
+        self._fingerprints.append(hash(value) & 0xFFFFFFFF)
+        self._spill.append(self._pack(min(line, 0xFFFFFFFF), slot, len(encoded), encoded))
 
-    def _value(self, index: int, key: int) -> str:
-        if key & _HASHED_FLAG:
-            position = bisect_right(self._hashed_index, index) - 1
-            return self._spill.read(self._hashed_offsets[position]).decode("utf-8")
-        return self._decode(key)
-
-    def _decode(self, key: int) -> str:
-        for decode in (_decode_digits, _decode_ipv4, _decode_eui64):
-            value = decode(key)
-            if value is not None and self._encode(value) == key:
-                return value
-        return str(key)
+    def _occurrence(self, position: int) -> tuple[str, Occurrence]:
+        line, slot, length, value = _RECORD.unpack(self._spill.read(position))
+        return value[:length].decode("utf-8"), Occurrence(line, slot)
 
     def duplicates(self) -> Iterator[Duplicate]:
         """Every occurrence of a value already seen, in the order of the file."""
-        count = len(self._keys)
-        if count < 2:
+        if len(self._fingerprints) < 2:
             return
-        keys = np.frombuffer(self._keys, dtype=np.uint64)
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
-        starts = np.ones(count, dtype=bool)
-        starts[1:] = ordered[1:] != ordered[:-1]
-        # For each sorted position, the position where its group of equal keys starts.
-        group_start = np.maximum.accumulate(np.where(starts, np.arange(count), 0))
-        found: list[tuple[int, int, str]] = []
-        for position in np.flatnonzero(~starts).tolist():
-            start = int(group_start[position])
-            again = int(order[position])
-            key = int(ordered[position])
-            value = self._value(again, key)
-            first = int(order[start])
-            if key & _HASHED_FLAG:
-                # Equal hashes: confirm with the values, the first equal one is the original.
-                matches = [int(order[p]) for p in range(start, position) if self._value(int(order[p]), key) == value]
-                if not matches:
-                    continue
-                first = matches[0]
-            found.append((again, first, value))
-        found.sort()
-        for again, first, value in found:
-            yield Duplicate(
-                value,
-                Occurrence(self._lines[first], self._slots[first]),
-                Occurrence(self._lines[again], self._slots[again]),
-            )
+        fingerprints = np.frombuffer(self._fingerprints, dtype=np.uint32)
+        ordered = np.sort(fingerprints)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        if repeated.size == 0:
+            return
+        candidates = np.flatnonzero(np.isin(fingerprints, repeated)).tolist()
+        first_seen: dict[str, Occurrence] = {}
+        found: list[tuple[int, Duplicate]] = []
+        by_fingerprint: dict[int, list[int]] = defaultdict(list)
+        for position in candidates:
+            by_fingerprint[int(fingerprints[position])].append(position)
+        for positions in by_fingerprint.values():
+            first_seen.clear()
+            for position in positions:
+                value, occurrence = self._occurrence(position)
+                if value in first_seen:
+                    found.append((position, Duplicate(value, first_seen[value], occurrence)))
+                else:
+                    first_seen[value] = occurrence
+        found.sort(key=lambda item: item[0])
+        for _position, duplicate in found:
+            yield duplicate
 
-
-def _decode_digits(key: int) -> str | None:
-    length = key >> 50
-    if not 0 < length <= 15:
-        return None
-    return str(key & ((1 << 50) - 1)).zfill(length)
-
-
-def _decode_ipv4(key: int) -> str | None:
-    return str(ipaddress.IPv4Address(key)) if key < 1 << 32 else None
-
-
-def _decode_eui64(key: int) -> str | None:
-    text = f"{key:016X}"
-    return "-".join(text[i : i + 2] for i in range(0, 16, 2)) if key < 1 << 64 else None
+    def close(self) -> None:
+        """Release the spill file."""
+        self._spill.close()

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import struct
 from array import array
 from bisect import bisect_right
+from typing import Final
 
 from mcfcheck.rules.keys import Spill
 
+#: A spilled reference: its length and up to 64 UTF-8 bytes.
+_REFERENCE: Final = struct.Struct("<B64s")
+
 
 class InstallationLedger:
-    """Every installation's first line and reference: 12 bytes each, the references on disk."""
+    """Every installation's first line (4 bytes in memory) and reference (on disk)."""
 
-    def __init__(self, spill: Spill) -> None:
-        self._spill = spill
+    def __init__(self) -> None:
         self._lines = array("I")
-        self._references = array("Q")
+        self._references = Spill(_REFERENCE.size)
         self.parent_path = ""
 
     def __len__(self) -> int:
@@ -24,16 +28,21 @@ class InstallationLedger:
         """Record the next installation: where it starts and its reference."""
         self.parent_path = parent_path
         self._lines.append(min(line, 0xFFFFFFFF))
-        self._references.append(self._spill.write((reference or "").encode("utf-8")))
+        encoded = (reference or "").encode("utf-8")[:64]
+        self._references.append(_REFERENCE.pack(len(encoded), encoded))
 
     def locate(self, line: int) -> tuple[int, str | None]:
         """The 1-based position and the reference of the installation holding ``line``."""
         position = bisect_right(self._lines, line)
         if position == 0:
             return 0, None
-        reference = self._spill.read(self._references[position - 1]).decode("utf-8")
-        return position, reference or None
+        length, encoded = _REFERENCE.unpack(self._references.read(position - 1))
+        return position, encoded[:length].decode("utf-8", errors="replace") or None
 
     def xpath(self, position: int, inner: str = "") -> str:
         """The XPath of the installation at ``position``, with ``inner`` (starting with /) appended."""
         return f"{self.parent_path}/Installation[{position}]{inner}"
+
+    def close(self) -> None:
+        """Release the spill file."""
+        self._references.close()

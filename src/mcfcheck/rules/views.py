@@ -1,13 +1,14 @@
-"""Read-only views of the parts of an MCF that rules look at, built on lxml elements.
+"""Read-only views of the parts of an MCF that rules look at.
 
-Fields are read on demand with lxml's C-level search, so a rule pays only for what it
-reads. Views live only while their element does: rules must not keep them.
+An installation is read in one walk over its elements into plain fields, so that the
+dozens of rules that look at it pay for each element once. Elements are found again
+only when a problem needs a place. Views live only while their element does: rules
+must not keep them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 
 from lxml import etree
 
@@ -37,16 +38,28 @@ def _boolean(text: str | None) -> bool | None:
     return True if value in ("true", "1") else False if value in ("false", "0") else None
 
 
-class _View:
-    """Access to named children of one element, in the element's namespace."""
+def _text(element: etree._Element) -> str | None:
+    text = element.text
+    return text.strip() if text is not None else None
+
+
+def _local(tag: object) -> str:
+    text = str(tag)
+    return text[text.rfind("}") + 1 :]
+
+
+class _Element:
+    """Finding elements under one element by local names, in its namespace."""
+
+    __slots__ = ("element",)
 
     def __init__(self, element: etree._Element) -> None:
         self.element = element
-        namespace = etree.QName(element).namespace
-        self._prefix = f"{{{namespace}}}" if namespace else ""
 
     def _path(self, path: str) -> str:
-        return "/".join(self._prefix + step for step in path.split("/"))
+        namespace = etree.QName(self.element).namespace
+        prefix = f"{{{namespace}}}" if namespace else ""
+        return "/".join(prefix + step for step in path.split("/"))
 
     def text(self, path: str) -> str | None:
         """The stripped text of the first element at ``path`` (local names joined by /)."""
@@ -57,23 +70,21 @@ class _View:
         """The first element at ``path``, to point a problem at."""
         return self.element.find(self._path(path))
 
-    def findall(self, path: str) -> list[etree._Element]:
-        """Every element at ``path``."""
-        return self.element.findall(self._path(path))
 
-
-class HeaderView(_View):
+class HeaderView(_Element):
     """The file's header."""
 
-    @cached_property
+    __slots__ = ()
+
+    @property
     def group_id(self) -> str | None:
         return self.text("GroupID")
 
-    @cached_property
+    @property
     def smso_name(self) -> str | None:
         return self.text("SMSOName")
 
-    @cached_property
+    @property
     def creation_time(self) -> dt.datetime | None:
         text = self.text("CreationDateTime")
         if text is None:
@@ -84,129 +95,183 @@ class HeaderView(_View):
             return None
 
 
-class DeviceView(_View):
-    """A device: the Communications Hub or one of the devices of an installation."""
+class TrailerView(_Element):
+    """The file's trailer, with its control totals."""
 
-    @cached_property
-    def device_type(self) -> str:
-        """ESME, GSME, GPF, PPMID, HCALCS or IHD; CHF for the Communications Hub."""
-        if etree.QName(self.element).localname == "CommunicationsHub":
-            return "CHF"
-        return self.text("DeviceType") or ""
+    __slots__ = ()
 
-    @cached_property
-    def device_id(self) -> str | None:
-        return self.text("DeviceID")
+    @property
+    def installation_count(self) -> int | None:
+        return _integer(self.text("InstallationCount"))
 
-    @cached_property
-    def manufacturer(self) -> str | None:
-        return self.text("DeviceModel/Manufacturer")
-
-    @cached_property
-    def model(self) -> str | None:
-        return self.text("DeviceModel/Model")
-
-    @cached_property
-    def firmware_version(self) -> str | None:
-        return self.text("DeviceModel/FirmwareVersion")
-
-    @cached_property
-    def payment_mode(self) -> str | None:
-        return self.text("PaymentMode")
-
-    @cached_property
-    def auxiliary_load(self) -> bool | None:
-        return _boolean(self.text("AuxiliaryLoad"))
+    @property
+    def device_count(self) -> int | None:
+        return _integer(self.text("DeviceCount"))
 
 
-class InstallationView(_View):
+class DeviceView(_Element):
+    """A device: the Communications Hub (type CHF) or one of the installation's devices."""
+
+    __slots__ = (
+        "auxiliary_load",
+        "device_id",
+        "device_id_line",
+        "device_type",
+        "firmware_version",
+        "manufacturer",
+        "model",
+        "payment_mode",
+    )
+
+    def __init__(self, element: etree._Element, device_type: str | None = None) -> None:
+        super().__init__(element)
+        self.device_type = device_type or ""
+        self.device_id: str | None = None
+        self.device_id_line = 0
+        self.manufacturer: str | None = None
+        self.model: str | None = None
+        self.firmware_version: str | None = None
+        self.payment_mode: str | None = None
+        self.auxiliary_load: bool | None = None
+        for child in element:
+            name = _local(child.tag)
+            if name == "DeviceType":
+                self.device_type = _text(child) or ""
+            elif name == "DeviceID":
+                self.device_id = _text(child)
+                self.device_id_line = child.sourceline or 0
+            elif name == "DeviceModel":
+                for part in child:
+                    part_name = _local(part.tag)
+                    if part_name == "Manufacturer":
+                        self.manufacturer = _text(part)
+                    elif part_name == "Model":
+                        self.model = _text(part)
+                    elif part_name == "FirmwareVersion":
+                        self.firmware_version = _text(part)
+            elif name == "PaymentMode":
+                self.payment_mode = _text(child)
+            elif name == "AuxiliaryLoad":
+                self.auxiliary_load = _boolean(_text(child))
+
+
+class InstallationView(_Element):
     """One SMETS1 Installation, as the rules see it."""
 
-    @cached_property
-    def reference(self) -> str | None:
-        return self.text("InstallationReference")
+    __slots__ = (
+        "apn",
+        "devices",
+        "dormant_notice",
+        "firmware_notice_date",
+        "hub",
+        "iccid",
+        "imsi",
+        "lines",
+        "migration_notice_date",
+        "mpan",
+        "mprn",
+        "planned_migration_date",
+        "planned_upgrade_date",
+        "prepayment_block",
+        "reference",
+        "shorter_notice_agreed",
+        "static_ip",
+        "status",
+        "utrn_cutover_hours",
+    )
 
-    @cached_property
-    def status(self) -> str | None:
-        return self.text("Status")
+    def __init__(self, element: etree._Element) -> None:
+        super().__init__(element)
+        self.reference: str | None = None
+        self.status: str | None = None
+        self.mpan: str | None = None
+        self.mprn: str | None = None
+        self.hub: DeviceView | None = None
+        self.iccid: str | None = None
+        self.imsi: str | None = None
+        self.static_ip: str | None = None
+        self.apn: str | None = None
+        self.devices: list[DeviceView] = []
+        self.prepayment_block = False
+        self.utrn_cutover_hours: int | None = None
+        self.dormant_notice = False
+        self.firmware_notice_date: dt.date | None = None
+        self.planned_upgrade_date: dt.date | None = None
+        self.migration_notice_date: dt.date | None = None
+        self.planned_migration_date: dt.date | None = None
+        self.shorter_notice_agreed = False
+        #: The lines of the identifiers, by field name (reference, mpan, mprn, iccid, imsi, static_ip).
+        self.lines: dict[str, int] = {}
+        for child in element:
+            name = _local(child.tag)
+            if name == "InstallationReference":
+                self.reference = _text(child)
+                self.lines["reference"] = child.sourceline or 0
+            elif name == "Status":
+                self.status = _text(child)
+            elif name == "MeterPoints":
+                for point in child:
+                    point_name = _local(point.tag)
+                    if point_name == "MPANCore":
+                        self.mpan = _text(point)
+                        self.lines["mpan"] = point.sourceline or 0
+                    elif point_name == "MPRN":
+                        self.mprn = _text(point)
+                        self.lines["mprn"] = point.sourceline or 0
+            elif name == "CommunicationsHub":
+                self._read_hub(child)
+            elif name == "Devices":
+                self.devices = [DeviceView(device) for device in child if _local(device.tag) == "Device"]
+            elif name == "Prepayment":
+                self.prepayment_block = True
+                for setting in child:
+                    if _local(setting.tag) == "UTRNCutoverHours":
+                        self.utrn_cutover_hours = _integer(setting.text)
+            elif name == "DormantNotice":
+                self._read_notice(child)
+
+    def _read_hub(self, hub: etree._Element) -> None:
+        self.hub = DeviceView(hub, "CHF")
+        for child in hub:
+            if _local(child.tag) != "WAN":
+                continue
+            for setting in child:
+                setting_name = _local(setting.tag)
+                if setting_name == "ICCID":
+                    self.iccid = _text(setting)
+                    self.lines["iccid"] = setting.sourceline or 0
+                elif setting_name == "IMSI":
+                    self.imsi = _text(setting)
+                    self.lines["imsi"] = setting.sourceline or 0
+                elif setting_name == "StaticIPAddress":
+                    self.static_ip = _text(setting)
+                    self.lines["static_ip"] = setting.sourceline or 0
+                elif setting_name == "APN":
+                    self.apn = _text(setting)
+
+    def _read_notice(self, notice: etree._Element) -> None:
+        self.dormant_notice = True
+        for child in notice:
+            name = _local(child.tag)
+            if name == "FirmwareNoticeDate":
+                self.firmware_notice_date = _date(child.text)
+            elif name == "PlannedUpgradeDate":
+                self.planned_upgrade_date = _date(child.text)
+            elif name == "MigrationNoticeDate":
+                self.migration_notice_date = _date(child.text)
+            elif name == "PlannedMigrationDate":
+                self.planned_migration_date = _date(child.text)
+            elif name == "ShorterNoticeAgreed":
+                self.shorter_notice_agreed = _boolean(_text(child)) is True
 
     @property
     def dormant(self) -> bool:
         return self.status == "Dormant"
 
-    @cached_property
-    def mpan(self) -> str | None:
-        return self.text("MeterPoints/MPANCore")
-
-    @cached_property
-    def mprn(self) -> str | None:
-        return self.text("MeterPoints/MPRN")
-
-    @cached_property
-    def hub(self) -> DeviceView | None:
-        found = self.find("CommunicationsHub")
-        return DeviceView(found) if found is not None else None
-
-    @cached_property
-    def iccid(self) -> str | None:
-        return self.text("CommunicationsHub/WAN/ICCID")
-
-    @cached_property
-    def imsi(self) -> str | None:
-        return self.text("CommunicationsHub/WAN/IMSI")
-
-    @cached_property
-    def static_ip(self) -> str | None:
-        return self.text("CommunicationsHub/WAN/StaticIPAddress")
-
-    @cached_property
-    def apn(self) -> str | None:
-        return self.text("CommunicationsHub/WAN/APN")
-
-    @cached_property
-    def devices(self) -> list[DeviceView]:
-        """The devices other than the Communications Hub."""
-        return [DeviceView(element) for element in self.findall("Devices/Device")]
+    @property
+    def prepayment(self) -> bool:
+        """Whether a meter of the installation is paid for by prepayment."""
+        return any(device.payment_mode == "Prepayment" for device in self.devices)
 
     def devices_of_type(self, device_type: str) -> list[DeviceView]:
         return [device for device in self.devices if device.device_type == device_type]
-
-    @cached_property
-    def prepayment(self) -> bool:
-        return any(device.payment_mode == "Prepayment" for device in self.devices)
-
-    @cached_property
-    def utrn_cutover_hours(self) -> int | None:
-        return _integer(self.text("Prepayment/UTRNCutoverHours"))
-
-    @cached_property
-    def firmware_notice_date(self) -> dt.date | None:
-        return _date(self.text("DormantNotice/FirmwareNoticeDate"))
-
-    @cached_property
-    def planned_upgrade_date(self) -> dt.date | None:
-        return _date(self.text("DormantNotice/PlannedUpgradeDate"))
-
-    @cached_property
-    def migration_notice_date(self) -> dt.date | None:
-        return _date(self.text("DormantNotice/MigrationNoticeDate"))
-
-    @cached_property
-    def planned_migration_date(self) -> dt.date | None:
-        return _date(self.text("DormantNotice/PlannedMigrationDate"))
-
-    @cached_property
-    def shorter_notice_agreed(self) -> bool:
-        return _boolean(self.text("DormantNotice/ShorterNoticeAgreed")) is True
-
-
-class TrailerView(_View):
-    """The file's trailer, with its control totals."""
-
-    @cached_property
-    def installation_count(self) -> int | None:
-        return _integer(self.text("InstallationCount"))
-
-    @cached_property
-    def device_count(self) -> int | None:
-        return _integer(self.text("DeviceCount"))

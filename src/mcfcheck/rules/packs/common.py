@@ -10,13 +10,13 @@ Installation be identified and migrated as a whole.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from mcfcheck.findings import Severity
 from mcfcheck.identifiers import is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
-from mcfcheck.rules.keys import KeyStore, digits_key, eui64_key, ipv4_key
+from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
 
 
@@ -106,30 +106,19 @@ class ImsiCountryCode(Rule):
             )
 
 
-def _text_key(value: str) -> int | None:
-    """Free text has no lossless 64-bit form: it is hashed and confirmed."""
-    return None
-
-
-KEY_FORMS: dict[str, Callable[[str], int | None]] = {
-    "eui64": eui64_key,
-    "digits": digits_key,
-    "ipv4": ipv4_key,
-    "text": _text_key,
-}
-
-
 class _UniqueIdentifier(Rule):
     """Shared mechanism of the uniqueness rules: a compact key store, reported at the end."""
 
     label: ClassVar[str]
-    #: How values become compact keys: "eui64", "digits", "ipv4" or "text" (hashed).
-    key_form: ClassVar[str]
     visits = frozenset({Visit.INSTALLATION})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
-        self._store = KeyStore(KEY_FORMS[self.key_form], context.spill)
+        self._store = KeyStore()
+
+    def normalise(self, value: str) -> str:
+        """The form in which equal identifiers are equal strings."""
+        return value
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
         """The identifier's values in an installation, with their line and slot."""
@@ -141,7 +130,7 @@ class _UniqueIdentifier(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         for value, line, slot in self.values(installation):
-            self._store.add(value, line, slot)
+            self._store.add(self.normalise(value), line, slot)
         return iter(())
 
     def finish(self) -> Iterator[Problem]:
@@ -157,11 +146,13 @@ class _UniqueIdentifier(Rule):
                 installation=reference,
             )
 
+    def close(self) -> None:
+        self._store.close()
 
-def _single(installation: InstallationView, path: str, value: str | None) -> Iterator[tuple[str, int, int]]:
+
+def _single(installation: InstallationView, field: str, value: str | None) -> Iterator[tuple[str, int, int]]:
     if value:
-        element = installation.find(path)
-        yield value, (element.sourceline if element is not None else None) or 0, 0
+        yield value, installation.lines.get(field, 0), 0
 
 
 class UniqueDeviceId(_UniqueIdentifier):
@@ -175,17 +166,18 @@ class UniqueDeviceId(_UniqueIdentifier):
     code = "GEN010"
     name = "unique-device-id"
     label = "Device ID"
-    key_form = "eui64"
+
+    def normalise(self, value: str) -> str:
+        # The DUIS schema admits either case; a Device ID is the same device in both.
+        return value.upper()
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
         hub = installation.hub
         if hub is not None and hub.device_id:
-            found = hub.find("DeviceID")
-            yield hub.device_id, (found.sourceline if found is not None else None) or 0, 0
+            yield hub.device_id, hub.device_id_line, 0
         for slot, device in enumerate(installation.devices[:255], start=1):
             if device.device_id:
-                found = device.find("DeviceID")
-                yield device.device_id, (found.sourceline if found is not None else None) or 0, slot
+                yield device.device_id, device.device_id_line, slot
 
     def inner_path(self, slot: int) -> str:
         return "/CommunicationsHub/DeviceID" if slot == 0 else f"/Devices/Device[{slot}]/DeviceID"
@@ -202,10 +194,9 @@ class UniqueInstallationReference(_UniqueIdentifier):
     code = "GEN011"
     name = "unique-installation-reference"
     label = "Installation reference"
-    key_form = "text"
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "InstallationReference", installation.reference)
+        yield from _single(installation, "reference", installation.reference)
 
     def inner_path(self, slot: int) -> str:
         return "/InstallationReference"
@@ -222,10 +213,9 @@ class UniqueMpan(_UniqueIdentifier):
     code = "GEN012"
     name = "unique-mpan"
     label = "MPAN core"
-    key_form = "digits"
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "MeterPoints/MPANCore", installation.mpan)
+        yield from _single(installation, "mpan", installation.mpan)
 
     def inner_path(self, slot: int) -> str:
         return "/MeterPoints/MPANCore"
@@ -242,10 +232,9 @@ class UniqueMprn(_UniqueIdentifier):
     code = "GEN013"
     name = "unique-mprn"
     label = "MPRN"
-    key_form = "digits"
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "MeterPoints/MPRN", installation.mprn)
+        yield from _single(installation, "mprn", installation.mprn)
 
     def inner_path(self, slot: int) -> str:
         return "/MeterPoints/MPRN"
@@ -262,10 +251,9 @@ class UniqueImsi(_UniqueIdentifier):
     code = "GEN014"
     name = "unique-imsi"
     label = "IMSI"
-    key_form = "digits"
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "CommunicationsHub/WAN/IMSI", installation.imsi)
+        yield from _single(installation, "imsi", installation.imsi)
 
     def inner_path(self, slot: int) -> str:
         return "/CommunicationsHub/WAN/IMSI"
@@ -285,10 +273,9 @@ class UniqueStaticIp(_UniqueIdentifier):
     code = "GEN015"
     name = "unique-static-ip"
     label = "Static IP address"
-    key_form = "ipv4"
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "CommunicationsHub/WAN/StaticIPAddress", installation.static_ip)
+        yield from _single(installation, "static_ip", installation.static_ip)
 
     def inner_path(self, slot: int) -> str:
         return "/CommunicationsHub/WAN/StaticIPAddress"
@@ -305,10 +292,9 @@ class UniqueIccid(_UniqueIdentifier):
     code = "GEN016"
     name = "unique-iccid"
     label = "ICCID"
-    key_form = "digits"
 
     def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "CommunicationsHub/WAN/ICCID", installation.iccid)
+        yield from _single(installation, "iccid", installation.iccid)
 
     def inner_path(self, slot: int) -> str:
         return "/CommunicationsHub/WAN/ICCID"
@@ -432,7 +418,7 @@ class PrepaymentNeedsCutover(Rule):
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        if installation.prepayment and installation.find("Prepayment") is None:
+        if not installation.prepayment_block and installation.prepayment:
             meter = next(d for d in installation.devices if d.payment_mode == "Prepayment")
             yield Problem("a prepayment installation must declare its UTRN cutover window", meter.element)
 
@@ -450,7 +436,7 @@ class DormantNeedsNotice(Rule):
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        if installation.dormant and installation.find("DormantNotice") is None:
+        if installation.dormant and not installation.dormant_notice:
             yield Problem("a Dormant installation must carry its notice dates", installation.find("Status"))
 
 
