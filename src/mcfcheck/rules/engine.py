@@ -23,7 +23,7 @@ from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.ledger import InstallationLedger
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
-from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
+from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
 
 #: The code of the engine's own check that the header's GroupID names a known cohort.
 UNKNOWN_GROUP_ID: Final = "COH001"
@@ -144,15 +144,16 @@ class RuleEngine:
         view = InstallationView(element)
         reference = view.reference
         self.ledger.add(line, reference, parent_path)
-        yield from self._run(Visit.INSTALLATION, lambda rule: rule.installation(view), locate, reference)
-        if self._by_visit[Visit.DEVICE]:
+        for rule in self._by_visit[Visit.INSTALLATION]:
+            for problem in rule.installation(view):
+                yield self._finding(rule, problem, locate, reference)
+        device_rules = self._by_visit[Visit.DEVICE]
+        if device_rules:
             devices = ([view.hub] if view.hub is not None else []) + view.devices
             for device in devices:
-
-                def visit(rule: Rule, device: DeviceView = device) -> Iterable[Problem]:
-                    return rule.device(device, view)
-
-                yield from self._run(Visit.DEVICE, visit, locate, reference)
+                for rule in device_rules:
+                    for problem in rule.device(device, view):
+                        yield self._finding(rule, problem, locate, reference)
 
     def trailer(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
         """Run the trailer rules, then every rule's finish step."""

@@ -43,9 +43,16 @@ def _text(element: etree._Element) -> str | None:
     return text.strip() if text is not None else None
 
 
+_LOCAL_NAMES: dict[object, str] = {}
+
+
 def _local(tag: object) -> str:
-    text = str(tag)
-    return text[text.rfind("}") + 1 :]
+    """The local name of a Clark-notation tag; the few tags of a file are looked up once each."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        text = str(tag)
+        name = _LOCAL_NAMES.setdefault(tag, text[text.rfind("}") + 1 :])
+    return name
 
 
 class _Element:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import holidays
@@ -24,6 +24,7 @@ def is_working_day(day: dt.date, calendar: str = "england-and-wales") -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(calendar)
 
 
+@lru_cache(maxsize=4096)
 def working_days_of_notice(notice: dt.date, planned: dt.date, calendar: str = "england-and-wales") -> int:
     """The Working Days after the notice date, up to and including the planned date.
 
