@@ -26,6 +26,8 @@ import numpy as np
 
 #: The longest value a store checks, in UTF-8 bytes.
 VALUE_BYTES: Final = 40
+#: How many fingerprints are matched against the repeated ones at a time.
+_BLOCK: Final = 1 << 20
 #: One spilled occurrence: line, slot, value length, value.
 _RECORD: Final = struct.Struct(f"<IBB{VALUE_BYTES}s")
 
@@ -107,7 +109,12 @@ class KeyStore:
         del ordered
         if repeated.size == 0:
             return
-        candidates = np.flatnonzero(np.isin(fingerprints, repeated)).tolist()
+        candidates: list[int] = []
+        # Blockwise, so that the temporaries stay a few megabytes whatever the file's size.
+        for start in range(0, len(fingerprints), _BLOCK):
+            block = fingerprints[start : start + _BLOCK]
+            slots = np.minimum(np.searchsorted(repeated, block), repeated.size - 1)
+            candidates.extend((np.flatnonzero(repeated[slots] == block) + start).tolist())
         first_seen: dict[str, Occurrence] = {}
         found: list[tuple[int, Duplicate]] = []
         by_fingerprint: dict[int, list[int]] = defaultdict(list)
