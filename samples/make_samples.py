@@ -2,6 +2,8 @@
 
 ``<cohort>-valid.xml`` is a valid file for each cohort. ``<what-is-wrong>-invalid.xml``
 holds one schema error of each kind; its first comment says where it is.
+``<CODE>-<rule-name>-invalid.xml`` breaks one rule, as the rule's first failing test
+case does (with ``<CODE>-<rule-name>.csv`` beside it when the rule needs a list).
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from pathlib import Path
 
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.registry import load_registry
+from mcfcheck.testing import build_document, load_cases
 
 SAMPLES = Path(__file__).resolve().parent
+RULE_CASES = SAMPLES.parent / "tests" / "rule_cases"
 INSTALLATIONS = 4
 
 # Errors outside the installations, made by editing a valid file: (name, old, new).
@@ -56,6 +61,18 @@ def main() -> None:
     without_trailer = base[:start] + base[end:]
     note = "missing-trailer: the Trailer is removed"
     (SAMPLES / "missing-trailer-invalid.xml").write_text(_with_note(without_trailer, note), encoding="utf-8")
+    write_rule_samples()
+
+
+def write_rule_samples() -> None:
+    """One sample per rule, from the rule's first failing test case."""
+    for code, rule in sorted(load_registry().rules.items()):
+        case = next(case for case in load_cases(RULE_CASES / f"{code}.toml") if code in case.expect)
+        stem = f"{code}-{rule.name}"
+        note = f"{code} {rule.name}: {case.name}"
+        (SAMPLES / f"{stem}-invalid.xml").write_text(_with_note(build_document(case), note), encoding="utf-8")
+        if case.epcl is not None:
+            (SAMPLES / f"{stem}.csv").write_text(case.epcl, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import mcfcheck
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
 from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, SCHEMA_CODES, schema_error_code
 
 from .conftest import ROOT, SAMPLES
@@ -35,7 +37,9 @@ def test_there_is_a_valid_sample_per_cohort() -> None:
     assert {f"{name.lower()}-valid.xml" for name in builtin_cohorts()} <= {p.name for p in SAMPLES.iterdir()}
 
 
-SCHEMA_SAMPLES = sorted(path for path in SAMPLES.glob("*-invalid.xml") if not path.name.startswith("rule-"))
+RULE_SAMPLE = re.compile(r"^[A-Z]{3}[0-9]{3}-")
+SCHEMA_SAMPLES = sorted(path for path in SAMPLES.glob("*-invalid.xml") if not RULE_SAMPLE.match(path.name))
+RULE_SAMPLES = sorted(path for path in SAMPLES.glob("*-invalid.xml") if RULE_SAMPLE.match(path.name))
 
 
 @pytest.mark.parametrize("sample", SCHEMA_SAMPLES, ids=lambda path: path.name)
@@ -273,3 +277,20 @@ def test_every_schema_code_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for code in SCHEMA_CODES:
         assert re.search(rf"^\| {code} \| \S", readme, re.MULTILINE), f"{code} is not in the README's table"
+
+
+@pytest.mark.parametrize("sample", RULE_SAMPLES, ids=lambda path: path.name)
+def test_rule_samples_break_their_rule(sample: Path) -> None:
+    code = sample.name[:6]
+    listing = next(SAMPLES.glob(f"{code}-*.csv"), None)
+    settings = RuleSettings(epcl=listing)
+    report = mcfcheck.validate(sample, settings=settings)
+    assert report.error is None
+    codes = [finding.code for finding in report.findings]
+    assert code in codes
+    assert not [c for c in codes if c.startswith("XSD")], report.findings
+
+
+def test_there_is_a_sample_for_every_rule() -> None:
+    codes = {path.name[:6] for path in RULE_SAMPLES}
+    assert codes == set(load_registry().rules)
