@@ -1,0 +1,93 @@
+"""Third-party rule packs: installed as a real distribution, loaded through entry points."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcfcheck.rules.registry import RuleRegistry, load_registry
+
+from .conftest import SAMPLES
+
+PLUGIN = Path(__file__).parent / "plugin_example"
+MCFCHECK = Path(sys.executable).with_name("mcfcheck")
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example pack installed (by pip, offline) into a folder of its own."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(PLUGIN),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def _mcfcheck(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(plugin_path)}
+    return subprocess.run(
+        [str(MCFCHECK), *args], capture_output=True, text=True, env=environment, check=False, timeout=120
+    )
+
+
+def test_an_installed_pack_is_listed_and_broken_ones_are_named(plugin_path: Path) -> None:
+    listed = _mcfcheck(plugin_path, "rules")
+    assert listed.returncode == 0, listed.stderr
+    assert "XMP001" in listed.stdout
+    assert "reference-prefix" in listed.stdout
+    warnings = listed.stderr
+    assert "plugin 'broken'" in warnings and "broken on purpose" in warnings
+    assert "plugin 'miscoded'" in warnings and "'x1'" in warnings
+    assert "plugin 'duplicate'" in warnings and "GEN001 is already used by plugin 'common'" in warnings
+    assert "Traceback" not in warnings
+
+
+def test_an_installed_rule_runs_in_the_validation_pass(plugin_path: Path) -> None:
+    done = _mcfcheck(plugin_path, "validate", str(SAMPLES / "cb-valid.xml"))
+    # The generated references (CB001-…) break the example pack's convention.
+    assert done.returncode == 1
+    assert done.stdout.count("XMP001 reference 'CB001-") == 4
+    # The built-in GEN001 is still the built-in rule, not the duplicate.
+    assert "duplicate-code" not in done.stdout
+
+
+def test_an_installed_rule_can_be_ignored_and_configured(plugin_path: Path, tmp_path: Path) -> None:
+    assert _mcfcheck(plugin_path, "validate", "--ignore", "XMP", str(SAMPLES / "cb-valid.xml")).returncode == 0
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text('[rules.reference-prefix]\nprefix = "CB001-"\n')
+    done = _mcfcheck(plugin_path, "validate", "--config", str(config), str(SAMPLES / "cb-valid.xml"))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_registration_checks_name_the_plugin() -> None:
+    registry = RuleRegistry()
+    registry.register_all("mine", object())
+    registry.register("mine", int)
+    assert registry.problems == [
+        "plugin 'mine': gives object, not rule classes",
+        "plugin 'mine': <class 'int'> is not a subclass of mcfcheck.rules.Rule",
+    ]
+
+
+def test_built_in_rules_come_through_the_entry_point_group() -> None:
+    registry = load_registry()
+    assert registry.plugins["GEN001"] == "common"
+    assert registry.plugins["MDS003"] == "mds"
