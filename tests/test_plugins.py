@@ -54,9 +54,12 @@ def test_an_installed_pack_is_listed_and_broken_ones_are_named(plugin_path: Path
     assert "XMP001" in listed.stdout
     assert "reference-prefix" in listed.stdout
     warnings = listed.stderr
-    assert "plugin 'broken'" in warnings and "broken on purpose" in warnings
-    assert "plugin 'miscoded'" in warnings and "'x1'" in warnings
-    assert "plugin 'duplicate'" in warnings and "GEN001 is already used by plugin 'common'" in warnings
+    assert "plugin 'broken'" in warnings
+    assert "broken on purpose" in warnings
+    assert "plugin 'miscoded'" in warnings
+    assert "'x1'" in warnings
+    assert "plugin 'duplicate'" in warnings
+    assert "GEN001 is already used by plugin 'common'" in warnings
     assert "Traceback" not in warnings
 
 

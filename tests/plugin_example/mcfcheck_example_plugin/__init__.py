@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import ClassVar
 
 from mcfcheck.rules import Problem, Rule, Visit
 from mcfcheck.rules.views import InstallationView
@@ -21,7 +22,7 @@ class ReferencePrefix(Rule):
     code = "XMP001"
     name = "reference-prefix"
     visits = frozenset({Visit.INSTALLATION})
-    defaults = {"prefix": "INST-"}
+    defaults: ClassVar[Mapping[str, object]] = {"prefix": "INST-"}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         prefix = str(self.options["prefix"])

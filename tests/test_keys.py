@@ -1,0 +1,72 @@
+"""Duplicate identifiers in bounded memory: exact, whatever the fingerprints do."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mcfcheck.rules import keys
+from mcfcheck.rules.keys import Duplicate, KeyStore, Occurrence
+
+values = st.lists(st.sampled_from(["A", "B", "C", "00-0D-6F-00-00-00-00-01", "10.0.0.1", "é", "x" * 40]), max_size=60)
+
+
+def _expected(items: list[str]) -> list[Duplicate]:
+    first: dict[str, Occurrence] = {}
+    found = []
+    for line, value in enumerate(items, start=1):
+        occurrence = Occurrence(line, line % 256)
+        if value in first:
+            found.append(Duplicate(value, first[value], occurrence))
+        else:
+            first[value] = occurrence
+    return found
+
+
+def _duplicates(items: list[str]) -> list[Duplicate]:
+    store = KeyStore()
+    try:
+        for line, value in enumerate(items, start=1):
+            store.add(value, line, line % 256)
+        return list(store.duplicates())
+    finally:
+        store.close()
+
+
+@given(values)
+def test_duplicates_are_exactly_the_repeated_values_in_file_order(items: list[str]) -> None:
+    assert _duplicates(items) == _expected(items)
+
+
+@pytest.fixture
+def colliding_fingerprints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every value gets the same fingerprint: only the spilled values can tell them apart."""
+    monkeypatch.setattr(keys, "hash", lambda value: 7, raising=False)
+
+
+@pytest.mark.usefixtures("colliding_fingerprints")
+def test_colliding_fingerprints_never_make_a_false_duplicate() -> None:
+    items = ["A", "B", "C", "B", "D"]
+    store = KeyStore()
+    for line, value in enumerate(items, start=1):
+        store.add(value, line)
+    assert set(store._fingerprints) == {7}
+    store.close()
+    assert _duplicates(items) == _expected(items)
+    assert [duplicate.value for duplicate in _duplicates(items)] == ["B"]
+
+
+def test_values_too_long_to_be_identifiers_are_left_to_the_schema() -> None:
+    items = ["y" * (keys.VALUE_BYTES + 1)] * 2
+    assert _duplicates(items) == []
+
+
+def test_memory_is_four_bytes_per_occurrence() -> None:
+    store = KeyStore()
+    for number in range(10_000):
+        store.add(f"INST-{number}", number + 1)
+    assert store._fingerprints.itemsize == 4
+    assert len(store) == 10_000
+    assert list(store.duplicates()) == []
+    store.close()
