@@ -3,7 +3,8 @@
 Generates files of the sizes asked for (default about 100 MB and 1 GB) with
 ``mcfcheck generate``, then validates each with:
 
-* ``mcfcheck validate`` (streaming, bundled schema);
+* ``mcfcheck validate`` (streaming, bundled schema, every rule of the file's cohort),
+  and ``mcfcheck validate --no-rules`` (schema only);
 * ``xmllint --noout --stream --schema`` with the same XSD (installed with apt-get
   when missing);
 * xmlschema's lazy validation, on a smaller slice (pure Python is slow).
@@ -109,6 +110,9 @@ def main() -> None:
         path = generated(size)
         results.append(measure("mcfcheck", [str(BIN / "mcfcheck"), "validate", "-q", str(path)], path))
         results.append(
+            measure("mcfcheck --no-rules", [str(BIN / "mcfcheck"), "validate", "-q", "--no-rules", str(path)], path)
+        )
+        results.append(
             measure("xmllint --stream", [xmllint, "--noout", "--stream", "--schema", str(SCHEMA), str(path)], path)
         )
     slice_path = generated(options.slice)
@@ -128,7 +132,11 @@ def main() -> None:
     for size in options.sizes:
         name = generated(size).name
         ours, theirs = by_key[("mcfcheck", name)], by_key[("xmllint --stream", name)]
-        print(f"- {name}: mcfcheck/xmllint throughput = {ours.throughput / theirs.throughput:.2f}x")
+        schema_only = by_key[("mcfcheck --no-rules", name)]
+        print(
+            f"- {name}: mcfcheck (schema + rules)/xmllint throughput = {ours.throughput / theirs.throughput:.2f}x; "
+            f"schema only = {schema_only.throughput / theirs.throughput:.2f}x"
+        )
     ours, theirs = by_key[("mcfcheck", slice_path.name)], by_key[("xmlschema (lazy)", slice_path.name)]
     print(f"- {slice_path.name}: mcfcheck/xmlschema throughput = {ours.throughput / theirs.throughput:.1f}x")
     if len(options.sizes) >= 2:

@@ -124,3 +124,10 @@ def test_command_line_selection_adds_to_the_configuration(tmp_path: Path) -> Non
     config = tmp_path / "mcfcheck.toml"
     config.write_text('ignore = ["GEN"]\n')
     assert runner.invoke(app, ["validate", "--config", str(config), str(sample)]).exit_code == 0
+
+
+def test_schema_only_runs_ignore_rule_options(tmp_path: Path) -> None:
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text('[rules.GEN040]\nearliest = "2020-01-01"\n')
+    result = runner.invoke(app, ["validate", "--no-rules", "--config", str(config), str(SAMPLES / "cb-valid.xml")])
+    assert result.exit_code == 0, result.output

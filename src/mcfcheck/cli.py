@@ -120,7 +120,8 @@ def validate(
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        registry = _registry(err)
+        # Without rules, the packs (and what they import) are not even loaded.
+        registry = RuleRegistry() if no_rules else _registry(err)
         configuration = _configuration(config)
         settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
     except McfcheckError as error:

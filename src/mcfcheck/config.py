@@ -158,7 +158,9 @@ def rule_settings(
     where = configuration.source
     by_name = {rule.name: rule for rule in registry.rules.values()}
     options: dict[str, Mapping[str, object]] = {}
-    for key, values in configuration.rules.items():
+    # With no rules loaded (schema-only runs), rule options have nothing to apply to.
+    configured_rules = configuration.rules if registry.rules else {}
+    for key, values in configured_rules.items():
         rule = registry.rules.get(key) or by_name.get(key)
         if rule is None:
             raise ConfigError(f"{where}: rules.{key} names no rule (see 'mcfcheck rules')")
