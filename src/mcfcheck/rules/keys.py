@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
-import numpy as np
-
 #: The longest value a store checks, in UTF-8 bytes.
 VALUE_BYTES: Final = 40
 #: How many fingerprints are matched against the repeated ones at a time.
@@ -103,6 +101,8 @@ class KeyStore:
         """Every occurrence of a value already seen, in the order of the file."""
         if len(self._fingerprints) < 2:
             return
+        # Imported here: only the end of a file with rules needs it, not schema-only runs.
+        import numpy as np
         fingerprints = np.frombuffer(self._fingerprints, dtype=np.uint32)
         ordered = np.sort(fingerprints)
         repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
