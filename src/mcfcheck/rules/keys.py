@@ -103,6 +103,7 @@ class KeyStore:
             return
         # Imported here: only the end of a file with rules needs it, not schema-only runs.
         import numpy as np
+
         fingerprints = np.frombuffer(self._fingerprints, dtype=np.uint32)
         ordered = np.sort(fingerprints)
         repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
