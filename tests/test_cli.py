@@ -130,3 +130,29 @@ def test_console_script_runs_as_a_new_user_would() -> None:
     assert done.returncode == 1
     assert "XSD002 Element 'Colour'" in done.stdout
     assert done.stderr == ""
+
+
+def test_rules_lists_every_check_with_cohort_severity_and_summary() -> None:
+    result = CliRunner().invoke(app, ["rules"], terminal_width=240)
+    assert result.exit_code == 0
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") >= 5}
+    for code in ("XSD001", "COH001", "GEN001", "DRM002", "MDS003", "SEC003", "FOC002", "IOC001", "ACL001", "EPC001"):
+        assert code in rows, code
+    assert "CB" in rows["MDS003"]
+    assert "warning" in rows["GEN003"]
+    assert "every cohort" in rows["GEN001"]
+
+
+@pytest.mark.parametrize(("code", "expected"), [("MDS003", "TMAD 14.14"), ("migration-notice-period", "DRM002")])
+def test_rules_code_prints_the_documentation(code: str, expected: str) -> None:
+    result = runner.invoke(app, ["rules", code])
+    assert result.exit_code == 0
+    assert expected in result.output
+    assert "Fails:" in result.output
+    assert "Passes:" in result.output
+
+
+def test_rules_for_an_unknown_code_exits_2() -> None:
+    result = runner.invoke(app, ["rules", "NOPE999"])
+    assert result.exit_code == 2
+    assert "no rule 'NOPE999'" in result.output
