@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final
 
@@ -59,6 +59,9 @@ class RuleContext:
     ledger: InstallationLedger
     #: The SMETS1 Eligible Product Combinations list (CSV), when the user gives one.
     epcl: Path | None = None
+    #: Where rules that spill to disk put named files another process can read, when
+    #: the file is validated in parts; None for a single pass.
+    spill_folder: Path | None = None
 
 
 class Rule:
@@ -113,6 +116,17 @@ class Rule:
     def finish(self) -> Iterator[Problem]:
         """Report what only the whole file shows; called once, after the trailer."""
         return iter(())
+
+    def state(self) -> object:
+        """What this rule gathered over a part of a file, for :meth:`merge` in another process.
+
+        Rules whose :meth:`finish` or trailer check depends on every installation
+        return their state (picklable); others return None.
+        """
+        return None
+
+    def merge(self, states: Sequence[object]) -> None:
+        """Take the states of the parts of a file, in file order, before the trailer and finish."""
 
     def close(self) -> None:
         """Release what the rule holds (temporary files); called once the file is done."""

@@ -9,7 +9,7 @@ to the rules that visit it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -34,6 +34,14 @@ Locator = Callable[[etree._Element], tuple[int | None, int | None, str | None]]
 
 
 @dataclass(frozen=True)
+class PartState:
+    """What the rules of one part of a file hand to the process that merges the parts."""
+
+    rules: dict[str, object]
+    ledger: tuple[bytes, Path, str]
+
+
+@dataclass(frozen=True)
 class RuleSettings:
     """How rules run: which, with what options and severities, for which cohorts."""
 
@@ -54,11 +62,14 @@ class RuleSettings:
 class RuleEngine:
     """The rules of one file, and their dispatch."""
 
-    def __init__(self, registry: RuleRegistry, settings: RuleSettings, file: str) -> None:
+    def __init__(
+        self, registry: RuleRegistry, settings: RuleSettings, file: str, spill_folder: Path | None = None
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.file = file
-        self.ledger = InstallationLedger()
+        self.spill_folder = spill_folder
+        self.ledger = InstallationLedger(spill_folder)
         self._rules: list[Rule] = []
         self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
         self._started = False
@@ -70,7 +81,7 @@ class RuleEngine:
         self.ledger.close()
 
     def _build(self, cohort: Cohort) -> None:
-        context = RuleContext(self.file, cohort, self.ledger, self.settings.epcl)
+        context = RuleContext(self.file, cohort, self.ledger, self.settings.epcl, self.spill_folder)
         for code, rule_class in sorted(self.registry.rules.items()):
             if not self.settings.selection.is_selected(code):
                 continue
@@ -154,6 +165,22 @@ class RuleEngine:
                 for rule in device_rules:
                     for problem in rule.device(device, view):
                         yield self._finding(rule, problem, locate, reference)
+
+    def export_states(self) -> PartState:
+        """What the rules and the ledger gathered over this part of a file."""
+        states = {rule.code: rule.state() for rule in self._rules}
+        return PartState(
+            rules={code: state for code, state in states.items() if state is not None},
+            ledger=self.ledger.export(),
+        )
+
+    def merge_states(self, parts: Sequence[PartState]) -> None:
+        """Take the states of every part of the file, in file order."""
+        self.ledger.merge([part.ledger for part in parts])
+        for rule in self._rules:
+            states = [part.rules[rule.code] for part in parts if rule.code in part.rules]
+            if states:
+                rule.merge(states)
 
     def trailer(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
         """Run the trailer rules, then every rule's finish step."""

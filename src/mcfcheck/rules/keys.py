@@ -17,9 +17,11 @@ import os
 import struct
 import tempfile
 from array import array
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Final
 
 #: The longest value a store checks, in UTF-8 bytes.
@@ -48,12 +50,33 @@ class Duplicate:
 
 
 class Spill:
-    """A temporary file of fixed-width records, written in order and read back by position."""
+    """A temporary file of fixed-width records, written in order and read back by position.
 
-    def __init__(self, record_size: int) -> None:
-        self._file: BinaryIO = tempfile.TemporaryFile(prefix="mcfcheck-keys-")  # noqa: SIM115 - closed by close()
+    With ``folder``, the file is named and outlives :meth:`close`, so that another
+    process can read it (see :meth:`export` and :meth:`open`); the folder's owner
+    removes it.
+    """
+
+    def __init__(self, record_size: int, folder: Path | None = None) -> None:
         self.record_size = record_size
+        self.path: Path | None = None
+        if folder is None:
+            self._file: BinaryIO = tempfile.TemporaryFile(prefix="mcfcheck-keys-")  # noqa: SIM115 - closed by close()
+        else:
+            descriptor, name = tempfile.mkstemp(prefix="keys-", dir=folder)
+            self._file = os.fdopen(descriptor, "w+b")
+            self.path = Path(name)
         self._flushed = True
+
+    @classmethod
+    def open(cls, record_size: int, path: Path) -> Spill:
+        """A spill another process wrote, for reading."""
+        spill = cls.__new__(cls)
+        spill.record_size = record_size
+        spill.path = path
+        spill._file = path.open("rb")
+        spill._flushed = True
+        return spill
 
     def append(self, record: bytes) -> None:
         self._file.write(record)
@@ -65,6 +88,13 @@ class Spill:
             self._flushed = True
         return os.pread(self._file.fileno(), self.record_size, position * self.record_size)
 
+    def export(self) -> Path:
+        """Finish writing a named spill and return its path."""
+        assert self.path is not None, "only a spill with a folder can be exported"
+        self._file.flush()
+        self._file.close()
+        return self.path
+
     def close(self) -> None:
         self._file.close()
 
@@ -74,12 +104,22 @@ def fingerprint(value: str) -> int:
     return hash(value) & 0xFFFFFFFF
 
 
-class KeyStore:
-    """Occurrences of one kind of identifier; :meth:`duplicates` reports the repeated ones."""
+#: What a store hands to another process: its fingerprints and the path of its spill.
+StoreState = tuple[bytes, Path]
 
-    def __init__(self) -> None:
+
+class KeyStore:
+    """Occurrences of one kind of identifier; :meth:`duplicates` reports the repeated ones.
+
+    Stores filled by several processes, each over a part of a file, are merged in
+    file order with :meth:`merge`.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
         self._fingerprints = array("I")
-        self._spill = Spill(_RECORD.size)
+        self._spill = Spill(_RECORD.size, folder)
+        # Earlier parts' spills, with the position each starts at; the own spill last.
+        self._segments: list[tuple[int, Spill]] = [(0, self._spill)]
         self._pack = _RECORD.pack
 
     def __len__(self) -> int:
@@ -93,8 +133,23 @@ class KeyStore:
         self._fingerprints.append(hash(value) & 0xFFFFFFFF)
         self._spill.append(self._pack(min(line, 0xFFFFFFFF), slot, len(encoded), encoded))
 
+    def export(self) -> StoreState:
+        """This store's contents, for merging in another process."""
+        return self._fingerprints.tobytes(), self._spill.export()
+
+    def merge(self, parts: Sequence[StoreState]) -> None:
+        """Take the parts' occurrences, in order, in place of this store's own (which must be empty)."""
+        assert not self._fingerprints, "parts are merged into an empty store"
+        self._spill.close()
+        self._segments = []
+        for fingerprints, path in parts:
+            self._segments.append((len(self._fingerprints), Spill.open(_RECORD.size, path)))
+            self._fingerprints.frombytes(fingerprints)
+
     def _occurrence(self, position: int) -> tuple[str, Occurrence]:
-        line, slot, length, value = _RECORD.unpack(self._spill.read(position))
+        index = bisect_right(self._segments, position, key=lambda segment: segment[0]) - 1
+        start, spill = self._segments[index]
+        line, slot, length, value = _RECORD.unpack(spill.read(position - start))
         return value[:length].decode("utf-8"), Occurrence(line, slot)
 
     def duplicates(self) -> Iterator[Duplicate]:
@@ -134,5 +189,6 @@ class KeyStore:
             yield duplicate
 
     def close(self) -> None:
-        """Release the spill file."""
-        self._spill.close()
+        """Release the spill files."""
+        for _start, spill in self._segments:
+            spill.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_right
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from mcfcheck.rules.keys import Spill
@@ -16,9 +18,10 @@ _REFERENCE: Final = struct.Struct("<B64s")
 class InstallationLedger:
     """Every installation's first line (4 bytes in memory) and reference (on disk)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self._lines = array("I")
-        self._references = Spill(_REFERENCE.size)
+        self._references = Spill(_REFERENCE.size, folder)
+        self._segments: list[tuple[int, Spill]] = [(0, self._references)]
         self.parent_path = ""
 
     def __len__(self) -> int:
@@ -36,13 +39,30 @@ class InstallationLedger:
         position = bisect_right(self._lines, line)
         if position == 0:
             return 0, None
-        length, encoded = _REFERENCE.unpack(self._references.read(position - 1))
+        index = bisect_right(self._segments, position - 1, key=lambda segment: segment[0]) - 1
+        start, spill = self._segments[index]
+        length, encoded = _REFERENCE.unpack(spill.read(position - 1 - start))
         return position, encoded[:length].decode("utf-8", errors="replace") or None
 
     def xpath(self, position: int, inner: str = "") -> str:
         """The XPath of the installation at ``position``, with ``inner`` (starting with /) appended."""
         return f"{self.parent_path}/Installation[{position}]{inner}"
 
-    def close(self) -> None:
-        """Release the spill file."""
+    def export(self) -> tuple[bytes, Path, str]:
+        """The ledger's contents, for merging in another process."""
+        return self._lines.tobytes(), self._references.export(), self.parent_path
+
+    def merge(self, parts: Sequence[tuple[bytes, Path, str]]) -> None:
+        """Take the parts' installations, in order, in place of this ledger's own."""
+        assert not self._lines, "parts are merged into an empty ledger"
         self._references.close()
+        self._segments = []
+        for lines, path, parent_path in parts:
+            self._segments.append((len(self._lines), Spill.open(_REFERENCE.size, path)))
+            self._lines.frombytes(lines)
+            self.parent_path = parent_path or self.parent_path
+
+    def close(self) -> None:
+        """Release the spill files."""
+        for _start, spill in self._segments:
+            spill.close()

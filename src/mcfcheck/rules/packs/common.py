@@ -10,7 +10,7 @@ Installation be identified and migrated as a whole.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
 from mcfcheck.findings import Severity
@@ -114,7 +114,13 @@ class _UniqueIdentifier(Rule):
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
-        self._store = KeyStore()
+        self._store = KeyStore(context.spill_folder)
+
+    def state(self) -> object:
+        return self._store.export()
+
+    def merge(self, states: Sequence[object]) -> None:
+        self._store.merge([state for state in states if isinstance(state, tuple)])
 
     def normalise(self, value: str) -> str:
         """The form in which equal identifiers are equal strings."""
@@ -310,6 +316,12 @@ class _ControlTotal(Rule):
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
         self.counted = 0
+
+    def state(self) -> object:
+        return self.counted
+
+    def merge(self, states: Sequence[object]) -> None:
+        self.counted = sum(state for state in states if isinstance(state, int))
 
     def declared(self, trailer: TrailerView) -> int | None:
         raise NotImplementedError
