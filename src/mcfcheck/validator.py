@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from lxml import etree
 
 from mcfcheck.columns import ColumnFinder
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.rules.engine import Locator, RuleEngine, RuleSettings
+from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
 from mcfcheck.xmlinput import (
+    CHUNK_BYTES,
     PROLOG_LIMIT_BYTES,
     describe_syntax_error,
     iter_chunks,
@@ -119,14 +121,32 @@ def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Elem
     return None
 
 
+def _drop_padding(parent: etree._Element, record: etree._Element) -> None:
+    """Release a part's padding (blank text and breaks) before its first installation."""
+    parent.text = None
+    for sibling in list(record.itersiblings(preceding=True)):
+        if isinstance(sibling, etree._ProcessingInstruction):
+            parent.remove(sibling)
+
+
 class _FileValidation:
     """The state of validating one file: counters, placeholders, and where records sit."""
 
-    def __init__(self, path: Path, schema: CompiledSchema, columns: ColumnFinder, engine: RuleEngine | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        schema: CompiledSchema,
+        columns: ColumnFinder,
+        engine: RuleEngine | None,
+        part: Part | None = None,
+    ) -> None:
         self.path = path
         self.schema = schema
         self.columns = columns
         self.engine = engine
+        self.part = part
+        #: Which step the findings come from: installations, document (the skeleton) or finish.
+        self.phase = "installations"
         self.installations = 0
         self._record_tag = schema.record_tag
         namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
@@ -135,7 +155,7 @@ class _FileValidation:
         self._trailer_tag = f"{{{namespace}}}Trailer" if namespace else "Trailer"
         self._parent: etree._Element | None = None
         self._parent_path = ""
-        self._position = 0
+        self._position = part.position_offset if part is not None else 0
         # Placeholders left in the skeleton, by source line: (position, path, reference).
         self._placeholders: dict[int, tuple[str, str | None]] = {}
 
@@ -189,9 +209,12 @@ class _FileValidation:
             return  # nested in another installation: validated with it.
         parent = record.getparent()
         if parent is not self._parent:
+            if self._parent is not None or self.part is None:
+                self._position = 0
+            elif parent is not None:
+                _drop_padding(parent, record)
             self._parent = parent
             self._parent_path = canonical_path(parent) if parent is not None else ""
-            self._position = 0
         self._position += 1
         self.installations += 1
         record_path = f"{self._parent_path}/{_local_name(record.tag)}[{self._position}]"
@@ -216,10 +239,17 @@ class _FileValidation:
 
     def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
         """Validate what is left once every installation has been released; then the trailer's rules."""
+        self.phase = "document"
         yield from self._skeleton_findings(root)
-        if self.engine is not None:
-            yield from self._start_rules(root)
-            yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
+        if self.engine is None:
+            return
+        yield from self._start_rules(root)
+        if self.part is not None and not self.part.finish:
+            return
+        if self.part is not None and self.part.merge_states:
+            self.engine.merge_states(self.part.merge_states)
+        self.phase = "finish"
+        yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
 
     def _skeleton_findings(self, root: etree._Element) -> Iterator[Finding]:
         schema = self.schema.skeleton_schema
@@ -235,6 +265,57 @@ class _FileValidation:
             else:
                 xpath = canonical_path(element)
             yield self._finding(entry, element, xpath, installation)
+
+
+#: Blank lines of padding between a processing instruction and the next: libxml2 keeps
+#: each run of them as one text node, which must stay under its 10 MB limit.
+PADDING_LINES_PER_NODE: Final = 1_000_000
+_PADDING_BREAK: Final = b"<?mcfcheck-padding?>"
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of a file to validate as a document of its own.
+
+    The document is the byte ``ranges`` of the file, in order, with
+    ``padding_lines`` blank lines after the first range, so that every line of the
+    later ranges keeps its line number in the file. ``position_offset`` is the number
+    of installations before the part. With ``finish``, the trailer's rules and the
+    rules' finish step run, after merging ``merge_states`` (the other parts').
+    """
+
+    ranges: tuple[tuple[int, int], ...]
+    padding_lines: int = 0
+    position_offset: int = 0
+    finish: bool = False
+    merge_states: tuple[PartState, ...] = ()
+    spill_folder: Path | None = None
+
+
+def _padding(lines: int) -> Iterator[bytes]:
+    """``lines`` blank lines, broken by a processing instruction every million lines."""
+    while lines > 0:
+        count = min(lines, PADDING_LINES_PER_NODE)
+        yield b"\n" * count + (_PADDING_BREAK if lines > count else b"")
+        lines -= count
+
+
+def _part_chunks(stream: BinaryIO, path: Path, part: Part) -> Iterator[bytes]:
+    """The bytes of a part's document, in chunks."""
+    for index, (start, end) in enumerate(part.ranges):
+        stream.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            try:
+                chunk = stream.read(min(CHUNK_BYTES, remaining))
+            except OSError as error:
+                raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+        if index == 0:
+            yield from _padding(part.padding_lines)
 
 
 def _syntax_error(path: Path, head: bytes) -> InputError:
@@ -284,18 +365,24 @@ class FileCheck:
         schema: CompiledSchema | None = None,
         on_progress: Callable[[int], None] | None = None,
         rules: tuple[RuleRegistry, RuleSettings] | None = None,
+        part: Part | None = None,
     ) -> None:
         self.path = path
         self.schema = schema
         self.on_progress = on_progress
         self.rules = rules
+        self.part = part
         self.installations = 0
         self.schema_name: str | None = schema.name if schema is not None else None
+        #: The step the last finding came from (installations, document or finish).
+        self.phase = "installations"
+        #: For a part that does not finish: what its rules gathered, for merging.
+        self.states: PartState | None = None
 
     def __iter__(self) -> Iterator[Finding]:
         require_lxml()
         with open_input(self.path) as stream:
-            chunks = iter_chunks(stream, self.path)
+            chunks = iter_chunks(stream, self.path) if self.part is None else _part_chunks(stream, self.path, self.part)
             head = _read_head(self.path, chunks)
             if not head.strip(b" \t\r\n\xef\xbb\xbf"):
                 raise InputError(f"{self.path}: is empty, not an XML document")
@@ -303,9 +390,13 @@ class FileCheck:
             self.schema_name = schema.name
             columns = ColumnFinder()
             engine = self._engine_for(schema)
-            validation = _FileValidation(self.path, schema, columns, engine)
+            validation = _FileValidation(self.path, schema, columns, engine, self.part)
             try:
-                yield from self._stream(validation, columns, _chain(head, chunks))
+                for finding in self._stream(validation, columns, _chain(head, chunks)):
+                    self.phase = validation.phase
+                    yield finding
+                if engine is not None and self.part is not None and not self.part.finish and engine.started:
+                    self.states = engine.export_states()
             finally:
                 self.installations = validation.installations
                 if engine is not None:
@@ -318,7 +409,8 @@ class FileCheck:
         if etree.QName(schema.record_tag).namespace != MCF_NAMESPACE:
             return None
         registry, settings = self.rules
-        return RuleEngine(registry, settings, str(self.path))
+        spill_folder = self.part.spill_folder if self.part is not None else None
+        return RuleEngine(registry, settings, str(self.path), spill_folder)
 
     def _bundled_schema(self, head: bytes) -> CompiledSchema:
         root = read_root(head)

@@ -1,0 +1,319 @@
+"""Validating one large file in parts, in worker processes, with the findings of one pass.
+
+A file is split at installation start tags that begin a line. Each worker validates
+the document made of the file's head (up to its first installation), blank lines up to
+its part's first line, the part's installations and the file's tail (from the end of
+the last installation): a complete document whose every line keeps its number in the
+file. A worker keeps the findings on its own part's lines (the first part's include the
+head, the last part's the tail), and hands back what its cross-record rules gathered.
+The parent merges those in file order and runs the trailer's rules and the rules'
+finish step, over the head and tail alone.
+
+The result is the single pass's: the same findings, in the same order, with the same
+lines. Whenever a part disagrees with the plan (its installations were not those the
+raw scan counted, or it is not well-formed), the file is validated in a single pass
+instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import tempfile
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+from mcfcheck.errors import McfcheckError
+from mcfcheck.findings import Finding
+from mcfcheck.rules.engine import PartState, RuleSettings
+from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.schemas import CompiledSchema, load_schema
+from mcfcheck.validator import FileCheck, Part
+
+#: Files smaller than two parts of this size are validated in a single pass.
+DEFAULT_PART_BYTES: Final = 64 << 20
+#: How many parts per worker: more, smaller parts even out the workers' loads.
+PARTS_PER_JOB: Final = 2
+_SCAN_BYTES: Final = 8 << 20
+#: An installation's start tag at the start of a line (after indentation).
+_INSTALLATION_START: Final = re.compile(rb"\n[ \t]*<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
+_INSTALLATION_END: Final = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?Installation\s*>")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a file is split: the parts' byte ranges, first lines and installation counts."""
+
+    size: int
+    head_end: int
+    tail_start: int
+    tail_line: int
+    starts: tuple[int, ...]
+    lines: tuple[int, ...]
+    installations: tuple[int, ...]
+
+    def part(self, index: int, spill_folder: Path) -> Part:
+        """The document worker ``index`` validates."""
+        start = self.starts[index]
+        last = index == len(self.starts) - 1
+        end = self.size if last else self.starts[index + 1]
+        ranges = ((0, end),) if index == 0 else ((0, self.head_end), (start, end))
+        if not last:
+            ranges = (*ranges, (self.tail_start, self.size))
+        head_lines = self.lines[0] - 1
+        return Part(
+            ranges=ranges,
+            padding_lines=0 if index == 0 else self.lines[index] - 1 - head_lines,
+            position_offset=sum(self.installations[:index]),
+            spill_folder=spill_folder,
+        )
+
+    def owns(self, index: int, line: int | None) -> bool:
+        """Whether a finding on ``line`` belongs to part ``index`` (head to the first, tail to the last)."""
+        if line is None:
+            return index == 0
+        first = 1 if index == 0 else self.lines[index]
+        last = self.lines[index + 1] - 1 if index + 1 < len(self.lines) else None
+        return line >= first and (last is None or line <= last)
+
+
+def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES) -> Plan | None:
+    """Split points for about ``parts`` parts of at least ``part_bytes``, or None for one pass."""
+    size = path.stat().st_size
+    parts = min(parts, size // max(part_bytes, 1))
+    if parts < 2:
+        return None
+    with path.open("rb") as stream:
+        head = stream.read(_SCAN_BYTES)
+        first = _INSTALLATION_START.search(head)
+        if first is None:
+            return None
+        head_end = first.start() + 1
+        stream.seek(max(0, size - _SCAN_BYTES))
+        tail_window_start = max(0, size - _SCAN_BYTES)
+        ends = list(_INSTALLATION_END.finditer(stream.read()))
+        if not ends:
+            return None
+        newline = _find_newline(path, tail_window_start + ends[-1].end())
+        tail_start = newline + 1 if newline >= 0 else size
+        targets = [head_end + (tail_start - head_end) * k // parts for k in range(1, parts)]
+        starts = [head_end]
+        for target in targets:
+            stream.seek(target)
+            window = stream.read(_SCAN_BYTES)
+            found = _INSTALLATION_START.search(window)
+            if found is None:
+                continue
+            split = target + found.start() + 1
+            if split > starts[-1] and split < tail_start:
+                starts.append(split)
+    if len(starts) < 2:
+        return None
+    lines, installations, tail_line = _count(path, starts, tail_start)
+    return Plan(size, head_end, tail_start, tail_line, tuple(starts), tuple(lines), tuple(installations))
+
+
+def _find_newline(path: Path, position: int) -> int:
+    with path.open("rb") as stream:
+        stream.seek(position)
+        rest = stream.read(_SCAN_BYTES)
+    found = rest.find(b"\n")
+    return position + found if found >= 0 else -1
+
+
+def _count(path: Path, starts: list[int], tail_start: int) -> tuple[list[int], list[int], int]:
+    """The line each part starts on, the installations starting a line in each part, the tail's line."""
+    boundaries = [*starts, tail_start]
+    newlines_before = [0] * len(boundaries)
+    installations = [0] * len(starts)
+    position = 0
+    newlines = 0
+    carry = b""
+    with path.open("rb") as stream:
+        while position < tail_start:
+            block = stream.read(min(_SCAN_BYTES, tail_start - position))
+            if not block:
+                break
+            for index, boundary in enumerate(boundaries):
+                if position <= boundary < position + len(block) or (boundary == position + len(block) == tail_start):
+                    newlines_before[index] = newlines + block.count(b"\n", 0, boundary - position)
+            # Tags are matched with the bytes carried over, so that none is cut in two;
+            # a match that ends within the carried bytes was counted with the block before.
+            joined = carry + block
+            for match in _INSTALLATION_START.finditer(joined):
+                if match.end() <= len(carry):
+                    continue
+                tag = position - len(carry) + match.start() + 1
+                part = bisect_right(starts, tag) - 1
+                if part >= 0 and tag < tail_start:
+                    installations[part] += 1
+            carry = joined[-128:]
+            newlines += block.count(b"\n")
+            position += len(block)
+    lines = [count + 1 for count in newlines_before]
+    return lines[:-1], installations, lines[-1]
+
+
+@dataclass
+class PartResult:
+    """What a worker found in its part."""
+
+    findings: list[tuple[str, Finding]] = field(default_factory=list)
+    installations: int = 0
+    schema_name: str | None = None
+    states: PartState | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: Path
+    schema: Path | None
+    settings: RuleSettings | None
+    part: Part
+
+
+@cache
+def _worker_schema(path: Path) -> CompiledSchema:
+    return load_schema(path)
+
+
+@cache
+def _worker_registry() -> RuleRegistry:
+    return load_registry()
+
+
+def _validate_part(task: _Task) -> PartResult:
+    """Run in a worker: validate one part and return its findings and states."""
+    schema = _worker_schema(task.schema) if task.schema is not None else None
+    rules = (_worker_registry(), task.settings) if task.settings is not None else None
+    check = FileCheck(task.path, schema, rules=rules, part=task.part)
+    result = PartResult()
+    try:
+        for finding in check:
+            result.findings.append((check.phase, finding))
+    except McfcheckError as error:
+        result.error = str(error)
+    result.installations = check.installations
+    result.schema_name = check.schema_name
+    result.states = check.states
+    return result
+
+
+class ParallelFileCheck:
+    """Validation of one file by ``jobs`` worker processes, with a single pass's findings.
+
+    The same interface as :class:`FileCheck`: iterate for the findings (yielded once
+    every part is done), then read ``installations`` and ``schema_name``.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        executor: ProcessPoolExecutor,
+        jobs: int,
+        schema: Path | None = None,
+        compiled: CompiledSchema | None = None,
+        rules: tuple[RuleRegistry, RuleSettings] | None = None,
+        part_bytes: int = DEFAULT_PART_BYTES,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.executor = executor
+        self.jobs = jobs
+        self.schema = schema
+        self.compiled = compiled
+        self.rules = rules
+        self.part_bytes = part_bytes
+        self.on_progress = on_progress
+        self.installations = 0
+        self.schema_name: str | None = compiled.name if compiled is not None else None
+        #: Whether the parts were used (False: the file was validated in a single pass).
+        self.parallel = False
+
+    def _single_pass(self) -> Iterator[Finding]:
+        check = FileCheck(self.path, self.compiled, self.on_progress, self.rules)
+        try:
+            yield from check
+        finally:
+            self.installations = check.installations
+            self.schema_name = check.schema_name
+
+    def __iter__(self) -> Iterator[Finding]:
+        try:
+            layout = plan(self.path, self.jobs * PARTS_PER_JOB, self.part_bytes) if self.jobs > 1 else None
+        except OSError:
+            layout = None
+        if layout is None:
+            yield from self._single_pass()
+            return
+        with tempfile.TemporaryDirectory(prefix="mcfcheck-parts-") as folder:
+            merged = self._run_parts(layout, Path(folder))
+            if merged is None:
+                yield from self._single_pass()
+                return
+            self.parallel = True
+            yield from merged
+
+    def _run_parts(self, layout: Plan, folder: Path) -> list[Finding] | None:
+        settings = self.rules[1] if self.rules is not None else None
+        tasks = [
+            _Task(self.path, self.schema, settings, layout.part(index, folder)) for index in range(len(layout.starts))
+        ]
+        results: list[PartResult] = []
+        for index, result in enumerate(self.executor.map(_validate_part, tasks)):
+            if result.error is not None or result.installations != layout.installations[index]:
+                return None
+            results.append(result)
+            end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
+            done = end
+            if self.on_progress is not None:
+                self.on_progress(done)
+        findings = [
+            finding
+            for index, result in enumerate(results)
+            for phase, finding in result.findings
+            if phase == "installations" and layout.owns(index, finding.location.line)
+        ]
+        findings += [
+            finding
+            for index, result in enumerate(results)
+            for phase, finding in result.findings
+            if phase != "installations" and layout.owns(index, finding.location.line)
+        ]
+        self.installations = sum(result.installations for result in results)
+        self.schema_name = results[0].schema_name
+        if self.rules is not None:
+            states = tuple(result.states for result in results if result.states is not None)
+            finishing = Part(
+                ranges=((0, layout.head_end), (layout.tail_start, layout.size)),
+                padding_lines=layout.tail_line - layout.lines[0],
+                position_offset=self.installations,
+                finish=True,
+                merge_states=states,
+            )
+            check = FileCheck(self.path, self.compiled, rules=self.rules, part=finishing)
+            try:
+                findings += [finding for finding in check if check.phase == "finish"]
+            except McfcheckError:
+                return None
+        return findings
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes, started without copying the parent's threads."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"))
