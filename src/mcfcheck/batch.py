@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from mcfcheck.errors import McfcheckError, SchemaError
+from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.parallel import (
+    DEFAULT_PART_BYTES,
+    ParallelFileCheck,
+    WholeFileResult,
+    splits,
+    submit_whole_file,
+    worker_pool,
+)
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.schemas import CompiledSchema, load_schema
@@ -42,11 +51,16 @@ def validate_files(
     schema: Path | None = None,
     progress: ProgressFactory | None = None,
     rules: tuple[RuleRegistry, RuleSettings] | None = None,
+    jobs: int = 1,
+    part_bytes: int = DEFAULT_PART_BYTES,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
     With ``rules``, the selected rules of each file's cohort run in the same pass, and
-    the selection applies to schema findings' codes too. A schema that cannot be
+    the selection applies to schema findings' codes too. With ``jobs`` above 1, files
+    of at least two ``part_bytes`` are validated in parts by that many worker
+    processes, and smaller files are validated whole by the workers, several at once;
+    the findings and their order are those of single passes. A schema that cannot be
     loaded stops the batch before any file is read.
     """
     selection = rules[1].selection if rules is not None else None
@@ -59,21 +73,65 @@ def validate_files(
         sink.file_finished(FileReport(str(schema), None, 0, (), str(error)))
         sink.finish()
         return ExitStatus.UNUSABLE
-    for path in paths:
-        sink.file_started(str(path))
-        check = FileCheck(path, compiled, progress(path) if progress is not None else None, rules)
-        errors = 0
-        problem: str | None = None
-        try:
-            for finding in check:
-                if selection is not None and not selection.is_selected(finding.code):
-                    continue
-                sink.finding(finding)
-                errors += finding.severity is Severity.ERROR
-        except McfcheckError as error:
-            problem = str(error)
-        sink.file_finished(FileReport(str(path), check.schema_name, check.installations, (), problem))
-        outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
-        status = max(status, outcome)
+    files = list(paths)
+    pool: ProcessPoolExecutor | None = None
+
+    def executor() -> ProcessPoolExecutor:
+        nonlocal pool
+        if pool is None:
+            pool = worker_pool(jobs)
+        return pool
+
+    settings = rules[1] if rules is not None else None
+    ahead: dict[int, Future[WholeFileResult]] = {}
+    try:
+        if jobs > 1 and len(files) > 1:
+            for index, path in enumerate(files):
+                if not splits(path, part_bytes):
+                    ahead[index] = submit_whole_file(executor(), path, schema, settings)
+        for index, path in enumerate(files):
+            sink.file_started(str(path))
+            on_progress = progress(path) if progress is not None else None
+            check: Iterable[Finding]
+            if index in ahead:
+                check = _WorkerResult(ahead.pop(index))
+            elif jobs > 1:
+                check = ParallelFileCheck(path, executor, jobs, schema, compiled, rules, part_bytes, on_progress)
+            else:
+                check = FileCheck(path, compiled, on_progress, rules)
+            errors = 0
+            problem: str | None = None
+            try:
+                for finding in check:
+                    if selection is not None and not selection.is_selected(finding.code):
+                        continue
+                    sink.finding(finding)
+                    errors += finding.severity is Severity.ERROR
+            except McfcheckError as error:
+                problem = str(error)
+            installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
+            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem))
+            outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
+            status = max(status, outcome)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     sink.finish()
     return status
+
+
+class _WorkerResult:
+    """A whole file validated by a worker, read like a :class:`FileCheck`."""
+
+    def __init__(self, future: Future[WholeFileResult]) -> None:
+        self.future = future
+        self.installations = 0
+        self.schema_name: str | None = None
+
+    def __iter__(self) -> Iterator[Finding]:
+        result = self.future.result()
+        self.installations = result.installations
+        self.schema_name = result.schema_name
+        yield from result.findings
+        if result.error is not None:
+            raise InputError(result.error)

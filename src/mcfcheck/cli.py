@@ -20,6 +20,7 @@ from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
 from mcfcheck.errors import McfcheckError
 from mcfcheck.generate import MCFGenerator, PlantedError
+from mcfcheck.parallel import default_jobs
 from mcfcheck.reporting import REPORTERS
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
@@ -111,6 +112,16 @@ def validate(
         typer.Option("--epcl", help="The SMETS1 Eligible Product Combinations list (CSV) to check against."),
     ] = None,
     no_rules: Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes: large files are validated in parts, several files at once "
+            "(0: all cores; 1: a single process). The findings are the same either way.",
+        ),
+    ] = 0,
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     reporter_class = REPORTERS.get(output_format)
@@ -130,7 +141,9 @@ def validate(
     rules = None if no_rules else (registry, settings)
     reporter = reporter_class(out, err, quiet=quiet)
     with _progress_bars(err, enabled=not quiet) as progress:
-        status = validate_files(files, reporter, schema=schema, progress=progress, rules=rules)
+        status = validate_files(
+            files, reporter, schema=schema, progress=progress, rules=rules, jobs=jobs or default_jobs()
+        )
     raise typer.Exit(status)
 
 

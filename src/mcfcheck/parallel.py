@@ -23,7 +23,7 @@ import re
 import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -216,7 +216,7 @@ class ParallelFileCheck:
     def __init__(
         self,
         path: Path,
-        executor: ProcessPoolExecutor,
+        executor: Callable[[], ProcessPoolExecutor],
         jobs: int,
         schema: Path | None = None,
         compiled: CompiledSchema | None = None,
@@ -267,7 +267,7 @@ class ParallelFileCheck:
             _Task(self.path, self.schema, settings, layout.part(index, folder)) for index in range(len(layout.starts))
         ]
         results: list[PartResult] = []
-        for index, result in enumerate(self.executor.map(_validate_part, tasks)):
+        for index, result in enumerate(self.executor().map(_validate_part, tasks)):
             if result.error is not None or result.installations != layout.installations[index]:
                 return None
             results.append(result)
@@ -304,6 +304,52 @@ class ParallelFileCheck:
             except McfcheckError:
                 return None
         return findings
+
+
+@dataclass(frozen=True)
+class _WholeFile:
+    path: Path
+    schema: Path | None
+    settings: RuleSettings | None
+
+
+@dataclass
+class WholeFileResult:
+    """What a worker found in a whole file."""
+
+    findings: list[Finding]
+    installations: int
+    schema_name: str | None
+    error: str | None
+
+
+def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
+    """Run in a worker: validate a whole file in one pass."""
+    schema = _worker_schema(task.schema) if task.schema is not None else None
+    rules = (_worker_registry(), task.settings) if task.settings is not None else None
+    check = FileCheck(task.path, schema, rules=rules)
+    findings: list[Finding] = []
+    error = None
+    try:
+        findings.extend(check)
+    except McfcheckError as problem:
+        error = str(problem)
+    return WholeFileResult(findings, check.installations, check.schema_name, error)
+
+
+def submit_whole_file(
+    executor: ProcessPoolExecutor, path: Path, schema: Path | None, settings: RuleSettings | None
+) -> Future[WholeFileResult]:
+    """Validate a file in one pass in a worker, while the parent goes on."""
+    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings))
+
+
+def splits(path: Path, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
+    """Whether a file is large enough to be validated in parts."""
+    try:
+        return path.stat().st_size >= 2 * part_bytes
+    except OSError:
+        return False
 
 
 def default_jobs() -> int:

@@ -1,0 +1,110 @@
+"""Validation in parts by worker processes gives exactly the findings of a single pass."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.errors import InputError
+from mcfcheck.findings import Finding
+from mcfcheck.generate import MCFGenerator
+from mcfcheck.parallel import ParallelFileCheck, plan, worker_pool
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
+from mcfcheck.validator import FileCheck
+
+RULES = (load_registry(), RuleSettings())
+PART_BYTES = 40_000
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    with worker_pool(2) as executor:
+        yield executor
+
+
+def _spoil(text: str, seed: int) -> str:
+    """Rule violations across the file: duplicates far apart, a wrong total, a bad check digit."""
+    device_ids = re.findall(r"<DeviceID>([^<]+)</DeviceID>", text)
+    references = re.findall(r"<InstallationReference>([^<]+)</InstallationReference>", text)
+    mpans = re.findall(r"<MPANCore>(\d{13})</MPANCore>", text)
+    text = text.replace(f"<DeviceID>{device_ids[-2 - seed % 5]}<", f"<DeviceID>{device_ids[1 + seed % 7].lower()}<")
+    text = text.replace(
+        f"<InstallationReference>{references[-1 - seed % 3]}<", f"<InstallationReference>{references[seed % 4]}<"
+    )
+    bad = mpans[len(mpans) // 2]
+    text = text.replace(bad, bad[:-1] + str((int(bad[-1]) + 1) % 10))
+    return re.sub(r"<InstallationCount>(\d+)<", lambda m: f"<InstallationCount>{int(m[1]) + 1}<", text)
+
+
+def _both(path: Path, pool: ProcessPoolExecutor) -> tuple[list[Finding], list[Finding], ParallelFileCheck]:
+    single = list(FileCheck(path, rules=RULES))
+    check = ParallelFileCheck(path, lambda: pool, 2, rules=RULES, part_bytes=PART_BYTES)
+    return single, list(check), check
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cohort=st.sampled_from(sorted(builtin_cohorts())),
+    seed=st.integers(min_value=0, max_value=1000),
+    error_rate=st.sampled_from([0.0, 0.02, 0.2]),
+    spoil=st.booleans(),
+)
+def test_parts_give_the_single_pass_findings(
+    tmp_path: Path, pool: ProcessPoolExecutor, cohort: str, seed: int, error_rate: float, spoil: bool
+) -> None:
+    text = "".join(MCFGenerator(builtin_cohorts()[cohort], seed=seed, error_rate=error_rate).iter_text(300))
+    path = tmp_path / "file.xml"
+    path.write_text(_spoil(text, seed) if spoil else text, encoding="utf-8")
+    single, parallel, check = _both(path, pool)
+    assert check.parallel, "the file was not validated in parts"
+    assert parallel == single
+    assert check.installations == 300
+    if spoil:
+        codes = {finding.code for finding in single}
+        assert {"GEN001", "GEN010", "GEN011", "GEN020"} <= codes
+
+
+def test_a_plan_splits_at_installations_and_counts_them(tmp_path: Path) -> None:
+    path = tmp_path / "file.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=1).write(path, 300)
+    layout = plan(path, 4, PART_BYTES)
+    assert layout is not None
+    assert sum(layout.installations) == 300
+    text = path.read_bytes()
+    for start, line in zip(layout.starts, layout.lines, strict=True):
+        assert text[start:].lstrip().startswith(b"<Installation>")
+        assert text[:start].count(b"\n") + 1 == line
+
+
+def test_a_misleading_comment_falls_back_to_one_pass(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=2, error_rate=0.1).iter_text(300))
+    # A line inside a comment that looks like an installation's start: the raw scan
+    # counts it, the parser does not, so the parts disagree with the plan.
+    position = text.index("<Installation>", len(text) // 2)
+    text = text[:position] + "<!--\n    <Installation>\n-->\n    " + text[position:]
+    path = tmp_path / "file.xml"
+    path.write_text(text, encoding="utf-8")
+    single, parallel, check = _both(path, pool)
+    assert not check.parallel
+    assert parallel == single
+    assert single
+
+
+def test_a_truncated_file_is_reported_as_a_single_pass_reports_it(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=3, error_rate=0.1).iter_text(300))
+    path = tmp_path / "file.xml"
+    path.write_text(text[: len(text) * 9 // 10], encoding="utf-8")
+    with pytest.raises(InputError) as single_error:
+        list(FileCheck(path, rules=RULES))
+    check = ParallelFileCheck(path, lambda: pool, 2, rules=RULES, part_bytes=PART_BYTES)
+    with pytest.raises(InputError) as parallel_error:
+        list(check)
+    assert str(parallel_error.value) == str(single_error.value)
