@@ -72,26 +72,29 @@ def test_parts_give_the_single_pass_findings(
         assert {"GEN001", "GEN010", "GEN011", "GEN020"} <= codes
 
 
-def test_a_plan_splits_at_installations_and_counts_them(tmp_path: Path) -> None:
+def test_a_plan_splits_at_installations_and_knows_their_lines(tmp_path: Path) -> None:
     path = tmp_path / "file.xml"
     MCFGenerator(builtin_cohorts()["CB"], seed=1).write(path, 300)
     layout = plan(path, 4, PART_BYTES)
     assert layout is not None
-    assert sum(layout.installations) == 300
+    assert len(layout.starts) == 4
     text = path.read_bytes()
     for start, line in zip(layout.starts, layout.lines, strict=True):
         assert text[start:].lstrip().startswith(b"<Installation>")
         assert text[:start].count(b"\n") + 1 == line
 
 
-def test_a_misleading_comment_falls_back_to_one_pass(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
+def test_a_split_inside_a_comment_falls_back_to_one_pass(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
     text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=2, error_rate=0.1).iter_text(300))
-    # A line inside a comment that looks like an installation's start: the raw scan
-    # counts it, the parser does not, so the parts disagree with the plan.
-    position = text.index("<Installation>", len(text) // 2)
-    text = text[:position] + "<!--\n    <Installation>\n-->\n    " + text[position:]
+    # Lines inside a long comment that look like installations' starts: the splitter
+    # takes one for a split point, and the parts around it are not well-formed.
+    # The comment spans the middle of the file, where one of the split points falls.
+    position = text.index("<Installation>", len(text) // 4)
+    fake = "\n    <Installation>" * (len(text) // 19)
+    text = text[:position] + f"<!--{fake}\n-->\n    " + text[position:]
     path = tmp_path / "file.xml"
     path.write_text(text, encoding="utf-8")
+    assert plan(path, 4, PART_BYTES) is not None
     single, parallel, check = _both(path, pool)
     assert not check.parallel
     assert parallel == single

@@ -10,18 +10,19 @@ The parent merges those in file order and runs the trailer's rules and the rules
 finish step, over the head and tail alone.
 
 The result is the single pass's: the same findings, in the same order, with the same
-lines. Whenever a part disagrees with the plan (its installations were not those the
-raw scan counted, or it is not well-formed), the file is validated in a single pass
-instead.
+lines: each part numbers its installations from 1, and the parent shifts the positions
+in its findings' XPaths by the installations of the parts before it. Whenever a part is
+not well-formed (a split fell inside a comment or a CDATA section, or the file itself is
+broken), the file is validated in a single pass instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import re
 import tempfile
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Finding
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
-from mcfcheck.schemas import CompiledSchema, load_schema
+from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
 from mcfcheck.validator import FileCheck, Part
 
 #: Files smaller than two parts of this size are validated in a single pass.
@@ -43,12 +44,14 @@ PARTS_PER_JOB: Final = 2
 _SCAN_BYTES: Final = 8 << 20
 #: An installation's start tag at the start of a line (after indentation).
 _INSTALLATION_START: Final = re.compile(rb"\n[ \t]*<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
+#: The position of the installation in a finding's XPath (/Installations/Installation[12]/…).
+_RECORD_POSITION: Final = re.compile(r"(/" + RECORD_ELEMENT + r"\[)(\d+)\]")
 _INSTALLATION_END: Final = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?Installation\s*>")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Where a file is split: the parts' byte ranges, first lines and installation counts."""
+    """Where a file is split: the parts' byte ranges and the lines they start on."""
 
     size: int
     head_end: int
@@ -56,7 +59,6 @@ class Plan:
     tail_line: int
     starts: tuple[int, ...]
     lines: tuple[int, ...]
-    installations: tuple[int, ...]
 
     def part(self, index: int, spill_folder: Path) -> Part:
         """The document worker ``index`` validates."""
@@ -70,7 +72,6 @@ class Plan:
         return Part(
             ranges=ranges,
             padding_lines=0 if index == 0 else self.lines[index] - 1 - head_lines,
-            position_offset=sum(self.installations[:index]),
             spill_folder=spill_folder,
         )
 
@@ -115,8 +116,8 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES) -> Plan |
                 starts.append(split)
     if len(starts) < 2:
         return None
-    lines, installations, tail_line = _count(path, starts, tail_start)
-    return Plan(size, head_end, tail_start, tail_line, tuple(starts), tuple(lines), tuple(installations))
+    lines = _lines(path, [*starts, tail_start])
+    return Plan(size, head_end, tail_start, lines[-1], tuple(starts), tuple(lines[:-1]))
 
 
 def _find_newline(path: Path, position: int) -> int:
@@ -127,37 +128,21 @@ def _find_newline(path: Path, position: int) -> int:
     return position + found if found >= 0 else -1
 
 
-def _count(path: Path, starts: list[int], tail_start: int) -> tuple[list[int], list[int], int]:
-    """The line each part starts on, the installations starting a line in each part, the tail's line."""
-    boundaries = [*starts, tail_start]
-    newlines_before = [0] * len(boundaries)
-    installations = [0] * len(starts)
-    position = 0
-    newlines = 0
-    carry = b""
+def _lines(path: Path, positions: list[int]) -> list[int]:
+    """The line each of the ascending byte ``positions`` is on."""
+    lines = []
+    line = 1
+    offset = 0
     with path.open("rb") as stream:
-        while position < tail_start:
-            block = stream.read(min(_SCAN_BYTES, tail_start - position))
-            if not block:
-                break
-            for index, boundary in enumerate(boundaries):
-                if position <= boundary < position + len(block) or (boundary == position + len(block) == tail_start):
-                    newlines_before[index] = newlines + block.count(b"\n", 0, boundary - position)
-            # Tags are matched with the bytes carried over, so that none is cut in two;
-            # a match that ends within the carried bytes was counted with the block before.
-            joined = carry + block
-            for match in _INSTALLATION_START.finditer(joined):
-                if match.end() <= len(carry):
-                    continue
-                tag = position - len(carry) + match.start() + 1
-                part = bisect_right(starts, tag) - 1
-                if part >= 0 and tag < tail_start:
-                    installations[part] += 1
-            carry = joined[-128:]
-            newlines += block.count(b"\n")
-            position += len(block)
-    lines = [count + 1 for count in newlines_before]
-    return lines[:-1], installations, lines[-1]
+        for position in positions:
+            while offset < position:
+                block = stream.read(min(_SCAN_BYTES, position - offset))
+                if not block:
+                    break
+                line += block.count(b"\n")
+                offset += len(block)
+            lines.append(line)
+    return lines
 
 
 @dataclass
@@ -261,28 +246,38 @@ class ParallelFileCheck:
             self.parallel = True
             yield from merged
 
+    def _shifted(self, finding: Finding, offset: int) -> Finding:
+        """A part's finding with its installation's position counted from the start of the file."""
+        xpath = finding.location.xpath
+        if not offset or xpath is None:
+            return finding
+        shifted = _RECORD_POSITION.sub(lambda match: f"{match[1]}{int(match[2]) + offset}]", xpath, count=1)
+        return dataclasses.replace(finding, location=dataclasses.replace(finding.location, xpath=shifted))
+
     def _run_parts(self, layout: Plan, folder: Path) -> list[Finding] | None:
         settings = self.rules[1] if self.rules is not None else None
         tasks = [
             _Task(self.path, self.schema, settings, layout.part(index, folder)) for index in range(len(layout.starts))
         ]
         results: list[PartResult] = []
-        for index, result in enumerate(self.executor().map(_validate_part, tasks)):
-            if result.error is not None or result.installations != layout.installations[index]:
+        for result in self.executor().map(_validate_part, tasks):
+            if result.error is not None:
                 return None
             results.append(result)
+            index = len(results) - 1
             end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
             done = end
             if self.on_progress is not None:
                 self.on_progress(done)
+        offsets = [sum(result.installations for result in results[:index]) for index in range(len(results))]
         findings = [
-            finding
+            self._shifted(finding, offsets[index])
             for index, result in enumerate(results)
             for phase, finding in result.findings
             if phase == "installations" and layout.owns(index, finding.location.line)
         ]
         findings += [
-            finding
+            self._shifted(finding, offsets[index])
             for index, result in enumerate(results)
             for phase, finding in result.findings
             if phase != "installations" and layout.owns(index, finding.location.line)
