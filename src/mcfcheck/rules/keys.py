@@ -26,6 +26,8 @@ from typing import BinaryIO, Final
 
 #: The longest value a store checks, in UTF-8 bytes.
 VALUE_BYTES: Final = 40
+#: How many bytes of records wait before they are written to the spill.
+_PENDING_BYTES: Final = 1 << 18
 #: How many fingerprints are matched against the repeated ones at a time.
 _BLOCK: Final = 1 << 20
 #: One spilled occurrence: line, slot, value length, value.
@@ -82,6 +84,11 @@ class Spill:
         self._file.write(record)
         self._flushed = False
 
+    def append_many(self, records: bytes | bytearray) -> None:
+        """Append several records at once."""
+        self._file.write(records)
+        self._flushed = False
+
     def read(self, position: int) -> bytes:
         if not self._flushed:
             self._file.flush()
@@ -121,6 +128,8 @@ class KeyStore:
         # Earlier parts' spills, with the position each starts at; the own spill last.
         self._segments: list[tuple[int, Spill]] = [(0, self._spill)]
         self._pack = _RECORD.pack
+        # Records wait here and go to the spill in large writes.
+        self._pending = bytearray()
 
     def __len__(self) -> int:
         return len(self._fingerprints)
@@ -131,10 +140,18 @@ class KeyStore:
         if len(encoded) > VALUE_BYTES:
             return
         self._fingerprints.append(hash(value) & 0xFFFFFFFF)
-        self._spill.append(self._pack(min(line, 0xFFFFFFFF), slot, len(encoded), encoded))
+        self._pending += self._pack(min(line, 0xFFFFFFFF), slot, len(encoded), encoded)
+        if len(self._pending) >= _PENDING_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._spill.append_many(self._pending)
+            self._pending.clear()
 
     def export(self) -> StoreState:
         """This store's contents, for merging in another process."""
+        self._flush()
         return self._fingerprints.tobytes(), self._spill.export()
 
     def merge(self, parts: Sequence[StoreState]) -> None:
@@ -147,6 +164,7 @@ class KeyStore:
             self._fingerprints.frombytes(fingerprints)
 
     def _occurrence(self, position: int) -> tuple[str, Occurrence]:
+        self._flush()
         index = bisect_right(self._segments, position, key=lambda segment: segment[0]) - 1
         start, spill = self._segments[index]
         line, slot, length, value = _RECORD.unpack(spill.read(position - start))

@@ -9,6 +9,8 @@ must not keep them.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
+from typing import Any
 
 from lxml import etree
 
@@ -43,16 +45,58 @@ def _text(element: etree._Element) -> str | None:
     return text.strip() if text is not None else None
 
 
-_LOCAL_NAMES: dict[object, str] = {}
+class _Names:
+    """The Clark names of the elements the views read, in one namespace.
+
+    Comparing an element's tag with these is cheaper than taking its local name:
+    the walk over an installation compares some forty tags.
+    """
+
+    def __init__(self, namespace: str | None) -> None:
+        prefix = f"{{{namespace}}}" if namespace else ""
+        for name in (
+            "InstallationReference",
+            "Status",
+            "MeterPoints",
+            "MPANCore",
+            "MPRN",
+            "CommunicationsHub",
+            "Devices",
+            "Device",
+            "Prepayment",
+            "UTRNCutoverHours",
+            "DormantNotice",
+            "FirmwareNoticeDate",
+            "PlannedUpgradeDate",
+            "MigrationNoticeDate",
+            "PlannedMigrationDate",
+            "ShorterNoticeAgreed",
+            "WAN",
+            "ICCID",
+            "IMSI",
+            "StaticIPAddress",
+            "APN",
+            "DeviceType",
+            "DeviceID",
+            "DeviceModel",
+            "Manufacturer",
+            "Model",
+            "FirmwareVersion",
+            "PaymentMode",
+            "AuxiliaryLoad",
+        ):
+            setattr(self, name, prefix + name)
 
 
-def _local(tag: object) -> str:
-    """The local name of a Clark-notation tag; the few tags of a file are looked up once each."""
-    name = _LOCAL_NAMES.get(tag)
-    if name is None:
-        text = str(tag)
-        name = _LOCAL_NAMES.setdefault(tag, text[text.rfind("}") + 1 :])
-    return name
+@cache
+def _names(namespace: str | None) -> Any:  # its attributes are set from a list of names
+    return _Names(namespace)
+
+
+def _names_of(element: etree._Element) -> Any:
+    tag = element.tag
+    assert isinstance(tag, str)
+    return _names(tag[1 : tag.index("}")] if tag.startswith("{") else None)
 
 
 class _Element:
@@ -130,8 +174,9 @@ class DeviceView(_Element):
         "payment_mode",
     )
 
-    def __init__(self, element: etree._Element, device_type: str | None = None) -> None:
+    def __init__(self, element: etree._Element, device_type: str | None = None, names: Any = None) -> None:
         super().__init__(element)
+        n = names or _names_of(element)
         self.device_type = device_type or ""
         self.device_id: str | None = None
         self.device_id_line = 0
@@ -141,24 +186,24 @@ class DeviceView(_Element):
         self.payment_mode: str | None = None
         self.auxiliary_load: bool | None = None
         for child in element:
-            name = _local(child.tag)
-            if name == "DeviceType":
-                self.device_type = _text(child) or ""
-            elif name == "DeviceID":
+            tag = child.tag
+            if tag == n.DeviceID:
                 self.device_id = _text(child)
                 self.device_id_line = child.sourceline or 0
-            elif name == "DeviceModel":
+            elif tag == n.DeviceType:
+                self.device_type = _text(child) or ""
+            elif tag == n.DeviceModel:
                 for part in child:
-                    part_name = _local(part.tag)
-                    if part_name == "Manufacturer":
+                    part_tag = part.tag
+                    if part_tag == n.Manufacturer:
                         self.manufacturer = _text(part)
-                    elif part_name == "Model":
+                    elif part_tag == n.Model:
                         self.model = _text(part)
-                    elif part_name == "FirmwareVersion":
+                    elif part_tag == n.FirmwareVersion:
                         self.firmware_version = _text(part)
-            elif name == "PaymentMode":
+            elif tag == n.PaymentMode:
                 self.payment_mode = _text(child)
-            elif name == "AuxiliaryLoad":
+            elif tag == n.AuxiliaryLoad:
                 self.auxiliary_load = _boolean(_text(child))
 
 
@@ -209,66 +254,67 @@ class InstallationView(_Element):
         self.shorter_notice_agreed = False
         #: The lines of the identifiers, by field name (reference, mpan, mprn, iccid, imsi, static_ip).
         self.lines: dict[str, int] = {}
+        n = _names_of(element)
         for child in element:
-            name = _local(child.tag)
-            if name == "InstallationReference":
+            tag = child.tag
+            if tag == n.InstallationReference:
                 self.reference = _text(child)
                 self.lines["reference"] = child.sourceline or 0
-            elif name == "Status":
+            elif tag == n.Status:
                 self.status = _text(child)
-            elif name == "MeterPoints":
+            elif tag == n.MeterPoints:
                 for point in child:
-                    point_name = _local(point.tag)
-                    if point_name == "MPANCore":
+                    point_tag = point.tag
+                    if point_tag == n.MPANCore:
                         self.mpan = _text(point)
                         self.lines["mpan"] = point.sourceline or 0
-                    elif point_name == "MPRN":
+                    elif point_tag == n.MPRN:
                         self.mprn = _text(point)
                         self.lines["mprn"] = point.sourceline or 0
-            elif name == "CommunicationsHub":
-                self._read_hub(child)
-            elif name == "Devices":
-                self.devices = [DeviceView(device) for device in child if _local(device.tag) == "Device"]
-            elif name == "Prepayment":
+            elif tag == n.CommunicationsHub:
+                self._read_hub(child, n)
+            elif tag == n.Devices:
+                self.devices = [DeviceView(device, None, n) for device in child if device.tag == n.Device]
+            elif tag == n.Prepayment:
                 self.prepayment_block = True
                 for setting in child:
-                    if _local(setting.tag) == "UTRNCutoverHours":
+                    if setting.tag == n.UTRNCutoverHours:
                         self.utrn_cutover_hours = _integer(setting.text)
-            elif name == "DormantNotice":
-                self._read_notice(child)
+            elif tag == n.DormantNotice:
+                self._read_notice(child, n)
 
-    def _read_hub(self, hub: etree._Element) -> None:
-        self.hub = DeviceView(hub, "CHF")
+    def _read_hub(self, hub: etree._Element, n: Any) -> None:
+        self.hub = DeviceView(hub, "CHF", n)
         for child in hub:
-            if _local(child.tag) != "WAN":
+            if child.tag != n.WAN:
                 continue
             for setting in child:
-                setting_name = _local(setting.tag)
-                if setting_name == "ICCID":
+                setting_tag = setting.tag
+                if setting_tag == n.ICCID:
                     self.iccid = _text(setting)
                     self.lines["iccid"] = setting.sourceline or 0
-                elif setting_name == "IMSI":
+                elif setting_tag == n.IMSI:
                     self.imsi = _text(setting)
                     self.lines["imsi"] = setting.sourceline or 0
-                elif setting_name == "StaticIPAddress":
+                elif setting_tag == n.StaticIPAddress:
                     self.static_ip = _text(setting)
                     self.lines["static_ip"] = setting.sourceline or 0
-                elif setting_name == "APN":
+                elif setting_tag == n.APN:
                     self.apn = _text(setting)
 
-    def _read_notice(self, notice: etree._Element) -> None:
+    def _read_notice(self, notice: etree._Element, n: Any) -> None:
         self.dormant_notice = True
         for child in notice:
-            name = _local(child.tag)
-            if name == "FirmwareNoticeDate":
+            tag = child.tag
+            if tag == n.FirmwareNoticeDate:
                 self.firmware_notice_date = _date(child.text)
-            elif name == "PlannedUpgradeDate":
+            elif tag == n.PlannedUpgradeDate:
                 self.planned_upgrade_date = _date(child.text)
-            elif name == "MigrationNoticeDate":
+            elif tag == n.MigrationNoticeDate:
                 self.migration_notice_date = _date(child.text)
-            elif name == "PlannedMigrationDate":
+            elif tag == n.PlannedMigrationDate:
                 self.planned_migration_date = _date(child.text)
-            elif name == "ShorterNoticeAgreed":
+            elif tag == n.ShorterNoticeAgreed:
                 self.shorter_notice_agreed = _boolean(_text(child)) is True
 
     @property
