@@ -38,7 +38,7 @@ from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
 from mcfcheck.validator import FileCheck, Part
 
 #: Files smaller than two parts of this size are validated in a single pass.
-DEFAULT_PART_BYTES: Final = 64 << 20
+DEFAULT_PART_BYTES: Final = 16 << 20
 #: How many parts per worker: more, smaller parts even out the workers' loads.
 PARTS_PER_JOB: Final = 2
 _SCAN_BYTES: Final = 8 << 20

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Any
 
 from lxml import etree
 
@@ -52,48 +51,48 @@ class _Names:
     the walk over an installation compares some forty tags.
     """
 
+    InstallationReference: str
+    Status: str
+    MeterPoints: str
+    MPANCore: str
+    MPRN: str
+    CommunicationsHub: str
+    Devices: str
+    Device: str
+    Prepayment: str
+    UTRNCutoverHours: str
+    DormantNotice: str
+    FirmwareNoticeDate: str
+    PlannedUpgradeDate: str
+    MigrationNoticeDate: str
+    PlannedMigrationDate: str
+    ShorterNoticeAgreed: str
+    WAN: str
+    ICCID: str
+    IMSI: str
+    StaticIPAddress: str
+    APN: str
+    DeviceType: str
+    DeviceID: str
+    DeviceModel: str
+    Manufacturer: str
+    Model: str
+    FirmwareVersion: str
+    PaymentMode: str
+    AuxiliaryLoad: str
+
     def __init__(self, namespace: str | None) -> None:
         prefix = f"{{{namespace}}}" if namespace else ""
-        for name in (
-            "InstallationReference",
-            "Status",
-            "MeterPoints",
-            "MPANCore",
-            "MPRN",
-            "CommunicationsHub",
-            "Devices",
-            "Device",
-            "Prepayment",
-            "UTRNCutoverHours",
-            "DormantNotice",
-            "FirmwareNoticeDate",
-            "PlannedUpgradeDate",
-            "MigrationNoticeDate",
-            "PlannedMigrationDate",
-            "ShorterNoticeAgreed",
-            "WAN",
-            "ICCID",
-            "IMSI",
-            "StaticIPAddress",
-            "APN",
-            "DeviceType",
-            "DeviceID",
-            "DeviceModel",
-            "Manufacturer",
-            "Model",
-            "FirmwareVersion",
-            "PaymentMode",
-            "AuxiliaryLoad",
-        ):
+        for name in _Names.__annotations__:
             setattr(self, name, prefix + name)
 
 
 @cache
-def _names(namespace: str | None) -> Any:  # its attributes are set from a list of names
+def _names(namespace: str | None) -> _Names:
     return _Names(namespace)
 
 
-def _names_of(element: etree._Element) -> Any:
+def _names_of(element: etree._Element) -> _Names:
     tag = element.tag
     assert isinstance(tag, str)
     return _names(tag[1 : tag.index("}")] if tag.startswith("{") else None)
@@ -174,7 +173,7 @@ class DeviceView(_Element):
         "payment_mode",
     )
 
-    def __init__(self, element: etree._Element, device_type: str | None = None, names: Any = None) -> None:
+    def __init__(self, element: etree._Element, device_type: str | None = None, names: _Names | None = None) -> None:
         super().__init__(element)
         n = names or _names_of(element)
         self.device_type = device_type or ""
@@ -283,7 +282,7 @@ class InstallationView(_Element):
             elif tag == n.DormantNotice:
                 self._read_notice(child, n)
 
-    def _read_hub(self, hub: etree._Element, n: Any) -> None:
+    def _read_hub(self, hub: etree._Element, n: _Names) -> None:
         self.hub = DeviceView(hub, "CHF", n)
         for child in hub:
             if child.tag != n.WAN:
@@ -302,7 +301,7 @@ class InstallationView(_Element):
                 elif setting_tag == n.APN:
                     self.apn = _text(setting)
 
-    def _read_notice(self, notice: etree._Element, n: Any) -> None:
+    def _read_notice(self, notice: etree._Element, n: _Names) -> None:
         self.dormant_notice = True
         for child in notice:
             tag = child.tag
