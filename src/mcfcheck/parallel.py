@@ -285,7 +285,9 @@ class ParallelFileCheck:
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         if self.rules is not None:
-            states = tuple(result.states for result in results if result.states is not None)
+            states = [result.states for result in results if result.states is not None]
+            for result in results:
+                result.states = None
             finishing = Part(
                 ranges=((0, layout.head_end), (layout.tail_start, layout.size)),
                 padding_lines=layout.tail_line - layout.lines[0],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -248,6 +248,8 @@ class _FileValidation:
             return
         if self.part is not None and self.part.merge_states:
             self.engine.merge_states(self.part.merge_states)
+            # The merged stores hold copies: let the parts' states go now.
+            self.part.merge_states.clear()
         self.phase = "finish"
         yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
 
@@ -288,7 +290,7 @@ class Part:
     padding_lines: int = 0
     position_offset: int = 0
     finish: bool = False
-    merge_states: tuple[PartState, ...] = ()
+    merge_states: list[PartState] = field(default_factory=list)
     spill_folder: Path | None = None
 
 
