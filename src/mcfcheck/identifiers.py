@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import operator
+
 MPAN_WEIGHTS = (3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43)
+# A digit doubled, less 9 when that makes two digits: Luhn's step, as a table.
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 UK_IMSI_COUNTRY_CODES = ("234", "235")
 
 
@@ -10,7 +14,7 @@ def mpan_check_digit(first_twelve: str) -> int:
     """The check digit of an MPAN core whose first twelve digits are given."""
     if len(first_twelve) != 12 or not first_twelve.isdigit():
         raise ValueError(f"an MPAN core starts with 12 digits, not {first_twelve!r}")
-    total = sum(int(digit) * weight for digit, weight in zip(first_twelve, MPAN_WEIGHTS, strict=True))
+    total: int = sum(map(operator.mul, map(int, first_twelve), MPAN_WEIGHTS))
     return total % 11 % 10
 
 
@@ -28,8 +32,7 @@ def mprn_check_digits(body: str) -> str:
     """
     if not body.isdigit():
         raise ValueError(f"an MPRN is made of digits, not {body!r}")
-    count = len(body)
-    total = sum(int(digit) * (count - position) for position, digit in enumerate(body))
+    total: int = sum(map(operator.mul, map(int, body), range(len(body), 0, -1)))
     return f"{total % 11:02d}"
 
 
@@ -42,15 +45,10 @@ def luhn_check_digit(payload: str) -> int:
     """The Luhn check digit to append to the digits ``payload``."""
     if not payload.isdigit():
         raise ValueError(f"a Luhn payload is made of digits, not {payload!r}")
-    total = 0
-    for position, digit in enumerate(reversed(payload)):
-        value = int(digit)
-        if position % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return (10 - total % 10) % 10
+    # From the right, the payload's first, third, ... digits are doubled.
+    doubled = sum(map(_LUHN_DOUBLED.__getitem__, map(int, payload[::-1][::2])))
+    kept = sum(map(int, payload[::-1][1::2]))
+    return (10 - (doubled + kept) % 10) % 10
 
 
 def is_valid_iccid(iccid: str) -> bool:

@@ -13,15 +13,16 @@ CALENDARS: Final = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ire
 
 
 @cache
-def _bank_holidays(calendar: str) -> holidays.HolidayBase:
+def _bank_holidays(calendar: str, year: int) -> frozenset[dt.date]:
+    """The bank holidays of one year, as a plain set: looking a day up is then cheap."""
     if calendar not in CALENDARS:
         raise ValueError(f"unknown calendar {calendar!r}; choose from {', '.join(CALENDARS)}")
-    return holidays.country_holidays("GB", subdiv=CALENDARS[calendar])
+    return frozenset(holidays.country_holidays("GB", subdiv=CALENDARS[calendar], years=year))
 
 
 def is_working_day(day: dt.date, calendar: str = "england-and-wales") -> bool:
     """Whether ``day`` is a Working Day: Monday to Friday and not a bank holiday."""
-    return day.weekday() < 5 and day not in _bank_holidays(calendar)
+    return day.weekday() < 5 and day not in _bank_holidays(calendar, day.year)
 
 
 @lru_cache(maxsize=4096)

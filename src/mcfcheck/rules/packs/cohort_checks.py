@@ -7,9 +7,9 @@ gives them its own codes and cites its own clause.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from mcfcheck.rules.base import Problem, Rule, Visit
+from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView
 
 
@@ -33,13 +33,20 @@ class DeviceSetRule(Rule):
 
     visits = frozenset({Visit.DEVICE})
 
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        super().__init__(context, options)
+        self.allowed = frozenset(
+            (device_type, model.manufacturer, model.model)
+            for device_set in context.cohort.device_sets
+            for device_type, models in device_set.models.items()
+            for model in models
+        )
+
     def device(self, device: DeviceView, installation: InstallationView) -> Iterator[Problem]:
         if device.manufacturer is None or device.model is None:
             return
-        for device_set in self.context.cohort.device_sets:
-            for model in device_set.models.get(device.device_type, ()):
-                if (model.manufacturer, model.model) == (device.manufacturer, device.model):
-                    return
+        if (device.device_type, device.manufacturer, device.model) in self.allowed:
+            return
         sets = ", ".join(device_set.name for device_set in self.context.cohort.device_sets)
         yield Problem(
             f"{device.device_type} model {device.manufacturer} {device.model} is not in the "
