@@ -111,8 +111,8 @@ def fingerprint(value: str) -> int:
     return hash(value) & 0xFFFFFFFF
 
 
-#: What a store hands to another process: its fingerprints and the path of its spill.
-StoreState = tuple[bytes, Path]
+#: What a store hands to another process: the files of its fingerprints and of its spill.
+StoreState = tuple[Path, Path]
 
 
 class KeyStore:
@@ -123,7 +123,10 @@ class KeyStore:
     """
 
     def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
         self._fingerprints = array("I")
+        # Merged parts' fingerprint files, read only when the duplicates are looked for.
+        self._fingerprint_files: list[Path] = []
         self._spill = Spill(_RECORD.size, folder)
         # Earlier parts' spills, with the position each starts at; the own spill last.
         self._segments: list[tuple[int, Spill]] = [(0, self._spill)]
@@ -132,7 +135,8 @@ class KeyStore:
         self._pending = bytearray()
 
     def __len__(self) -> int:
-        return len(self._fingerprints)
+        merged = sum(path.stat().st_size // 4 for path in self._fingerprint_files)
+        return len(self._fingerprints) + merged
 
     def add(self, value: str, line: int, slot: int = 0) -> None:
         """Record one occurrence of ``value`` at ``line`` (slot: 0 to 255)."""
@@ -150,18 +154,29 @@ class KeyStore:
             self._pending.clear()
 
     def export(self) -> StoreState:
-        """This store's contents, for merging in another process."""
+        """This store's contents, as files another process can merge."""
+        assert self._folder is not None, "only a store with a folder can be exported"
         self._flush()
-        return self._fingerprints.tobytes(), self._spill.export()
+        descriptor, name = tempfile.mkstemp(prefix="fingerprints-", dir=self._folder)
+        with os.fdopen(descriptor, "wb") as fingerprints:
+            self._fingerprints.tofile(fingerprints)
+        self._fingerprints = array("I")
+        return Path(name), self._spill.export()
 
     def merge(self, parts: Sequence[StoreState]) -> None:
-        """Take the parts' occurrences, in order, in place of this store's own (which must be empty)."""
+        """Take the parts' occurrences, in order, in place of this store's own (which must be empty).
+
+        The parts' fingerprints stay in their files until :meth:`duplicates` reads
+        them, so that a process merging many stores holds one store's at a time.
+        """
         assert not self._fingerprints, "parts are merged into an empty store"
         self._spill.close()
         self._segments = []
-        for fingerprints, path in parts:
-            self._segments.append((len(self._fingerprints), Spill.open(_RECORD.size, path)))
-            self._fingerprints.frombytes(fingerprints)
+        start = 0
+        for fingerprints, spill in parts:
+            self._segments.append((start, Spill.open(_RECORD.size, spill)))
+            self._fingerprint_files.append(fingerprints)
+            start += fingerprints.stat().st_size // 4
 
     def _occurrence(self, position: int) -> tuple[str, Occurrence]:
         self._flush()
@@ -172,12 +187,15 @@ class KeyStore:
 
     def duplicates(self) -> Iterator[Duplicate]:
         """Every occurrence of a value already seen, in the order of the file."""
-        if len(self._fingerprints) < 2:
-            return
         # Imported here: only the end of a file with rules needs it, not schema-only runs.
         import numpy as np
 
-        fingerprints = np.frombuffer(self._fingerprints, dtype=np.uint32)
+        if self._fingerprint_files:
+            fingerprints = np.concatenate([np.fromfile(path, dtype=np.uint32) for path in self._fingerprint_files])
+        else:
+            fingerprints = np.frombuffer(self._fingerprints, dtype=np.uint32)
+        if len(fingerprints) < 2:
+            return
         ordered = np.sort(fingerprints)
         repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
         del ordered
