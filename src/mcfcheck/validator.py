@@ -121,6 +121,22 @@ def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Elem
     return None
 
 
+def _release_padding_before(node: etree._Element) -> None:
+    """Release the padding parsed before one of the padding's breaks, as the parse goes."""
+    if not isinstance(node, etree._ProcessingInstruction) or node.target != _PADDING_TARGET:
+        return
+    parent: etree._Element | None = node.getparent()
+    previous: etree._Element | None = node.getprevious()
+    if parent is None:
+        return
+    if previous is None:
+        parent.text = None
+        return
+    previous.tail = None
+    if isinstance(previous, etree._ProcessingInstruction) and previous.target == _PADDING_TARGET:
+        parent.remove(previous)
+
+
 def _drop_padding(parent: etree._Element, record: etree._Element) -> None:
     """Release a part's padding (blank text and breaks) before its first installation."""
     parent.text = None
@@ -272,7 +288,8 @@ class _FileValidation:
 #: Blank lines of padding between a processing instruction and the next: libxml2 keeps
 #: each run of them as one text node, which must stay under its 10 MB limit.
 PADDING_LINES_PER_NODE: Final = 1_000_000
-_PADDING_BREAK: Final = b"<?mcfcheck-padding?>"
+_PADDING_TARGET: Final = "mcfcheck-padding"
+_PADDING_BREAK: Final = f"<?{_PADDING_TARGET}?>".encode()
 
 
 @dataclass(frozen=True)
@@ -425,14 +442,18 @@ class FileCheck:
 
     def _stream(self, validation: _FileValidation, columns: ColumnFinder, chunks: Iterator[bytes]) -> Iterator[Finding]:
         record_tag = validation.schema.record_tag
-        parser = secure_pull_parser(record_tag)
+        padded = self.part is not None and self.part.padding_lines > 0
+        parser = secure_pull_parser(record_tag, processing_instructions=padded)
         done = 0
         try:
             for chunk in chunks:
                 columns.add(chunk)
                 parser.feed(chunk)
-                for _event, record in parser.read_events():
-                    yield from validation.check_record(record)
+                for event, node in parser.read_events():
+                    if event == "pi":
+                        _release_padding_before(node)
+                    else:
+                        yield from validation.check_record(node)
                 done += len(chunk)
                 if self.on_progress is not None:
                     self.on_progress(done)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Literal
 
 from lxml import etree
 
@@ -23,19 +23,27 @@ CHUNK_BYTES: Final = 1 << 20
 PROLOG_LIMIT_BYTES: Final = 1 << 20
 
 
-def secure_pull_parser(tag: str | None = None, *, root_only: bool = False) -> etree.XMLPullParser:
+def secure_pull_parser(
+    tag: str | None = None, *, root_only: bool = False, processing_instructions: bool = False
+) -> etree.XMLPullParser:
     """A streaming parser for MCF input, reporting the end of each ``tag`` element.
 
-    With ``root_only``, it reports the start of elements instead (the first is the root).
+    With ``root_only``, it reports the start of elements instead (the first is the root);
+    with ``processing_instructions``, it reports those too.
 
     Every safety setting is passed explicitly rather than left to the library's
     defaults: no entity expansion, no DTD loading or validation, no attribute
     defaults from a DTD, no network, and libxml2's size limits kept (no huge_tree).
     XInclude is never processed: mcfcheck never calls ``xinclude()`` on its input.
     """
+    events: tuple[Literal["start", "end", "pi"], ...] = ("start",) if root_only else ("end",) if tag is not None else ()
+    tags: str | list[str | Callable[..., etree._Element]] | None = tag
+    if processing_instructions:
+        events = (*events, "pi")
+        tags = [tag, etree.PI] if tag is not None else [etree.PI]
     return etree.XMLPullParser(
-        events=("start",) if root_only else ("end",) if tag is not None else (),
-        tag=tag,
+        events=events,
+        tag=tags,
         resolve_entities=False,
         load_dtd=False,
         dtd_validation=False,
