@@ -13,7 +13,6 @@ from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.parallel import (
     DEFAULT_PART_BYTES,
     ParallelFileCheck,
-    WholeFileResult,
     splits,
     submit_whole_file,
     worker_pool,
@@ -83,7 +82,7 @@ def validate_files(
         return pool
 
     settings = rules[1] if rules is not None else None
-    ahead: dict[int, Future[WholeFileResult]] = {}
+    ahead: dict[int, Future[FileReport]] = {}
     try:
         if jobs > 1 and len(files) > 1:
             for index, path in enumerate(files):
@@ -123,15 +122,15 @@ def validate_files(
 class _WorkerResult:
     """A whole file validated by a worker, read like a :class:`FileCheck`."""
 
-    def __init__(self, future: Future[WholeFileResult]) -> None:
+    def __init__(self, future: Future[FileReport]) -> None:
         self.future = future
         self.installations = 0
         self.schema_name: str | None = None
 
     def __iter__(self) -> Iterator[Finding]:
-        result = self.future.result()
-        self.installations = result.installations
-        self.schema_name = result.schema_name
-        yield from result.findings
-        if result.error is not None:
-            raise InputError(result.error)
+        report = self.future.result()
+        self.installations = report.installations
+        self.schema_name = report.schema
+        yield from report.findings
+        if report.error is not None:
+            raise InputError(report.error)

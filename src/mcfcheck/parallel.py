@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Final
 
 from mcfcheck.errors import McfcheckError
-from mcfcheck.findings import Finding
+from mcfcheck.findings import FileReport, Finding
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
-from mcfcheck.validator import FileCheck, Part
+from mcfcheck.validator import FileCheck, Part, check_file
 
 #: Files smaller than two parts of this size are validated in a single pass.
 DEFAULT_PART_BYTES: Final = 16 << 20
@@ -310,33 +310,16 @@ class _WholeFile:
     settings: RuleSettings | None
 
 
-@dataclass
-class WholeFileResult:
-    """What a worker found in a whole file."""
-
-    findings: list[Finding]
-    installations: int
-    schema_name: str | None
-    error: str | None
-
-
-def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
+def _validate_whole_file(task: _WholeFile) -> FileReport:
     """Run in a worker: validate a whole file in one pass."""
     schema = _worker_schema(task.schema) if task.schema is not None else None
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
-    check = FileCheck(task.path, schema, rules=rules)
-    findings: list[Finding] = []
-    error = None
-    try:
-        findings.extend(check)
-    except McfcheckError as problem:
-        error = str(problem)
-    return WholeFileResult(findings, check.installations, check.schema_name, error)
+    return check_file(task.path, schema, rules)
 
 
 def submit_whole_file(
     executor: ProcessPoolExecutor, path: Path, schema: Path | None, settings: RuleSettings | None
-) -> Future[WholeFileResult]:
+) -> Future[FileReport]:
     """Validate a file in one pass in a worker, while the parent goes on."""
     return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings))
 

@@ -9,6 +9,7 @@ calendar (England & Wales by default; ``calendar`` = "scotland" or "northern-ire
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
@@ -27,6 +28,26 @@ class _NoticePeriod(Rule):
             raise ValueError(f"{self.code}: calendar {calendar!r} is not one of {', '.join(CALENDARS)}")
         self.calendar = calendar
         self.minimum = int(str(self.options["working_days"]))
+
+    def short_notice(
+        self,
+        installation: InstallationView,
+        notice: dt.date | None,
+        planned: dt.date | None,
+        what: str,
+        place: str,
+        unless: str = "",
+    ) -> Iterator[Problem]:
+        """A problem when fewer Working Days than the minimum separate ``notice`` from ``planned``."""
+        if notice is None or planned is None:
+            return
+        days = working_days_of_notice(notice, planned, self.calendar)
+        if days < self.minimum:
+            yield Problem(
+                f"the {what} on {planned} has {days} Working Days' notice (from {notice}); "
+                f"at least {self.minimum} are required{unless}",
+                installation.find(place),
+            )
 
 
 class FirmwareNoticePeriod(_NoticePeriod):
@@ -48,15 +69,13 @@ class FirmwareNoticePeriod(_NoticePeriod):
     defaults: ClassVar[Mapping[str, object]] = {"working_days": 5, "calendar": "england-and-wales"}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        notice, planned = installation.firmware_notice_date, installation.planned_upgrade_date
-        if not installation.dormant or notice is None or planned is None:
-            return
-        days = working_days_of_notice(notice, planned, self.calendar)
-        if days < self.minimum:
-            yield Problem(
-                f"the firmware upgrade on {planned} has {days} Working Days' notice (from {notice}); "
-                f"at least {self.minimum} are required",
-                installation.find("DormantNotice/PlannedUpgradeDate"),
+        if installation.dormant:
+            yield from self.short_notice(
+                installation,
+                installation.firmware_notice_date,
+                installation.planned_upgrade_date,
+                "firmware upgrade",
+                "DormantNotice/PlannedUpgradeDate",
             )
 
 
@@ -81,15 +100,14 @@ class MigrationNoticePeriod(_NoticePeriod):
     defaults: ClassVar[Mapping[str, object]] = {"working_days": 15, "calendar": "england-and-wales"}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        notice, planned = installation.migration_notice_date, installation.planned_migration_date
-        if not installation.dormant or notice is None or planned is None or installation.shorter_notice_agreed:
-            return
-        days = working_days_of_notice(notice, planned, self.calendar)
-        if days < self.minimum:
-            yield Problem(
-                f"the migration on {planned} has {days} Working Days' notice (from {notice}); at least "
-                f"{self.minimum} are required unless a shorter period was agreed with the DCC",
-                installation.find("DormantNotice/PlannedMigrationDate"),
+        if installation.dormant and not installation.shorter_notice_agreed:
+            yield from self.short_notice(
+                installation,
+                installation.migration_notice_date,
+                installation.planned_migration_date,
+                "migration",
+                "DormantNotice/PlannedMigrationDate",
+                " unless a shorter period was agreed with the DCC",
             )
 
 
