@@ -20,6 +20,7 @@ from mcfcheck.parallel import (
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.schemas import CompiledSchema, load_schema
+from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
 from mcfcheck.validator import FileCheck
 
 
@@ -52,6 +53,7 @@ def validate_files(
     rules: tuple[RuleRegistry, RuleSettings] | None = None,
     jobs: int = 1,
     part_bytes: int = DEFAULT_PART_BYTES,
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
@@ -87,7 +89,7 @@ def validate_files(
         if jobs > 1 and len(files) > 1:
             for index, path in enumerate(files):
                 if not splits(path, part_bytes):
-                    ahead[index] = submit_whole_file(executor(), path, schema, settings)
+                    ahead[index] = submit_whole_file(executor(), path, schema, settings, max_decompressed)
         for index, path in enumerate(files):
             sink.file_started(str(path))
             on_progress = progress(path) if progress is not None else None
@@ -95,9 +97,11 @@ def validate_files(
             if index in ahead:
                 check = _WorkerResult(ahead.pop(index))
             elif jobs > 1:
-                check = ParallelFileCheck(path, executor, jobs, schema, compiled, rules, part_bytes, on_progress)
+                check = ParallelFileCheck(
+                    path, executor, jobs, schema, compiled, rules, part_bytes, on_progress, max_decompressed
+                )
             else:
-                check = FileCheck(path, compiled, on_progress, rules)
+                check = FileCheck(path, compiled, on_progress, rules, max_decompressed=max_decompressed)
             errors = 0
             problem: str | None = None
             try:

@@ -21,6 +21,7 @@ from mcfcheck.config import Configuration, find_configuration, load_configuratio
 from mcfcheck.errors import McfcheckError
 from mcfcheck.generate import MCFGenerator, PlantedError
 from mcfcheck.parallel import default_jobs
+from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
 from mcfcheck.reporting import REPORTERS
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
@@ -122,6 +123,14 @@ def validate(
             "(0: all cores; 1: a single process). The findings are the same either way.",
         ),
     ] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed",
+            min=0.001,
+            help="The most a gzip-compressed file may decompress to, in GiB, against decompression bombs.",
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     reporter_class = REPORTERS.get(output_format)
@@ -142,7 +151,13 @@ def validate(
     reporter = reporter_class(out, err, quiet=quiet)
     with _progress_bars(err, enabled=not quiet) as progress:
         status = validate_files(
-            files, reporter, schema=schema, progress=progress, rules=rules, jobs=jobs or default_jobs()
+            files,
+            reporter,
+            schema=schema,
+            progress=progress,
+            rules=rules,
+            jobs=jobs or default_jobs(),
+            max_decompressed=int(max_decompressed * (1 << 30)),
         )
     raise typer.Exit(status)
 

@@ -36,6 +36,7 @@ from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
 from mcfcheck.validator import FileCheck, Part, check_file
+from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 
 #: Files smaller than two parts of this size are validated in a single pass.
 DEFAULT_PART_BYTES: Final = 16 << 20
@@ -88,7 +89,7 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES) -> Plan |
     """Split points for about ``parts`` parts of at least ``part_bytes``, or None for one pass."""
     size = path.stat().st_size
     parts = min(parts, size // max(part_bytes, 1))
-    if parts < 2:
+    if parts < 2 or is_gzip(path):
         return None
     with path.open("rb") as stream:
         head = stream.read(_SCAN_BYTES)
@@ -208,8 +209,10 @@ class ParallelFileCheck:
         rules: tuple[RuleRegistry, RuleSettings] | None = None,
         part_bytes: int = DEFAULT_PART_BYTES,
         on_progress: Callable[[int], None] | None = None,
+        max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     ) -> None:
         self.path = path
+        self.max_decompressed = max_decompressed
         self.executor = executor
         self.jobs = jobs
         self.schema = schema
@@ -223,7 +226,9 @@ class ParallelFileCheck:
         self.parallel = False
 
     def _single_pass(self) -> Iterator[Finding]:
-        check = FileCheck(self.path, self.compiled, self.on_progress, self.rules)
+        check = FileCheck(
+            self.path, self.compiled, self.on_progress, self.rules, max_decompressed=self.max_decompressed
+        )
         try:
             yield from check
         finally:
@@ -308,26 +313,31 @@ class _WholeFile:
     path: Path
     schema: Path | None
     settings: RuleSettings | None
+    max_decompressed: int
 
 
 def _validate_whole_file(task: _WholeFile) -> FileReport:
     """Run in a worker: validate a whole file in one pass."""
     schema = _worker_schema(task.schema) if task.schema is not None else None
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
-    return check_file(task.path, schema, rules)
+    return check_file(task.path, schema, rules, task.max_decompressed)
 
 
 def submit_whole_file(
-    executor: ProcessPoolExecutor, path: Path, schema: Path | None, settings: RuleSettings | None
+    executor: ProcessPoolExecutor,
+    path: Path,
+    schema: Path | None,
+    settings: RuleSettings | None,
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> Future[FileReport]:
     """Validate a file in one pass in a worker, while the parent goes on."""
-    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings))
+    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed))
 
 
 def splits(path: Path, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
     """Whether a file is large enough to be validated in parts."""
     try:
-        return path.stat().st_size >= 2 * part_bytes
+        return path.stat().st_size >= 2 * part_bytes and not is_gzip(path)
     except OSError:
         return False
 

@@ -26,6 +26,7 @@ from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
 from mcfcheck.xmlinput import (
     CHUNK_BYTES,
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
     PROLOG_LIMIT_BYTES,
     describe_syntax_error,
     iter_chunks,
@@ -385,12 +386,14 @@ class FileCheck:
         on_progress: Callable[[int], None] | None = None,
         rules: tuple[RuleRegistry, RuleSettings] | None = None,
         part: Part | None = None,
+        max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     ) -> None:
         self.path = path
         self.schema = schema
         self.on_progress = on_progress
         self.rules = rules
         self.part = part
+        self.max_decompressed = max_decompressed
         self.installations = 0
         self.schema_name: str | None = schema.name if schema is not None else None
         #: The step the last finding came from (installations, document or finish).
@@ -401,7 +404,11 @@ class FileCheck:
     def __iter__(self) -> Iterator[Finding]:
         require_lxml()
         with open_input(self.path) as stream:
-            chunks = iter_chunks(stream, self.path) if self.part is None else _part_chunks(stream, self.path, self.part)
+            chunks = (
+                iter_chunks(stream, self.path, self.max_decompressed)
+                if self.part is None
+                else _part_chunks(stream, self.path, self.part)
+            )
             head = _read_head(self.path, chunks)
             if not head.strip(b" \t\r\n\xef\xbb\xbf"):
                 raise InputError(f"{self.path}: is empty, not an XML document")
@@ -469,10 +476,13 @@ def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def check_file(
-    path: Path, schema: CompiledSchema | None = None, rules: tuple[RuleRegistry, RuleSettings] | None = None
+    path: Path,
+    schema: CompiledSchema | None = None,
+    rules: tuple[RuleRegistry, RuleSettings] | None = None,
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> FileReport:
     """Validate one file and collect every finding into a report."""
-    check = FileCheck(path, schema, rules=rules)
+    check = FileCheck(path, schema, rules=rules, max_decompressed=max_decompressed)
     findings: list[Finding] = []
     error: str | None = None
     try:

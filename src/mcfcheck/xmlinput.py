@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import gzip
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +63,34 @@ def require_lxml() -> None:
         raise InputError(f"mcfcheck needs lxml >= {wanted}, found {found}")
 
 
+#: The first bytes of a gzip stream.
+GZIP_MAGIC: Final = b"\x1f\x8b"
+
+#: The default cap on what a compressed input may decompress to, against
+#: decompression bombs (``--max-decompressed``): far beyond any real MCF.
+DEFAULT_MAX_DECOMPRESSED_BYTES: Final = 64 << 30
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file is gzip-compressed (by its first bytes, whatever its name)."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
 def open_input(path: Path) -> BinaryIO:
-    """Open an input file for binary reading, turning OS errors into one-line input errors."""
+    """Open an input file for binary reading (decompressing gzip), with one-line input errors."""
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an MCF file")
     try:
-        return path.open("rb")
+        stream = path.open("rb")
+        if stream.read(2) == GZIP_MAGIC:
+            stream.seek(0)
+            return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+        stream.seek(0)
+        return stream
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except PermissionError:
@@ -75,15 +99,27 @@ def open_input(path: Path) -> BinaryIO:
         raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
-def iter_chunks(stream: BinaryIO, path: Path) -> Iterator[bytes]:
-    """The stream's bytes in chunks of :data:`CHUNK_BYTES`."""
+def iter_chunks(
+    stream: BinaryIO, path: Path, max_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
+) -> Iterator[bytes]:
+    """The stream's bytes in chunks of :data:`CHUNK_BYTES`; a compressed stream stops at ``max_bytes``."""
+    compressed = isinstance(stream, gzip.GzipFile)
+    total = 0
     while True:
         try:
             chunk = stream.read(CHUNK_BYTES)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise InputError(f"{path}: a broken gzip stream ({error or 'it ends too soon'})") from None
         except OSError as error:
             raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
         if not chunk:
             return
+        total += len(chunk)
+        if compressed and total > max_bytes:
+            raise InputError(
+                f"{path}: decompresses to more than {max_bytes:,} bytes; refused as a possible decompression "
+                "bomb (raise the limit with --max-decompressed)"
+            )
         yield chunk
 
 
