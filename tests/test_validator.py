@@ -15,9 +15,11 @@ import mcfcheck
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedKind
-from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, check_file, schema_error_code
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
+from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, SCHEMA_CODES, check_file, schema_error_code
 
-from .conftest import SAMPLES
+from .conftest import ROOT, SAMPLES
 
 NOTE = re.compile(r"<!-- ([a-z-]+): (XSD\d{3}) expected at line (\d+), column (\d+), installation (\S+) -->")
 
@@ -300,3 +302,26 @@ def test_a_decompression_bomb_is_refused_at_the_cap(tmp_path: Path) -> None:
     assert report.error is not None
     assert "decompression bomb" in report.error
     assert "--max-decompressed" in report.error
+
+
+def test_every_schema_code_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code in SCHEMA_CODES:
+        assert re.search(rf"^\| {code} \| \S", readme, re.MULTILINE), f"{code} is not in the README's table"
+
+
+@pytest.mark.parametrize("sample", RULE_SAMPLES, ids=lambda path: path.name)
+def test_rule_samples_break_their_rule(sample: Path) -> None:
+    code = sample.name[:6]
+    listing = next(SAMPLES.glob(f"{code}-*.csv"), None)
+    settings = RuleSettings(epcl=listing)
+    report = mcfcheck.validate(sample, settings=settings)
+    assert report.error is None
+    codes = [finding.code for finding in report.findings]
+    assert code in codes
+    assert not [c for c in codes if c.startswith("XSD")], report.findings
+
+
+def test_there_is_a_sample_for_every_rule() -> None:
+    codes = {path.name[:6] for path in RULE_SAMPLES}
+    assert codes == set(load_registry().rules)

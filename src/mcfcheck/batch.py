@@ -20,8 +20,8 @@ from mcfcheck.parallel import (
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.schemas import CompiledSchema, load_schema
-from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
 from mcfcheck.validator import FileCheck
+from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
 
 
 class ExitStatus(enum.IntEnum):

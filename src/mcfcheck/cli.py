@@ -21,11 +21,11 @@ from mcfcheck.config import Configuration, find_configuration, load_configuratio
 from mcfcheck.errors import McfcheckError
 from mcfcheck.generate import MCFGenerator, PlantedError
 from mcfcheck.parallel import default_jobs
-from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
 from mcfcheck.reporting import REPORTERS
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import SCHEMA_CODES
+from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
 
 app = typer.Typer(
     name="mcfcheck",

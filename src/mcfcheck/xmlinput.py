@@ -99,9 +99,7 @@ def open_input(path: Path) -> BinaryIO:
         raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
-def iter_chunks(
-    stream: BinaryIO, path: Path, max_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
-) -> Iterator[bytes]:
+def iter_chunks(stream: BinaryIO, path: Path, max_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> Iterator[bytes]:
     """The stream's bytes in chunks of :data:`CHUNK_BYTES`; a compressed stream stops at ``max_bytes``."""
     compressed = isinstance(stream, gzip.GzipFile)
     total = 0
