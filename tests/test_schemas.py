@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +12,7 @@ import mcfcheck
 from mcfcheck.errors import SchemaError
 from mcfcheck.schemas import BUNDLED, MCF_NAMESPACE, XSD_NS, load_schema
 
-from .conftest import SAMPLES, SCHEMAS
+from .conftest import SAMPLES, SCHEMAS, Listener
 
 DATA = Path(__file__).parent / "data"
 DCC_STYLE = DATA / "dcc-style schema"
@@ -46,43 +43,7 @@ def test_a_local_installation_declaration_is_streamed_as_a_record() -> None:
     assert compiled.record_tag == "{urn:example:migration}Installation"
 
 
-class _Listener:
-    """A TCP listener on loopback that counts the connections made to it."""
-
-    def __init__(self) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen()
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.socket.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.socket.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[_Listener]:
-    listening = _Listener()
-    yield listening
-    listening.close()
-
-
-def test_schema_doctypes_naming_remote_dtds_are_never_fetched(tmp_path: Path, listener: _Listener) -> None:
+def test_schema_doctypes_naming_remote_dtds_are_never_fetched(tmp_path: Path, listener: Listener) -> None:
     copied = tmp_path / "dcc style"
     shutil.copytree(DCC_STYLE, copied)
     for schema in copied.glob("*.xsd"):
@@ -96,7 +57,7 @@ def test_schema_doctypes_naming_remote_dtds_are_never_fetched(tmp_path: Path, li
     assert listener.connections == 0
 
 
-def test_a_remote_import_is_refused_with_a_clear_error(tmp_path: Path, listener: _Listener) -> None:
+def test_a_remote_import_is_refused_with_a_clear_error(tmp_path: Path, listener: Listener) -> None:
     schema = tmp_path / "remote.xsd"
     schema.write_text(
         f'<xs:schema xmlns:xs="{XSD_NS}" targetNamespace="urn:a">'
