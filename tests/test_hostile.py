@@ -165,6 +165,8 @@ CASES: list[Case] = [
         0,
         "valid",
     ),
+    # Found by the mutation fuzzer: libxml2's message for it spans two lines.
+    ("a NUL inside the XML declaration", lambda canary, url: b"<\x00" + VALID.encode()[1:], 2, "not well-formed"),
     ("only a BOM", lambda canary, url: b"\xef\xbb\xbf", 2, "is empty"),
     ("two roots", lambda canary, url: (VALID + "<MigrationFile/>").encode(), 2, "not well-formed"),
     ("text after the root", lambda canary, url: (VALID + "trailing text").encode(), 2, "not well-formed"),

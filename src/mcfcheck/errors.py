@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
 
 class McfcheckError(Exception):
-    """A problem that stops work on one input; its text is one line for the user."""
+    """A problem that stops work on one input; its text is one line for the user.
+
+    Line breaks in the message (libxml2's messages have some) are folded into spaces,
+    so that every error is one line whatever it quotes.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_LINE_BREAKS.sub(" ", message).strip())
 
 
 class InputError(McfcheckError):
