@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck samples bench clean
+.PHONY: run test lint typecheck samples bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,13 @@ samples: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+## fuzz: a coverage-guided fuzzing run (atheris) seeded with the samples; FUZZ_SECONDS long
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet atheris
+	mkdir -p fuzz/corpus
+	cp samples/*.xml fuzz/corpus/
+	cd fuzz && ../$(BIN)/python fuzz_validate.py corpus -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/data fuzz/corpus

@@ -167,6 +167,15 @@ CASES: list[Case] = [
     ),
     # Found by the mutation fuzzer: libxml2's message for it spans two lines.
     ("a NUL inside the XML declaration", lambda canary, url: b"<\x00" + VALID.encode()[1:], 2, "not well-formed"),
+    # Found by atheris: libxml2 builds the root of an unbound prefix as "Migr:tionFile".
+    (
+        "an unbound prefix on the root",
+        lambda canary, url: (
+            VALID.replace("<MigrationFile ", "<Migr:tionFile ").replace("</MigrationFile>", "</Migr:tionFile>").encode()
+        ),
+        2,
+        "no bundled schema",
+    ),
     ("only a BOM", lambda canary, url: b"\xef\xbb\xbf", 2, "is empty"),
     ("two roots", lambda canary, url: (VALID + "<MigrationFile/>").encode(), 2, "not well-formed"),
     ("text after the root", lambda canary, url: (VALID + "trailing text").encode(), 2, "not well-formed"),

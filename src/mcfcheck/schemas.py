@@ -29,6 +29,7 @@ from typing import Final
 from lxml import etree
 
 from mcfcheck.errors import SchemaError
+from mcfcheck.xmlinput import split_tag
 
 XSD_NS: Final = "http://www.w3.org/2001/XMLSchema"
 _XS: Final = f"{{{XSD_NS}}}"
@@ -143,7 +144,7 @@ def _parse_schema_document(path: Path, referenced_by: Path | None) -> etree._Ele
         raise SchemaError(f"{path}: not a well-formed schema document{where}: {error.msg}") from None
     except OSError as error:
         raise SchemaError(f"{path}: cannot be read{where}: {error}") from None
-    root_name = etree.QName(tree.getroot()).localname
+    root_name = split_tag(tree.getroot().tag)[1]
     if tree.getroot().tag != f"{_XS}schema":
         raise SchemaError(f"{path}: not an XML Schema (its root element is {root_name}){where}")
     return tree

@@ -187,14 +187,27 @@ def prolog_verdict(head: bytes, complete: bool) -> bool | None:
             return True
 
 
+def split_tag(tag: object) -> tuple[str | None, str]:
+    """A tag's namespace and local name.
+
+    Unlike ``etree.QName``, it accepts what libxml2 builds for an unbound prefix
+    (``pre:name``, no namespace), which is not a valid name for lxml.
+    """
+    text = str(tag)
+    if text.startswith("{") and "}" in text:
+        namespace, local_name = text[1:].split("}", 1)
+        return namespace, local_name
+    return None, text
+
+
 def read_root(head: bytes) -> RootElement | None:
     """The root element of the document that starts with ``head``, or None if not yet in it."""
     parser = secure_pull_parser(root_only=True)
     try:
         parser.feed(head)
         for _event, element in parser.read_events():
-            qname = etree.QName(element)
-            return RootElement(qname.namespace, qname.localname, {str(k): str(v) for k, v in element.attrib.items()})
+            namespace, local_name = split_tag(element.tag)
+            return RootElement(namespace, local_name, {str(k): str(v) for k, v in element.attrib.items()})
     except etree.XMLSyntaxError:
         # The main pass reports the syntax error with its place.
         return None

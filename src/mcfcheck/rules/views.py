@@ -13,6 +13,8 @@ from functools import cache
 
 from lxml import etree
 
+from mcfcheck.xmlinput import split_tag
+
 
 def _date(text: str | None) -> dt.date | None:
     if text is None:
@@ -107,7 +109,7 @@ class _Element:
         self.element = element
 
     def _path(self, path: str) -> str:
-        namespace = etree.QName(self.element).namespace
+        namespace = split_tag(self.element.tag)[0]
         prefix = f"{{{namespace}}}" if namespace else ""
         return "/".join(prefix + step for step in path.split("/"))
 
