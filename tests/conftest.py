@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,3 +67,22 @@ def listener() -> Iterator[Listener]:
     listening = Listener()
     yield listening
     listening.close()
+
+
+# The child reports its own high-water mark (VmHWM of its memory after exec): the
+# ru_maxrss that wait4 gives a forked child counts the forking parent's memory too, and
+# pytest's grows over a run.
+_MEASURE = """
+import sys
+from mcfcheck.cli import main
+status = main(["validate", "-q", "--jobs", "1", sys.argv[1]])
+with open("/proc/self/status") as proc:
+    peak_kb = next(int(line.split()[1]) for line in proc if line.startswith("VmHWM:"))
+print(peak_kb)
+"""
+
+
+def child_peak_rss_mb(path: Path) -> float:
+    """Validate ``path`` in a child process of its own and return that process's peak RSS."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mcfcheck.cli import app
 
-from .conftest import SAMPLES, Listener
+from .conftest import SAMPLES, Listener, child_peak_rss_mb
 
 runner = CliRunner()
 CANARY = "CANARY-7f3a91"
@@ -176,6 +176,34 @@ CASES: list[Case] = [
         2,
         "no bundled schema",
     ),
+    (
+        "a UTF-8 BOM with a UTF-16 declaration (the BOM wins)",
+        lambda canary, url: b"\xef\xbb\xbf" + VALID.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode(),
+        0,
+        "valid",
+    ),
+    (
+        "UTF-16 bytes with a UTF-8 declaration (the BOM wins)",
+        lambda canary, url: VALID.encode("utf-16"),
+        0,
+        "valid",
+    ),
+    (
+        "UTF-32",
+        lambda canary, url: VALID.replace('encoding="UTF-8"', 'encoding="UTF-32"').encode("utf-32"),
+        2,
+        "UTF-32",
+    ),
+    (
+        "UTF-8 bytes declared as ISO-8859-1 are read as declared",
+        lambda canary, url: (
+            VALID.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
+            .replace("<SMSOName>MDS<", "<SMSOName>MDS\u00e9<")
+            .encode()
+        ),
+        1,
+        "MDS004 SMSO 'MDS\u00c3\u00a9'",
+    ),
     ("only a BOM", lambda canary, url: b"\xef\xbb\xbf", 2, "is empty"),
     ("two roots", lambda canary, url: (VALID + "<MigrationFile/>").encode(), 2, "not well-formed"),
     ("text after the root", lambda canary, url: (VALID + "trailing text").encode(), 2, "not well-formed"),
@@ -207,3 +235,15 @@ def test_hostile_input(
         assert expected in errors[0]
     else:
         assert expected in result.output
+
+
+SIZE_AND_SHAPE = [case for case in CASES if case[0].startswith(("a 20 MB", "a 60,000", "200,000", "nesting"))]
+
+
+@pytest.mark.parametrize(("name", "build", "status", "expected"), SIZE_AND_SHAPE, ids=[c[0] for c in SIZE_AND_SHAPE])
+def test_size_and_shape_stay_within_a_few_hundred_megabytes(
+    tmp_path: Path, name: str, build: Callable[[Path, str], bytes], status: int, expected: str
+) -> None:
+    path = tmp_path / "input.xml"
+    path.write_bytes(build(tmp_path / "canary.txt", "http://127.0.0.1:9"))
+    assert child_peak_rss_mb(path) < 300, name

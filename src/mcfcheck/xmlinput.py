@@ -158,10 +158,17 @@ def _sniff_encoding(head: bytes) -> str:
 def prolog_verdict(head: bytes, complete: bool) -> bool | None:
     """Whether the prolog in ``head`` is free of a DOCTYPE, or None if more bytes are needed.
 
-    Raises :class:`ValueError` naming the problem when the prolog declares a DOCTYPE.
+    Raises :class:`ValueError` naming the problem when the prolog declares a DOCTYPE,
+    or when the document is in UTF-32, which libxml2 does not read.
     ``complete`` says that ``head`` holds the whole file.
     """
-    text = head.decode(_sniff_encoding(head), errors="replace")
+    encoding = _sniff_encoding(head)
+    if encoding.startswith("utf-32"):
+        raise ValueError(
+            "the document is encoded in UTF-32, which mcfcheck cannot read; convert it to UTF-8 "
+            "(for example with iconv -f UTF-32 -t UTF-8)"
+        )
+    text = head.decode(encoding, errors="replace")
     position = 0
     while True:
         while position < len(text) and text[position] in " \t\r\n\ufeff":
