@@ -111,3 +111,27 @@ def test_a_truncated_file_is_reported_as_a_single_pass_reports_it(tmp_path: Path
     with pytest.raises(InputError) as parallel_error:
         list(check)
     assert str(parallel_error.value) == str(single_error.value)
+
+
+def test_a_broken_byte_mid_file_is_reported_as_a_single_pass_reports_it(
+    tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=4, error_rate=0.1).iter_text(300))
+    position = text.index("<MPANCore>", len(text) * 5 // 8)
+    path = tmp_path / "file.xml"
+    path.write_bytes(text[:position].encode() + b"<MPANCore>\xff" + text[position + 10 :].encode())
+    single_findings: list[Finding] = []
+    with pytest.raises(InputError) as single_error:
+        for finding in FileCheck(path, rules=RULES):
+            single_findings.append(finding)
+    check = ParallelFileCheck(path, lambda: pool, 2, rules=RULES, part_bytes=PART_BYTES)
+    parallel_findings: list[Finding] = []
+    with pytest.raises(InputError) as parallel_error:
+        for finding in check:
+            parallel_findings.append(finding)
+    assert not check.parallel
+    assert str(parallel_error.value) == str(single_error.value)
+    assert parallel_findings == single_findings
+    line = single_error.value.line
+    assert line is not None
+    assert line == text[:position].count("\n") + 1

@@ -19,7 +19,14 @@ class McfcheckError(Exception):
 
 
 class InputError(McfcheckError):
-    """An input file cannot be read, or is not an XML document mcfcheck will process."""
+    """An input file cannot be read, or is not an XML document mcfcheck will process.
+
+    ``line`` is where in the file the problem is, when it is at a place.
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class SchemaError(McfcheckError):

@@ -260,16 +260,20 @@ class ParallelFileCheck:
         return dataclasses.replace(finding, location=dataclasses.replace(finding.location, xpath=shifted))
 
     def _run_parts(self, layout: Plan, folder: Path) -> list[Finding] | None:
+        """The merged findings, or None to fall back to a single pass."""
         settings = self.rules[1] if self.rules is not None else None
         tasks = [
             _Task(self.path, self.schema, settings, layout.part(index, folder)) for index in range(len(layout.starts))
         ]
         results: list[PartResult] = []
         for result in self.executor().map(_validate_part, tasks):
+            index = len(results)
             if result.error is not None:
+                # A single pass decides what a broken file reports: libxml2 rejects a chunk
+                # with a bad byte before parsing any of it, so which installations come
+                # before the error depends on where the chunks begin.
                 return None
             results.append(result)
-            index = len(results) - 1
             end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
             done = end
             if self.on_progress is not None:

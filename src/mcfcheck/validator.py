@@ -352,7 +352,7 @@ def _syntax_error(path: Path, head: bytes) -> InputError:
 def _not_well_formed(path: Path, error: etree.XMLSyntaxError) -> InputError:
     message, line, column = describe_syntax_error(path, error)
     where = f":{line}:{column}" if line is not None else ""
-    return InputError(f"{path}{where}: not well-formed XML: {message}")
+    return InputError(f"{path}{where}: not well-formed XML: {message}", line)
 
 
 def _read_head(path: Path, chunks: Iterator[bytes]) -> bytes:
@@ -452,20 +452,27 @@ class FileCheck:
         padded = self.part is not None and self.part.padding_lines > 0
         parser = secure_pull_parser(record_tag, processing_instructions=padded)
         done = 0
+
+        def completed() -> Iterator[Finding]:
+            for event, node in parser.read_events():
+                if event == "pi":
+                    _release_padding_before(node)
+                else:
+                    yield from validation.check_record(node)
+
         try:
             for chunk in chunks:
                 columns.add(chunk)
                 parser.feed(chunk)
-                for event, node in parser.read_events():
-                    if event == "pi":
-                        _release_padding_before(node)
-                    else:
-                        yield from validation.check_record(node)
+                yield from completed()
                 done += len(chunk)
                 if self.on_progress is not None:
                     self.on_progress(done)
             root = parser.close()
         except etree.XMLSyntaxError as error:
+            # The installations completed before the error are checked first, so that
+            # what is reported does not depend on where the chunks happen to begin.
+            yield from completed()
             raise _not_well_formed(self.path, error) from None
         yield from validation.check_skeleton(root)
 
