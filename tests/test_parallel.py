@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -42,6 +42,12 @@ def _spoil(text: str, seed: int) -> str:
     bad = mpans[len(mpans) // 2]
     text = text.replace(bad, bad[:-1] + str((int(bad[-1]) + 1) % 10))
     return re.sub(r"<InstallationCount>(\d+)<", lambda m: f"<InstallationCount>{int(m[1]) + 1}<", text)
+
+
+def _collect(check: Iterable[Finding], into: list[Finding]) -> None:
+    """Keep the findings a check yields before it raises."""
+    for finding in check:
+        into.append(finding)
 
 
 def _both(path: Path, pool: ProcessPoolExecutor) -> tuple[list[Finding], list[Finding], ParallelFileCheck]:
@@ -122,13 +128,11 @@ def test_a_broken_byte_mid_file_is_reported_as_a_single_pass_reports_it(
     path.write_bytes(text[:position].encode() + b"<MPANCore>\xff" + text[position + 10 :].encode())
     single_findings: list[Finding] = []
     with pytest.raises(InputError) as single_error:
-        for finding in FileCheck(path, rules=RULES):
-            single_findings.append(finding)
+        _collect(FileCheck(path, rules=RULES), single_findings)
     check = ParallelFileCheck(path, lambda: pool, 2, rules=RULES, part_bytes=PART_BYTES)
     parallel_findings: list[Finding] = []
     with pytest.raises(InputError) as parallel_error:
-        for finding in check:
-            parallel_findings.append(finding)
+        _collect(check, parallel_findings)
     assert not check.parallel
     assert str(parallel_error.value) == str(single_error.value)
     assert parallel_findings == single_findings
