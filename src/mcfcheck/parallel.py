@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -266,12 +266,18 @@ class ParallelFileCheck:
             _Task(self.path, self.schema, settings, layout.part(index, folder)) for index in range(len(layout.starts))
         ]
         results: list[PartResult] = []
-        for result in self.executor().map(_validate_part, tasks):
+        futures = [self.executor().submit(_validate_part, task) for task in tasks]
+        for future in futures:
+            result = future.result()
             index = len(results)
             if result.error is not None:
                 # A single pass decides what a broken file reports: libxml2 rejects a chunk
                 # with a bad byte before parsing any of it, so which installations come
-                # before the error depends on where the chunks begin.
+                # before the error depends on where the chunks begin. The other parts are
+                # stopped or waited for, as they write into the folder about to be removed.
+                for pending in futures:
+                    pending.cancel()
+                wait(futures)
                 return None
             results.append(result)
             end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
