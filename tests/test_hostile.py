@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -247,3 +248,17 @@ def test_size_and_shape_stay_within_a_few_hundred_megabytes(
     path = tmp_path / "input.xml"
     path.write_bytes(build(tmp_path / "canary.txt", "http://127.0.0.1:9"))
     assert child_peak_rss_mb(path) < 300, name
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_special_files_are_refused_without_waiting(tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        path = tmp_path / "pipe.xml"
+        os.mkfifo(path)  # opening it for reading would block until a writer came
+    else:
+        path = Path("/dev/zero")  # endless
+    started = time.monotonic()
+    result = runner.invoke(app, ["validate", str(path)])
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 2
+    assert f"error: {path}: is not a regular file" in result.output

@@ -84,6 +84,9 @@ def open_input(path: Path) -> BinaryIO:
     """Open an input file for binary reading (decompressing gzip), with one-line input errors."""
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an MCF file")
+    if path.exists() and not path.is_file():
+        # A named pipe would block the open until a writer came; a device may never end.
+        raise InputError(f"{path}: is not a regular file (a pipe, socket or device), not an MCF file")
     try:
         stream = path.open("rb")
         if stream.read(2) == GZIP_MAGIC:
