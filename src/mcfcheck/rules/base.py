@@ -86,6 +86,9 @@ class Rule:
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         self.context = context
         self.options = {**self.defaults, **options}
+        #: What this rule visits in this file; a rule with nothing to check for a file
+        #: (EPC001 without a list) empties it, and is then never called.
+        self.active_visits: frozenset[Visit] = type(self).visits
 
     @classmethod
     def summary(cls) -> str:

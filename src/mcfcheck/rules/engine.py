@@ -96,7 +96,7 @@ class RuleEngine:
             except (ValueError, TypeError) as error:
                 raise ConfigError(f"{code} ({rule_class.name}): invalid options: {error}") from None
             self._rules.append(rule)
-            for visit in rule_class.visits:
+            for visit in rule.active_visits:
                 self._by_visit[visit].append(rule)
 
     def _finding(self, rule: Rule, problem: Problem, locate: Locator | None, installation: str | None) -> Finding:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
-from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView
+from mcfcheck.rules.views import HeaderView, InstallationView
 
 
 class SmsoRule(Rule):
@@ -31,7 +31,8 @@ class SmsoRule(Rule):
 class DeviceSetRule(Rule):
     """Every device's manufacturer and model must belong to the cohort's device sets."""
 
-    visits = frozenset({Visit.DEVICE})
+    # One call per installation, looping over its devices, costs less than one per device.
+    visits = frozenset({Visit.INSTALLATION})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
@@ -42,14 +43,16 @@ class DeviceSetRule(Rule):
             for model in models
         )
 
-    def device(self, device: DeviceView, installation: InstallationView) -> Iterator[Problem]:
-        if device.manufacturer is None or device.model is None:
-            return
-        if (device.device_type, device.manufacturer, device.model) in self.allowed:
-            return
-        sets = ", ".join(device_set.name for device_set in self.context.cohort.device_sets)
-        yield Problem(
-            f"{device.device_type} model {device.manufacturer} {device.model} is not in the "
-            f"{self.context.cohort.name} device set ({sets})",
-            device.find("DeviceModel"),
-        )
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        devices = ([installation.hub] if installation.hub is not None else []) + installation.devices
+        for device in devices:
+            if device.manufacturer is None or device.model is None:
+                continue
+            if (device.device_type, device.manufacturer, device.model) in self.allowed:
+                continue
+            sets = ", ".join(device_set.name for device_set in self.context.cohort.device_sets)
+            yield Problem(
+                f"{device.device_type} model {device.manufacturer} {device.model} is not in the "
+                f"{self.context.cohort.name} device set ({sets})",
+                device.find("DeviceModel"),
+            )

@@ -81,6 +81,8 @@ class EligibleProductCombination(Rule):
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
         self.combinations = load_combinations(context.epcl) if context.epcl is not None else {}
+        if not self.combinations:
+            self.active_visits = frozenset()
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if not self.combinations:
