@@ -107,9 +107,16 @@ class ImsiCountryCode(Rule):
 
 
 class _UniqueIdentifier(Rule):
-    """Shared mechanism of the uniqueness rules: a compact key store, reported at the end."""
+    """Shared mechanism of the uniqueness rules: a compact key store, reported at the end.
+
+    A rule for an identifier that an installation holds once names the view's field
+    (``field``) and where it sits (``path``); Device IDs, held by every device, override
+    :meth:`installation`.
+    """
 
     label: ClassVar[str]
+    field: ClassVar[str] = ""
+    path: ClassVar[str] = ""
     visits = frozenset({Visit.INSTALLATION})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
@@ -126,17 +133,14 @@ class _UniqueIdentifier(Rule):
         """The form in which equal identifiers are equal strings."""
         return value
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        """The identifier's values in an installation, with their line and slot."""
-        raise NotImplementedError
-
     def inner_path(self, slot: int) -> str:
         """Where, inside an installation, the value in ``slot`` sits."""
-        raise NotImplementedError
+        return self.path
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        for value, line, slot in self.values(installation):
-            self._store.add(self.normalise(value), line, slot)
+        value = getattr(installation, self.field)
+        if value:
+            self._store.add(value, installation.lines.get(self.field, 0))
         return iter(())
 
     def finish(self) -> Iterator[Problem]:
@@ -156,11 +160,6 @@ class _UniqueIdentifier(Rule):
         self._store.close()
 
 
-def _single(installation: InstallationView, field: str, value: str | None) -> Iterator[tuple[str, int, int]]:
-    if value:
-        yield value, installation.lines.get(field, 0), 0
-
-
 class UniqueDeviceId(_UniqueIdentifier):
     """Every Device ID must be unique in the file (Communications Hubs included).
 
@@ -177,13 +176,15 @@ class UniqueDeviceId(_UniqueIdentifier):
         # The DUIS schema admits either case; a Device ID is the same device in both.
         return value.upper()
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        add = self._store.add
         hub = installation.hub
         if hub is not None and hub.device_id:
-            yield hub.device_id, hub.device_id_line, 0
+            add(self.normalise(hub.device_id), hub.device_id_line, 0)
         for slot, device in enumerate(installation.devices[:255], start=1):
             if device.device_id:
-                yield device.device_id, device.device_id_line, slot
+                add(self.normalise(device.device_id), device.device_id_line, slot)
+        return iter(())
 
     def inner_path(self, slot: int) -> str:
         return "/CommunicationsHub/DeviceID" if slot == 0 else f"/Devices/Device[{slot}]/DeviceID"
@@ -201,11 +202,8 @@ class UniqueInstallationReference(_UniqueIdentifier):
     name = "unique-installation-reference"
     label = "Installation reference"
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "reference", installation.reference)
-
-    def inner_path(self, slot: int) -> str:
-        return "/InstallationReference"
+    field = "reference"
+    path = "/InstallationReference"
 
 
 class UniqueMpan(_UniqueIdentifier):
@@ -220,11 +218,8 @@ class UniqueMpan(_UniqueIdentifier):
     name = "unique-mpan"
     label = "MPAN core"
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "mpan", installation.mpan)
-
-    def inner_path(self, slot: int) -> str:
-        return "/MeterPoints/MPANCore"
+    field = "mpan"
+    path = "/MeterPoints/MPANCore"
 
 
 class UniqueMprn(_UniqueIdentifier):
@@ -239,11 +234,8 @@ class UniqueMprn(_UniqueIdentifier):
     name = "unique-mprn"
     label = "MPRN"
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "mprn", installation.mprn)
-
-    def inner_path(self, slot: int) -> str:
-        return "/MeterPoints/MPRN"
+    field = "mprn"
+    path = "/MeterPoints/MPRN"
 
 
 class UniqueImsi(_UniqueIdentifier):
@@ -258,11 +250,8 @@ class UniqueImsi(_UniqueIdentifier):
     name = "unique-imsi"
     label = "IMSI"
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "imsi", installation.imsi)
-
-    def inner_path(self, slot: int) -> str:
-        return "/CommunicationsHub/WAN/IMSI"
+    field = "imsi"
+    path = "/CommunicationsHub/WAN/IMSI"
 
 
 class UniqueStaticIp(_UniqueIdentifier):
@@ -280,11 +269,8 @@ class UniqueStaticIp(_UniqueIdentifier):
     name = "unique-static-ip"
     label = "Static IP address"
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "static_ip", installation.static_ip)
-
-    def inner_path(self, slot: int) -> str:
-        return "/CommunicationsHub/WAN/StaticIPAddress"
+    field = "static_ip"
+    path = "/CommunicationsHub/WAN/StaticIPAddress"
 
 
 class UniqueIccid(_UniqueIdentifier):
@@ -299,11 +285,8 @@ class UniqueIccid(_UniqueIdentifier):
     name = "unique-iccid"
     label = "ICCID"
 
-    def values(self, installation: InstallationView) -> Iterator[tuple[str, int, int]]:
-        yield from _single(installation, "iccid", installation.iccid)
-
-    def inner_path(self, slot: int) -> str:
-        return "/CommunicationsHub/WAN/ICCID"
+    field = "iccid"
+    path = "/CommunicationsHub/WAN/ICCID"
 
 
 class _ControlTotal(Rule):
