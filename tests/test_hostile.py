@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mcfcheck.cli import app
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.generate import MCFGenerator
 
 from .conftest import SAMPLES, Listener, child_peak_rss_mb
 
@@ -56,6 +58,14 @@ CASES: list[Case] = [
         lambda canary, url: _with_doctype(
             '<!DOCTYPE MigrationFile [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
             BODY.replace('schemaVersion="1.0"', 'schemaVersion="1.0" note="&b;&b;&b;"'),
+        ),
+        2,
+        "DOCTYPE",
+    ),
+    (
+        "quadratic blowup",
+        lambda canary, url: _with_doctype(
+            f'<!DOCTYPE MigrationFile [<!ENTITY a "{"x" * 50_000}">]>', BODY.replace("CB001-000000001", "&a;" * 50_000)
         ),
         2,
         "DOCTYPE",
@@ -262,3 +272,27 @@ def test_special_files_are_refused_without_waiting(tmp_path: Path, kind: str) ->
     assert time.monotonic() - started < 5
     assert result.exit_code == 2
     assert f"error: {path}: is not a regular file" in result.output
+
+
+def test_a_file_that_fails_to_read_is_one_line() -> None:
+    # Tests run as root here, where permissions cannot deny a read; /proc/self/mem is a
+    # regular file whose first read fails (EIO), as an unreadable disk's would.
+    result = runner.invoke(app, ["validate", "/proc/self/mem"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: /proc/self/mem: cannot be read (Input/output error)"
+
+
+@pytest.mark.slow
+def test_a_large_truncated_file_is_invalid_though_its_first_installations_passed(tmp_path: Path) -> None:
+    path = tmp_path / "large.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=8).write(path, 25_000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 9 // 10])
+    started = time.monotonic()
+    result = runner.invoke(app, ["validate", "--jobs", "2", str(path)])
+    assert time.monotonic() - started < 120
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "not well-formed XML" in errors[0]
+    assert "valid (" not in result.output
