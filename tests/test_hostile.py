@@ -218,6 +218,14 @@ CASES: list[Case] = [
     ("only a BOM", lambda canary, url: b"\xef\xbb\xbf", 2, "is empty"),
     ("two roots", lambda canary, url: (VALID + "<MigrationFile/>").encode(), 2, "not well-formed"),
     ("text after the root", lambda canary, url: (VALID + "trailing text").encode(), 2, "not well-formed"),
+    (
+        "truncated mid-character",
+        lambda canary, url: VALID.replace("<SMSOName>MDS<", "<SMSOName>MD\u00e9S<").encode()[
+            : VALID.index("<SMSOName>") + len("<SMSOName>MD") + 1
+        ],
+        2,
+        "not well-formed",
+    ),
     ("truncated mid-tag", lambda canary, url: VALID.encode()[: VALID.index("<Devices>") + 4], 2, "not well-formed"),
     ("binary junk", lambda canary, url: bytes(range(256)) * 100, 2, "not well-formed"),
 ]
@@ -296,3 +304,13 @@ def test_a_large_truncated_file_is_invalid_though_its_first_installations_passed
     assert len(errors) == 1
     assert "not well-formed XML" in errors[0]
     assert "valid (" not in result.output
+
+
+def test_an_old_lxml_is_refused_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lxml import etree
+
+    monkeypatch.setattr(etree, "LXML_VERSION", (5, 3, 0, 0))
+    result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml")])
+    assert result.exit_code == 2
+    assert "mcfcheck needs lxml >= 6.1, found 5.3.0" in result.output
+    assert "Traceback" not in result.output
