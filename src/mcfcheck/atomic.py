@@ -31,3 +31,31 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class AtomicTextFile:
+    """A text file written over a run and put in place only by :meth:`commit`.
+
+    For reports whose writing spans a run's lifecycle: a failed or interrupted run
+    leaves whatever was at ``path`` before untouched.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        folder = path.parent if str(path.parent) else Path()
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(descriptor, 0o666 & ~umask)
+        self._temporary = Path(temporary)
+        self.stream = os.fdopen(descriptor, "w", encoding="utf-8")
+
+    def commit(self) -> None:
+        """Close the file and rename it onto ``path``."""
+        self.stream.close()
+        self._temporary.replace(self.path)
+
+    def abort(self) -> None:
+        """Close and remove the unfinished file."""
+        self.stream.close()
+        self._temporary.unlink(missing_ok=True)

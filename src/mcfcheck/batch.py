@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +54,7 @@ def validate_files(
     jobs: int = 1,
     part_bytes: int = DEFAULT_PART_BYTES,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    fail_on: Severity = Severity.ERROR,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
@@ -109,7 +110,7 @@ def validate_files(
                     if selection is not None and not selection.is_selected(finding.code):
                         continue
                     sink.finding(finding)
-                    errors += finding.severity is Severity.ERROR
+                    errors += finding.severity is Severity.ERROR or fail_on is Severity.WARNING
             except McfcheckError as error:
                 problem = str(error)
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
@@ -121,6 +122,33 @@ def validate_files(
             pool.shutdown(cancel_futures=True)
     sink.finish()
     return status
+
+
+class Tee:
+    """A sink that hands every step of the lifecycle to several reporters."""
+
+    def __init__(self, sinks: Sequence[ReportSink]) -> None:
+        self.sinks = sinks
+
+    def start(self) -> None:
+        for sink in self.sinks:
+            sink.start()
+
+    def file_started(self, path: str) -> None:
+        for sink in self.sinks:
+            sink.file_started(path)
+
+    def finding(self, finding: Finding) -> None:
+        for sink in self.sinks:
+            sink.finding(finding)
+
+    def file_finished(self, report: FileReport) -> None:
+        for sink in self.sinks:
+            sink.file_finished(report)
+
+    def finish(self) -> None:
+        for sink in self.sinks:
+            sink.finish()
 
 
 class _WorkerResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,14 +15,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from mcfcheck import __version__
-from mcfcheck.atomic import atomic_output
-from mcfcheck.batch import ExitStatus, validate_files
+from mcfcheck.atomic import AtomicTextFile, atomic_output
+from mcfcheck.batch import ExitStatus, ReportSink, Tee, validate_files
+from mcfcheck.catalogue import catalogue
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
 from mcfcheck.errors import McfcheckError
+from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedError
 from mcfcheck.parallel import default_jobs
-from mcfcheck.reporting import REPORTERS
+from mcfcheck.reporting import TextReporter
+from mcfcheck.reports import DataReporter, data_reporters
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import SCHEMA_CODES
@@ -89,7 +93,21 @@ def validate(
             "by default the bundled schema matching each file's namespace and schemaVersion.",
         ),
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(REPORTERS)}.")] = "text",
+    output_format: Annotated[
+        str, typer.Option("--format", help="The format on standard output: console, json, junit or sarif.")
+    ] = "console",
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write a report to a file, as FORMAT=PATH (json, junit, sarif, console); may be repeated. "
+            "Files are written atomically.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="The least severity that makes the exit status 1.")
+    ] = Severity.ERROR,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")
     ] = False,
@@ -133,9 +151,6 @@ def validate(
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
-    reporter_class = REPORTERS.get(output_format)
-    if reporter_class is None:
-        raise typer.BadParameter(f"unknown format {output_format!r}; choose from {', '.join(REPORTERS)}")
     # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -144,22 +159,70 @@ def validate(
         registry = RuleRegistry() if no_rules else _registry(err)
         configuration = _configuration(config)
         settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
+        reporters, problems = data_reporters()
+        for problem in problems:
+            err.print(f"warning: {problem}")
+        checks = catalogue(registry)
+        sinks: list[ReportSink] = []
+        if output_format in CONSOLE_FORMATS:
+            sinks.append(TextReporter(out, err, quiet=quiet))
+        elif output_format in reporters:
+            sinks.append(reporters[output_format](sys.stdout, checks))
+            # Verdicts and errors go to standard error, so that standard output is the report.
+            sinks.append(TextReporter(err, err, quiet=True))
+        else:
+            choices = ", ".join([*CONSOLE_FORMATS, *reporters])
+            raise typer.BadParameter(f"unknown format {output_format!r}; choose from {choices}", param_hint="--format")
+        files_out = _report_files(outputs or [], reporters)
     except McfcheckError as error:
         err.print(f"error: {error}")
         raise typer.Exit(ExitStatus.UNUSABLE) from None
+    for name, target in files_out:
+        if name in CONSOLE_FORMATS:
+            sinks.append(TextReporter(Console(file=target.stream, soft_wrap=True, no_color=True), err))
+        else:
+            sinks.append(reporters[name](target.stream, checks))
     rules = None if no_rules else (registry, settings)
-    reporter = reporter_class(out, err, quiet=quiet)
-    with _progress_bars(err, enabled=not quiet) as progress:
-        status = validate_files(
-            files,
-            reporter,
-            schema=schema,
-            progress=progress,
-            rules=rules,
-            jobs=jobs or default_jobs(),
-            max_decompressed=int(max_decompressed * (1 << 30)),
-        )
+    try:
+        with _progress_bars(err, enabled=not quiet) as progress:
+            status = validate_files(
+                files,
+                Tee(sinks),
+                schema=schema,
+                progress=progress,
+                rules=rules,
+                jobs=jobs or default_jobs(),
+                max_decompressed=int(max_decompressed * (1 << 30)),
+                fail_on=fail_on,
+            )
+    except BaseException:
+        for _name, target in files_out:
+            target.abort()
+        raise
+    for _name, target in files_out:
+        target.commit()
     raise typer.Exit(status)
+
+
+#: The names --format and --output take for the human-readable report.
+CONSOLE_FORMATS = ("console", "text")
+
+
+def _report_files(outputs: list[str], reporters: dict[str, type[DataReporter]]) -> list[tuple[str, AtomicTextFile]]:
+    """The report files --output asks for, opened for atomic writing."""
+    wanted: list[tuple[str, Path]] = []
+    for output in outputs:
+        name, separator, path = output.partition("=")
+        if not separator or not path:
+            raise McfcheckError(f"--output {output!r}: give FORMAT=PATH, for example sarif=report.sarif")
+        if name not in reporters and name not in CONSOLE_FORMATS:
+            choices = ", ".join([*CONSOLE_FORMATS, *reporters])
+            raise McfcheckError(f"--output {output!r}: unknown format {name!r}; choose from {choices}")
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise McfcheckError(f"--output {output!r}: no folder {target.parent}")
+        wanted.append((name, target))
+    return [(name, AtomicTextFile(target)) for name, target in wanted]
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -298,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mcfcheck: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as command-line tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitStatus.FINDINGS
     return ExitStatus.VALID
 
 

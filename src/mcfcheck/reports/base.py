@@ -1,0 +1,41 @@
+"""The base of machine-readable reporters: a text stream and the catalogue of checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TextIO
+
+from mcfcheck import __version__
+from mcfcheck.catalogue import Check
+from mcfcheck.findings import FileReport, Finding
+
+TOOL_NAME = "mcfcheck"
+TOOL_URI = "https://github.com/mcfcheck/mcfcheck"
+
+
+class DataReporter:
+    """A reporter that writes a document to ``out`` as the files are checked.
+
+    Subclasses keep only summaries in memory, never the findings: a run may report
+    millions of them.
+    """
+
+    def __init__(self, out: TextIO, checks: Mapping[str, Check]) -> None:
+        self.out = out
+        self.checks = checks
+        self.version = __version__
+
+    def start(self) -> None:
+        """Called once before the first file."""
+
+    def file_started(self, path: str) -> None:
+        """Called before a file is read."""
+
+    def finding(self, finding: Finding) -> None:
+        """Called for each finding, in file order, as soon as it is made."""
+
+    def file_finished(self, report: FileReport) -> None:
+        """Called when a file is done; the report holds counts, not the findings."""
+
+    def finish(self) -> None:
+        """Called once after the last file."""

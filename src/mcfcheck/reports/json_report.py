@@ -1,0 +1,82 @@
+"""The JSON report: one versioned document, written as the files are checked.
+
+Its shape is described by ``schemas/mcfcheck-report-1.0.schema.json``::
+
+    {"format": "mcfcheck-report", "version": "1.0", "tool": {...},
+     "files": [{"path": ..., "findings": [...], "summary": {...}}, ...],
+     "summary": {"files": ..., "valid": ..., "unusable": ..., "errors": ..., "warnings": ...}}
+"""
+
+from __future__ import annotations
+
+import json
+
+from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter
+
+FORMAT_VERSION = "1.0"
+
+
+def finding_record(finding: Finding) -> dict[str, object]:
+    """A finding as the JSON report writes it."""
+    where = finding.location
+    return {
+        "code": finding.code,
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "location": {
+            "line": where.line,
+            "column": where.column,
+            "xpath": where.xpath,
+            "installation": where.installation,
+        },
+    }
+
+
+class JsonReporter(DataReporter):
+    """Writes the JSON report; memory holds counts, not findings."""
+
+    def start(self) -> None:
+        tool = {"name": TOOL_NAME, "version": self.version, "informationUri": TOOL_URI}
+        self.out.write(f'{{"format": "mcfcheck-report", "version": "{FORMAT_VERSION}", "tool": {json.dumps(tool)}, ')
+        self.out.write('"files": [')
+        self._files = 0
+        self._totals = {"files": 0, "valid": 0, "unusable": 0, "errors": 0, "warnings": 0}
+
+    def file_started(self, path: str) -> None:
+        separator = ", " if self._files else ""
+        self.out.write(f'{separator}{{"path": {json.dumps(path)}, "findings": [')
+        self._files += 1
+        self._in_file = 0
+        self._errors = self._warnings = 0
+
+    def finding(self, finding: Finding) -> None:
+        separator = ", " if self._in_file else ""
+        self.out.write(separator + json.dumps(finding_record(finding)))
+        self._in_file += 1
+        if finding.severity is Severity.ERROR:
+            self._errors += 1
+        else:
+            self._warnings += 1
+
+    def file_finished(self, report: FileReport) -> None:
+        valid = report.error is None and self._errors == 0
+        summary = {
+            "valid": valid,
+            "installations": report.installations,
+            "schema": report.schema,
+            "error": report.error,
+            "errors": self._errors,
+            "warnings": self._warnings,
+        }
+        self.out.write(f'], "summary": {json.dumps(summary)}}}')
+        totals = self._totals
+        totals["files"] += 1
+        totals["valid"] += valid
+        totals["unusable"] += report.error is not None
+        totals["errors"] += self._errors
+        totals["warnings"] += self._warnings
+
+    def finish(self) -> None:
+        self.out.write(f'], "summary": {json.dumps(self._totals)}}}\n')

@@ -1,0 +1,90 @@
+"""The SARIF 2.1.0 report, for code-scanning dashboards, written as the files are checked.
+
+Every check is a rule of the tool's driver (its summary as the short description, its
+documentation as help); every finding a result with its physical location (file, line,
+column) and its logical location (the element's XPath). Files that could not be
+checked are tool execution notifications of the run's invocation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
+
+
+def _uri(path: str) -> str:
+    candidate = Path(path)
+    return candidate.as_posix() if not candidate.is_absolute() else candidate.as_uri()
+
+
+class SarifReporter(DataReporter):
+    """Writes a SARIF 2.1.0 log with one run; memory holds the unusable files' notices only."""
+
+    def start(self) -> None:
+        self._index = {code: index for index, code in enumerate(self.checks)}
+        rules = [
+            {
+                "id": check.code,
+                "name": check.name,
+                "shortDescription": {"text": check.summary},
+                "fullDescription": {"text": check.summary},
+                "help": {"text": check.help},
+                "defaultConfiguration": {"level": _LEVELS[check.severity]},
+            }
+            for check in self.checks.values()
+        ]
+        driver = {
+            "name": TOOL_NAME,
+            "version": self.version,
+            "informationUri": TOOL_URI,
+            "rules": rules,
+        }
+        self.out.write(f'{{"$schema": "{SARIF_SCHEMA}", "version": "2.1.0", "runs": [{{')
+        self.out.write(f'"tool": {{"driver": {json.dumps(driver)}}}, "results": [')
+        self._results = 0
+        self._notices: list[dict[str, object]] = []
+
+    def finding(self, finding: Finding) -> None:
+        where = finding.location
+        physical: dict[str, object] = {"artifactLocation": {"uri": _uri(where.file)}}
+        if where.line is not None:
+            region: dict[str, int] = {"startLine": where.line}
+            if where.column is not None:
+                region["startColumn"] = where.column
+            physical["region"] = region
+        location: dict[str, object] = {"physicalLocation": physical}
+        if where.xpath is not None:
+            location["logicalLocations"] = [{"fullyQualifiedName": where.xpath, "kind": "element"}]
+        result: dict[str, object] = {
+            "ruleId": finding.code,
+            "level": _LEVELS[finding.severity],
+            "message": {"text": finding.message},
+            "locations": [location],
+        }
+        if finding.code in self._index:
+            result["ruleIndex"] = self._index[finding.code]
+        if where.installation is not None:
+            result["properties"] = {"installation": where.installation}
+        separator = ", " if self._results else ""
+        self.out.write(separator + json.dumps(result))
+        self._results += 1
+
+    def file_finished(self, report: FileReport) -> None:
+        if report.error is not None:
+            self._notices.append(
+                {
+                    "level": "error",
+                    "message": {"text": report.error},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}],
+                }
+            )
+
+    def finish(self) -> None:
+        invocation = {"executionSuccessful": not self._notices, "toolExecutionNotifications": self._notices}
+        self.out.write(f'], "invocations": [{json.dumps(invocation)}]}}]}}\n')

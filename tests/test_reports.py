@@ -1,0 +1,117 @@
+"""Machine-readable reports: JSON (against its schema), SARIF (against the official schema), JUnit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from mcfcheck.cli import app
+from mcfcheck.rules.registry import load_registry
+
+from .conftest import ROOT, SAMPLES
+
+runner = CliRunner()
+SARIF_SCHEMA = ROOT.parent / "shared" / "reference" / "sarif-schema-2.1.0.json"
+REPORT_SCHEMA = ROOT / "schemas" / "mcfcheck-report-1.0.schema.json"
+INPUTS = [
+    SAMPLES / "cb-valid.xml",
+    SAMPLES / "GEN003-mprn-check-digits-invalid.xml",
+    SAMPLES / "mpan-format-invalid.xml",
+    SAMPLES / "GEN010-unique-device-id-invalid.xml",
+]
+
+
+def _run(tmp_path: Path, *options: str, inputs: list[Path] | None = None) -> tuple[int, dict[str, Path]]:
+    outputs = {name: tmp_path / f"report.{name}" for name in ("json", "sarif", "junit")}
+    arguments = ["validate", "--jobs", "1", *options]
+    for name, path in outputs.items():
+        arguments += ["--output", f"{name}={path}"]
+    result = runner.invoke(app, [*arguments, *map(str, inputs if inputs is not None else INPUTS)])
+    return result.exit_code, outputs
+
+
+def test_json_report_follows_its_schema_and_counts(tmp_path: Path) -> None:
+    status, outputs = _run(tmp_path, inputs=[*INPUTS, tmp_path])
+    assert status == 2
+    report = json.loads(outputs["json"].read_text())
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(report)
+    assert [file["path"] for file in report["files"]] == [*map(str, INPUTS), str(tmp_path)]
+    assert report["summary"] == {"files": 5, "valid": 2, "unusable": 1, "errors": 2, "warnings": 1}
+    codes = [finding["code"] for file in report["files"] for finding in file["findings"]]
+    assert codes == ["GEN003", "XSD001", "GEN010"]
+    assert report["files"][4]["summary"]["error"].endswith("is a directory, not an MCF file")
+
+
+def test_sarif_report_follows_the_official_schema(tmp_path: Path) -> None:
+    status, outputs = _run(tmp_path, inputs=[*INPUTS, tmp_path])
+    assert status == 2
+    log = json.loads(outputs["sarif"].read_text())
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    (run,) = log["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    ids = [rule["id"] for rule in rules]
+    assert set(load_registry().rules) <= set(ids)
+    assert {"XSD001", "COH001"} <= set(ids)
+    gen003 = rules[ids.index("GEN003")]
+    assert gen003["defaultConfiguration"]["level"] == "warning"
+    assert "check digits" in gen003["shortDescription"]["text"]
+    assert "Fails:" in gen003["help"]["text"]
+    results = run["results"]
+    assert [result["ruleId"] for result in results] == ["GEN003", "XSD001", "GEN010"]
+    for result in results:
+        assert ids[result["ruleIndex"]] == result["ruleId"]
+        (location,) = result["locations"]
+        assert location["physicalLocation"]["region"]["startLine"] >= 1
+        assert location["logicalLocations"][0]["fullyQualifiedName"].startswith("/MigrationFile")
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert "is a directory" in invocation["toolExecutionNotifications"][0]["message"]["text"]
+
+
+def test_junit_report_has_a_suite_per_file_and_a_case_per_check(tmp_path: Path) -> None:
+    _status, outputs = _run(tmp_path)
+    suites = etree.parse(str(outputs["junit"])).getroot()
+    assert suites.tag == "testsuites"
+    assert [suite.get("name") for suite in suites] == [str(path) for path in INPUTS]
+    cases_per_file = {len(suite) for suite in suites}
+    assert len(cases_per_file) == 1
+    assert cases_per_file.pop() >= len(load_registry().rules)
+    failures = {
+        suite.get("name"): [case.get("name") for case in suite if case.find("failure") is not None] for suite in suites
+    }
+    assert failures[str(INPUTS[0])] == []
+    assert failures[str(INPUTS[1])] == []  # GEN003 is a warning: system output, not a failure
+    assert failures[str(INPUTS[2])] == ["XSD001 schema"]
+    assert failures[str(INPUTS[3])] == ["GEN010 unique-device-id"]
+
+
+@pytest.mark.parametrize("name", ["json", "sarif", "junit"])
+def test_a_report_can_be_the_standard_output(name: str) -> None:
+    result = runner.invoke(app, ["validate", "--jobs", "1", "--format", name, str(INPUTS[2])])
+    assert result.exit_code == 1
+    assert "XSD001" in result.stdout
+    if name != "junit":
+        json.loads(result.stdout)
+
+
+def test_report_files_appear_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("previous")
+    result = runner.invoke(app, ["validate", "--output", f"nope={target}", str(INPUTS[0])])
+    assert result.exit_code == 2
+    assert "unknown format 'nope'" in result.output
+    assert target.read_text() == "previous"
+    _status, outputs = _run(tmp_path)
+    assert not list(tmp_path.glob("*.part"))
+    assert all(path.stat().st_size > 0 for path in outputs.values())
+
+
+def test_fail_on_warning(tmp_path: Path) -> None:
+    sample = str(INPUTS[1])
+    assert runner.invoke(app, ["validate", sample]).exit_code == 0
+    assert runner.invoke(app, ["validate", "--fail-on", "warning", sample]).exit_code == 1
