@@ -32,7 +32,7 @@ def test_findings_exit_1_each_on_one_line_with_place_code_installation_and_xpath
     assert line.startswith(f"{SAMPLES / 'mpan-format-invalid.xml'}:95:9: XSD001 Element 'MPANCore'")
     assert "installation CB002-000000002" in line
     assert "/MigrationFile/Installations/Installation[2]/MeterPoints/MPANCore" in line
-    assert "invalid, 1 finding" in result.output
+    assert "invalid, 1 error" in result.output
 
 
 def test_unreadable_input_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_quiet_prints_only_verdicts() -> None:
     result = runner.invoke(app, ["validate", "-q", str(SAMPLES / "iccid-format-invalid.xml")])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"{SAMPLES / 'iccid-format-invalid.xml'}: invalid, 1 finding (4 installations, schema mcf-1.0.xsd)"
+        f"{SAMPLES / 'iccid-format-invalid.xml'}: invalid, 1 error (4 installations, schema mcf-1.0.xsd)"
     ]
 
 
@@ -156,3 +156,22 @@ def test_rules_for_an_unknown_code_exits_2() -> None:
     result = runner.invoke(app, ["rules", "NOPE999"])
     assert result.exit_code == 2
     assert "no rule 'NOPE999'" in result.output
+
+
+def test_console_groups_by_installation_caps_and_summarises() -> None:
+    samples = [
+        str(SAMPLES / "GEN003-mprn-check-digits-invalid.xml"),
+        str(SAMPLES / "GEN010-unique-device-id-invalid.xml"),
+    ]
+    result = runner.invoke(app, ["validate", "--jobs", "1", *samples])
+    lines = result.output.splitlines()
+    assert "installation INST-1" in lines
+    assert f"{samples[0]}: valid, 1 warning (1 installation, schema mcf-1.0.xsd)" in lines
+    assert f"{samples[1]}: invalid, 1 error (2 installations, schema mcf-1.0.xsd)" in lines
+    table = result.output[result.output.index("findings by check") :]
+    assert "GEN003" in table
+    assert "GEN010" in table
+    capped = runner.invoke(app, ["validate", "--jobs", "1", "--max-findings", "1", *samples])
+    assert "GEN010 Device ID" not in capped.output
+    assert f"… 1 more findings in {samples[1]} not shown (--max-findings)" in capped.output
+    assert "GEN010" in capped.output[capped.output.index("findings by check") :]

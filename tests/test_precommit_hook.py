@@ -54,4 +54,4 @@ def test_hook_passes_valid_samples_skips_schemas_and_fails_invalid_ones(tmp_path
     _git(samples, "add", ".")
     failing = _try_hook(samples, home)
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "status-value-invalid.xml: invalid, 1 finding" in failing.stdout
+    assert "status-value-invalid.xml: invalid, 1 error" in failing.stdout

@@ -108,6 +108,12 @@ def validate(
     fail_on: Annotated[
         Severity, typer.Option("--fail-on", help="The least severity that makes the exit status 1.")
     ] = Severity.ERROR,
+    max_findings: Annotated[
+        int | None,
+        typer.Option(
+            "--max-findings", min=0, help="Print at most this many findings on the console (the summary counts all)."
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")
     ] = False,
@@ -165,7 +171,7 @@ def validate(
         checks = catalogue(registry)
         sinks: list[ReportSink] = []
         if output_format in CONSOLE_FORMATS:
-            sinks.append(TextReporter(out, err, quiet=quiet))
+            sinks.append(TextReporter(out, err, quiet=quiet, max_findings=max_findings))
         elif output_format in reporters:
             sinks.append(reporters[output_format](sys.stdout, checks))
             # Verdicts and errors go to standard error, so that standard output is the report.
@@ -179,7 +185,9 @@ def validate(
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     for name, target in files_out:
         if name in CONSOLE_FORMATS:
-            sinks.append(TextReporter(Console(file=target.stream, soft_wrap=True, no_color=True), err))
+            # The file carries its own error lines; the terminal has them already.
+            to_file = Console(file=target.stream, soft_wrap=True, no_color=True)
+            sinks.append(TextReporter(to_file, to_file))
         else:
             sinks.append(reporters[name](target.stream, checks))
     rules = None if no_rules else (registry, settings)

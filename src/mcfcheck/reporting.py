@@ -7,8 +7,12 @@ finish) and writes to the console it is given. Reporters are chosen by name from
 
 from __future__ import annotations
 
+from collections import Counter
+
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from mcfcheck.findings import FileReport, Finding, Severity
 
@@ -39,21 +43,43 @@ class Reporter:
 
 
 class TextReporter(Reporter):
-    """One line per finding (``file:line:column: CODE message``) and a verdict per file."""
+    """The console report: findings by file and installation, verdicts, a summary table.
 
-    def __init__(self, out: Console, err: Console, quiet: bool = False) -> None:
+    Each finding is one line (``file:line:column: CODE message``), for grep and for
+    editors that jump to a place; a line names each installation before its findings.
+    ``max_findings`` caps the lines printed (the summary still counts every finding);
+    ``quiet`` prints only the verdicts. Colour and box drawing only on a terminal.
+    """
+
+    def __init__(self, out: Console, err: Console, quiet: bool = False, max_findings: int | None = None) -> None:
         super().__init__(out, err)
         self.quiet = quiet
-        self._findings = 0
+        self.max_findings = max_findings
+        self._by_check: Counter[tuple[str, str, Severity]] = Counter()
+        self._shown = 0
+        self._errors = self._warnings = self._hidden = 0
+        self._installation: str | None = None
 
     def file_started(self, path: str) -> None:
-        self._findings = 0
+        self._errors = self._warnings = self._hidden = 0
+        self._installation = None
 
     def finding(self, finding: Finding) -> None:
-        self._findings += 1
+        self._by_check[finding.code, finding.rule, finding.severity] += 1
+        if finding.severity is Severity.ERROR:
+            self._errors += 1
+        else:
+            self._warnings += 1
         if self.quiet:
             return
+        if self.max_findings is not None and self._shown >= self.max_findings:
+            self._hidden += 1
+            return
+        self._shown += 1
         where = finding.location
+        if where.installation is not None and where.installation != self._installation:
+            self.out.print(f"[bold]installation {escape(where.installation)}[/bold]", highlight=False)
+        self._installation = where.installation
         place = escape(where.file)
         if where.line is not None:
             place += f":{where.line}"
@@ -70,16 +96,38 @@ class TextReporter(Reporter):
 
     def file_finished(self, report: FileReport) -> None:
         path = escape(report.path)
+        if self._hidden:
+            self.out.print(f"[dim]… {self._hidden:,} more findings in {path} not shown (--max-findings)[/dim]")
         if report.error is not None:
             self.err.print(f"[bold red]error:[/bold red] {escape(report.error)}", highlight=False)
             return
         counted = f"{report.installations:,} installation{'s' if report.installations != 1 else ''}"
-        if self._findings == 0:
-            self.out.print(f"{path}: [green]valid[/green] ({counted}, schema {report.schema})", highlight=False)
+        details = f"{counted}, schema {report.schema}"
+        if self._errors:
+            verdict = f"[bold red]invalid[/bold red], {_count(self._errors, 'error')}"
+            if self._warnings:
+                verdict += f", {_count(self._warnings, 'warning')}"
+        elif self._warnings:
+            verdict = f"[green]valid[/green], [yellow]{_count(self._warnings, 'warning')}[/yellow]"
         else:
-            plural = "s" if self._findings != 1 else ""
-            verdict = f"[bold red]invalid[/bold red], {self._findings:,} finding{plural}"
-            self.out.print(f"{path}: {verdict} ({counted}, schema {report.schema})", highlight=False)
+            verdict = "[green]valid[/green]"
+        self.out.print(f"{path}: {verdict} ({details})", highlight=False)
+
+    def finish(self) -> None:
+        if self.quiet or not self._by_check:
+            return
+        terminal = self.out.is_terminal
+        table = Table(title="findings by check", box=box.SIMPLE if terminal else box.ASCII, title_justify="left")
+        for column in ("code", "check", "severity", "findings"):
+            table.add_column(column, justify="right" if column == "findings" else "left")
+        for (code, rule, severity), count in sorted(self._by_check.items()):
+            style = _SEVERITY_STYLE[severity] if terminal else ""
+            table.add_row(code, rule, f"[{style}]{severity.value}[/{style}]" if style else severity.value, f"{count:,}")
+        self.out.print(table)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'s' if number != 1 else ''}"
 
 
 #: Reporters by the name ``--format`` takes.
