@@ -42,7 +42,8 @@ class ReportSink(Protocol):
     def finish(self) -> None: ...
 
 
-ProgressFactory = Callable[[Path], Callable[[int], None] | None]
+#: Per file, a callback told the bytes read and the installations checked so far.
+ProgressFactory = Callable[[Path], Callable[[int, int], None] | None]
 
 
 def validate_files(

@@ -29,7 +29,7 @@ from mcfcheck.reports import DataReporter, data_reporters
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import SCHEMA_CODES
-from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
+from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 
 app = typer.Typer(
     name="mcfcheck",
@@ -59,8 +59,12 @@ def _main(
 
 
 @contextmanager
-def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Callable[[int], None] | None]]:
-    """A factory of per-file progress callbacks, drawing bars only on a terminal."""
+def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Callable[[int, int], None] | None]]:
+    """A factory of per-file progress callbacks, drawing bars only on a terminal.
+
+    A bar shows the bytes read, the installations checked, the rate and the time left
+    (for a compressed file, whose decompressed size is unknown, no time left).
+    """
     if not enabled or not err.is_terminal:
         yield lambda _path: None
         return
@@ -68,16 +72,17 @@ def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Cal
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
+        TextColumn("{task.fields[installations]:,} installations"),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
     ) as progress:
 
-        def for_file(path: Path) -> Callable[[int], None]:
-            size = path.stat().st_size if path.is_file() else None
-            task = progress.add_task(path.name, total=size)
-            return lambda done: progress.update(task, completed=done)
+        def for_file(path: Path) -> Callable[[int, int], None]:
+            size = path.stat().st_size if path.is_file() and not is_gzip(path) else None
+            task = progress.add_task(path.name, total=size, installations=0)
+            return lambda done, installations: progress.update(task, completed=done, installations=installations)
 
         yield for_file
 

@@ -208,7 +208,7 @@ class ParallelFileCheck:
         compiled: CompiledSchema | None = None,
         rules: tuple[RuleRegistry, RuleSettings] | None = None,
         part_bytes: int = DEFAULT_PART_BYTES,
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     ) -> None:
         self.path = path
@@ -283,7 +283,7 @@ class ParallelFileCheck:
             end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
             done = end
             if self.on_progress is not None:
-                self.on_progress(done)
+                self.on_progress(done, sum(result.installations for result in results))
         offsets = [sum(result.installations for result in results[:index]) for index in range(len(results))]
         findings = [
             self._shifted(finding, offsets[index])

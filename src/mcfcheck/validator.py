@@ -372,7 +372,8 @@ def _read_head(path: Path, chunks: Iterator[bytes]) -> bytes:
 class FileCheck:
     """Validation of one file in a single streaming pass.
 
-    Iterating over it runs the check and yields findings as they are made. It
+    Iterating over it runs the check and yields findings as they are made;
+    ``on_progress`` is told the bytes read and the installations checked so far. It
     raises :class:`InputError` when the file cannot be read or is not well-formed
     (after yielding what was found before that point), and :class:`SchemaError`
     when no schema fits the document. Afterwards ``installations`` and
@@ -383,7 +384,7 @@ class FileCheck:
         self,
         path: Path,
         schema: CompiledSchema | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         rules: tuple[RuleRegistry, RuleSettings] | None = None,
         part: Part | None = None,
         max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -467,7 +468,7 @@ class FileCheck:
                 yield from completed()
                 done += len(chunk)
                 if self.on_progress is not None:
-                    self.on_progress(done)
+                    self.on_progress(done, validation.installations)
             root = parser.close()
         except etree.XMLSyntaxError as error:
             # The installations completed before the error are checked first, so that
