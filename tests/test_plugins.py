@@ -94,3 +94,19 @@ def test_built_in_rules_come_through_the_entry_point_group() -> None:
     registry = load_registry()
     assert registry.plugins["GEN001"] == "common"
     assert registry.plugins["MDS003"] == "mds"
+
+
+def test_an_installed_reporter_is_a_format(plugin_path: Path) -> None:
+    done = _mcfcheck(
+        plugin_path,
+        "validate",
+        "--jobs",
+        "1",
+        "--ignore",
+        "XMP",
+        "--format",
+        "codes",
+        str(SAMPLES / "mpan-format-invalid.xml"),
+    )
+    assert done.returncode == 1
+    assert done.stdout == f"{SAMPLES / 'mpan-format-invalid.xml'} XSD001\n"
