@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -115,3 +117,39 @@ def test_fail_on_warning(tmp_path: Path) -> None:
     sample = str(INPUTS[1])
     assert runner.invoke(app, ["validate", sample]).exit_code == 0
     assert runner.invoke(app, ["validate", "--fail-on", "warning", sample]).exit_code == 1
+
+
+STREAM = """
+import io, os, sys
+from mcfcheck.catalogue import catalogue
+from mcfcheck.findings import FileReport, Finding, Location, Severity
+from mcfcheck.reports import DATA_REPORTERS
+from mcfcheck.rules.registry import load_registry
+
+name, count = sys.argv[1], int(sys.argv[2])
+out = open(os.devnull, "w")
+reporter = DATA_REPORTERS[name](out, catalogue(load_registry()))
+reporter.start()
+reporter.file_started("big.xml")
+for number in range(count):
+    xpath = f"/MigrationFile/Installations/Installation[{number + 1}]/Status"
+    location = Location("big.xml", number + 1, 9, xpath, f"INST-{number}")
+    reporter.finding(Finding("XSD001", f"Element 'Status': value {number} is wrong", Severity.ERROR, location))
+reporter.file_finished(FileReport("big.xml", "mcf-1.0.xsd", count, (), None))
+reporter.finish()
+with open("/proc/self/status") as proc:
+    print(next(int(line.split()[1]) for line in proc if line.startswith("VmHWM:")))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["json", "sarif", "junit"])
+def test_reporters_stream_without_holding_findings(name: str) -> None:
+    def peak(count: int) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", STREAM, name, str(count)], capture_output=True, text=True, check=True
+        )
+        return int(done.stdout.strip())
+
+    small, large = peak(20_000), peak(200_000)
+    assert large <= 1.3 * small, (small, large)
