@@ -66,7 +66,6 @@ def validate_files(
     the findings and their order are those of single passes. A schema that cannot be
     loaded stops the batch before any file is read.
     """
-    selection = rules[1].selection if rules is not None else None
     compiled: CompiledSchema | None = None
     sink.start()
     status = ExitStatus.VALID
@@ -108,8 +107,6 @@ def validate_files(
             problem: str | None = None
             try:
                 for finding in check:
-                    if selection is not None and not selection.is_selected(finding.code):
-                        continue
                     sink.finding(finding)
                     errors += finding.severity is Severity.ERROR or fail_on is Severity.WARNING
             except McfcheckError as error:

@@ -243,7 +243,8 @@ class _FileValidation:
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
                 yield self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference)
         if self.engine is not None:
-            yield from self._start_rules(record.getroottree().getroot())
+            if not self.engine.started:
+                yield from self._start_rules(record.getroottree().getroot())
             yield from self.engine.installation(
                 record, self._locator_in(record, record_path), record.sourceline or 0, self._parent_path
             )
@@ -418,10 +419,13 @@ class FileCheck:
             columns = ColumnFinder()
             engine = self._engine_for(schema)
             validation = _FileValidation(self.path, schema, columns, engine, self.part)
+            # The selection decides schema findings' codes too; rules it leaves out are not even built.
+            selection = self.rules[1].selection if self.rules is not None else None
             try:
                 for finding in self._stream(validation, columns, _chain(head, chunks)):
                     self.phase = validation.phase
-                    yield finding
+                    if selection is None or selection.is_selected(finding.code):
+                        yield finding
                 if engine is not None and self.part is not None and not self.part.finish and engine.started:
                     self.states = engine.export_states()
             finally:
@@ -520,9 +524,4 @@ def validate(
     except SchemaError as error:
         return FileReport(str(path), None, 0, (), str(error))
     setup = (load_registry(), settings or RuleSettings()) if rules else None
-    report = check_file(Path(path), compiled, setup)
-    if setup is None or not report.findings:
-        return report
-    selection = setup[1].selection
-    kept = tuple(finding for finding in report.findings if selection.is_selected(finding.code))
-    return FileReport(report.path, report.schema, report.installations, kept, report.error)
+    return check_file(Path(path), compiled, setup)
