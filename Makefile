@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck samples bench fuzz clean
+.PHONY: run test browser lint typecheck samples docs bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ run: $(STAMP)
 	$(BIN)/mcfcheck validate samples/EPC001-*-invalid.xml --epcl $(wildcard samples/EPC001-*.csv); test $$? -eq 1
 
 ## test: linters, strict type checks and the test suite
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/python -m pytest
+
+## browser: Debian's Chromium, in which the tests open the HTML report (installed if missing)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium package for the HTML report's tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,6 +42,10 @@ typecheck: $(STAMP)
 ## samples: regenerate the shipped samples (deterministic)
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
+
+## docs: the screenshot of the HTML report in docs/
+docs: $(STAMP) browser
+	$(BIN)/python docs/report_screenshot.py
 
 ## bench: memory and speed against peers on generated files (see BENCHMARKS.md)
 bench: $(STAMP)

@@ -1,6 +1,9 @@
-"""Duplicate identifiers in bounded memory: exact, whatever the fingerprints do."""
+"""Duplicate identifiers in bounded memory: exact, whatever the fingerprints do; the installation ledger."""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -8,6 +11,7 @@ from hypothesis import strategies as st
 
 from mcfcheck.rules import keys
 from mcfcheck.rules.keys import Duplicate, KeyStore, Occurrence
+from mcfcheck.rules.ledger import InstallationLedger, Placed
 
 values = st.lists(st.sampled_from(["A", "B", "C", "00-0D-6F-00-00-00-00-01", "10.0.0.1", "é", "x" * 40]), max_size=60)
 
@@ -70,3 +74,45 @@ def test_memory_is_four_bytes_per_occurrence() -> None:
     assert len(store) == 10_000
     assert list(store.duplicates()) == []
     store.close()
+
+
+installations = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=20),
+        st.one_of(st.none(), st.text(max_size=70)),
+        st.sampled_from([None, "Active", "Dormant", "Sleeping"]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@given(installations, st.integers(min_value=0, max_value=30))
+def test_the_ledger_places_a_line_in_its_installation_whole_or_in_parts(
+    spans: list[tuple[int, str | None, str | None]], cut: int
+) -> None:
+    starts, line = [], 1
+    for length, _, _ in spans:
+        starts.append(line)
+        line += length
+    folder = tempfile.TemporaryDirectory(prefix="mcfcheck-ledger-")
+    whole = InstallationLedger()
+    parts = [InstallationLedger(Path(folder.name)), InstallationLedger(Path(folder.name))]
+    try:
+        for index, ((_, reference, status), start) in enumerate(zip(spans, starts, strict=True)):
+            whole.add(start, reference, "/MigrationFile/Installations", status)
+            parts[index >= cut].add(start, reference, "/MigrationFile/Installations", status)
+        merged = InstallationLedger()
+        merged.merge([part.export() for part in parts])
+        for ledger in (whole, merged):
+            assert ledger.locate(0) == Placed(0, None, None)
+            for position, ((length, reference, status), start) in enumerate(zip(spans, starts, strict=True), 1):
+                expected_reference = (reference or "").encode()[:64].decode(errors="replace") or None
+                expected = Placed(position, expected_reference, status if status != "Sleeping" else None)
+                assert ledger.locate(start) == ledger.locate(start + length - 1) == expected
+        merged.close()
+    finally:
+        whole.close()
+        for part in parts:
+            part.close()
+        folder.cleanup()

@@ -46,6 +46,11 @@ def test_json_report_follows_its_schema_and_counts(tmp_path: Path) -> None:
     assert report["summary"] == {"files": 5, "valid": 2, "unusable": 1, "errors": 2, "warnings": 1}
     codes = [finding["code"] for file in report["files"] for finding in file["findings"]]
     assert codes == ["GEN003", "XSD001", "GEN010"]
+    # Each finding tells its installation's status: a schema finding, an installation
+    # rule's, and a duplicate reported once the file has ended (from the ledger).
+    statuses = [finding["location"]["status"] for file in report["files"] for finding in file["findings"]]
+    assert statuses == ["Active", "Active", "Active"]
+    assert [file["summary"]["cohort"] for file in report["files"]] == ["CB", "CB", "CB", "CB", None]
     assert report["files"][4]["summary"]["error"].endswith("is a directory, not an MCF file")
 
 
@@ -92,13 +97,16 @@ def test_junit_report_has_a_suite_per_file_and_a_case_per_check(tmp_path: Path) 
     assert failures[str(INPUTS[3])] == ["GEN010 unique-device-id"]
 
 
-@pytest.mark.parametrize("name", ["json", "sarif", "junit"])
+@pytest.mark.parametrize("name", ["json", "sarif", "junit", "html"])
 def test_a_report_can_be_the_standard_output(name: str) -> None:
     result = runner.invoke(app, ["validate", "--jobs", "1", "--format", name, str(INPUTS[2])])
     assert result.exit_code == 1
     assert "XSD001" in result.stdout
-    if name != "junit":
+    if name in ("json", "sarif"):
         json.loads(result.stdout)
+    elif name == "html":
+        assert result.stdout.startswith("<!DOCTYPE html>")
+        assert result.stdout.rstrip().endswith("</html>")
 
 
 def test_report_files_appear_whole_or_not_at_all(tmp_path: Path) -> None:
@@ -133,9 +141,10 @@ reporter.start()
 reporter.file_started("big.xml")
 for number in range(count):
     xpath = f"/MigrationFile/Installations/Installation[{number + 1}]/Status"
-    location = Location("big.xml", number + 1, 9, xpath, f"INST-{number}")
-    reporter.finding(Finding("XSD001", f"Element 'Status': value {number} is wrong", Severity.ERROR, location))
-reporter.file_finished(FileReport("big.xml", "mcf-1.0.xsd", count, (), None))
+    location = Location("big.xml", number + 1, 9, xpath, f"INST-{number}", ("Active", "Dormant")[number % 2])
+    code, severity = ("XSD001", Severity.ERROR) if number % 3 else ("GEN003", Severity.WARNING)
+    reporter.finding(Finding(code, f"Element 'Status': value {number} is wrong", severity, location))
+reporter.file_finished(FileReport("big.xml", "mcf-1.0.xsd", count, (), None, "CB"))
 reporter.finish()
 with open("/proc/self/status") as proc:
     print(next(int(line.split()[1]) for line in proc if line.startswith("VmHWM:")))
@@ -143,7 +152,7 @@ with open("/proc/self/status") as proc:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["json", "sarif", "junit"])
+@pytest.mark.parametrize("name", ["json", "sarif", "junit", "html"])
 def test_reporters_stream_without_holding_findings(name: str) -> None:
     def peak(count: int) -> int:
         done = subprocess.run(
@@ -151,5 +160,5 @@ def test_reporters_stream_without_holding_findings(name: str) -> None:
         )
         return int(done.stdout.strip())
 
-    small, large = peak(20_000), peak(200_000)
+    small, large = peak(50_000), peak(1_000_000)
     assert large <= 1.3 * small, (small, large)

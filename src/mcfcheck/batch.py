@@ -112,7 +112,8 @@ def validate_files(
             except McfcheckError as error:
                 problem = str(error)
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
-            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem))
+            cohort = getattr(check, "cohort", None)
+            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort))
             outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
             status = max(status, outcome)
     finally:
@@ -156,11 +157,13 @@ class _WorkerResult:
         self.future = future
         self.installations = 0
         self.schema_name: str | None = None
+        self.cohort: str | None = None
 
     def __iter__(self) -> Iterator[Finding]:
         report = self.future.result()
         self.installations = report.installations
         self.schema_name = report.schema
+        self.cohort = report.cohort
         yield from report.findings
         if report.error is not None:
             raise InputError(report.error)

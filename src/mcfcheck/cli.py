@@ -99,14 +99,14 @@ def validate(
         ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="The format on standard output: console, json, junit or sarif.")
+        str, typer.Option("--format", help="The format on standard output: console, json, junit, sarif or html.")
     ] = "console",
     outputs: Annotated[
         list[str] | None,
         typer.Option(
             "--output",
             "-o",
-            help="Also write a report to a file, as FORMAT=PATH (json, junit, sarif, console); may be repeated. "
+            help="Also write a report to a file, as FORMAT=PATH (json, junit, sarif, html, console); may be repeated. "
             "Files are written atomically.",
         ),
     ] = None,

@@ -20,7 +20,8 @@ class Location:
     ``line`` and ``column`` are 1-based; either is ``None`` when the parser could not
     tell. ``xpath`` names the element by local names with positions, for example
     ``/MigrationFile/Installations/Installation[42]/Devices/Device[2]/DeviceID``.
-    ``installation`` is the reference of the installation the element belongs to.
+    ``installation`` is the reference of the installation the element belongs to, and
+    ``status`` that installation's Status (``Active`` or ``Dormant``) when it is known.
     """
 
     file: str
@@ -28,6 +29,7 @@ class Location:
     column: int | None = None
     xpath: str | None = None
     installation: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,8 @@ class FileReport:
 
     ``error`` is set when the file could not be checked to its end (it is not
     well-formed XML, or cannot be read); the findings are then those found before
-    the problem was met.
+    the problem was met. ``cohort`` is the name of the cohort the header's GroupID
+    names (``IOC``, ``CB``, ...), when the header was read and the GroupID is known.
     """
 
     path: str
@@ -55,6 +58,7 @@ class FileReport:
     installations: int
     findings: tuple[Finding, ...] = field(default_factory=tuple)
     error: str | None = None
+    cohort: str | None = None
 
     @property
     def valid(self) -> bool:

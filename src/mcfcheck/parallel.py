@@ -153,6 +153,7 @@ class PartResult:
     findings: list[tuple[str, Finding]] = field(default_factory=list)
     installations: int = 0
     schema_name: str | None = None
+    cohort: str | None = None
     states: PartState | None = None
     error: str | None = None
 
@@ -188,6 +189,7 @@ def _validate_part(task: _Task) -> PartResult:
         result.error = str(error)
     result.installations = check.installations
     result.schema_name = check.schema_name
+    result.cohort = check.cohort
     result.states = check.states
     return result
 
@@ -196,7 +198,7 @@ class ParallelFileCheck:
     """Validation of one file by ``jobs`` worker processes, with a single pass's findings.
 
     The same interface as :class:`FileCheck`: iterate for the findings (yielded once
-    every part is done), then read ``installations`` and ``schema_name``.
+    every part is done), then read ``installations``, ``schema_name`` and ``cohort``.
     """
 
     def __init__(
@@ -222,6 +224,7 @@ class ParallelFileCheck:
         self.on_progress = on_progress
         self.installations = 0
         self.schema_name: str | None = compiled.name if compiled is not None else None
+        self.cohort: str | None = None
         #: Whether the parts were used (False: the file was validated in a single pass).
         self.parallel = False
 
@@ -234,6 +237,7 @@ class ParallelFileCheck:
         finally:
             self.installations = check.installations
             self.schema_name = check.schema_name
+            self.cohort = check.cohort
 
     def __iter__(self) -> Iterator[Finding]:
         try:
@@ -299,6 +303,7 @@ class ParallelFileCheck:
         ]
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
+        self.cohort = results[0].cohort
         if self.rules is not None:
             states = [result.states for result in results if result.states is not None]
             for result in results:

@@ -39,6 +39,9 @@ from mcfcheck.xmlinput import (
 
 #: The local name of the element inside an installation that holds its reference.
 REFERENCE_ELEMENT: Final = "InstallationReference"
+#: The installation's Status, told with its findings; the header's GroupID names the cohort.
+STATUS_ELEMENT: Final = "Status"
+GROUP_ID_ELEMENT: Final = "GroupID"
 
 #: Finding codes for schema errors, by the libxml2 error families they group.
 CODE_INVALID_VALUE: Final = "XSD001"
@@ -168,16 +171,26 @@ class _FileValidation:
         self._record_tag = schema.record_tag
         namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
         self._reference_tag = f"{{{namespace}}}{REFERENCE_ELEMENT}" if namespace else REFERENCE_ELEMENT
+        self._status_tag = f"{{{namespace}}}{STATUS_ELEMENT}" if namespace else STATUS_ELEMENT
         self._header_tag = f"{{{namespace}}}Header" if namespace else "Header"
+        self._group_id_path = f"{self._header_tag}/{{{namespace}}}{GROUP_ID_ELEMENT}" if namespace else "Header/GroupID"
+        #: The header's GroupID, once the header has been read.
+        self.group_id: str | None = None
+        self._header_read = False
         self._trailer_tag = f"{{{namespace}}}Trailer" if namespace else "Trailer"
         self._parent: etree._Element | None = None
         self._parent_path = ""
         self._position = part.position_offset if part is not None else 0
-        # Placeholders left in the skeleton, by source line: (position, path, reference).
-        self._placeholders: dict[int, tuple[str, str | None]] = {}
+        # Placeholders left in the skeleton, by source line: (path, reference, status).
+        self._placeholders: dict[int, tuple[str, str | None, str | None]] = {}
 
     def _finding(
-        self, entry: etree._LogEntry, element: etree._Element | None, xpath: str | None, installation: str | None
+        self,
+        entry: etree._LogEntry,
+        element: etree._Element | None,
+        xpath: str | None,
+        installation: str | None,
+        status: str | None = None,
     ) -> Finding:
         message = _CLARK_NAME.sub("", entry.message).strip()
         line = entry.line or None
@@ -194,6 +207,7 @@ class _FileValidation:
                 column=column,
                 xpath=xpath,
                 installation=installation,
+                status=status,
             ),
         )
 
@@ -213,6 +227,11 @@ class _FileValidation:
             return self._place(element, record_path + (inner if inner != "/" else ""))
 
         return locate
+
+    def _read_header(self, root: etree._Element) -> None:
+        """Note the header's GroupID (the header is complete once the first installation arrives)."""
+        self._header_read = True
+        self.group_id = root.findtext(self._group_id_path)
 
     def _start_rules(self, root: etree._Element) -> Iterator[Finding]:
         """Give the engine the header (complete once the first installation arrives)."""
@@ -236,12 +255,15 @@ class _FileValidation:
         self.installations += 1
         record_path = f"{self._parent_path}/{_local_name(record.tag)}[{self._position}]"
         schema = self.schema.installation_schema
+        if not self._header_read:
+            self._read_header(record.getroottree().getroot())
         if not schema.validate(record):
             reference = record.findtext(self._reference_tag)
+            status = record.findtext(self._status_tag)
             for entry in schema.error_log:
                 element = _resolve_log_path(record, entry.path)
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
-                yield self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference)
+                yield self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference, status)
         if self.engine is not None:
             if not self.engine.started:
                 yield from self._start_rules(record.getroottree().getroot())
@@ -252,12 +274,18 @@ class _FileValidation:
         if previous is not None and previous.tag == record.tag and parent is not None:
             parent.remove(record)
         else:
-            self._placeholders[record.sourceline or 0] = (record_path, record.findtext(self._reference_tag))
+            self._placeholders[record.sourceline or 0] = (
+                record_path,
+                record.findtext(self._reference_tag),
+                record.findtext(self._status_tag),
+            )
             record.clear(keep_tail=False)
 
     def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
         """Validate what is left once every installation has been released; then the trailer's rules."""
         self.phase = "document"
+        if not self._header_read:
+            self._read_header(root)
         yield from self._skeleton_findings(root)
         if self.engine is None:
             return
@@ -277,14 +305,14 @@ class _FileValidation:
             return
         for entry in schema.error_log:
             element = _resolve_log_path(root, entry.path)
-            installation = None
+            installation = status = None
             if element is None:
                 xpath = None
             elif self._record_tag is not None and element.tag == self._record_tag:
-                xpath, installation = self._placeholders.get(element.sourceline or 0, (None, None))
+                xpath, installation, status = self._placeholders.get(element.sourceline or 0, (None, None, None))
             else:
                 xpath = canonical_path(element)
-            yield self._finding(entry, element, xpath, installation)
+            yield self._finding(entry, element, xpath, installation, status)
 
 
 #: Blank lines of padding between a processing instruction and the next: libxml2 keeps
@@ -402,6 +430,8 @@ class FileCheck:
         self.phase = "installations"
         #: For a part that does not finish: what its rules gathered, for merging.
         self.states: PartState | None = None
+        #: The cohort the header's GroupID names, once the header has been read.
+        self.cohort: str | None = None
 
     def __iter__(self) -> Iterator[Finding]:
         require_lxml()
@@ -430,8 +460,14 @@ class FileCheck:
                     self.states = engine.export_states()
             finally:
                 self.installations = validation.installations
+                self.cohort = self._cohort_named(validation.group_id)
                 if engine is not None:
                     engine.close()
+
+    def _cohort_named(self, group_id: str | None) -> str | None:
+        settings = self.rules[1] if self.rules is not None else RuleSettings()
+        cohort = settings.cohort_for(group_id) if group_id is not None else None
+        return cohort.name if cohort is not None else None
 
     def _engine_for(self, schema: CompiledSchema) -> RuleEngine | None:
         """The rule engine, for documents in the namespace the rules are written for."""
@@ -501,7 +537,7 @@ def check_file(
         findings.extend(check)
     except McfcheckError as problem:
         error = str(problem)
-    return FileReport(str(path), check.schema_name, check.installations, tuple(findings), error)
+    return FileReport(str(path), check.schema_name, check.installations, tuple(findings), error, check.cohort)
 
 
 def validate(

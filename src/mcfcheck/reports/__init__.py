@@ -1,4 +1,4 @@
-"""Machine-readable reports (JSON, SARIF, JUnit): streamed, chosen by name, extensible.
+"""Reports written as files are checked (JSON, SARIF, JUnit, HTML): streamed, chosen by name, extensible.
 
 Every reporter follows the same lifecycle (start, file started, finding, file
 finished, finish) and writes to the text stream it is given. Third-party reporters
@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import metadata
 
 from mcfcheck.reports.base import DataReporter
+from mcfcheck.reports.html import HtmlReporter
 from mcfcheck.reports.json_report import JsonReporter
 from mcfcheck.reports.junit import JunitReporter
 from mcfcheck.reports.sarif import SarifReporter
@@ -18,6 +19,7 @@ ENTRY_POINT_GROUP = "mcfcheck.reporters"
 
 #: The built-in machine-readable reporters, by the name --format and --output take.
 DATA_REPORTERS: dict[str, type[DataReporter]] = {
+    "html": HtmlReporter,
     "json": JsonReporter,
     "junit": JunitReporter,
     "sarif": SarifReporter,
@@ -41,4 +43,12 @@ def data_reporters() -> tuple[dict[str, type[DataReporter]], list[str]]:
     return found, problems
 
 
-__all__ = ["DATA_REPORTERS", "DataReporter", "JsonReporter", "JunitReporter", "SarifReporter", "data_reporters"]
+__all__ = [
+    "DATA_REPORTERS",
+    "DataReporter",
+    "HtmlReporter",
+    "JsonReporter",
+    "JunitReporter",
+    "SarifReporter",
+    "data_reporters",
+]

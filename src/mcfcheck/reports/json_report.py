@@ -30,6 +30,7 @@ def finding_record(finding: Finding) -> dict[str, object]:
             "column": where.column,
             "xpath": where.xpath,
             "installation": where.installation,
+            "status": where.status,
         },
     }
 
@@ -66,6 +67,7 @@ class JsonReporter(DataReporter):
             "valid": valid,
             "installations": report.installations,
             "schema": report.schema,
+            "cohort": report.cohort,
             "error": report.error,
             "errors": self._errors,
             "warnings": self._warnings,

@@ -40,7 +40,8 @@ class Problem:
     """What a rule reports: a message and the element it concerns (for line and XPath).
 
     Problems reported from :meth:`Rule.finish`, when elements are gone, give their
-    place with ``line``, ``xpath`` and ``installation`` instead.
+    place with ``line``, ``xpath``, ``installation`` and that installation's
+    ``status`` instead (:meth:`InstallationLedger.locate` tells all four).
     """
 
     message: str
@@ -48,6 +49,7 @@ class Problem:
     line: int | None = None
     xpath: str | None = None
     installation: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

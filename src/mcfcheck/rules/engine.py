@@ -99,7 +99,14 @@ class RuleEngine:
             for visit in rule.active_visits:
                 self._by_visit[visit].append(rule)
 
-    def _finding(self, rule: Rule, problem: Problem, locate: Locator | None, installation: str | None) -> Finding:
+    def _finding(
+        self,
+        rule: Rule,
+        problem: Problem,
+        locate: Locator | None,
+        installation: str | None,
+        status: str | None = None,
+    ) -> Finding:
         line, column, xpath = problem.line, None, problem.xpath
         if problem.element is not None and locate is not None:
             line, column, xpath = locate(problem.element)
@@ -107,7 +114,14 @@ class RuleEngine:
             code=rule.code,
             message=problem.message,
             severity=self.settings.severities.get(rule.code, rule.severity),
-            location=Location(self.file, line, column, xpath, problem.installation or installation),
+            location=Location(
+                self.file,
+                line,
+                column,
+                xpath,
+                problem.installation or installation,
+                problem.status or (status if problem.installation in (None, installation) else None),
+            ),
             rule=rule.name,
         )
 
@@ -153,18 +167,18 @@ class RuleEngine:
     def installation(self, element: etree._Element, locate: Locator, line: int, parent_path: str) -> Iterator[Finding]:
         """Run the installation and device rules over one installation."""
         view = InstallationView(element)
-        reference = view.reference
-        self.ledger.add(line, reference, parent_path)
+        reference, status = view.reference, view.status
+        self.ledger.add(line, reference, parent_path, status)
         for rule in self._by_visit[Visit.INSTALLATION]:
             for problem in rule.installation(view):
-                yield self._finding(rule, problem, locate, reference)
+                yield self._finding(rule, problem, locate, reference, status)
         device_rules = self._by_visit[Visit.DEVICE]
         if device_rules:
             devices = ([view.hub] if view.hub is not None else []) + view.devices
             for device in devices:
                 for rule in device_rules:
                     for problem in rule.device(device, view):
-                        yield self._finding(rule, problem, locate, reference)
+                        yield self._finding(rule, problem, locate, reference, status)
 
     def export_states(self) -> PartState:
         """What the rules and the ledger gathered over this part of a file."""

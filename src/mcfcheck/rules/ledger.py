@@ -7,16 +7,27 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from mcfcheck.rules.keys import Spill
 
-#: A spilled reference: its length and up to 64 UTF-8 bytes.
-_REFERENCE: Final = struct.Struct("<B64s")
+#: A spilled installation: its reference's length, its status, and up to 64 UTF-8 bytes of reference.
+_REFERENCE: Final = struct.Struct("<BB64s")
+#: The statuses the ledger keeps, by their code in the spill (0: not known).
+_STATUSES: Final = (None, "Active", "Dormant")
+_STATUS_CODES: Final = {status: code for code, status in enumerate(_STATUSES) if status is not None}
+
+
+class Placed(NamedTuple):
+    """Where an installation sits: its 1-based position (0: before the first), reference and status."""
+
+    position: int
+    reference: str | None
+    status: str | None
 
 
 class InstallationLedger:
-    """Every installation's first line (4 bytes in memory) and reference (on disk)."""
+    """Every installation's first line (4 bytes in memory), reference and status (on disk)."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self._lines = array("I")
@@ -27,22 +38,23 @@ class InstallationLedger:
     def __len__(self) -> int:
         return len(self._lines)
 
-    def add(self, line: int, reference: str | None, parent_path: str) -> None:
-        """Record the next installation: where it starts and its reference."""
+    def add(self, line: int, reference: str | None, parent_path: str, status: str | None = None) -> None:
+        """Record the next installation: where it starts, its reference and its status."""
         self.parent_path = parent_path
         self._lines.append(min(line, 0xFFFFFFFF))
         encoded = (reference or "").encode("utf-8")[:64]
-        self._references.append(_REFERENCE.pack(len(encoded), encoded))
+        self._references.append(_REFERENCE.pack(len(encoded), _STATUS_CODES.get(status or "", 0), encoded))
 
-    def locate(self, line: int) -> tuple[int, str | None]:
-        """The 1-based position and the reference of the installation holding ``line``."""
+    def locate(self, line: int) -> Placed:
+        """The installation holding ``line``."""
         position = bisect_right(self._lines, line)
         if position == 0:
-            return 0, None
+            return Placed(0, None, None)
         index = bisect_right(self._segments, position - 1, key=lambda segment: segment[0]) - 1
         start, spill = self._segments[index]
-        length, encoded = _REFERENCE.unpack(spill.read(position - 1 - start))
-        return position, encoded[:length].decode("utf-8", errors="replace") or None
+        length, status, encoded = _REFERENCE.unpack(spill.read(position - 1 - start))
+        reference = encoded[:length].decode("utf-8", errors="replace") or None
+        return Placed(position, reference, _STATUSES[status] if status < len(_STATUSES) else None)
 
     def xpath(self, position: int, inner: str = "") -> str:
         """The XPath of the installation at ``position``, with ``inner`` (starting with /) appended."""

@@ -146,14 +146,14 @@ class _UniqueIdentifier(Rule):
     def finish(self) -> Iterator[Problem]:
         ledger = self.context.ledger
         for duplicate in self._store.duplicates():
-            position, reference = ledger.locate(duplicate.again.line)
-            first_position, first_reference = ledger.locate(duplicate.first.line)
+            again, first = ledger.locate(duplicate.again.line), ledger.locate(duplicate.first.line)
             yield Problem(
                 f"{self.label} {duplicate.value} is also at line {duplicate.first.line} "
-                f"(installation {first_reference or first_position})",
+                f"(installation {first.reference or first.position})",
                 line=duplicate.again.line,
-                xpath=ledger.xpath(position, self.inner_path(duplicate.again.slot)),
-                installation=reference,
+                xpath=ledger.xpath(again.position, self.inner_path(duplicate.again.slot)),
+                installation=again.reference,
+                status=again.status,
             )
 
     def close(self) -> None:
