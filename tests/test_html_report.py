@@ -59,6 +59,16 @@ def _parse(text: str | bytes) -> html.HtmlElement:
     return page
 
 
+def _data(page: html.HtmlElement, name: str) -> Any:
+    return json.loads(page.get_element_by_id(name).text or "")
+
+
+def _body(page: html.HtmlElement, table: str) -> html.HtmlElement:
+    body = page.get_element_by_id(table).find("tbody")
+    assert body is not None
+    return body
+
+
 def _findings(report: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return [(file, finding) for file in report["files"] for finding in file["findings"]]
 
@@ -79,8 +89,8 @@ def _tally(keys: list[tuple[str, str]]) -> dict[str, tuple[int, int]]:
 def test_rows_and_charts_agree_with_the_json_report(reports: tuple[Path, dict[str, Any]]) -> None:
     path, report = reports
     page = _parse(path.read_bytes())
-    rows = json.loads(page.get_element_by_id("findings-data").text)
-    paths = json.loads(page.get_element_by_id("files-data").text)
+    rows = _data(page, "findings-data")
+    paths = _data(page, "files-data")
     findings = _findings(report)
     assert len(rows) == len(findings) > 100
     for row, (file, finding) in zip(rows, findings, strict=True):
@@ -110,12 +120,12 @@ def test_rows_and_charts_agree_with_the_json_report(reports: tuple[Path, dict[st
     assert _bars(page, "by-status") == _tally(statuses)
     assert {"Active", "Dormant", NO_INSTALLATION} <= set(_bars(page, "by-status"))
     assert set(_bars(page, "by-cohort")) == {"IOC", "CB", "SECURE", "FOC", NOT_KNOWN}
-    tiles = {tile.get("data-tile"): int(tile[0].text.replace(",", "")) for tile in page.find_class("tile")}
+    tiles = {tile.get("data-tile"): int(tile[0].text_content().replace(",", "")) for tile in page.find_class("tile")}
     summary = report["summary"]
     assert tiles["files"] == summary["files"] == 10
     assert (tiles["errors"], tiles["warnings"]) == (summary["errors"], summary["warnings"])
     assert tiles["installations"] == sum(file["summary"]["installations"] for file in report["files"])
-    verdicts = [row.find("td[4]").text for row in page.get_element_by_id("files-table").find("tbody")]
+    verdicts = [row[3].text_content() for row in _body(page, "files-table")]
     assert verdicts == ["valid" if file["summary"]["valid"] else "invalid" for file in report["files"]]
 
 
@@ -140,7 +150,7 @@ def test_hostile_text_stays_text() -> None:
     page = _parse(out.getvalue())
     assert len(page.xpath("//script")) == 3
     assert not page.xpath("//img | //b | //i")
-    (row,) = json.loads(page.get_element_by_id("findings-data").text)
+    (row,) = _data(page, "findings-data")
     assert row[5:8] == ["<i>REF</i>", status, message]
     assert _bars(page, "by-status") == {status: (1, 0)}
 
@@ -153,7 +163,7 @@ def test_chromium_renders_the_charts_and_a_page_of_the_table(reports: tuple[Path
     path, report = reports
     page = _rendered(path.as_uri())
     findings = _findings(report)
-    body = page.get_element_by_id("findings-table").find("tbody")
+    body = _body(page, "findings-table")
     assert len(body) == 100
     first = [cell.text_content() for cell in body[0]]
     file, finding = findings[0]
@@ -176,7 +186,7 @@ def test_a_search_in_the_address_filters_the_table(reports: tuple[Path, dict[str
     path, report = reports
     page = _rendered(path.as_uri() + "#q=GEN010")
     wanted = [f for file, f in _findings(report) if "gen010" in (file["path"] + json.dumps(f)).lower()]
-    rows = page.get_element_by_id("findings-table").find("tbody")
+    rows = _body(page, "findings-table")
     assert 0 < len(rows) == len(wanted) < 100
     assert {row[3].text_content() for row in rows} == {"GEN010"}
     assert "matching" in page.get_element_by_id("pager-text").text_content()
