@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.testing import RuleCase, load_cases, run_case
 
@@ -49,5 +50,5 @@ def test_every_rule_is_documented(code: str) -> None:
     assert "Fails:" in documentation, f"{code} shows no failing example"
     assert "Passes:" in documentation, f"{code} shows no passing example"
     # Every rule cites where it comes from: a seed, a TMAD or SEC clause, or the domain model.
-    module_doc = __import__(rule.__module__, fromlist=["_"]).__doc__ or ""
+    module_doc = __import__(rule.__module__, fromlist=["_"]).__doc__ or source_docstrings(rule.__module__)[""]
     assert re.search(r"seed|TMAD|SEC |S1SR|MRA|every cohort", documentation + module_doc), code

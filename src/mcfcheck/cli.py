@@ -23,6 +23,7 @@ from mcfcheck.config import Configuration, find_configuration, load_configuratio
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedError
+from mcfcheck.native import compiled_modules
 from mcfcheck.parallel import default_jobs
 from mcfcheck.reporting import TextReporter
 from mcfcheck.reports import DataReporter, data_reporters
@@ -45,7 +46,9 @@ EXIT_CODES_HELP = "Exit status: 0 every file valid, 1 findings, 2 usage error or
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"mcfcheck {__version__}")
+        compiled = compiled_modules()
+        build = f"{len(compiled)} modules compiled" if compiled else "plain Python"
+        typer.echo(f"mcfcheck {__version__} ({build})")
         raise typer.Exit(ExitStatus.VALID)
 
 

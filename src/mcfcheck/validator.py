@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -339,6 +339,10 @@ class Part:
     finish: bool = False
     merge_states: list[PartState] = field(default_factory=list)
     spill_folder: Path | None = None
+
+    def __reduce__(self) -> tuple[type[Part], tuple[object, ...]]:
+        # Pickled by its fields, in order: compiled, a frozen dataclass cannot be restored attribute by attribute.
+        return type(self), tuple(getattr(self, item.name) for item in fields(self))
 
 
 def _padding(lines: int) -> Iterator[bytes]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import enum
+import functools
 import inspect
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from mcfcheck.findings import Severity
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lxml import etree
 
     from mcfcheck.cohorts import Cohort
@@ -95,12 +97,12 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         """The first line of the rule's documentation."""
-        return inspect.cleandoc(cls.__doc__ or "").split("\n", 1)[0].strip()
+        return cls.documentation().split("\n", 1)[0].strip()
 
     @classmethod
     def documentation(cls) -> str:
-        """The rule's whole documentation."""
-        return inspect.cleandoc(cls.__doc__ or "")
+        """The rule's whole documentation: its docstring, read from its source if compiled away."""
+        return inspect.cleandoc(cls.__doc__ or source_docstrings(cls.__module__).get(cls.__qualname__, ""))
 
     def header(self, header: HeaderView) -> Iterator[Problem]:
         """Check the file's header."""
@@ -135,3 +137,23 @@ class Rule:
 
     def close(self) -> None:
         """Release what the rule holds (temporary files); called once the file is done."""
+
+
+@functools.cache
+def source_docstrings(module_name: str) -> dict[str, str]:
+    """The docstrings of a module (under ``""``) and of its top-level classes, read from its source.
+
+    A rule pack compiled to an extension module (mcfcheck compiles its own with
+    mypyc) keeps no class docstrings; its source beside it still has them.
+    """
+    file = getattr(sys.modules.get(module_name), "__file__", None)
+    if not file:
+        return {}
+    path = Path(file)
+    source = path if path.suffix == ".py" else path.with_name(path.name.split(".", 1)[0] + ".py")
+    try:
+        tree = ast.parse(source.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found = {node.name: ast.get_docstring(node) or "" for node in tree.body if isinstance(node, ast.ClassDef)}
+    return {"": ast.get_docstring(tree) or "", **found}

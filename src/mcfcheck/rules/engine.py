@@ -10,7 +10,7 @@ to the rules that visit it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Final
 
@@ -40,6 +40,10 @@ class PartState:
     rules: dict[str, object]
     ledger: tuple[bytes, Path, str]
 
+    def __reduce__(self) -> tuple[type[PartState], tuple[object, ...]]:
+        # Pickled by its fields, in order: compiled, a frozen dataclass cannot be restored attribute by attribute.
+        return type(self), tuple(getattr(self, item.name) for item in fields(self))
+
 
 @dataclass(frozen=True)
 class RuleSettings:
@@ -53,6 +57,10 @@ class RuleSettings:
     cohorts: Mapping[str, Cohort] = field(default_factory=builtin_cohorts)
     #: The SMETS1 Eligible Product Combinations list, when the user gives one.
     epcl: Path | None = None
+
+    def __reduce__(self) -> tuple[type[RuleSettings], tuple[object, ...]]:
+        # Pickled by its fields, in order: compiled, a frozen dataclass cannot be restored attribute by attribute.
+        return type(self), tuple(getattr(self, item.name) for item in fields(self))
 
     def cohort_for(self, group_id: str | None) -> Cohort | None:
         """The cohort whose GroupID is ``group_id``."""

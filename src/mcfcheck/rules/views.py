@@ -53,40 +53,37 @@ class _Names:
     the walk over an installation compares some forty tags.
     """
 
-    InstallationReference: str
-    Status: str
-    MeterPoints: str
-    MPANCore: str
-    MPRN: str
-    CommunicationsHub: str
-    Devices: str
-    Device: str
-    Prepayment: str
-    UTRNCutoverHours: str
-    DormantNotice: str
-    FirmwareNoticeDate: str
-    PlannedUpgradeDate: str
-    MigrationNoticeDate: str
-    PlannedMigrationDate: str
-    ShorterNoticeAgreed: str
-    WAN: str
-    ICCID: str
-    IMSI: str
-    StaticIPAddress: str
-    APN: str
-    DeviceType: str
-    DeviceID: str
-    DeviceModel: str
-    Manufacturer: str
-    Model: str
-    FirmwareVersion: str
-    PaymentMode: str
-    AuxiliaryLoad: str
-
     def __init__(self, namespace: str | None) -> None:
         prefix = f"{{{namespace}}}" if namespace else ""
-        for name in _Names.__annotations__:
-            setattr(self, name, prefix + name)
+        self.InstallationReference = prefix + "InstallationReference"
+        self.Status = prefix + "Status"
+        self.MeterPoints = prefix + "MeterPoints"
+        self.MPANCore = prefix + "MPANCore"
+        self.MPRN = prefix + "MPRN"
+        self.CommunicationsHub = prefix + "CommunicationsHub"
+        self.Devices = prefix + "Devices"
+        self.Device = prefix + "Device"
+        self.Prepayment = prefix + "Prepayment"
+        self.UTRNCutoverHours = prefix + "UTRNCutoverHours"
+        self.DormantNotice = prefix + "DormantNotice"
+        self.FirmwareNoticeDate = prefix + "FirmwareNoticeDate"
+        self.PlannedUpgradeDate = prefix + "PlannedUpgradeDate"
+        self.MigrationNoticeDate = prefix + "MigrationNoticeDate"
+        self.PlannedMigrationDate = prefix + "PlannedMigrationDate"
+        self.ShorterNoticeAgreed = prefix + "ShorterNoticeAgreed"
+        self.WAN = prefix + "WAN"
+        self.ICCID = prefix + "ICCID"
+        self.IMSI = prefix + "IMSI"
+        self.StaticIPAddress = prefix + "StaticIPAddress"
+        self.APN = prefix + "APN"
+        self.DeviceType = prefix + "DeviceType"
+        self.DeviceID = prefix + "DeviceID"
+        self.DeviceModel = prefix + "DeviceModel"
+        self.Manufacturer = prefix + "Manufacturer"
+        self.Model = prefix + "Model"
+        self.FirmwareVersion = prefix + "FirmwareVersion"
+        self.PaymentMode = prefix + "PaymentMode"
+        self.AuxiliaryLoad = prefix + "AuxiliaryLoad"
 
 
 @cache

@@ -1,0 +1,43 @@
+"""Which of mcfcheck's modules run compiled, and whether each was compiled from its current source.
+
+``make compile`` compiles the modules that run once per installation (the installation
+view, the rule engine, the rule packs, the validator) with mypyc, in place: each
+extension module sits beside its source and Python imports it first. Without them
+mcfcheck runs the same code as plain Python, about half as fast with every rule on.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import pkgutil
+from pathlib import Path
+
+import mcfcheck
+
+
+def _modules() -> list[tuple[str, Path]]:
+    """Every module of the package and the file it is imported from."""
+    found = []
+    for info in pkgutil.walk_packages(mcfcheck.__path__, "mcfcheck."):
+        spec = info.module_finder.find_spec(info.name, None)
+        if spec is not None and spec.origin is not None:
+            found.append((info.name, Path(spec.origin)))
+    return found
+
+
+def compiled_modules() -> list[str]:
+    """The modules imported from extension modules, by name."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return [name for name, origin in _modules() if origin.name.endswith(suffixes)]
+
+
+def stale_modules() -> list[str]:
+    """Compiled modules whose source has changed since they were compiled."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    stale = []
+    for name, origin in _modules():
+        if origin.name.endswith(suffixes):
+            source = origin.with_name(origin.name.split(".", 1)[0] + ".py")
+            if source.exists() and source.stat().st_mtime > origin.stat().st_mtime:
+                stale.append(name)
+    return stale

@@ -1,0 +1,37 @@
+"""The compiled modules: built from the current sources, in use where ``make`` built them."""
+
+from __future__ import annotations
+
+import os
+
+from typer.testing import CliRunner
+
+from mcfcheck.cli import app
+from mcfcheck.native import compiled_modules, stale_modules
+from mcfcheck.rules.base import source_docstrings
+from mcfcheck.rules.registry import load_registry
+
+#: The modules that run once per installation; ``make compile`` compiles them.
+HOT_MODULES = {"mcfcheck.rules.engine", "mcfcheck.rules.views", "mcfcheck.rules.packs.common", "mcfcheck.validator"}
+
+
+def test_no_compiled_module_is_older_than_its_source() -> None:
+    assert stale_modules() == [], "run `make compile`: these extension modules are older than their sources"
+
+
+def test_make_runs_the_tests_on_the_compiled_modules() -> None:
+    compiled = set(compiled_modules())
+    if os.environ.get("MCFCHECK_EXPECT_COMPILED"):
+        assert compiled >= HOT_MODULES
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert ("compiled" in result.output) == bool(compiled), result.output
+
+
+def test_rule_documentation_survives_compilation() -> None:
+    # A compiled class has an empty docstring; the documentation is read from the source beside it.
+    registry = load_registry()
+    for code, rule in registry.rules.items():
+        written = source_docstrings(rule.__module__).get(rule.__qualname__)
+        assert written, code
+        assert rule.documentation().startswith(written.split("\n", 1)[0]), code
