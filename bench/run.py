@@ -107,6 +107,9 @@ def main() -> None:
     )
     options = parser.parse_args()
     xmllint = ensure_xmllint()
+    version = subprocess.run([str(BIN / "mcfcheck"), "--version"], capture_output=True, text=True, check=True)
+    xmllint_version = subprocess.run([xmllint, "--version"], capture_output=True, text=True)
+    print(f"{version.stdout.strip()}; {xmllint_version.stderr.splitlines()[0]}\n")
     results: list[Measurement] = []
     for size in options.sizes:
         path = generated(size)
