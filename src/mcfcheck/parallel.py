@@ -50,16 +50,37 @@ _RECORD_POSITION: Final = re.compile(r"(/" + RECORD_ELEMENT + r"\[)(\d+)\]")
 _INSTALLATION_END: Final = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?Installation\s*>")
 
 
-@dataclass(frozen=True)
 class Plan:
-    """Where a file is split: the parts' byte ranges and the lines they start on."""
+    """Where a file is split: the parts' byte ranges, and the lines they start on.
 
-    size: int
-    head_end: int
-    tail_start: int
-    tail_line: int
-    starts: tuple[int, ...]
-    lines: tuple[int, ...]
+    The lines are counted as they are asked for, so that the first parts can be
+    validated while the rest of the file is still being counted.
+    """
+
+    def __init__(self, path: Path, size: int, head_end: int, tail_start: int, starts: tuple[int, ...]) -> None:
+        self.size = size
+        self.head_end = head_end
+        self.tail_start = tail_start
+        self.starts = starts
+        self._counter = _LineCounter(path)
+        self._lines: list[int] = []
+
+    def line(self, index: int) -> int:
+        """The line part ``index`` starts on; ``len(starts)`` asks for the tail's."""
+        positions = (*self.starts, self.tail_start)
+        while len(self._lines) <= index:
+            self._lines.append(self._counter.line_at(positions[len(self._lines)]))
+        return self._lines[index]
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        """The line each part starts on."""
+        return tuple(self.line(index) for index in range(len(self.starts)))
+
+    @property
+    def tail_line(self) -> int:
+        """The line the file's tail (after the last installation) starts on."""
+        return self.line(len(self.starts))
 
     def part(self, index: int, spill_folder: Path) -> Part:
         """The document worker ``index`` validates."""
@@ -69,10 +90,10 @@ class Plan:
         ranges = ((0, end),) if index == 0 else ((0, self.head_end), (start, end))
         if not last:
             ranges = (*ranges, (self.tail_start, self.size))
-        head_lines = self.lines[0] - 1
+        head_lines = self.line(0) - 1
         return Part(
             ranges=ranges,
-            padding_lines=0 if index == 0 else self.lines[index] - 1 - head_lines,
+            padding_lines=0 if index == 0 else self.line(index) - 1 - head_lines,
             spill_folder=spill_folder,
         )
 
@@ -80,8 +101,8 @@ class Plan:
         """Whether a finding on ``line`` belongs to part ``index`` (head to the first, tail to the last)."""
         if line is None:
             return index == 0
-        first = 1 if index == 0 else self.lines[index]
-        last = self.lines[index + 1] - 1 if index + 1 < len(self.lines) else None
+        first = 1 if index == 0 else self.line(index)
+        last = self.line(index + 1) - 1 if index + 1 < len(self.starts) else None
         return line >= first and (last is None or line <= last)
 
 
@@ -117,8 +138,7 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES) -> Plan |
                 starts.append(split)
     if len(starts) < 2:
         return None
-    lines = _lines(path, [*starts, tail_start])
-    return Plan(size, head_end, tail_start, lines[-1], tuple(starts), tuple(lines[:-1]))
+    return Plan(path, size, head_end, tail_start, tuple(starts))
 
 
 def _find_newline(path: Path, position: int) -> int:
@@ -129,21 +149,25 @@ def _find_newline(path: Path, position: int) -> int:
     return position + found if found >= 0 else -1
 
 
-def _lines(path: Path, positions: list[int]) -> list[int]:
-    """The line each of the ascending byte ``positions`` is on."""
-    lines = []
-    line = 1
-    offset = 0
-    with path.open("rb") as stream:
-        for position in positions:
-            while offset < position:
-                block = stream.read(min(_SCAN_BYTES, position - offset))
+class _LineCounter:
+    """Counts a file's lines up to ascending byte positions, reading each byte once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.line = 1
+
+    def line_at(self, position: int) -> int:
+        """The line byte ``position`` is on (positions must not go backwards)."""
+        with self.path.open("rb") as stream:
+            stream.seek(self.offset)
+            while self.offset < position:
+                block = stream.read(min(_SCAN_BYTES, position - self.offset))
                 if not block:
                     break
-                line += block.count(b"\n")
-                offset += len(block)
-            lines.append(line)
-    return lines
+                self.line += block.count(b"\n")
+                self.offset += len(block)
+        return self.line
 
 
 @dataclass
@@ -266,11 +290,18 @@ class ParallelFileCheck:
     def _run_parts(self, layout: Plan, folder: Path) -> list[Finding] | None:
         """The merged findings, or None to fall back to a single pass."""
         settings = self.rules[1] if self.rules is not None else None
-        tasks = [
-            _Task(self.path, self.schema, settings, layout.part(index, folder)) for index in range(len(layout.starts))
-        ]
         results: list[PartResult] = []
-        futures = [self.executor().submit(_validate_part, task) for task in tasks]
+        futures: list[Future[PartResult]] = []
+        try:
+            # Each part is handed over as soon as the lines before it are counted.
+            for index in range(len(layout.starts)):
+                task = _Task(self.path, self.schema, settings, layout.part(index, folder))
+                futures.append(self.executor().submit(_validate_part, task))
+        except OSError:
+            for pending in futures:
+                pending.cancel()
+            wait(futures)
+            return None
         for future in futures:
             result = future.result()
             index = len(results)
