@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -21,7 +21,7 @@ from lxml import etree
 from mcfcheck.columns import ColumnFinder
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings
+from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, field_values
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
 from mcfcheck.xmlinput import (
@@ -341,8 +341,7 @@ class Part:
     spill_folder: Path | None = None
 
     def __reduce__(self) -> tuple[type[Part], tuple[object, ...]]:
-        # Pickled by its fields, in order: compiled, a frozen dataclass cannot be restored attribute by attribute.
-        return type(self), tuple(getattr(self, item.name) for item in fields(self))
+        return type(self), field_values(self)
 
 
 def _padding(lines: int) -> Iterator[bytes]:

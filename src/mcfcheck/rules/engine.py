@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from lxml import etree
 
@@ -25,12 +25,24 @@ from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
 from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 #: The code of the engine's own check that the header's GroupID names a known cohort.
 UNKNOWN_GROUP_ID: Final = "COH001"
 UNKNOWN_GROUP_ID_SUMMARY: Final = "The header's GroupID must name a known cohort"
 
 #: Turns an element into its place: line, column and XPath.
 Locator = Callable[[etree._Element], tuple[int | None, int | None, str | None]]
+
+
+def field_values(instance: DataclassInstance) -> tuple[object, ...]:
+    """A dataclass's field values, in order: what its ``__reduce__`` pickles.
+
+    Compiled with mypyc, a frozen dataclass cannot be unpickled attribute by attribute,
+    so the frozen records sent to worker processes pickle as their constructor's arguments.
+    """
+    return tuple(getattr(instance, item.name) for item in fields(instance))
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,7 @@ class PartState:
     ledger: tuple[bytes, Path, str]
 
     def __reduce__(self) -> tuple[type[PartState], tuple[object, ...]]:
-        # Pickled by its fields, in order: compiled, a frozen dataclass cannot be restored attribute by attribute.
-        return type(self), tuple(getattr(self, item.name) for item in fields(self))
+        return type(self), field_values(self)
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,7 @@ class RuleSettings:
     epcl: Path | None = None
 
     def __reduce__(self) -> tuple[type[RuleSettings], tuple[object, ...]]:
-        # Pickled by its fields, in order: compiled, a frozen dataclass cannot be restored attribute by attribute.
-        return type(self), tuple(getattr(self, item.name) for item in fields(self))
+        return type(self), field_values(self)
 
     def cohort_for(self, group_id: str | None) -> Cohort | None:
         """The cohort whose GroupID is ``group_id``."""
