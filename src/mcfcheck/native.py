@@ -25,19 +25,22 @@ def _modules() -> list[tuple[str, Path]]:
     return found
 
 
+def _compiled() -> list[tuple[str, Path]]:
+    """The modules imported from extension modules, with those files."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return [(name, origin) for name, origin in _modules() if origin.name.endswith(suffixes)]
+
+
 def compiled_modules() -> list[str]:
     """The modules imported from extension modules, by name."""
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    return [name for name, origin in _modules() if origin.name.endswith(suffixes)]
+    return [name for name, _ in _compiled()]
 
 
 def stale_modules() -> list[str]:
     """Compiled modules whose source has changed since they were compiled."""
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     stale = []
-    for name, origin in _modules():
-        if origin.name.endswith(suffixes):
-            source = origin.with_name(origin.name.split(".", 1)[0] + ".py")
-            if source.exists() and source.stat().st_mtime > origin.stat().st_mtime:
-                stale.append(name)
+    for name, origin in _compiled():
+        source = origin.with_name(origin.name.split(".", 1)[0] + ".py")
+        if source.exists() and source.stat().st_mtime > origin.stat().st_mtime:
+            stale.append(name)
     return stale
