@@ -15,19 +15,22 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## compile: the modules that run once per installation, compiled with mypyc beside their
-## sources (Python imports an extension module first). Where mypyc cannot compile (no C
-## compiler), mcfcheck runs as plain Python: the same findings, a little slower.
+## sources (Python imports an extension module first), and the C module that reads
+## installations from libxml2's tree (src/mcfcheck/_fastread.c, against lxml's headers).
+## Where they cannot be built (no C compiler), mcfcheck runs as plain Python: the same
+## findings, slower.
 COMPILED := mcfcheck/identifiers.py mcfcheck/columns.py mcfcheck/validator.py \
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled
-$(COMPILED_STAMP): $(STAMP) $(addprefix src/,$(COMPILED))
-	@echo "compiling $(words $(COMPILED)) modules with mypyc (about a minute; log in src/build/mypyc.log)"
+$(COMPILED_STAMP): $(STAMP) $(addprefix src/,$(COMPILED)) src/mcfcheck/_fastread.c tools/build_extension.py
+	@echo "compiling $(words $(COMPILED)) modules with mypyc and one C module (about a minute; log in src/build/mypyc.log)"
 	@mkdir -p src/build
 	@find src -name '*.so' -delete
-	@if (cd src && ../$(BIN)/mypyc $(COMPILED) > build/mypyc.log 2>&1); then echo compiled > $@; else \
+	@if (cd src && ../$(BIN)/mypyc $(COMPILED) > build/mypyc.log 2>&1) && \
+		$(BIN)/python tools/build_extension.py >> src/build/mypyc.log 2>&1; then echo compiled > $@; else \
 		find src -name '*.so' -delete; echo plain > $@; \
-		echo "make compile: mypyc could not compile (it needs a C compiler and Python's headers; see" \
+		echo "make compile: could not compile (it needs a C compiler and Python's headers; see" \
 			"src/build/mypyc.log): mcfcheck runs as plain Python"; fi
 compile: $(COMPILED_STAMP)
 

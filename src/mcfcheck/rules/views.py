@@ -9,7 +9,9 @@ must not keep them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
+from typing import Final
 
 from lxml import etree
 
@@ -158,6 +160,172 @@ class TrailerView(_Element):
         return _integer(self.text("DeviceCount"))
 
 
+_Text = str | None
+_Line = int | None
+
+#: What a device's view is made from: its element, DeviceType (None without one),
+#: DeviceID and its line, Manufacturer, Model, FirmwareVersion, PaymentMode and
+#: AuxiliaryLoad, texts stripped. Where an element repeats, the last one counts.
+DeviceFields = tuple[etree._Element, _Text, _Text, int, _Text, _Text, _Text, _Text, _Text]
+
+#: What an installation's view is made from, in this order. Texts are stripped; a line
+#: is None when its element is absent; where an element repeats, the last one counts.
+# fmt: off
+InstallationFields = tuple[
+    _Text, _Line, _Text,                                # InstallationReference and its line, Status
+    _Text, _Line, _Text, _Line,                         # MPANCore, MPRN, each with its line
+    DeviceFields | None,                                # the CommunicationsHub
+    _Text, _Line, _Text, _Line, _Text, _Line, _Text,    # its WAN: ICCID, IMSI, StaticIPAddress, APN
+    list[DeviceFields],                                 # the Devices
+    bool, _Text,                                        # a Prepayment block, its UTRNCutoverHours
+    bool, _Text, _Text, _Text, _Text, _Text,            # a DormantNotice: its four dates, ShorterNoticeAgreed
+]
+# fmt: on
+
+
+def _line(element: etree._Element) -> int:
+    return element.sourceline or 0
+
+
+def read_device_fields(device: etree._Element, n: _Names) -> DeviceFields:
+    """A device's fields, read through lxml's Python API."""
+    device_type: str | None = None
+    device_id: str | None = None
+    device_id_line = 0
+    manufacturer = model = firmware_version = payment_mode = auxiliary_load = None
+    for child in device:
+        tag = child.tag
+        if tag == n.DeviceID:
+            device_id = _text(child)
+            device_id_line = _line(child)
+        elif tag == n.DeviceType:
+            device_type = _text(child) or ""
+        elif tag == n.DeviceModel:
+            for part in child:
+                part_tag = part.tag
+                if part_tag == n.Manufacturer:
+                    manufacturer = _text(part)
+                elif part_tag == n.Model:
+                    model = _text(part)
+                elif part_tag == n.FirmwareVersion:
+                    firmware_version = _text(part)
+        elif tag == n.PaymentMode:
+            payment_mode = _text(child)
+        elif tag == n.AuxiliaryLoad:
+            auxiliary_load = _text(child)
+    return (
+        device,
+        device_type,
+        device_id,
+        device_id_line,
+        manufacturer,
+        model,
+        firmware_version,
+        payment_mode,
+        auxiliary_load,
+    )
+
+
+def read_installation_fields(element: etree._Element) -> InstallationFields:
+    """An installation's fields, read through lxml's Python API (what the C reader also gives)."""
+    n = _names_of(element)
+    reference = status = mpan = mprn = iccid = imsi = static_ip = apn = utrn = None
+    reference_line = mpan_line = mprn_line = iccid_line = imsi_line = static_ip_line = None
+    hub: DeviceFields | None = None
+    devices: list[DeviceFields] = []
+    prepayment = notice = False
+    firmware_notice = planned_upgrade = migration_notice = planned_migration = shorter_notice = None
+    for child in element:
+        tag = child.tag
+        if tag == n.InstallationReference:
+            reference, reference_line = _text(child), _line(child)
+        elif tag == n.Status:
+            status = _text(child)
+        elif tag == n.MeterPoints:
+            for point in child:
+                if point.tag == n.MPANCore:
+                    mpan, mpan_line = _text(point), _line(point)
+                elif point.tag == n.MPRN:
+                    mprn, mprn_line = _text(point), _line(point)
+        elif tag == n.CommunicationsHub:
+            hub = read_device_fields(child, n)
+            for wan in child:
+                if wan.tag != n.WAN:
+                    continue
+                for setting in wan:
+                    setting_tag = setting.tag
+                    if setting_tag == n.ICCID:
+                        iccid, iccid_line = _text(setting), _line(setting)
+                    elif setting_tag == n.IMSI:
+                        imsi, imsi_line = _text(setting), _line(setting)
+                    elif setting_tag == n.StaticIPAddress:
+                        static_ip, static_ip_line = _text(setting), _line(setting)
+                    elif setting_tag == n.APN:
+                        apn = _text(setting)
+        elif tag == n.Devices:
+            devices = [read_device_fields(device, n) for device in child if device.tag == n.Device]
+        elif tag == n.Prepayment:
+            prepayment = True
+            for setting in child:
+                if setting.tag == n.UTRNCutoverHours:
+                    utrn = _text(setting)
+        elif tag == n.DormantNotice:
+            notice = True
+            for item in child:
+                item_tag = item.tag
+                if item_tag == n.FirmwareNoticeDate:
+                    firmware_notice = _text(item)
+                elif item_tag == n.PlannedUpgradeDate:
+                    planned_upgrade = _text(item)
+                elif item_tag == n.MigrationNoticeDate:
+                    migration_notice = _text(item)
+                elif item_tag == n.PlannedMigrationDate:
+                    planned_migration = _text(item)
+                elif item_tag == n.ShorterNoticeAgreed:
+                    shorter_notice = _text(item)
+    return (
+        reference,
+        reference_line,
+        status,
+        mpan,
+        mpan_line,
+        mprn,
+        mprn_line,
+        hub,
+        iccid,
+        iccid_line,
+        imsi,
+        imsi_line,
+        static_ip,
+        static_ip_line,
+        apn,
+        devices,
+        prepayment,
+        utrn,
+        notice,
+        firmware_notice,
+        planned_upgrade,
+        migration_notice,
+        planned_migration,
+        shorter_notice,
+    )
+
+
+def _fast_reader() -> Callable[[etree._Element], InstallationFields] | None:
+    """The C reader of installations, when it is built and matches the installed lxml."""
+    try:
+        from mcfcheck._fastread import read_installation
+    except ImportError:
+        return None
+    return read_installation
+
+
+#: Reads an installation's fields: in C when it can, else through lxml's Python API.
+_FAST_READER: Final = _fast_reader()
+#: Whether installations are read in C (see :mod:`mcfcheck._fastread`).
+FAST_READER = _FAST_READER is not None
+
+
 class DeviceView(_Element):
     """A device: the Communications Hub (type CHF) or one of the installation's devices."""
 
@@ -172,37 +340,17 @@ class DeviceView(_Element):
         "payment_mode",
     )
 
-    def __init__(self, element: etree._Element, device_type: str | None = None, names: _Names | None = None) -> None:
+    def __init__(self, fields: DeviceFields, default_type: str = "") -> None:
+        element, device_type, device_id, device_id_line, manufacturer, model, firmware, payment, auxiliary = fields
         super().__init__(element)
-        n = names or _names_of(element)
-        self.device_type = device_type or ""
-        self.device_id: str | None = None
-        self.device_id_line = 0
-        self.manufacturer: str | None = None
-        self.model: str | None = None
-        self.firmware_version: str | None = None
-        self.payment_mode: str | None = None
-        self.auxiliary_load: bool | None = None
-        for child in element:
-            tag = child.tag
-            if tag == n.DeviceID:
-                self.device_id = _text(child)
-                self.device_id_line = child.sourceline or 0
-            elif tag == n.DeviceType:
-                self.device_type = _text(child) or ""
-            elif tag == n.DeviceModel:
-                for part in child:
-                    part_tag = part.tag
-                    if part_tag == n.Manufacturer:
-                        self.manufacturer = _text(part)
-                    elif part_tag == n.Model:
-                        self.model = _text(part)
-                    elif part_tag == n.FirmwareVersion:
-                        self.firmware_version = _text(part)
-            elif tag == n.PaymentMode:
-                self.payment_mode = _text(child)
-            elif tag == n.AuxiliaryLoad:
-                self.auxiliary_load = _boolean(_text(child))
+        self.device_type = device_type if device_type is not None else default_type
+        self.device_id = device_id
+        self.device_id_line = device_id_line
+        self.manufacturer = manufacturer
+        self.model = model
+        self.firmware_version = firmware
+        self.payment_mode = payment
+        self.auxiliary_load = _boolean(auxiliary)
 
 
 class InstallationView(_Element):
@@ -232,88 +380,53 @@ class InstallationView(_Element):
 
     def __init__(self, element: etree._Element) -> None:
         super().__init__(element)
-        self.reference: str | None = None
-        self.status: str | None = None
-        self.mpan: str | None = None
-        self.mprn: str | None = None
-        self.hub: DeviceView | None = None
-        self.iccid: str | None = None
-        self.imsi: str | None = None
-        self.static_ip: str | None = None
-        self.apn: str | None = None
-        self.devices: list[DeviceView] = []
-        self.prepayment_block = False
-        self.utrn_cutover_hours: int | None = None
-        self.dormant_notice = False
-        self.firmware_notice_date: dt.date | None = None
-        self.planned_upgrade_date: dt.date | None = None
-        self.migration_notice_date: dt.date | None = None
-        self.planned_migration_date: dt.date | None = None
-        self.shorter_notice_agreed = False
+        fields = _FAST_READER(element) if _FAST_READER is not None else read_installation_fields(element)
+        (
+            self.reference,
+            reference_line,
+            self.status,
+            self.mpan,
+            mpan_line,
+            self.mprn,
+            mprn_line,
+            hub,
+            self.iccid,
+            iccid_line,
+            self.imsi,
+            imsi_line,
+            self.static_ip,
+            static_ip_line,
+            self.apn,
+            devices,
+            self.prepayment_block,
+            utrn,
+            self.dormant_notice,
+            firmware_notice,
+            planned_upgrade,
+            migration_notice,
+            planned_migration,
+            shorter_notice,
+        ) = fields
+        self.hub = DeviceView(hub, "CHF") if hub is not None else None
+        self.devices = [DeviceView(device) for device in devices]
+        self.utrn_cutover_hours = _integer(utrn)
+        self.firmware_notice_date = _date(firmware_notice)
+        self.planned_upgrade_date = _date(planned_upgrade)
+        self.migration_notice_date = _date(migration_notice)
+        self.planned_migration_date = _date(planned_migration)
+        self.shorter_notice_agreed = _boolean(shorter_notice) is True
         #: The lines of the identifiers, by field name (reference, mpan, mprn, iccid, imsi, static_ip).
         self.lines: dict[str, int] = {}
-        n = _names_of(element)
-        for child in element:
-            tag = child.tag
-            if tag == n.InstallationReference:
-                self.reference = _text(child)
-                self.lines["reference"] = child.sourceline or 0
-            elif tag == n.Status:
-                self.status = _text(child)
-            elif tag == n.MeterPoints:
-                for point in child:
-                    point_tag = point.tag
-                    if point_tag == n.MPANCore:
-                        self.mpan = _text(point)
-                        self.lines["mpan"] = point.sourceline or 0
-                    elif point_tag == n.MPRN:
-                        self.mprn = _text(point)
-                        self.lines["mprn"] = point.sourceline or 0
-            elif tag == n.CommunicationsHub:
-                self._read_hub(child, n)
-            elif tag == n.Devices:
-                self.devices = [DeviceView(device, None, n) for device in child if device.tag == n.Device]
-            elif tag == n.Prepayment:
-                self.prepayment_block = True
-                for setting in child:
-                    if setting.tag == n.UTRNCutoverHours:
-                        self.utrn_cutover_hours = _integer(setting.text)
-            elif tag == n.DormantNotice:
-                self._read_notice(child, n)
-
-    def _read_hub(self, hub: etree._Element, n: _Names) -> None:
-        self.hub = DeviceView(hub, "CHF", n)
-        for child in hub:
-            if child.tag != n.WAN:
-                continue
-            for setting in child:
-                setting_tag = setting.tag
-                if setting_tag == n.ICCID:
-                    self.iccid = _text(setting)
-                    self.lines["iccid"] = setting.sourceline or 0
-                elif setting_tag == n.IMSI:
-                    self.imsi = _text(setting)
-                    self.lines["imsi"] = setting.sourceline or 0
-                elif setting_tag == n.StaticIPAddress:
-                    self.static_ip = _text(setting)
-                    self.lines["static_ip"] = setting.sourceline or 0
-                elif setting_tag == n.APN:
-                    self.apn = _text(setting)
-
-    def _read_notice(self, notice: etree._Element, n: _Names) -> None:
-        self.dormant_notice = True
-        for child in notice:
-            tag = child.tag
-            if tag == n.FirmwareNoticeDate:
-                self.firmware_notice_date = _date(child.text)
-            elif tag == n.PlannedUpgradeDate:
-                self.planned_upgrade_date = _date(child.text)
-            elif tag == n.MigrationNoticeDate:
-                self.migration_notice_date = _date(child.text)
-            elif tag == n.PlannedMigrationDate:
-                self.planned_migration_date = _date(child.text)
-            elif tag == n.ShorterNoticeAgreed:
-                self.shorter_notice_agreed = _boolean(_text(child)) is True
+        for name, line in (
+            ("reference", reference_line),
+            ("mpan", mpan_line),
+            ("mprn", mprn_line),
+            ("iccid", iccid_line),
+            ("imsi", imsi_line),
+            ("static_ip", static_ip_line),
+        ):
+            if line is not None:
+                self.lines[name] = line
 
     @property
     def dormant(self) -> bool:
