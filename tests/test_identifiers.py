@@ -7,6 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcfcheck.identifiers import (
+    MPAN_WEIGHTS,
+    is_digits,
     is_uk_imsi,
     is_valid_iccid,
     is_valid_mpan_core,
@@ -92,3 +94,61 @@ def test_check_digit_functions_accept_any_digits_or_refuse_clearly(text: str) ->
 )
 def test_imsi_country(imsi: str, uk: bool) -> None:
     assert is_uk_imsi(imsi) is uk
+
+
+def _reference_mpan_valid(mpan: str) -> bool:
+    """The MPAN check as the MRA states it, written for clarity, not speed."""
+    weighted = sum(int(digit) * weight for digit, weight in zip(mpan[:12], MPAN_WEIGHTS, strict=True))
+    return weighted % 11 % 10 == int(mpan[12])
+
+
+def _reference_luhn_valid(number: str) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(number)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _reference_mprn_valid(mprn: str) -> bool:
+    body = mprn[:-2]
+    total = sum(int(digit) * (len(body) - index) for index, digit in enumerate(body))
+    return f"{total % 11:02d}" == mprn[-2:]
+
+
+@given(st.text(alphabet="0123456789", min_size=13, max_size=13))
+def test_mpan_check_matches_the_plain_statement(mpan: str) -> None:
+    assert is_valid_mpan_core(mpan) is _reference_mpan_valid(mpan)
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=18))
+def test_iccid_check_matches_the_plain_statement(body: str) -> None:
+    iccid = "89" + body
+    assert is_valid_iccid(iccid) is _reference_luhn_valid(iccid)
+
+
+@given(st.text(alphabet="0123456789", min_size=6, max_size=10))
+def test_mprn_check_matches_the_plain_statement(mprn: str) -> None:
+    assert is_valid_mprn(mprn) is _reference_mprn_valid(mprn)
+
+
+# Characters that str.isdigit() takes but that are not the schema's digits 0-9.
+NOT_ASCII_DIGITS = "\u00b2\u00b3\u00b9\u0660\u0661\u0662\u0669\uff10\uff11\uff12"
+
+
+@given(st.text(alphabet="0123456789" + NOT_ASCII_DIGITS + "aZ -", max_size=22))
+def test_any_text_is_judged_without_error(text: str) -> None:
+    # Identifiers come from the file as written; no text may raise instead of being judged.
+    results = [is_valid_mpan_core(text), is_valid_iccid(text), is_valid_mprn(text), is_uk_imsi(text)]
+    if not (text.isascii() and text.isdigit()):
+        assert not any(results)
+        assert not is_digits(text)
+
+
+@pytest.mark.parametrize("text", ["11777777777\u00b22", "\u0661" * 12 + "\u0662", "\uff11" * 12 + "\uff12"])
+def test_other_digits_are_not_digits(text: str) -> None:
+    assert text.isdigit()
+    assert not is_digits(text)
+    assert not is_valid_mpan_core(text)
+    with pytest.raises(ValueError, match="12 digits"):
+        mpan_check_digit(text[:12])

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
 from mcfcheck.findings import Severity
-from mcfcheck.identifiers import is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
+from mcfcheck.identifiers import is_digits, is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
@@ -37,7 +37,7 @@ class MpanCheckDigit(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         mpan = installation.mpan
-        if mpan is not None and len(mpan) == 13 and mpan.isdigit() and not is_valid_mpan_core(mpan):
+        if mpan is not None and len(mpan) == 13 and is_digits(mpan) and not is_valid_mpan_core(mpan):
             yield Problem(f"MPAN core {mpan} has a wrong check digit", installation.find("MeterPoints/MPANCore"))
 
 
@@ -56,7 +56,7 @@ class IccidCheckDigit(Rule):
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         iccid = installation.iccid
         # A malformed ICCID is the schema's to report; this rule adds only the check digit.
-        well_formed = iccid is not None and iccid.isdigit() and len(iccid) in (19, 20) and iccid.startswith("89")
+        well_formed = iccid is not None and is_digits(iccid) and len(iccid) in (19, 20) and iccid.startswith("89")
         if iccid is not None and well_formed and not is_valid_iccid(iccid):
             yield Problem(
                 f"ICCID {iccid} has a wrong Luhn check digit", installation.find("CommunicationsHub/WAN/ICCID")
@@ -81,7 +81,7 @@ class MprnCheckDigits(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         mprn = installation.mprn
-        if mprn is not None and mprn.isdigit() and 6 <= len(mprn) <= 10 and not is_valid_mprn(mprn):
+        if mprn is not None and is_digits(mprn) and 6 <= len(mprn) <= 10 and not is_valid_mprn(mprn):
             yield Problem(f"MPRN {mprn} fails the usual check digits", installation.find("MeterPoints/MPRN"))
 
 
@@ -99,7 +99,7 @@ class ImsiCountryCode(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         imsi = installation.imsi
-        if imsi is not None and len(imsi) == 15 and imsi.isdigit() and not is_uk_imsi(imsi):
+        if imsi is not None and len(imsi) == 15 and is_digits(imsi) and not is_uk_imsi(imsi):
             yield Problem(
                 f"IMSI {imsi} has country code {imsi[:3]}, not the UK's 234 or 235",
                 installation.find("CommunicationsHub/WAN/IMSI"),
