@@ -20,10 +20,10 @@ $(STAMP): pyproject.toml
 ## Where they cannot be built (no C compiler), mcfcheck runs as plain Python: the same
 ## findings, slower.
 COMPILED := mcfcheck/identifiers.py mcfcheck/columns.py mcfcheck/validator.py \
-	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py \
+	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled
-$(COMPILED_STAMP): $(STAMP) $(addprefix src/,$(COMPILED)) src/mcfcheck/_fastread.c tools/build_extension.py
+$(COMPILED_STAMP): $(STAMP) Makefile $(addprefix src/,$(COMPILED)) src/mcfcheck/_fastread.c tools/build_extension.py
 	@echo "compiling $(words $(COMPILED)) modules with mypyc and one C module (about a minute; log in src/build/mypyc.log)"
 	@mkdir -p src/build
 	@find src -name '*.so' -delete

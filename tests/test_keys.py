@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,8 +28,8 @@ def _expected(items: list[str]) -> list[Duplicate]:
     return found
 
 
-def _duplicates(items: list[str]) -> list[Duplicate]:
-    store = KeyStore()
+def _duplicates(items: list[str], fingerprint: Callable[[str], int] | None = None) -> list[Duplicate]:
+    store = KeyStore(fingerprint=fingerprint)
     try:
         for line, value in enumerate(items, start=1):
             store.add(value, line, line % 256)
@@ -43,22 +43,20 @@ def test_duplicates_are_exactly_the_repeated_values_in_file_order(items: list[st
     assert _duplicates(items) == _expected(items)
 
 
-@pytest.fixture
-def colliding_fingerprints(monkeypatch: pytest.MonkeyPatch) -> None:
+def _colliding(value: str) -> int:
     """Every value gets the same fingerprint: only the spilled values can tell them apart."""
-    monkeypatch.setattr(keys, "hash", lambda value: 7, raising=False)
+    return 7
 
 
-@pytest.mark.usefixtures("colliding_fingerprints")
 def test_colliding_fingerprints_never_make_a_false_duplicate() -> None:
     items = ["A", "B", "C", "B", "D"]
-    store = KeyStore()
+    store = KeyStore(fingerprint=_colliding)
     for line, value in enumerate(items, start=1):
         store.add(value, line)
     assert set(store._fingerprints) == {7}
     store.close()
-    assert _duplicates(items) == _expected(items)
-    assert [duplicate.value for duplicate in _duplicates(items)] == ["B"]
+    assert _duplicates(items, _colliding) == _expected(items)
+    assert [duplicate.value for duplicate in _duplicates(items, _colliding)] == ["B"]
 
 
 def test_values_too_long_to_be_identifiers_are_left_to_the_schema() -> None:

@@ -19,7 +19,7 @@ import tempfile
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -59,11 +59,13 @@ class Spill:
     removes it.
     """
 
-    def __init__(self, record_size: int, folder: Path | None = None) -> None:
+    def __init__(self, record_size: int, folder: Path | None = None, written: Path | None = None) -> None:
         self.record_size = record_size
-        self.path: Path | None = None
-        if folder is None:
-            self._file: BinaryIO = tempfile.TemporaryFile(prefix="mcfcheck-keys-")  # noqa: SIM115 - closed by close()
+        self.path: Path | None = written
+        if written is not None:
+            self._file: BinaryIO = written.open("rb")
+        elif folder is None:
+            self._file = tempfile.TemporaryFile(prefix="mcfcheck-keys-")  # noqa: SIM115 - closed by close()
         else:
             descriptor, name = tempfile.mkstemp(prefix="keys-", dir=folder)
             self._file = os.fdopen(descriptor, "w+b")
@@ -73,12 +75,7 @@ class Spill:
     @classmethod
     def open(cls, record_size: int, path: Path) -> Spill:
         """A spill another process wrote, for reading."""
-        spill = cls.__new__(cls)
-        spill.record_size = record_size
-        spill.path = path
-        spill._file = path.open("rb")
-        spill._flushed = True
-        return spill
+        return cls(record_size, written=path)
 
     def append(self, record: bytes) -> None:
         self._file.write(record)
@@ -106,11 +103,6 @@ class Spill:
         self._file.close()
 
 
-def fingerprint(value: str) -> int:
-    """A 32-bit fingerprint of a value, stable within one process."""
-    return hash(value) & 0xFFFFFFFF
-
-
 #: What a store hands to another process: the files of its fingerprints and of its spill.
 StoreState = tuple[Path, Path]
 
@@ -122,8 +114,10 @@ class KeyStore:
     file order with :meth:`merge`.
     """
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, fingerprint: Callable[[str], int] | None = None) -> None:
         self._folder = folder
+        # Another fingerprint than the default (the value's hash): tests make them collide.
+        self._fingerprint = fingerprint
         self._fingerprints = array("I")
         # Merged parts' fingerprint files, read only when the duplicates are looked for.
         self._fingerprint_files: list[Path] = []
@@ -143,7 +137,8 @@ class KeyStore:
         encoded = value.encode("utf-8")
         if len(encoded) > VALUE_BYTES:
             return
-        self._fingerprints.append(hash(value) & 0xFFFFFFFF)
+        mark = hash(value) if self._fingerprint is None else self._fingerprint(value)
+        self._fingerprints.append(mark & 0xFFFFFFFF)
         self._pending += self._pack(min(line, 0xFFFFFFFF), slot, len(encoded), encoded)
         if len(self._pending) >= _PENDING_BYTES:
             self._flush()
