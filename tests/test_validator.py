@@ -17,7 +17,14 @@ from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedKind
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
-from mcfcheck.validator import CODE_INVALID_VALUE, CODE_STRUCTURE, SCHEMA_CODES, check_file, schema_error_code
+from mcfcheck.validator import (
+    CODE_INVALID_VALUE,
+    CODE_STRUCTURE,
+    RECORD_BATCH,
+    SCHEMA_CODES,
+    check_file,
+    schema_error_code,
+)
 
 from .conftest import ROOT, SAMPLES
 
@@ -325,3 +332,36 @@ def test_rule_samples_break_their_rule(sample: Path) -> None:
 def test_there_is_a_sample_for_every_rule() -> None:
     codes = {path.name[:6] for path in RULE_SAMPLES}
     assert codes == set(load_registry().rules)
+
+
+def test_findings_come_installation_by_installation_across_batches(tmp_path: Path) -> None:
+    # Installations are checked in batches (the schema for all of a batch, then the rules);
+    # the findings must still come in file order, each installation's schema findings first.
+    path = tmp_path / "many.xml"
+    cohort = builtin_cohorts()["CB"]
+    planted = {index: kind for index, kind in enumerate([*PlantedKind] * 12, start=3) if index % 5 == 0}
+    MCFGenerator(cohort, seed=11, error_rate=0.3, planted_at=planted).write(path, 300)
+    # And rule findings: every third MPAN core gets a wrong check digit (GEN001).
+    count = iter(range(10**6))
+
+    def wrong_check_digit(match: re.Match[str]) -> str:
+        mpan = match.group(1)
+        return match.group(0) if next(count) % 3 else f"<MPANCore>{mpan[:12]}{(int(mpan[12]) + 1) % 10}</MPANCore>"
+
+    path.write_text(re.sub(r"<MPANCore>([0-9]{13})</MPANCore>", wrong_check_digit, path.read_text()))
+    report = check_file(path, rules=(load_registry(), RuleSettings()))
+    assert report.error is None
+    per_installation = [
+        finding for finding in report.findings if finding.location.installation and finding.location.line
+    ]
+    # Duplicates are reported once the file has ended; the rest in file order.
+    ordered = [finding for finding in per_installation if not finding.code.startswith("GEN01")]
+    starts = [int(finding.location.xpath.split("Installation[")[1].split("]")[0]) for finding in ordered]  # type: ignore[union-attr]
+    assert starts == sorted(starts)
+    assert max(starts) > 2 * RECORD_BATCH
+    for position in set(starts):
+        codes = [finding.code for finding, start in zip(ordered, starts, strict=True) if start == position]
+        schema = [code.startswith("XSD") for code in codes]
+        assert schema == sorted(schema, reverse=True), codes
+    assert any(code.startswith("XSD") for code in (finding.code for finding in ordered))
+    assert any(not code.startswith("XSD") for code in (finding.code for finding in ordered))

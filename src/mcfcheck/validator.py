@@ -43,6 +43,9 @@ REFERENCE_ELEMENT: Final = "InstallationReference"
 STATUS_ELEMENT: Final = "Status"
 GROUP_ID_ELEMENT: Final = "GroupID"
 
+#: How many installations are checked together: the schema checks them all, then the rules run.
+RECORD_BATCH: Final = 64
+
 #: Finding codes for schema errors, by the libxml2 error families they group.
 CODE_INVALID_VALUE: Final = "XSD001"
 CODE_STRUCTURE: Final = "XSD002"
@@ -238,11 +241,33 @@ class _FileValidation:
         if self.engine is not None and not self.engine.started:
             yield from self.engine.header(root.find(self._header_tag), self._locate_outside)
 
-    def check_record(self, record: etree._Element) -> Iterator[Finding]:
-        """Validate one installation that has just been read, then release it."""
+    def check_records(self, records: list[etree._Element]) -> Iterator[Finding]:
+        """Validate installations that have just been read, in file order, then release them.
+
+        The schema checks them all first, then the rules run over each in turn: each
+        step's code stays in the processor's caches across the batch, which is
+        measurably faster than alternating per installation. Each installation's
+        findings still come in the same order: its schema findings, then its rules'.
+        """
+        validated = [self._validate(record) for record in records]
+        for record, outcome in zip(records, validated, strict=True):
+            if outcome is None:
+                continue  # nested in another installation: validated with it.
+            record_path, parent_path, findings = outcome
+            yield from findings
+            if self.engine is not None:
+                if not self.engine.started:
+                    yield from self._start_rules(record.getroottree().getroot())
+                yield from self.engine.installation(
+                    record, self._locator_in(record, record_path), record.sourceline or 0, parent_path
+                )
+            self._release(record, record_path)
+
+    def _validate(self, record: etree._Element) -> tuple[str, str, list[Finding]] | None:
+        """The installation's path, its parent's, and its schema findings; None for one nested in another."""
         assert self._record_tag is not None
         if next(record.iterancestors(self._record_tag), None) is not None:
-            return  # nested in another installation: validated with it.
+            return None
         parent = record.getparent()
         if parent is not self._parent:
             if self._parent is not None or self.part is None:
@@ -257,19 +282,21 @@ class _FileValidation:
         schema = self.schema.installation_schema
         if not self._header_read:
             self._read_header(record.getroottree().getroot())
+        findings: list[Finding] = []
         if not schema.validate(record):
             reference = record.findtext(self._reference_tag)
             status = record.findtext(self._status_tag)
             for entry in schema.error_log:
                 element = _resolve_log_path(record, entry.path)
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
-                yield self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference, status)
-        if self.engine is not None:
-            if not self.engine.started:
-                yield from self._start_rules(record.getroottree().getroot())
-            yield from self.engine.installation(
-                record, self._locator_in(record, record_path), record.sourceline or 0, self._parent_path
-            )
+                findings.append(
+                    self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference, status)
+                )
+        return record_path, self._parent_path, findings
+
+    def _release(self, record: etree._Element, record_path: str) -> None:
+        """Let an installation go: only the first of a run stays, emptied, as a placeholder."""
+        parent = record.getparent()
         previous = record.getprevious()
         if previous is not None and previous.tag == record.tag and parent is not None:
             parent.remove(record)
@@ -498,11 +525,17 @@ class FileCheck:
         done = 0
 
         def completed() -> Iterator[Finding]:
+            batch: list[etree._Element] = []
             for event, node in parser.read_events():
                 if event == "pi":
                     _release_padding_before(node)
-                else:
-                    yield from validation.check_record(node)
+                    continue
+                batch.append(node)
+                if len(batch) == RECORD_BATCH:
+                    yield from validation.check_records(batch)
+                    batch = []
+            if batch:
+                yield from validation.check_records(batch)
 
         try:
             for chunk in chunks:
