@@ -365,3 +365,21 @@ def test_findings_come_installation_by_installation_across_batches(tmp_path: Pat
         assert schema == sorted(schema, reverse=True), codes
     assert any(code.startswith("XSD") for code in (finding.code for finding in ordered))
     assert any(not code.startswith("XSD") for code in (finding.code for finding in ordered))
+
+
+def test_an_installation_nested_in_another_is_checked_with_it(write_mcf) -> None:  # type: ignore[no-untyped-def]
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=6).iter_text(4))
+    installations = text.split("<Installation>")
+    # The third installation's devices hold a copy of the first whole installation,
+    # and the fourth has a Status the schema refuses.
+    first = "<Installation>" + installations[1].split("</Installation>")[0] + "</Installation>"
+    installations[3] = installations[3].replace("</Devices>", first + "</Devices>", 1)
+    installations[4] = re.sub("<Status>[^<]*</Status>", "<Status>Asleep</Status>", installations[4])
+    report = check_file(write_mcf("<Installation>".join(installations)), rules=(load_registry(), RuleSettings()))
+    assert report.error is None
+    assert report.installations == 4
+    schema = [finding for finding in report.findings if finding.code.startswith("XSD")]
+    assert [(finding.code, finding.location.xpath) for finding in schema] == [
+        (CODE_STRUCTURE, "/MigrationFile/Installations/Installation[3]/Devices/Installation"),
+        (CODE_INVALID_VALUE, "/MigrationFile/Installations/Installation[4]/Status"),
+    ]

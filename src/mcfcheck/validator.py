@@ -266,10 +266,12 @@ class _FileValidation:
     def _validate(self, record: etree._Element) -> tuple[str, str, list[Finding]] | None:
         """The installation's path, its parent's, and its schema findings; None for one nested in another."""
         assert self._record_tag is not None
-        if next(record.iterancestors(self._record_tag), None) is not None:
-            return None
         parent = record.getparent()
         if parent is not self._parent:
+            # Installations under the parent of the last one are not nested in another:
+            # that was checked when the parent was first seen.
+            if next(record.iterancestors(self._record_tag), None) is not None:
+                return None
             if self._parent is not None or self.part is None:
                 self._position = 0
             elif parent is not None:
