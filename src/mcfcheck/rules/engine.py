@@ -23,7 +23,7 @@ from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.ledger import InstallationLedger
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
-from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
+from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -90,6 +90,9 @@ class RuleEngine:
         self.ledger = InstallationLedger(spill_folder)
         self._rules: list[Rule] = []
         self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
+        # The installation and device checks, bound once: they run for every installation.
+        self._installation_checks: list[tuple[Rule, Callable[[InstallationView], Iterable[Problem]]]] = []
+        self._device_checks: list[tuple[Rule, Callable[[DeviceView, InstallationView], Iterable[Problem]]]] = []
         self._started = False
 
     def close(self) -> None:
@@ -116,6 +119,10 @@ class RuleEngine:
             self._rules.append(rule)
             for visit in rule.active_visits:
                 self._by_visit[visit].append(rule)
+            if Visit.INSTALLATION in rule.active_visits:
+                self._installation_checks.append((rule, rule.installation))
+            if Visit.DEVICE in rule.active_visits:
+                self._device_checks.append((rule, rule.device))
 
     def _finding(
         self,
@@ -187,15 +194,14 @@ class RuleEngine:
         view = InstallationView(element)
         reference, status = view.reference, view.status
         self.ledger.add(line, reference, parent_path, status)
-        for rule in self._by_visit[Visit.INSTALLATION]:
-            for problem in rule.installation(view):
+        for rule, check in self._installation_checks:
+            for problem in check(view):
                 yield self._finding(rule, problem, locate, reference, status)
-        device_rules = self._by_visit[Visit.DEVICE]
-        if device_rules:
+        if self._device_checks:
             devices = ([view.hub] if view.hub is not None else []) + view.devices
             for device in devices:
-                for rule in device_rules:
-                    for problem in rule.device(device, view):
+                for rule, check_device in self._device_checks:
+                    for problem in check_device(device, view):
                         yield self._finding(rule, problem, locate, reference, status)
 
     def export_states(self) -> PartState:
