@@ -375,16 +375,30 @@ read_installation(PyObject *module, PyObject *element)
 
 /* --- the module ---------------------------------------------------------------- */
 
-/* libxml2's xmlGetLineNo, from the lxml module that holds libxml2 (and is already loaded). */
+/*
+ * Bind to the installed lxml: it must be the version this module was compiled against
+ * (the C API's structures follow it); its element class; and libxml2's xmlGetLineNo(),
+ * from the lxml module that holds libxml2 (already loaded).
+ */
 static int
-find_line_function(void)
+bind_lxml(PyObject *etree)
 {
-    PyObject *etree = PyImport_ImportModule("lxml.etree");
-    if (etree == NULL) {
+    PyObject *version = PyObject_GetAttrString(etree, "__version__");
+    if (version == NULL) {
+        return -1;
+    }
+    int same = PyUnicode_CompareWithASCIIString(version, LXML_VERSION_STRING) == 0;
+    Py_DECREF(version);
+    if (!same) {
+        PyErr_Format(PyExc_ImportError, "compiled against lxml %s, not the installed one", LXML_VERSION_STRING);
+        return -1;
+    }
+    element_type = (PyTypeObject *)PyObject_GetAttrString(etree, "_Element");
+    if (element_type == NULL || !PyType_Check(element_type)) {
+        PyErr_SetString(PyExc_ImportError, "lxml.etree._Element is not a type");
         return -1;
     }
     PyObject *path = PyObject_GetAttrString(etree, "__file__");
-    Py_DECREF(etree);
     if (path == NULL) {
         return -1;
     }
@@ -396,34 +410,6 @@ find_line_function(void)
     }
     if (get_line_number == NULL) {
         PyErr_SetString(PyExc_ImportError, "libxml2's xmlGetLineNo is not reachable through lxml");
-        return -1;
-    }
-    return 0;
-}
-
-/* The lxml this module was compiled against must be the one installed: the C API's structures follow it. */
-static int
-check_lxml_version(void)
-{
-    PyObject *etree = PyImport_ImportModule("lxml.etree");
-    if (etree == NULL) {
-        return -1;
-    }
-    PyObject *version = PyObject_GetAttrString(etree, "__version__");
-    if (version == NULL) {
-        Py_DECREF(etree);
-        return -1;
-    }
-    int same = PyUnicode_CompareWithASCIIString(version, LXML_VERSION_STRING) == 0;
-    Py_DECREF(version);
-    element_type = (PyTypeObject *)PyObject_GetAttrString(etree, "_Element");
-    Py_DECREF(etree);
-    if (element_type == NULL || !PyType_Check(element_type)) {
-        PyErr_SetString(PyExc_ImportError, "lxml.etree._Element is not a type");
-        return -1;
-    }
-    if (!same) {
-        PyErr_Format(PyExc_ImportError, "compiled against lxml %s, not the installed one", LXML_VERSION_STRING);
         return -1;
     }
     return 0;
@@ -443,7 +429,13 @@ static struct PyModuleDef module_definition = {
 PyMODINIT_FUNC
 PyInit__fastread(void)
 {
-    if (check_lxml_version() < 0 || import_lxml__etree() < 0 || find_line_function() < 0) {
+    PyObject *etree = PyImport_ImportModule("lxml.etree");
+    if (etree == NULL) {
+        return NULL;
+    }
+    int bound = bind_lxml(etree);
+    Py_DECREF(etree);
+    if (bound < 0 || import_lxml__etree() < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_definition);
