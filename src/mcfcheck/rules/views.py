@@ -187,12 +187,22 @@ def _line(element: etree._Element) -> int:
     return element.sourceline or 0
 
 
+def _read_texts(parent: etree._Element, tags: tuple[str, ...], texts: list[str | None]) -> None:
+    """Put the text of each child of ``parent`` whose tag is in ``tags`` at that tag's index in ``texts``."""
+    for child in parent:
+        tag = child.tag
+        if tag in tags:
+            texts[tags.index(tag)] = _text(child)
+
+
 def read_device_fields(device: etree._Element, n: _Names) -> DeviceFields:
     """A device's fields, read through lxml's Python API."""
     device_type: str | None = None
     device_id: str | None = None
     device_id_line = 0
-    manufacturer = model = firmware_version = payment_mode = auxiliary_load = None
+    payment_mode = auxiliary_load = None
+    # Manufacturer, Model and FirmwareVersion, from any DeviceModel (the last one given counts).
+    model: list[str | None] = [None, None, None]
     for child in device:
         tag = child.tag
         if tag == n.DeviceID:
@@ -201,14 +211,7 @@ def read_device_fields(device: etree._Element, n: _Names) -> DeviceFields:
         elif tag == n.DeviceType:
             device_type = _text(child) or ""
         elif tag == n.DeviceModel:
-            for part in child:
-                part_tag = part.tag
-                if part_tag == n.Manufacturer:
-                    manufacturer = _text(part)
-                elif part_tag == n.Model:
-                    model = _text(part)
-                elif part_tag == n.FirmwareVersion:
-                    firmware_version = _text(part)
+            _read_texts(child, (n.Manufacturer, n.Model, n.FirmwareVersion), model)
         elif tag == n.PaymentMode:
             payment_mode = _text(child)
         elif tag == n.AuxiliaryLoad:
@@ -218,9 +221,9 @@ def read_device_fields(device: etree._Element, n: _Names) -> DeviceFields:
         device_type,
         device_id,
         device_id_line,
-        manufacturer,
-        model,
-        firmware_version,
+        model[0],
+        model[1],
+        model[2],
         payment_mode,
         auxiliary_load,
     )
@@ -234,7 +237,8 @@ def read_installation_fields(element: etree._Element) -> InstallationFields:
     hub: DeviceFields | None = None
     devices: list[DeviceFields] = []
     prepayment = notice = False
-    firmware_notice = planned_upgrade = migration_notice = planned_migration = shorter_notice = None
+    # The DormantNotice's four dates and ShorterNoticeAgreed.
+    notice_texts: list[str | None] = [None] * 5
     for child in element:
         tag = child.tag
         if tag == n.InstallationReference:
@@ -271,18 +275,8 @@ def read_installation_fields(element: etree._Element) -> InstallationFields:
                     utrn = _text(setting)
         elif tag == n.DormantNotice:
             notice = True
-            for item in child:
-                item_tag = item.tag
-                if item_tag == n.FirmwareNoticeDate:
-                    firmware_notice = _text(item)
-                elif item_tag == n.PlannedUpgradeDate:
-                    planned_upgrade = _text(item)
-                elif item_tag == n.MigrationNoticeDate:
-                    migration_notice = _text(item)
-                elif item_tag == n.PlannedMigrationDate:
-                    planned_migration = _text(item)
-                elif item_tag == n.ShorterNoticeAgreed:
-                    shorter_notice = _text(item)
+            dates = (n.FirmwareNoticeDate, n.PlannedUpgradeDate, n.MigrationNoticeDate, n.PlannedMigrationDate)
+            _read_texts(child, (*dates, n.ShorterNoticeAgreed), notice_texts)
     return (
         reference,
         reference_line,
@@ -303,11 +297,11 @@ def read_installation_fields(element: etree._Element) -> InstallationFields:
         prepayment,
         utrn,
         notice,
-        firmware_notice,
-        planned_upgrade,
-        migration_notice,
-        planned_migration,
-        shorter_notice,
+        notice_texts[0],
+        notice_texts[1],
+        notice_texts[2],
+        notice_texts[3],
+        notice_texts[4],
     )
 
 
