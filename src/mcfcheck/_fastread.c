@@ -22,6 +22,8 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#include <limits.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include "lxml-version.h"
 #include "lxml.etree_api.h"
@@ -373,6 +375,340 @@ read_installation(PyObject *module, PyObject *element)
     return as_tuple(slots, INSTALLATION_SLOTS);
 }
 
+/* --- streaming parse ------------------------------------------------------------ */
+
+/*
+ * A push parser that builds libxml2's tree with libxml2's own SAX2 handlers and notes,
+ * in C, each record element (and each padding processing instruction) as its end is
+ * read. lxml's XMLPullParser reports the same events, but calls into Python (taking the
+ * interpreter lock) at the start and end of every element of the document; here only
+ * the records reach Python, as lxml elements of a document that lxml owns.
+ */
+
+typedef xmlParserCtxtPtr (*create_push_function)(xmlSAXHandlerPtr, void *, const char *, int, const char *);
+typedef int (*use_options_function)(xmlParserCtxtPtr, int);
+typedef int (*parse_chunk_function)(xmlParserCtxtPtr, const char *, int, int);
+typedef void (*free_context_function)(xmlParserCtxtPtr);
+typedef void (*set_error_handler_function)(xmlParserCtxtPtr, xmlStructuredErrorFunc, void *);
+typedef void (*stop_parser_function)(xmlParserCtxtPtr);
+typedef void (*free_document_function)(xmlDocPtr);
+
+static create_push_function create_push_parser = NULL;
+static use_options_function use_options = NULL;
+static parse_chunk_function parse_chunk = NULL;
+static free_context_function free_parser_context = NULL;
+static set_error_handler_function set_error_handler = NULL;
+static stop_parser_function stop_parser = NULL;
+static free_document_function free_document = NULL;
+
+/* lxml's options for XMLParser(resolve_entities=False, strip_cdata=True, no_network=True, huge_tree=False). */
+#define PARSE_OPTIONS (XML_PARSE_NOCDATA | XML_PARSE_NONET | XML_PARSE_COMPACT | XML_PARSE_BIG_LINES)
+
+typedef struct {
+    PyObject_HEAD
+    xmlParserCtxtPtr context;
+    /* The lxml document that owns libxml2's tree, once the tree exists. */
+    struct LxmlDocument *document;
+    char *record_name;
+    char *record_namespace; /* NULL: no namespace */
+    char *padding_target;   /* NULL: processing instructions are not reported */
+    endElementNsSAX2Func end_element;
+    processingInstructionSAXFunc processing_instruction;
+    /* Nodes completed since the last call, in document order. */
+    xmlNode **completed;
+    Py_ssize_t completed_count;
+    Py_ssize_t completed_size;
+    int out_of_memory;
+    /* The first error of level XML_ERR_ERROR or above: (message, code, line, column). */
+    PyObject *error;
+    /* Whether the parse failed, as lxml's parser judges it (then `error` says why). */
+    int failed;
+} RecordParser;
+
+static int
+note_completed(RecordParser *self, xmlNode *node)
+{
+    if (self->completed_count == self->completed_size) {
+        Py_ssize_t size = self->completed_size ? self->completed_size * 2 : 256;
+        xmlNode **grown = PyMem_RawRealloc(self->completed, (size_t)size * sizeof(xmlNode *));
+        if (grown == NULL) {
+            return -1;
+        }
+        self->completed = grown;
+        self->completed_size = size;
+    }
+    self->completed[self->completed_count++] = node;
+    return 0;
+}
+
+static void
+on_end_element(void *context, const xmlChar *name, const xmlChar *prefix, const xmlChar *href)
+{
+    xmlParserCtxtPtr parser = context;
+    RecordParser *self = parser->_private;
+    xmlNode *node = parser->node;
+    self->end_element(context, name, prefix, href);
+    if (node == NULL || node->type != XML_ELEMENT_NODE || strcmp((const char *)name, self->record_name) != 0) {
+        return;
+    }
+    if (href == NULL ? self->record_namespace != NULL
+                     : self->record_namespace == NULL || strcmp((const char *)href, self->record_namespace) != 0) {
+        return;
+    }
+    if (note_completed(self, node) < 0) {
+        self->out_of_memory = 1;
+        stop_parser(parser);
+    }
+}
+
+static void
+on_processing_instruction(void *context, const xmlChar *target, const xmlChar *data)
+{
+    xmlParserCtxtPtr parser = context;
+    RecordParser *self = parser->_private;
+    self->processing_instruction(context, target, data);
+    if (self->padding_target == NULL || strcmp((const char *)target, self->padding_target) != 0) {
+        return;
+    }
+    xmlNode *node = parser->node != NULL ? parser->node->last : parser->myDoc != NULL ? parser->myDoc->last : NULL;
+    if (node != NULL && node->type == XML_PI_NODE && note_completed(self, node) < 0) {
+        self->out_of_memory = 1;
+        stop_parser(parser);
+    }
+}
+
+static void
+on_error(void *data, const xmlError *error)
+{
+    RecordParser *self = data;
+    if (self->error != NULL || error->level < XML_ERR_ERROR) {
+        return;
+    }
+    PyGILState_STATE state = PyGILState_Ensure();
+    const char *message = error->message != NULL ? error->message : "";
+    size_t length = strlen(message);
+    if (length > 0 && message[length - 1] == '\n') {
+        length--;
+    }
+    PyObject *text = PyUnicode_DecodeUTF8(message, (Py_ssize_t)length, "replace");
+    self->error = text != NULL ? Py_BuildValue("(Niii)", text, error->code, error->line, error->int2) : NULL;
+    if (self->error == NULL) {
+        PyErr_Clear();
+        self->error = Py_NewRef(Py_None);
+    }
+    PyGILState_Release(state);
+}
+
+static char *
+copy_text(PyObject *text)
+{
+    if (text == Py_None) {
+        return NULL;
+    }
+    const char *utf8 = PyUnicode_AsUTF8(text);
+    if (utf8 == NULL) {
+        return NULL;
+    }
+    size_t size = strlen(utf8) + 1;
+    char *copy = PyMem_RawMalloc(size);
+    if (copy != NULL) {
+        memcpy(copy, utf8, size);
+    }
+    return copy;
+}
+
+static int
+record_parser_init(RecordParser *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"namespace", "name", "padding_target", NULL};
+    PyObject *namespace, *name, *padding = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OU|O", keywords, &namespace, &name, &padding)) {
+        return -1;
+    }
+    if (self->context != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "RecordParser is already initialised");
+        return -1;
+    }
+    self->record_name = copy_text(name);
+    self->record_namespace = copy_text(namespace);
+    self->padding_target = copy_text(padding);
+    if (self->record_name == NULL || (namespace != Py_None && self->record_namespace == NULL)
+        || (padding != Py_None && self->padding_target == NULL)) {
+        return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
+    }
+    self->context = create_push_parser(NULL, NULL, NULL, 0, NULL);
+    if (self->context == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    use_options(self->context, PARSE_OPTIONS);
+    set_error_handler(self->context, on_error, self);
+    self->context->_private = self;
+    xmlSAXHandler *sax = self->context->sax;
+    self->end_element = sax->endElementNs;
+    sax->endElementNs = on_end_element;
+    self->processing_instruction = sax->processingInstruction;
+    sax->processingInstruction = on_processing_instruction;
+    return 0;
+}
+
+/* The nodes completed since the last call, as lxml elements. */
+static PyObject *
+take_completed(RecordParser *self)
+{
+    if (self->out_of_memory) {
+        return PyErr_NoMemory();
+    }
+    xmlDoc *document = self->context->myDoc;
+    if (self->document == NULL && document != NULL) {
+        /* lxml owns the document from now on; the parser only adds nodes to it. */
+        struct LxmlElementTree *tree = adoptExternalDocument(document, Py_None, 1);
+        if (tree == NULL) {
+            return NULL;
+        }
+        self->document = (PyObject *)tree->_doc != Py_None ? tree->_doc : tree->_context_node->_doc;
+        Py_INCREF(self->document);
+        Py_DECREF(tree);
+    }
+    PyObject *list = PyList_New(self->completed_count);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->completed_count; i++) {
+        PyObject *element = (PyObject *)elementFactory(self->document, self->completed[i]);
+        if (element == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, element);
+    }
+    self->completed_count = 0;
+    return list;
+}
+
+/*
+ * Parse `size` bytes (terminate: the end of the document). The parse fails as lxml's
+ * feed parser fails: on a chunk that libxml2 reports an error for or leaves the
+ * document not well-formed, and, at the end, on any error found so far.
+ */
+static PyObject *
+parse(RecordParser *self, const char *data, Py_ssize_t size, int terminate)
+{
+    if (self->context == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "RecordParser is not initialised");
+        return NULL;
+    }
+    while (!self->failed) {
+        int part = size > INT_MAX ? INT_MAX : (int)size;
+        int last = terminate && part == size;
+        int status;
+        Py_BEGIN_ALLOW_THREADS
+        status = parse_chunk(self->context, data, part, last);
+        Py_END_ALLOW_THREADS
+        if (status != 0 || !self->context->wellFormed || (last && self->error != NULL)) {
+            self->failed = 1;
+        }
+        data += part;
+        size -= part;
+        if (size == 0) {
+            break;
+        }
+    }
+    if (self->failed && self->error == NULL) {
+        self->error = Py_BuildValue("(siii)", "Document is not well formed", XML_ERR_INTERNAL_ERROR, 0, 0);
+        if (self->error == NULL) {
+            return NULL;
+        }
+    }
+    return take_completed(self);
+}
+
+static PyObject *
+record_parser_feed(RecordParser *self, PyObject *data)
+{
+    char *bytes;
+    Py_ssize_t size;
+    if (PyBytes_AsStringAndSize(data, &bytes, &size) < 0) {
+        return NULL;
+    }
+    return parse(self, bytes, size, 0);
+}
+
+static PyObject *
+record_parser_close(RecordParser *self, PyObject *unused)
+{
+    return parse(self, NULL, 0, 1);
+}
+
+static PyObject *
+record_parser_root(RecordParser *self, void *unused)
+{
+    struct LxmlDocument *document = self->document;
+    if (document == NULL) {
+        Py_RETURN_NONE;
+    }
+    for (xmlNode *node = document->_c_doc->children; node != NULL; node = node->next) {
+        if (node->type == XML_ELEMENT_NODE) {
+            return (PyObject *)elementFactory(document, node);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+record_parser_error(RecordParser *self, void *unused)
+{
+    return Py_NewRef(self->failed ? self->error : Py_None);
+}
+
+static void
+record_parser_dealloc(RecordParser *self)
+{
+    if (self->context != NULL) {
+        if (self->document != NULL) {
+            self->context->myDoc = NULL; /* lxml's now */
+        } else if (self->context->myDoc != NULL) {
+            free_document(self->context->myDoc);
+            self->context->myDoc = NULL;
+        }
+        free_parser_context(self->context);
+    }
+    Py_CLEAR(self->document);
+    Py_CLEAR(self->error);
+    PyMem_RawFree(self->completed);
+    PyMem_RawFree(self->record_name);
+    PyMem_RawFree(self->record_namespace);
+    PyMem_RawFree(self->padding_target);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef record_parser_methods[] = {
+    {"feed", (PyCFunction)record_parser_feed, METH_O,
+     "feed(data) -> list: parse bytes; the records (and padding) completed, in document order."},
+    {"close", (PyCFunction)record_parser_close, METH_NOARGS,
+     "close() -> list: finish the document; the records (and padding) completed."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef record_parser_properties[] = {
+    {"root", (getter)record_parser_root, NULL, "The document's root element, once read; else None.", NULL},
+    {"error", (getter)record_parser_error, NULL, "The first error: (message, code, line, column); else None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject record_parser_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "mcfcheck._fastread.RecordParser",
+    .tp_basicsize = sizeof(RecordParser),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "RecordParser(namespace, name, padding_target=None): a push parser reporting records as they end.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)record_parser_init,
+    .tp_dealloc = (destructor)record_parser_dealloc,
+    .tp_methods = record_parser_methods,
+    .tp_getset = record_parser_properties,
+};
+
 /* --- the module ---------------------------------------------------------------- */
 
 /*
@@ -405,12 +741,29 @@ bind_lxml(PyObject *etree)
     const char *file = PyUnicode_AsUTF8(path);
     void *library = file != NULL ? dlopen(file, RTLD_NOW | RTLD_NOLOAD) : NULL;
     Py_DECREF(path);
-    if (library != NULL) {
-        get_line_number = (line_function)dlsym(library, "xmlGetLineNo");
-    }
-    if (get_line_number == NULL) {
-        PyErr_SetString(PyExc_ImportError, "libxml2's xmlGetLineNo is not reachable through lxml");
+    if (library == NULL) {
+        PyErr_SetString(PyExc_ImportError, "lxml's module holding libxml2 is not loaded");
         return -1;
+    }
+    struct {
+        void **slot;
+        const char *name;
+    } functions[] = {
+        {(void **)&get_line_number, "xmlGetLineNo"},
+        {(void **)&create_push_parser, "xmlCreatePushParserCtxt"},
+        {(void **)&use_options, "xmlCtxtUseOptions"},
+        {(void **)&parse_chunk, "xmlParseChunk"},
+        {(void **)&free_parser_context, "xmlFreeParserCtxt"},
+        {(void **)&set_error_handler, "xmlCtxtSetErrorHandler"},
+        {(void **)&stop_parser, "xmlStopParser"},
+        {(void **)&free_document, "xmlFreeDoc"},
+    };
+    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+        *functions[i].slot = dlsym(library, functions[i].name);
+        if (*functions[i].slot == NULL) {
+            PyErr_Format(PyExc_ImportError, "libxml2's %s is not reachable through lxml", functions[i].name);
+            return -1;
+        }
     }
     return 0;
 }
@@ -438,8 +791,13 @@ PyInit__fastread(void)
     if (bound < 0 || import_lxml__etree() < 0) {
         return NULL;
     }
+    if (PyType_Ready(&record_parser_type) < 0) {
+        return NULL;
+    }
     PyObject *module = PyModule_Create(&module_definition);
-    if (module != NULL && PyModule_AddStringConstant(module, "LXML_VERSION", LXML_VERSION_STRING) < 0) {
+    if (module != NULL
+        && (PyModule_AddStringConstant(module, "LXML_VERSION", LXML_VERSION_STRING) < 0
+            || PyModule_AddObjectRef(module, "RecordParser", (PyObject *)&record_parser_type) < 0)) {
         Py_DECREF(module);
         return NULL;
     }

@@ -9,3 +9,21 @@ LXML_VERSION: str
 
 def read_installation(element: etree._Element, /) -> InstallationFields:
     """The installation's fields, as :func:`mcfcheck.rules.views.read_installation_fields` reads them."""
+
+class RecordParser:
+    """A push parser on libxml2 that reports each record element as its end is read.
+
+    Its tree belongs to an lxml document; ``feed`` and ``close`` give the records (and,
+    with ``padding_target``, the processing instructions of that target) completed
+    since the last call, in document order.
+    """
+
+    def __init__(self, namespace: str | None, name: str, padding_target: str | None = None) -> None: ...
+    def feed(self, data: bytes, /) -> list[etree._Element]: ...
+    def close(self) -> list[etree._Element]: ...
+    @property
+    def root(self) -> etree._Element | None:
+        """The document's root element, once it has been read."""
+    @property
+    def error(self) -> tuple[str, int, int, int] | None:
+        """Why the parse failed (message, libxml2 error code, line, column); None while it has not."""

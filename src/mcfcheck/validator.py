@@ -27,12 +27,14 @@ from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load
 from mcfcheck.xmlinput import (
     CHUNK_BYTES,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
+    PADDING_TARGET,
     PROLOG_LIMIT_BYTES,
     describe_syntax_error,
     iter_chunks,
     open_input,
     prolog_verdict,
     read_root,
+    record_source,
     require_lxml,
     secure_pull_parser,
 )
@@ -130,7 +132,7 @@ def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Elem
 
 def _release_padding_before(node: etree._Element) -> None:
     """Release the padding parsed before one of the padding's breaks, as the parse goes."""
-    if not isinstance(node, etree._ProcessingInstruction) or node.target != _PADDING_TARGET:
+    if not isinstance(node, etree._ProcessingInstruction) or node.target != PADDING_TARGET:
         return
     parent: etree._Element | None = node.getparent()
     previous: etree._Element | None = node.getprevious()
@@ -140,7 +142,7 @@ def _release_padding_before(node: etree._Element) -> None:
         parent.text = None
         return
     previous.tail = None
-    if isinstance(previous, etree._ProcessingInstruction) and previous.target == _PADDING_TARGET:
+    if isinstance(previous, etree._ProcessingInstruction) and previous.target == PADDING_TARGET:
         parent.remove(previous)
 
 
@@ -347,8 +349,7 @@ class _FileValidation:
 #: Blank lines of padding between a processing instruction and the next: libxml2 keeps
 #: each run of them as one text node, which must stay under its 10 MB limit.
 PADDING_LINES_PER_NODE: Final = 1_000_000
-_PADDING_TARGET: Final = "mcfcheck-padding"
-_PADDING_BREAK: Final = f"<?{_PADDING_TARGET}?>".encode()
+_PADDING_BREAK: Final = f"<?{PADDING_TARGET}?>".encode()
 
 
 @dataclass(frozen=True)
@@ -521,38 +522,47 @@ class FileCheck:
             raise SchemaError(f"{self.path}: {error}") from None
 
     def _stream(self, validation: _FileValidation, columns: ColumnFinder, chunks: Iterator[bytes]) -> Iterator[Finding]:
-        record_tag = validation.schema.record_tag
         padded = self.part is not None and self.part.padding_lines > 0
-        parser = secure_pull_parser(record_tag, processing_instructions=padded)
+        source = record_source(validation.schema.record_tag, padded)
         done = 0
+        batch: list[etree._Element] = []
 
-        def completed() -> Iterator[Finding]:
-            batch: list[etree._Element] = []
-            for event, node in parser.read_events():
-                if event == "pi":
+        def completed(nodes: list[etree._Element]) -> Iterator[Finding]:
+            nonlocal batch
+            for node in nodes:
+                if padded and isinstance(node, etree._ProcessingInstruction):
                     _release_padding_before(node)
                     continue
                 batch.append(node)
                 if len(batch) == RECORD_BATCH:
                     yield from validation.check_records(batch)
                     batch = []
+
+        def flush() -> Iterator[Finding]:
+            nonlocal batch
             if batch:
                 yield from validation.check_records(batch)
+                batch = []
 
-        try:
-            for chunk in chunks:
-                columns.add(chunk)
-                parser.feed(chunk)
-                yield from completed()
-                done += len(chunk)
-                if self.on_progress is not None:
-                    self.on_progress(done, validation.installations)
-            root = parser.close()
-        except etree.XMLSyntaxError as error:
-            # The installations completed before the error are checked first, so that
-            # what is reported does not depend on where the chunks happen to begin.
-            yield from completed()
-            raise _not_well_formed(self.path, error) from None
+        for chunk in chunks:
+            columns.add(chunk)
+            nodes, error = source.feed(chunk)
+            yield from completed(nodes)
+            if error is not None:
+                # The installations completed before the error are checked first, so that
+                # what is reported does not depend on where the chunks happen to begin.
+                yield from flush()
+                raise _not_well_formed(self.path, error)
+            done += len(chunk)
+            if self.on_progress is not None:
+                self.on_progress(done, validation.installations)
+        nodes, error = source.close()
+        yield from completed(nodes)
+        yield from flush()
+        if error is not None:
+            raise _not_well_formed(self.path, error)
+        root = source.root()
+        assert root is not None
         yield from validation.check_skeleton(root)
 
 
