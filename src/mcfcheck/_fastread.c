@@ -1,20 +1,30 @@
 /*
- * Reading an installation's fields straight from libxml2's tree, for the rules' view.
+ * mcfcheck's C module: the parse that finds installations, and the reading of their
+ * fields, done on libxml2's tree without a Python call per element.
  *
- * The installation view (mcfcheck/rules/views.py) reads some forty elements of each
- * installation. Through lxml's Python API that makes a Python proxy object per element
- * and builds its namespaced tag as a string, which costs more than all the rules'
- * checks together. This module walks the same elements in C, through lxml's public C
- * API (the element's libxml2 node, lxml's own textOf() for text), and hands the view
- * a tuple of plain values. Only the devices, which rules point problems at, get a
- * proxy.
+ * RecordParser is a push parser on libxml2 that builds the same tree as lxml's
+ * XMLPullParser, with the same options, and notes each installation (and each padding
+ * processing instruction) in C as its end tag is read. lxml's pull parser reports the
+ * same events, but calls into Python at the start and end of every element of the file.
+ * The tree is handed to lxml as soon as it exists (adoptExternalDocument), so the
+ * installations reach Python as ordinary lxml elements, for lxml's schema validation.
+ * Its parse fails where lxml's fails, with libxml2's first error.
  *
- * Line numbers come from libxml2's xmlGetLineNo(), looked up in the lxml module that
- * holds libxml2, so that they are exactly lxml's `sourceline`.
+ * read_installation() reads an installation's fields for the rules' view. Through
+ * lxml's Python API that makes a Python proxy object per element and builds its
+ * namespaced tag as a string, which costs more than all the rules' checks together.
+ * This walks the same elements in C, through lxml's public C API (the element's
+ * libxml2 node, lxml's own textOf() for text), and hands the view a tuple of plain
+ * values. Only the devices, which rules point problems at, get a proxy.
  *
- * The view falls back to reading through lxml's Python API when this module is not
- * built or does not match the installed lxml; a test compares both readings field by
- * field. The layout of the tuples is documented in _fastread.pyi.
+ * libxml2's functions (xmlGetLineNo(), the push parser's) are looked up in the lxml
+ * module that holds libxml2, so that this module uses the very libxml2 lxml uses, and
+ * lines are exactly lxml's `sourceline`.
+ *
+ * mcfcheck falls back to lxml's pull parser and Python API when this module is not built
+ * or does not match the installed lxml; tests compare both ways on the same files
+ * (tests/test_native_parser.py, tests/test_fastread.py). The types and tuples are
+ * documented in _fastread.pyi.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -776,7 +786,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module_definition = {
     PyModuleDef_HEAD_INIT, "mcfcheck._fastread",
-    "An installation's fields, read from libxml2's tree in C.", -1, methods,
+    "Installations found and read on libxml2's tree in C.", -1, methods,
 };
 
 PyMODINIT_FUNC

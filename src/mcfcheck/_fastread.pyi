@@ -1,4 +1,4 @@
-"""An installation's fields, read from libxml2's tree in C (see _fastread.c)."""
+"""Installations found and read on libxml2's tree in C (see _fastread.c)."""
 
 from lxml import etree
 

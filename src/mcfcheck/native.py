@@ -3,9 +3,11 @@
 ``make compile`` compiles the modules that run once per installation (the installation
 view, the rule engine, the rule packs, the validator) with mypyc, in place: each
 extension module sits beside its source and Python imports it first. It also builds
-:mod:`mcfcheck._fastread`, which reads installations from libxml2's tree in C for the
-installation view. Without them mcfcheck runs the same code as plain Python, reading
-installations through lxml's Python API: the same findings, slower.
+:mod:`mcfcheck._fastread`, written in C, which parses the file into libxml2's tree,
+reporting each installation as it ends, and reads installations' fields from that tree
+for the installation view. Without them mcfcheck runs the same code as plain Python,
+parsing with lxml's pull parser and reading installations through lxml's Python API:
+the same findings, slower.
 """
 
 from __future__ import annotations

@@ -134,7 +134,8 @@ class _NativeSource:
         message, code, line, column = error
         if line > 0:
             message = f"{message}, line {line}, column {column}" if column > 0 else f"{message}, line {line}"
-        return nodes, etree.XMLSyntaxError(message, code, line, column, None)
+        # As lxml raises it for a document parsed from bytes.
+        return nodes, etree.XMLSyntaxError(message, code, line, column, "<string>")
 
     def feed(self, chunk: bytes) -> Completed:
         return self._checked(self._parser.feed(chunk))
@@ -327,6 +328,8 @@ def describe_syntax_error(path: Path, error: etree.XMLSyntaxError) -> tuple[str,
     """A one-line description of a well-formedness error, with its line and column."""
     line, column = error.position if error.position != (0, 0) else (None, None)
     message = str(error.msg or error).strip()
+    # A few of libxml2's messages hold a line break of their own ("...range\n, line 1").
+    message = message.replace("\n,", ",").replace("\n", " ")
     # libxml2 appends its own "(<string>, line N)" note; the place is given separately.
     if message.endswith(")") and ", line " in message:
         message = message[: message.rfind(" (")].rstrip()

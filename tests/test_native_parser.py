@@ -1,0 +1,236 @@
+"""mcfcheck's own push parser finds the records lxml's pull parser finds, and fails where it fails."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from mcfcheck import xmlinput
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.errors import McfcheckError
+from mcfcheck.findings import Finding
+from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
+from mcfcheck.validator import FileCheck
+
+from .conftest import SAMPLES
+from .test_fuzz import mutated
+
+if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
+    # make compile could not build the C module here: test_native checks that it says so.
+    pytest.skip("mcfcheck's C module was not built", allow_module_level=True)
+
+from mcfcheck._fastread import RecordParser
+
+NAMESPACE = "urn:mcfcheck:mcf"
+RECORD = f"{{{NAMESPACE}}}Installation"
+RULES = (load_registry(), RuleSettings())
+MB = 1 << 20
+
+
+def test_validation_uses_the_native_parser_where_it_was_built() -> None:
+    assert xmlinput.NATIVE_PARSER
+    assert isinstance(xmlinput.record_source(RECORD, padded=False), xmlinput._NativeSource)
+
+
+#: Every finding a check yields, the error that stops it, and the installations checked.
+Outcome = tuple[list[Finding], str | None, int]
+
+
+def _outcome(path: Path) -> Outcome:
+    """Every finding a check yields, the error that stops it, and the installations checked."""
+    check = FileCheck(path, rules=RULES)
+    findings: list[Finding] = []
+    error = None
+    try:
+        for finding in check:
+            findings.append(finding)
+    except McfcheckError as problem:
+        error = str(problem)
+    return findings, error, check.installations
+
+
+def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Outcome, Outcome]:
+    native = _outcome(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(xmlinput, "_RECORD_PARSER", None)
+        assert isinstance(xmlinput.record_source(RECORD, padded=False), xmlinput._PullSource)
+        pulled = _outcome(path)
+    return native, pulled
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.xml")), ids=lambda path: path.name)
+def test_samples_get_the_same_findings(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    native, pulled = _both(sample, monkeypatch)
+    assert native == pulled
+
+
+@pytest.mark.parametrize("cohort", sorted(builtin_cohorts()))
+def test_generated_files_get_the_same_findings(tmp_path: Path, cohort: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "file.xml"
+    planted = dict(enumerate(PlantedKind, start=2))
+    MCFGenerator(builtin_cohorts()[cohort], seed=11, error_rate=0.2, planted_at=planted).write(path, 80)
+    native, pulled = _both(path, monkeypatch)
+    assert native == pulled
+    findings, error, installations = native
+    assert error is None
+    assert installations == 80
+    assert {finding.code for finding in findings} >= {"XSD001", "XSD002"}
+
+
+def _undeclared_entity(error: str | None) -> bool:
+    # lxml ignores libxml2's report of an undeclared entity and parses on without
+    # building the tree (what it then says depends on where the chunks begin); the
+    # native parser stops there and names the entity.
+    return error is not None and "Entity '" in error and "' not defined" in error
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mutated())
+def test_damaged_files_get_the_same_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes) -> None:
+    path = tmp_path / "mutated.xml"
+    path.write_bytes(content)
+    native, pulled = _both(path, monkeypatch)
+    if _undeclared_entity(native[1]):
+        assert pulled[1] is not None
+        assert native[0] == pulled[0][: len(native[0])]
+    else:
+        assert native == pulled
+
+
+def test_an_undeclared_entity_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "entity.xml"
+    text = (SAMPLES / "cb-valid.xml").read_text()
+    path.write_text(text.replace("<Status>Active</Status>", "<Status>&foo;</Status>", 1))
+    _findings, error, installations = _outcome(path)
+    assert error is not None
+    assert "not well-formed XML: Entity 'foo' not defined" in error
+    assert error.startswith(f"{path}:")
+    assert installations == 0
+
+
+def _records(parser: RecordParser, data: bytes, step: int) -> list[etree._Element]:
+    found: list[etree._Element] = []
+    for start in range(0, len(data), step):
+        found += parser.feed(data[start : start + step])
+    found += parser.close()
+    assert parser.error is None
+    return found
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=5000))
+def test_records_do_not_depend_on_where_chunks_begin(step: int) -> None:
+    data = (SAMPLES / "cb-valid.xml").read_bytes()
+    whole = _records(RecordParser(NAMESPACE, "Installation"), data, len(data))
+    parts = _records(RecordParser(NAMESPACE, "Installation"), data, step)
+    assert len(whole) == 4
+    assert [(record.sourceline, etree.tostring(record)) for record in whole] == [
+        (record.sourceline, etree.tostring(record)) for record in parts
+    ]
+
+
+def test_records_come_in_the_order_they_end() -> None:
+    document = (
+        b"<?pad before?><r xmlns='urn:a' xmlns:b='urn:b'><x>1</x><x><x>2</x><?pad inner?></x>"
+        b"<b:x>other</b:x><y><x/></y><?other?><?pad last?></r>"
+    )
+    parser = RecordParser("urn:a", "x", "pad")
+    found = _records(parser, document, len(document))
+    pulled = etree.XMLPullParser(events=("end", "pi"), tag=["{urn:a}x", etree.PI])
+    pulled.feed(document)
+    pulled.close()
+    expected = [
+        node
+        for _, node in pulled.read_events()
+        if not isinstance(node, etree._ProcessingInstruction) or node.target == "pad"
+    ]
+    assert [etree.tostring(node) for node in found] == [etree.tostring(node) for node in expected]
+    assert [node.text for node in found if isinstance(node, etree._ProcessingInstruction)] == [
+        "before",
+        "inner",
+        "last",
+    ]
+    root = parser.root
+    assert root is not None
+    assert root.tag == "{urn:a}r"
+    # The records are elements of the document lxml now owns.
+    assert found[1].getparent() is root
+    assert found[1].getroottree().getroot() is root
+
+
+def test_records_without_a_namespace() -> None:
+    document = b"<r><x a='1'/><x xmlns='urn:a'/><x a='2'/></r>"
+    found = _records(RecordParser(None, "x"), document, 5)
+    assert [node.get("a") for node in found] == ["1", "2"]
+
+
+def test_lines_beyond_65535_are_lxmls(tmp_path: Path) -> None:
+    path = tmp_path / "long.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=3).write(path, 1_500)
+    data = path.read_bytes()
+    found = _records(RecordParser(NAMESPACE, "Installation"), data, MB)
+    pulled = [element for _, element in etree.iterparse(str(path), tag=RECORD)]
+    assert found[-1].sourceline is not None
+    assert found[-1].sourceline > 65_535
+    assert [record.sourceline for record in found] == [record.sourceline for record in pulled]
+    for native, lxml in zip(found[-20:], pulled[-20:], strict=True):
+        assert [node.sourceline for node in native.iter()] == [node.sourceline for node in lxml.iter()]
+
+
+def test_a_failed_parse_stays_failed() -> None:
+    document = b"<r xmlns='urn:mcfcheck:mcf'><Installation/><Installation></r>"
+    parser = RecordParser(NAMESPACE, "Installation")
+    assert parser.root is None
+    assert parser.feed(document) != []
+    assert parser.error is not None
+    message, code, line, column = parser.error
+    with pytest.raises(etree.XMLSyntaxError) as raised:
+        etree.fromstring(document)
+    assert message == raised.value.msg.split(", line ")[0]
+    assert message.startswith("Opening and ending tag mismatch")
+    assert (code, line, column) == (raised.value.code, *raised.value.position)
+    assert parser.feed(b"<Installation/>") == []
+    assert parser.close() == []
+    assert parser.error[0] == message
+
+
+def test_the_end_of_the_document_is_checked() -> None:
+    parser = RecordParser(NAMESPACE, "Installation")
+    assert len(parser.feed(b"<r xmlns='urn:mcfcheck:mcf'><Installation/>")) == 1
+    assert parser.error is None
+    assert parser.close() == []
+    assert parser.error is not None
+    assert parser.error[0].startswith("Premature end of data")
+
+
+def test_parsers_leak_nothing() -> None:
+    def resident_kb() -> int:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+    data = (SAMPLES / "cb-valid.xml").read_bytes()
+    broken = data[: len(data) // 2] + b"</Nope>"
+
+    def parse_many() -> None:
+        for _ in range(2_000):
+            for document in (data, broken):
+                parser = RecordParser(NAMESPACE, "Installation")
+                parser.feed(document)
+                parser.close()
+
+    parse_many()
+    before = resident_kb()
+    parse_many()
+    assert resident_kb() - before < 2_048
