@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import platform
 
+import pytest
 from typer.testing import CliRunner
 
+from mcfcheck import cli
 from mcfcheck.cli import app
-from mcfcheck.native import compiled_modules, stale_modules
+from mcfcheck.native import compiled_modules, stale_modules, tune_allocator
+from mcfcheck.parallel import worker_pool
 from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
 
@@ -40,3 +44,26 @@ def test_rule_documentation_survives_compilation() -> None:
         written = source_docstrings(rule.__module__).get(rule.__qualname__)
         assert written, code
         assert rule.documentation().startswith(written.split("\n", 1)[0]), code
+
+
+def test_mcfchecks_processes_tune_their_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
+    build = os.environ.get("MCFCHECK_BUILD")
+    applied = tune_allocator()
+    if build == "compiled" and platform.libc_ver()[0] == "glibc":
+        assert applied
+    elif build in ("mypyc", "plain"):
+        assert not applied
+    calls: list[str] = []
+
+    def tune() -> bool:
+        calls.append("cli")
+        return True
+
+    monkeypatch.setattr(cli, "tune_allocator", tune)
+    assert cli.main(["--version"]) == 0
+    assert calls == ["cli"]
+    with worker_pool(1) as pool:
+        # Each worker runs the tuning first; with the C module it reports it applied.
+        initializer: object = pool._initializer
+        assert initializer is tune_allocator
+        assert pool.submit(tune_allocator).result() == applied

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include <limits.h>
+#include <malloc.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include "lxml-version.h"
@@ -719,6 +720,27 @@ static PyTypeObject record_parser_type = {
     .tp_getset = record_parser_properties,
 };
 
+/* --- the allocator ---------------------------------------------------------------- */
+
+/*
+ * Validating an installation frees some hundred small blocks (libxml2's nodes, Python's
+ * objects) and then asks for a few larger ones. glibc's malloc keeps small freed blocks
+ * in "fast bins" and, before it serves a larger request, merges every one of them back:
+ * malloc_consolidate() was the costliest single function in a profile of mcfcheck.
+ * Without fast bins, freed blocks are merged as they are freed (or kept in the per-thread
+ * cache), which measured 4-8% less CPU time overall. glibc only; elsewhere a no-op.
+ */
+static PyObject *
+tune_allocator(PyObject *module, PyObject *unused)
+{
+#ifdef M_MXFAST
+    if (mallopt(M_MXFAST, 0) == 1) {
+        Py_RETURN_TRUE;
+    }
+#endif
+    Py_RETURN_FALSE;
+}
+
 /* --- the module ---------------------------------------------------------------- */
 
 /*
@@ -779,6 +801,8 @@ bind_lxml(PyObject *etree)
 }
 
 static PyMethodDef methods[] = {
+    {"tune_allocator", tune_allocator, METH_NOARGS,
+     "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
     {"read_installation", read_installation, METH_O,
      "read_installation(element) -> tuple: an installation's fields (see _fastread.pyi)."},
     {NULL, NULL, 0, NULL},

@@ -7,6 +7,9 @@ from mcfcheck.rules.views import InstallationFields
 #: The lxml version the module was compiled against (it loads under that version only).
 LXML_VERSION: str
 
+def tune_allocator() -> bool:
+    """Turn off glibc malloc's fast bins in this process (see _fastread.c); whether it did."""
+
 def read_installation(element: etree._Element, /) -> InstallationFields:
     """The installation's fields, as :func:`mcfcheck.rules.views.read_installation_fields` reads them."""
 

@@ -49,3 +49,19 @@ def stale_modules() -> list[str]:
         if any(source.exists() and source.stat().st_mtime > origin.stat().st_mtime for source in sources):
             stale.append(name)
     return stale
+
+
+def tune_allocator() -> bool:
+    """Tune the C allocator for validation, in a process that mcfcheck runs (its CLI, its workers).
+
+    With glibc, this turns off malloc's fast bins, whose merging before each larger
+    request was the costliest single function in a profile of a validation; it measured
+    4-8% less CPU time. It changes how the whole process allocates memory, so the library
+    API never calls it. Says whether it was applied: not without mcfcheck's C module or
+    glibc.
+    """
+    try:
+        from mcfcheck._fastread import tune_allocator as tune
+    except ImportError:
+        return False
+    return tune()

@@ -32,6 +32,7 @@ from typing import Final
 
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import FileReport, Finding
+from mcfcheck.native import tune_allocator
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
@@ -397,5 +398,10 @@ def default_jobs() -> int:
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
-    """A pool of ``jobs`` worker processes, started without copying the parent's threads."""
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"))
+    """A pool of ``jobs`` worker processes, started without copying the parent's threads.
+
+    The workers tune their allocator for validation (:func:`mcfcheck.native.tune_allocator`).
+    """
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=tune_allocator
+    )
