@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mcfcheck import parallel
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding
@@ -139,3 +141,22 @@ def test_a_broken_byte_mid_file_is_reported_as_a_single_pass_reports_it(
     line = single_error.value.line
     assert line is not None
     assert line == text[:position].count("\n") + 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    text=st.text(alphabet="ab\n", max_size=200),
+    cuts=st.lists(st.integers(min_value=0, max_value=220), max_size=6),
+    block=st.integers(min_value=1, max_value=16),
+)
+def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block: int) -> None:
+    data = text.encode()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lines.txt"
+        path.write_bytes(data)
+        counter = parallel._LineCounter(path)
+        with pytest.MonkeyPatch.context() as patch:
+            # Small blocks, so that whole blocks and the last short one are both read.
+            patch.setattr(parallel, "_SCAN_BYTES", block)
+            for position in sorted(cuts):
+                assert counter.line_at(position) == data[:position].count(b"\n") + 1

@@ -162,14 +162,18 @@ class _LineCounter:
 
     def line_at(self, position: int) -> int:
         """The line byte ``position`` is on (positions must not go backwards)."""
-        with self.path.open("rb") as stream:
+        # Into one buffer, reused: a fresh block per read costs the memory's page faults again.
+        buffer = bytearray(_SCAN_BYTES)
+        view = memoryview(buffer)
+        with self.path.open("rb", buffering=0) as stream:
             stream.seek(self.offset)
             while self.offset < position:
-                block = stream.read(min(_SCAN_BYTES, position - self.offset))
-                if not block:
+                wanted = min(_SCAN_BYTES, position - self.offset)
+                read = stream.readinto(view[:wanted])
+                if not read:
                     break
-                self.line += block.count(b"\n")
-                self.offset += len(block)
+                self.line += buffer.count(b"\n") if read == _SCAN_BYTES else view[:read].tobytes().count(b"\n")
+                self.offset += read
         return self.line
 
 
