@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -143,13 +144,14 @@ def test_a_broken_byte_mid_file_is_reported_as_a_single_pass_reports_it(
     assert line == text[:position].count("\n") + 1
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     text=st.text(alphabet="ab\n", max_size=200),
     cuts=st.lists(st.integers(min_value=0, max_value=220), max_size=6),
     block=st.integers(min_value=1, max_value=16),
+    in_c=st.booleans(),
 )
-def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block: int) -> None:
+def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block: int, in_c: bool) -> None:
     data = text.encode()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "lines.txt"
@@ -158,5 +160,11 @@ def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block
         with pytest.MonkeyPatch.context() as patch:
             # Small blocks, so that whole blocks and the last short one are both read.
             patch.setattr(parallel, "_SCAN_BYTES", block)
+            if not in_c:
+                patch.setattr(parallel, "_COUNT_LINES", None)
             for position in sorted(cuts):
                 assert counter.line_at(position) == data[:position].count(b"\n") + 1
+
+
+def test_lines_are_counted_in_c_where_it_was_built() -> None:
+    assert (parallel._COUNT_LINES is not None) == (os.environ.get("MCFCHECK_BUILD") not in ("plain", "mypyc"))

