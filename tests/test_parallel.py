@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcfcheck import parallel
+from mcfcheck import cli, parallel
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding
@@ -168,3 +171,51 @@ def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block
 
 def test_lines_are_counted_in_c_where_it_was_built() -> None:
     assert (parallel._COUNT_LINES is not None) == (os.environ.get("MCFCHECK_BUILD") not in ("plain", "mypyc"))
+
+
+_START_METHODS = """
+import os, threading
+from mcfcheck.parallel import worker_pool
+
+def method() -> str:
+    with worker_pool(2) as pool:
+        assert pool.submit(os.getpid).result() != os.getpid()
+        return pool._mp_context.get_start_method()
+
+alone = method()
+stop = threading.Event()
+other = threading.Thread(target=stop.wait)
+other.start()
+print(alone, method())
+stop.set()
+other.join()
+"""
+
+
+def test_workers_are_forked_only_from_a_process_without_threads() -> None:
+    # In a process of its own: this one runs the module's pool, and its threads.
+    done = subprocess.run([sys.executable, "-c", _START_METHODS], capture_output=True, text=True, check=True)
+    alone, with_thread = done.stdout.split()
+    assert alone == ("fork" if sys.platform == "linux" else "forkserver")
+    assert with_thread == "forkserver"
+
+
+def test_the_command_line_starts_its_workers_before_anything_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "a.xml", tmp_path / "b.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=1).write(first, 3)
+    MCFGenerator(builtin_cohorts()["CB"], seed=2).write(second, 3)
+    started: list[int] = []
+
+    def pool(jobs: int) -> ProcessPoolExecutor:
+        started.append(threading.active_count())
+        return parallel.worker_pool(jobs)
+
+    monkeypatch.setattr(cli, "worker_pool", pool)
+    threads = threading.active_count()
+    assert cli.main(["validate", "--jobs", "2", str(first), str(second)]) == 0
+    # Once, before any thread of the command's own (the progress bars start after).
+    assert started == [threads]
+    assert cli.main(["validate", "--jobs", "2", str(first)]) == 0
+    assert started == [threads], "a single small file is validated in this process"

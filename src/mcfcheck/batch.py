@@ -56,6 +56,7 @@ def validate_files(
     part_bytes: int = DEFAULT_PART_BYTES,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     fail_on: Severity = Severity.ERROR,
+    pool: ProcessPoolExecutor | None = None,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
@@ -64,7 +65,9 @@ def validate_files(
     of at least two ``part_bytes`` are validated in parts by that many worker
     processes, and smaller files are validated whole by the workers, several at once;
     the findings and their order are those of single passes. A schema that cannot be
-    loaded stops the batch before any file is read.
+    loaded stops the batch before any file is read. ``pool`` is a pool of workers already
+    started (see :func:`mcfcheck.parallel.worker_pool`), used instead of starting one; it
+    is shut down at the end either way.
     """
     compiled: CompiledSchema | None = None
     sink.start()
@@ -76,7 +79,6 @@ def validate_files(
         sink.finish()
         return ExitStatus.UNUSABLE
     files = list(paths)
-    pool: ProcessPoolExecutor | None = None
 
     def executor() -> ProcessPoolExecutor:
         nonlocal pool

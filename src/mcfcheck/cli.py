@@ -24,7 +24,7 @@ from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedError
 from mcfcheck.native import compiled_modules, tune_allocator
-from mcfcheck.parallel import default_jobs
+from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
 from mcfcheck.reporting import TextReporter
 from mcfcheck.reports import DataReporter, data_reporters
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
@@ -165,59 +165,72 @@ def validate(
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
-    # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    workers = jobs or default_jobs()
+    # The workers start first: before the progress bars' thread, and while the rules
+    # and reports are set up.
+    pool = worker_pool(workers) if needs_workers(files, workers) else None
     try:
-        # Without rules, the packs (and what they import) are not even loaded.
-        registry = RuleRegistry() if no_rules else _registry(err)
-        configuration = _configuration(config)
-        settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
-        reporters, problems = data_reporters()
-        for problem in problems:
-            err.print(f"warning: {problem}")
-        checks = catalogue(registry)
-        sinks: list[ReportSink] = []
-        if output_format in CONSOLE_FORMATS:
-            sinks.append(TextReporter(out, err, quiet=quiet, max_findings=max_findings))
-        elif output_format in reporters:
-            sinks.append(reporters[output_format](sys.stdout, checks))
-            # Verdicts and errors go to standard error, so that standard output is the report.
-            sinks.append(TextReporter(err, err, quiet=True))
-        else:
-            choices = ", ".join([*CONSOLE_FORMATS, *reporters])
-            raise typer.BadParameter(f"unknown format {output_format!r}; choose from {choices}", param_hint="--format")
-        files_out = _report_files(outputs or [], reporters)
-    except McfcheckError as error:
-        err.print(f"error: {error}")
-        raise typer.Exit(ExitStatus.UNUSABLE) from None
-    for name, target in files_out:
-        if name in CONSOLE_FORMATS:
-            # The file carries its own error lines; the terminal has them already.
-            to_file = Console(file=target.stream, soft_wrap=True, no_color=True)
-            sinks.append(TextReporter(to_file, to_file))
-        else:
-            sinks.append(reporters[name](target.stream, checks))
-    rules = None if no_rules else (registry, settings)
-    try:
-        with _progress_bars(err, enabled=not quiet) as progress:
-            status = validate_files(
-                files,
-                Tee(sinks),
-                schema=schema,
-                progress=progress,
-                rules=rules,
-                jobs=jobs or default_jobs(),
-                max_decompressed=int(max_decompressed * (1 << 30)),
-                fail_on=fail_on,
+        # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
+        out = Console(highlight=False, soft_wrap=True)
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        try:
+            # Without rules, the packs (and what they import) are not even loaded.
+            registry = RuleRegistry() if no_rules else _registry(err)
+            configuration = _configuration(config)
+            settings = rule_settings(
+                configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl
             )
-    except BaseException:
+            reporters, problems = data_reporters()
+            for problem in problems:
+                err.print(f"warning: {problem}")
+            checks = catalogue(registry)
+            sinks: list[ReportSink] = []
+            if output_format in CONSOLE_FORMATS:
+                sinks.append(TextReporter(out, err, quiet=quiet, max_findings=max_findings))
+            elif output_format in reporters:
+                sinks.append(reporters[output_format](sys.stdout, checks))
+                # Verdicts and errors go to standard error, so that standard output is the report.
+                sinks.append(TextReporter(err, err, quiet=True))
+            else:
+                choices = ", ".join([*CONSOLE_FORMATS, *reporters])
+                raise typer.BadParameter(
+                    f"unknown format {output_format!r}; choose from {choices}", param_hint="--format"
+                )
+            files_out = _report_files(outputs or [], reporters)
+        except McfcheckError as error:
+            err.print(f"error: {error}")
+            raise typer.Exit(ExitStatus.UNUSABLE) from None
+        for name, target in files_out:
+            if name in CONSOLE_FORMATS:
+                # The file carries its own error lines; the terminal has them already.
+                to_file = Console(file=target.stream, soft_wrap=True, no_color=True)
+                sinks.append(TextReporter(to_file, to_file))
+            else:
+                sinks.append(reporters[name](target.stream, checks))
+        rules = None if no_rules else (registry, settings)
+        try:
+            with _progress_bars(err, enabled=not quiet) as progress:
+                status = validate_files(
+                    files,
+                    Tee(sinks),
+                    schema=schema,
+                    progress=progress,
+                    rules=rules,
+                    jobs=workers,
+                    max_decompressed=int(max_decompressed * (1 << 30)),
+                    fail_on=fail_on,
+                    pool=pool,
+                )
+        except BaseException:
+            for _name, target in files_out:
+                target.abort()
+            raise
         for _name, target in files_out:
-            target.abort()
-        raise
-    for _name, target in files_out:
-        target.commit()
-    raise typer.Exit(status)
+            target.commit()
+        raise typer.Exit(status)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 #: The names --format and --output take for the human-readable report.
