@@ -210,17 +210,13 @@ class _LineCounter:
         self.offset = end
 
     def _count_read(self, stream: FileIO, position: int) -> None:
-        # Into one buffer, reused: a fresh block per read costs the memory's page faults again.
-        buffer = bytearray(_SCAN_BYTES)
-        view = memoryview(buffer)
         stream.seek(self.offset)
         while self.offset < position:
-            wanted = min(_SCAN_BYTES, position - self.offset)
-            read = stream.readinto(view[:wanted])
-            if not read:
+            block = stream.read(min(_SCAN_BYTES, position - self.offset))
+            if not block:
                 break
-            self.line += buffer.count(b"\n") if read == _SCAN_BYTES else view[:read].tobytes().count(b"\n")
-            self.offset += read
+            self.line += block.count(b"\n")
+            self.offset += len(block)
 
 
 @dataclass
