@@ -17,6 +17,9 @@
  * libxml2 node, lxml's own textOf() for text), and hands the view a tuple of plain
  * values. Only the devices, which rules point problems at, get a proxy.
  *
+ * KeyBuffer records the identifiers that the uniqueness rules gather (a fingerprint in
+ * memory, a fixed-width record on disk) as mcfcheck/rules/keys.py does, byte for byte.
+ *
  * libxml2's functions (xmlGetLineNo(), the push parser's) are looked up in the lxml
  * module that holds libxml2, so that this module uses the very libxml2 lxml uses, and
  * lines are exactly lxml's `sourceline`.
@@ -30,7 +33,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <limits.h>
 #include <malloc.h>
@@ -720,6 +726,237 @@ static PyTypeObject record_parser_type = {
     .tp_getset = record_parser_properties,
 };
 
+/* --- identifiers' key buffers ------------------------------------------------------ */
+
+/*
+ * The uniqueness rules record every identifier of a file (a dozen per installation) in a
+ * KeyStore (mcfcheck/rules/keys.py): a 4-byte fingerprint in memory and a fixed-width
+ * record on disk. Done in Python, that is an encoding, a hash, a struct packing and two
+ * appends for each, which measured more than all the other rules' checks. A KeyBuffer
+ * does the same in C, byte for byte: the fingerprint is the CRC-32 of the value's UTF-8
+ * bytes (zlib.crc32, which the Python path uses), and records wait in memory and are
+ * written to the store's spill file in large writes.
+ */
+
+static uint32_t crc_table[256];
+
+static void
+build_crc_table(void)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[n] = c;
+    }
+}
+
+/* CRC-32 (ISO 3309, as zlib.crc32 computes it). */
+static uint32_t
+crc32_of(const unsigned char *data, Py_ssize_t size)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        c = crc_table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+typedef struct {
+    PyObject_HEAD
+    int fd;
+    Py_ssize_t value_bytes; /* the longest value recorded, in UTF-8 bytes */
+    Py_ssize_t record_size; /* line (4 bytes, little-endian), slot, length, value */
+    Py_ssize_t flush_bytes; /* records are written once this many wait */
+    uint32_t *marks;
+    Py_ssize_t count, capacity;
+    unsigned char *pending;
+    Py_ssize_t used;
+} KeyBuffer;
+
+static int
+key_buffer_init(KeyBuffer *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"fd", "value_bytes", "flush_bytes", NULL};
+    int fd;
+    Py_ssize_t value_bytes, flush_bytes;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "inn", keywords, &fd, &value_bytes, &flush_bytes)) {
+        return -1;
+    }
+    if (fd < 0 || value_bytes < 1 || value_bytes > 255 || flush_bytes < 1) {
+        PyErr_SetString(PyExc_ValueError, "KeyBuffer() needs a file descriptor, 1-255 value bytes and a flush size");
+        return -1;
+    }
+    if (self->pending != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "KeyBuffer() is initialised once");
+        return -1;
+    }
+    self->fd = fd;
+    self->value_bytes = value_bytes;
+    self->record_size = 6 + value_bytes;
+    self->flush_bytes = flush_bytes;
+    self->pending = PyMem_RawMalloc((size_t)(flush_bytes + self->record_size));
+    if (self->pending == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void
+key_buffer_dealloc(KeyBuffer *self)
+{
+    PyMem_RawFree(self->marks);
+    PyMem_RawFree(self->pending);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Write the waiting records to the file; -1 with OSError set when that fails. */
+static int
+key_buffer_write(KeyBuffer *self)
+{
+    Py_ssize_t written = 0;
+    while (written < self->used) {
+        ssize_t done;
+        Py_BEGIN_ALLOW_THREADS
+        done = write(self->fd, self->pending + written, (size_t)(self->used - written));
+        Py_END_ALLOW_THREADS
+        if (done < 0) {
+            if (errno == EINTR && PyErr_CheckSignals() == 0) {
+                continue;
+            }
+            if (!PyErr_Occurred()) {
+                PyErr_SetFromErrno(PyExc_OSError);
+            }
+            return -1;
+        }
+        written += done;
+    }
+    self->used = 0;
+    return 0;
+}
+
+static PyObject *
+key_buffer_add(KeyBuffer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (self->pending == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "KeyBuffer is not initialised");
+        return NULL;
+    }
+    if (nargs < 2 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "add(value, line, slot=0) takes two or three arguments");
+        return NULL;
+    }
+    if (!PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "add() takes the value as a str");
+        return NULL;
+    }
+    Py_ssize_t length;
+    const char *value = PyUnicode_AsUTF8AndSize(args[0], &length);
+    if (value == NULL) {
+        return NULL;
+    }
+    int overflow;
+    long long line = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (line == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    long slot = nargs == 3 ? PyLong_AsLong(args[2]) : 0;
+    if (slot == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow < 0 || (overflow == 0 && line < 0) || slot < 0 || slot > 255) {
+        PyErr_SetString(PyExc_ValueError, "add() takes a line of at least 0 and a slot from 0 to 255");
+        return NULL;
+    }
+    if (length > self->value_bytes) {
+        Py_RETURN_NONE; /* longer than any identifier: the schema reports it */
+    }
+    uint32_t stored_line = overflow > 0 || line > 0xFFFFFFFFLL ? 0xFFFFFFFFu : (uint32_t)line;
+    if (self->count == self->capacity) {
+        Py_ssize_t capacity = self->capacity ? self->capacity * 2 : 4096;
+        uint32_t *marks = PyMem_RawRealloc(self->marks, (size_t)capacity * sizeof *marks);
+        if (marks == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        self->marks = marks;
+        self->capacity = capacity;
+    }
+    self->marks[self->count++] = crc32_of((const unsigned char *)value, length);
+    unsigned char *record = self->pending + self->used;
+    for (int i = 0; i < 4; i++) {
+        record[i] = (unsigned char)(stored_line >> (8 * i));
+    }
+    record[4] = (unsigned char)slot;
+    record[5] = (unsigned char)length;
+    memcpy(record + 6, value, (size_t)length);
+    memset(record + 6 + length, 0, (size_t)(self->value_bytes - length));
+    self->used += self->record_size;
+    if (self->used >= self->flush_bytes && key_buffer_write(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+key_buffer_flush(KeyBuffer *self, PyObject *unused)
+{
+    if (self->pending != NULL && key_buffer_write(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+key_buffer_fingerprints(KeyBuffer *self, PyObject *unused)
+{
+    return PyBytes_FromStringAndSize((const char *)self->marks, self->count * (Py_ssize_t)sizeof(uint32_t));
+}
+
+static PyObject *
+key_buffer_forget(KeyBuffer *self, PyObject *unused)
+{
+    PyMem_RawFree(self->marks);
+    self->marks = NULL;
+    self->count = self->capacity = 0;
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+key_buffer_length(KeyBuffer *self)
+{
+    return self->count;
+}
+
+static PyMethodDef key_buffer_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))key_buffer_add, METH_FASTCALL,
+     "add(value, line, slot=0): record an occurrence (a value longer than value_bytes is skipped)."},
+    {"flush", (PyCFunction)key_buffer_flush, METH_NOARGS, "flush(): write the waiting records to the file."},
+    {"fingerprints", (PyCFunction)key_buffer_fingerprints, METH_NOARGS,
+     "fingerprints() -> bytes: the occurrences' fingerprints, as native 4-byte unsigned integers."},
+    {"forget", (PyCFunction)key_buffer_forget, METH_NOARGS, "forget(): let the fingerprints go."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods key_buffer_sequence = {
+    .sq_length = (lenfunc)key_buffer_length,
+};
+
+static PyTypeObject key_buffer_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "mcfcheck._fastread.KeyBuffer",
+    .tp_basicsize = sizeof(KeyBuffer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "KeyBuffer(fd, value_bytes, flush_bytes): a key store's fingerprints and spilled records.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)key_buffer_init,
+    .tp_dealloc = (destructor)key_buffer_dealloc,
+    .tp_methods = key_buffer_methods,
+    .tp_as_sequence = &key_buffer_sequence,
+};
+
 /* --- counting lines --------------------------------------------------------------- */
 
 /* The line feeds in `data`, compared 16 or more bytes at a time (the loop is vectorised). */
@@ -863,13 +1100,15 @@ PyInit__fastread(void)
     if (bound < 0 || import_lxml__etree() < 0) {
         return NULL;
     }
-    if (PyType_Ready(&record_parser_type) < 0) {
+    if (PyType_Ready(&record_parser_type) < 0 || PyType_Ready(&key_buffer_type) < 0) {
         return NULL;
     }
+    build_crc_table();
     PyObject *module = PyModule_Create(&module_definition);
     if (module != NULL
         && (PyModule_AddStringConstant(module, "LXML_VERSION", LXML_VERSION_STRING) < 0
-            || PyModule_AddObjectRef(module, "RecordParser", (PyObject *)&record_parser_type) < 0)) {
+            || PyModule_AddObjectRef(module, "RecordParser", (PyObject *)&record_parser_type) < 0
+            || PyModule_AddObjectRef(module, "KeyBuffer", (PyObject *)&key_buffer_type) < 0)) {
         Py_DECREF(module);
         return NULL;
     }

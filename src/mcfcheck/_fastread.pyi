@@ -16,6 +16,25 @@ def tune_allocator() -> bool:
 def read_installation(element: etree._Element, /) -> InstallationFields:
     """The installation's fields, as :func:`mcfcheck.rules.views.read_installation_fields` reads them."""
 
+class KeyBuffer:
+    """A key store's occurrences in C: fingerprints in memory, records written to ``fd``.
+
+    Byte for byte what :class:`mcfcheck.rules.keys.KeyStore` records in Python: the
+    CRC-32 of the value's UTF-8 bytes, and the record ``<IBB{value_bytes}s>`` (line,
+    slot, length, value), written once ``flush_bytes`` of them wait.
+    """
+
+    def __init__(self, fd: int, value_bytes: int, flush_bytes: int) -> None: ...
+    def add(self, value: str, line: int, slot: int = 0, /) -> None:
+        """Record an occurrence; a value longer than ``value_bytes`` (UTF-8) is skipped."""
+    def flush(self) -> None:
+        """Write the waiting records."""
+    def fingerprints(self) -> bytes:
+        """The fingerprints so far, as native 4-byte unsigned integers."""
+    def forget(self) -> None:
+        """Let the fingerprints go."""
+    def __len__(self) -> int: ...
+
 class RecordParser:
     """A push parser on libxml2 that reports each record element as its end is read.
 

@@ -36,7 +36,7 @@ from typing import Final
 
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import FileReport, Finding
-from mcfcheck.native import tune_allocator
+from mcfcheck.native import line_feed_counter, tune_allocator
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
@@ -156,16 +156,7 @@ def _find_newline(path: Path, position: int) -> int:
     return position + found if found >= 0 else -1
 
 
-def _line_counter() -> Callable[[memoryview], int] | None:
-    """mcfcheck's C counter of line feeds, when it is built."""
-    try:
-        from mcfcheck._fastread import count_lines
-    except ImportError:
-        return None
-    return count_lines
-
-
-_COUNT_LINES: Final = _line_counter()
+_COUNT_LINES: Final = line_feed_counter()
 
 
 class _LineCounter:
@@ -191,7 +182,7 @@ class _LineCounter:
                     self._count_read(stream, position)
         return self.line
 
-    def _count_mapped(self, stream: FileIO, position: int, count: Callable[[memoryview], int]) -> None:
+    def _count_mapped(self, stream: FileIO, position: int, count: Callable[[bytes | memoryview], int]) -> None:
         end = min(position, os.fstat(stream.fileno()).st_size)
         if end <= self.offset:
             return

@@ -122,6 +122,7 @@ class _UniqueIdentifier(Rule):
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
         self._store = KeyStore(context.spill_folder)
+        self._add = self._store.adder()
 
     def state(self) -> object:
         return self._store.export()
@@ -140,7 +141,7 @@ class _UniqueIdentifier(Rule):
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         value = getattr(installation, self.field)
         if value:
-            self._store.add(value, installation.lines.get(self.field, 0))
+            self._add(value, installation.lines.get(self.field, 0), 0)
         return iter(())
 
     def finish(self) -> Iterator[Problem]:
@@ -177,7 +178,7 @@ class UniqueDeviceId(_UniqueIdentifier):
         return value.upper()
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        add = self._store.add
+        add = self._add
         hub = installation.hub
         if hub is not None and hub.device_id:
             add(self.normalise(hub.device_id), hub.device_id_line, 0)

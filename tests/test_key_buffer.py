@@ -1,0 +1,119 @@
+"""Key stores in C record exactly what key stores in Python record: fingerprints and spill, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mcfcheck.rules import keys
+from mcfcheck.rules.keys import KeyStore
+
+if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
+    # make compile could not build the C module here: test_native checks that it says so.
+    pytest.skip("the C module was not built", allow_module_level=True)
+
+from mcfcheck._fastread import KeyBuffer
+
+
+def _in_python(value: str) -> int:
+    """The Python path's own fingerprint, given explicitly: a store with it never runs in C."""
+    return zlib.crc32(value.encode("utf-8"))
+
+
+#: Identifiers, and what the schema would reject: non-ASCII, empty, longer than a store keeps.
+values = st.one_of(
+    st.text(max_size=keys.VALUE_BYTES + 5),
+    st.sampled_from(["00-0D-6F-00-00-00-00-01", "é" * 20, "é" * 21, "x" * keys.VALUE_BYTES, "€"]),
+)
+occurrences = st.lists(
+    st.tuples(
+        values,
+        st.integers(min_value=0, max_value=(1 << 33)),
+        st.integers(min_value=0, max_value=255),
+    ),
+    max_size=80,
+)
+
+
+def _exported(store: KeyStore, items: list[tuple[str, int, int]], add_through_adder: bool) -> tuple[bytes, bytes]:
+    add = store.adder() if add_through_adder else store.add
+    for value, line, slot in items:
+        add(value, line, slot)
+    fingerprints, spill = store.export()
+    return fingerprints.read_bytes(), spill.read_bytes()
+
+
+@given(occurrences, st.booleans())
+def test_c_and_python_stores_write_the_same_fingerprints_and_records(
+    items: list[tuple[str, int, int]], add_through_adder: bool
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="mcfcheck-keys-") as folder:
+        in_c = KeyStore(Path(folder))
+        in_python = KeyStore(Path(folder), fingerprint=_in_python)
+        assert in_c.adder() != in_python.adder()
+        assert _exported(in_c, items, add_through_adder) == _exported(in_python, items, add_through_adder)
+        in_c.close()
+        in_python.close()
+
+
+def test_the_fingerprint_is_the_crc32_of_the_utf8_bytes() -> None:
+    with tempfile.TemporaryFile() as spill:
+        buffer = KeyBuffer(spill.fileno(), keys.VALUE_BYTES, 1 << 16)
+        for value in ("INST-1", "é", ""):
+            buffer.add(value, 1)
+        marks = memoryview(buffer.fingerprints()).cast("I").tolist()
+    assert marks == [zlib.crc32(value.encode()) for value in ("INST-1", "é", "")]
+
+
+def test_records_are_written_once_enough_wait() -> None:
+    size = 6 + keys.VALUE_BYTES
+    with tempfile.TemporaryFile() as spill:
+        buffer = KeyBuffer(spill.fileno(), keys.VALUE_BYTES, 3 * size)
+        buffer.add("A", 1)
+        buffer.add("B", 2)
+        assert os.fstat(spill.fileno()).st_size == 0
+        buffer.add("C", 3)
+        assert os.fstat(spill.fileno()).st_size == 3 * size
+        buffer.add("D", 4)
+        buffer.flush()
+        assert os.fstat(spill.fileno()).st_size == 4 * size
+        assert len(buffer) == 4
+        buffer.forget()
+        assert len(buffer) == 0
+        assert buffer.fingerprints() == b""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ((b"bytes", 1), TypeError),
+        (("A",), TypeError),
+        (("A", -1), ValueError),
+        (("A", 1, 256), ValueError),
+        (("A", 1, -1), ValueError),
+        (("\ud800", 1), UnicodeEncodeError),
+    ],
+)
+def test_bad_occurrences_are_refused(arguments: tuple[object, ...], error: type[Exception]) -> None:
+    with tempfile.TemporaryFile() as spill:
+        buffer = KeyBuffer(spill.fileno(), keys.VALUE_BYTES, 1 << 16)
+        with pytest.raises(error):
+            buffer.add(*arguments)  # type: ignore[arg-type] # wrong on purpose
+        assert len(buffer) == 0
+
+
+def test_a_failed_write_is_an_os_error() -> None:
+    reading, writing = os.pipe()
+    os.close(writing)
+    try:
+        buffer = KeyBuffer(reading, keys.VALUE_BYTES, 1)
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            buffer.add("A", 1)
+    finally:
+        os.close(reading)
