@@ -303,6 +303,10 @@ class _FileValidation:
         parent = record.getparent()
         previous = record.getprevious()
         if previous is not None and previous.tag == record.tag and parent is not None:
+            # Emptied first: lxml frees the children at once, where removing the whole
+            # installation would first re-home each of its elements' namespaces (a walk
+            # that measured 6% of a validation's instructions).
+            record.clear(keep_tail=False)
             parent.remove(record)
         else:
             self._placeholders[record.sourceline or 0] = (
