@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mcfcheck import cli, parallel
@@ -167,6 +167,27 @@ def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block
                 patch.setattr(parallel, "_COUNT_LINES", None)
             for position in sorted(cuts):
                 assert counter.line_at(position) == data[:position].count(b"\n") + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    newlines=st.integers(min_value=0, max_value=300),
+    others=st.integers(min_value=0, max_value=300),
+    repeats=st.integers(min_value=1, max_value=60),
+    offset=st.integers(min_value=0, max_value=17),
+)
+@example(newlines=300, others=0, repeats=60, offset=0)  # nothing but line feeds: every counter full
+@example(newlines=1, others=15, repeats=60 * 300 // 16, offset=3)  # one counter full, misaligned
+def test_the_c_counter_counts_the_line_feeds_of_long_runs(
+    newlines: int, others: int, repeats: int, offset: int
+) -> None:
+    """Up to 36 KB, in patterns that fill its one-byte counters (all line feeds, for one) and leave tails."""
+    count_lines = parallel._COUNT_LINES
+    if count_lines is None:
+        pytest.skip("the C module was not built (the test below checks that this is a build without it)")
+    data = (b"\n" * newlines + b"x" * others) * repeats
+    assert count_lines(data[offset:]) == data[offset:].count(b"\n")
+    assert count_lines(memoryview(data)[offset:]) == data[offset:].count(b"\n")
 
 
 def test_lines_are_counted_in_c_where_it_was_built() -> None:
