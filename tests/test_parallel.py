@@ -96,6 +96,31 @@ def test_a_plan_splits_at_installations_and_knows_their_lines(tmp_path: Path) ->
         assert text[:start].count(b"\n") + 1 == line
 
 
+@pytest.mark.parametrize("first_window", [1, 7, 100, 64 << 10])
+def test_split_points_do_not_depend_on_how_much_the_searches_read(tmp_path: Path, first_window: int) -> None:
+    """The searches read growing windows; the points are those found in the whole text at once."""
+    path = tmp_path / "file.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=3).write(path, 300)
+    text = path.read_bytes()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parallel, "_FIRST_WINDOW_BYTES", first_window)
+        layout = plan(path, 4, PART_BYTES)
+    assert layout is not None
+    start = parallel._INSTALLATION_START
+    first = start.search(text)
+    last_end = list(parallel._INSTALLATION_END.finditer(text))[-1].end()
+    assert first is not None
+    head_end = first.start() + 1
+    tail_start = text.index(b"\n", last_end) + 1
+    assert (layout.head_end, layout.tail_start) == (head_end, tail_start)
+    expected = [head_end]
+    for k in range(1, 4):
+        found = start.search(text, head_end + (tail_start - head_end) * k // 4)
+        assert found is not None
+        expected.append(found.start() + 1)
+    assert layout.starts == tuple(expected)
+
+
 def test_a_split_inside_a_comment_falls_back_to_one_pass(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
     text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=2, error_rate=0.1).iter_text(300))
     # Lines inside a long comment that look like installations' starts: the splitter
