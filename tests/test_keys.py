@@ -114,3 +114,16 @@ def test_the_ledger_places_a_line_in_its_installation_whole_or_in_parts(
         for part in parts:
             part.close()
         folder.cleanup()
+
+
+def _numeric(value: str) -> int:
+    return int(value)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=7), max_size=40), st.integers(min_value=0, max_value=(1 << 20) - 1))
+def test_fingerprints_that_share_low_bits_with_a_repeated_one_are_not_taken_for_it(
+    multiples: list[int], low: int
+) -> None:
+    """The first look for repeated fingerprints goes by their low bits: values that only share those are sorted out."""
+    items = [str(multiple * (1 << 20) + low) for multiple in multiples]
+    assert _duplicates(items, _numeric) == _expected(items)

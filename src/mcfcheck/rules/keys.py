@@ -35,6 +35,9 @@ VALUE_BYTES: Final = 40
 _PENDING_BYTES: Final = 1 << 18
 #: How many fingerprints are matched against the repeated ones at a time.
 _BLOCK: Final = 1 << 20
+#: The low bits of a fingerprint that the first look for repeated ones goes by (a 1 MB table).
+_FILTER_BITS: Final = 20
+_FILTER_MASK: Final = (1 << _FILTER_BITS) - 1
 #: One spilled occurrence: line, slot, value length, value.
 _RECORD: Final = struct.Struct(f"<IBB{VALUE_BYTES}s")
 
@@ -258,11 +261,20 @@ class KeyStore:
         if repeated.size == 0:
             return
         candidates: list[int] = []
+        # Which fingerprints are repeated ones: a table of the repeated ones' low bits
+        # lets through, in one lookup each, the few that may be; those are then matched
+        # exactly. (A binary search of every fingerprint took most of a file's finish.)
         # Blockwise, so that the temporaries stay a few megabytes whatever the file's size.
+        maybe_repeated = np.zeros(1 << _FILTER_BITS, dtype=bool)
+        maybe_repeated[repeated & _FILTER_MASK] = True
         for start in range(0, len(fingerprints), _BLOCK):
             block = fingerprints[start : start + _BLOCK]
-            slots = np.minimum(np.searchsorted(repeated, block), repeated.size - 1)
-            candidates.extend((np.flatnonzero(repeated[slots] == block) + start).tolist())
+            maybe = np.flatnonzero(maybe_repeated[block & _FILTER_MASK])
+            if maybe.size == 0:
+                continue
+            values = block[maybe]
+            slots = np.minimum(np.searchsorted(repeated, values), repeated.size - 1)
+            candidates.extend((maybe[repeated[slots] == values] + start).tolist())
         first_seen: dict[str, Occurrence] = {}
         found: list[tuple[int, Duplicate]] = []
         by_fingerprint: dict[int, list[int]] = defaultdict(list)
