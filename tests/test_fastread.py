@@ -78,6 +78,8 @@ def test_it_takes_only_lxml_elements() -> None:
 _texts = st.one_of(
     st.none(),
     st.sampled_from(["", " ", "\n  ", "A", "Active", " 2026-01-05 ", "\u00a0x\u2003", "true", " 12 "]),
+    # Around the length up to which the C reader shares repeated texts.
+    st.sampled_from(["M" * 31, " " + "M" * 31, "M" * 32, "M" * 33, "M" * 32 + "\u00e9"]),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
 ).map(lambda text: None if text is None else text.replace("<", "").replace("&", "").replace("]]>", ""))
 _decorations = st.sampled_from(["plain", "comment", "pi", "cdata", "entity", "child"])
@@ -153,6 +155,20 @@ def test_any_installation_reads_alike(document: str) -> None:
     fields = read_installation_fields(element)
     assert (view.reference, view.status, view.mpan, view.mprn) == (fields[0], fields[2], fields[3], fields[5])
     assert [device.device_id for device in view.devices] == [device[2] for device in fields[15]]
+
+
+def test_repeated_texts_are_shared_and_unique_ones_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "file.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=4).write(path, 20)
+    first, second = (fastread.read_installation(element) for element in _installations(path)[:2])
+    assert first[2] == second[2] == "Active"
+    assert first[2] is second[2]
+    # Manufacturer, model, payment mode: repeated from one installation to the next.
+    for field in (1, 4, 5, 7):
+        assert first[15][0][field] is second[15][0][field]
+    # Identifiers are the installation's own.
+    assert first[0] != second[0]
+    assert first[15][0][2] is not second[15][0][2]
 
 
 def test_reading_leaks_nothing(tmp_path: Path) -> None:

@@ -52,16 +52,22 @@ static PyTypeObject *element_type = NULL;
 
 /* --- small helpers ------------------------------------------------------------- */
 
-static int
+/* Whether `node` is the element `name` in `namespace_href`. The first bytes are compared
+ * before strcmp() and the namespace's own string before its text: the readers ask this
+ * of every element against a chain of names, and most differ at once. */
+static inline int
 is_named(const xmlNode *node, const xmlChar *namespace_href, const char *name)
 {
-    if (node->type != XML_ELEMENT_NODE || strcmp((const char *)node->name, name) != 0) {
+    if (node->type != XML_ELEMENT_NODE || node->name[0] != (xmlChar)name[0]
+        || strcmp((const char *)node->name, name) != 0) {
         return 0;
     }
     if (node->ns == NULL || node->ns->href == NULL) {
         return namespace_href == NULL;
     }
-    return namespace_href != NULL && strcmp((const char *)node->ns->href, (const char *)namespace_href) == 0;
+    return namespace_href != NULL
+           && (node->ns->href == namespace_href
+               || strcmp((const char *)node->ns->href, (const char *)namespace_href) == 0);
 }
 
 /* The element's text as lxml's `.text` gives it, stripped as str.strip() does; None when it has none. */
@@ -87,6 +93,54 @@ stripped_text(xmlNode *node)
     return result;
 }
 
+/*
+ * Texts that repeat from one installation to the next (device types, manufacturers,
+ * models, firmware versions, payment modes, statuses) are made into Python strings once
+ * and shared: a small table keyed by the text's bytes, one entry per slot, the newest
+ * kept. Only short ASCII texts, the only text of their element, are shared: the string
+ * is then exactly what stripped_text() makes of them. A shared string also keeps its
+ * hash, which the rules' lookups of device models use.
+ */
+#define SHARED_SLOTS 512
+#define SHARED_BYTES 32
+
+typedef struct {
+    size_t length;
+    xmlChar key[SHARED_BYTES];
+    PyObject *text;
+} SharedText;
+
+static SharedText shared_texts[SHARED_SLOTS];
+
+static PyObject *
+shared_text(xmlNode *node)
+{
+    xmlNode *only = node->children;
+    if (only == NULL || only->type != XML_TEXT_NODE || only->next != NULL || only->content == NULL) {
+        return stripped_text(node);
+    }
+    const xmlChar *content = only->content;
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    size_t length = 0;
+    for (; content[length] != 0; length++) {
+        if (length == SHARED_BYTES || content[length] >= 0x80) {
+            return stripped_text(node);
+        }
+        hash = (hash ^ content[length]) * 16777619u;
+    }
+    SharedText *entry = &shared_texts[hash % SHARED_SLOTS];
+    if (entry->text != NULL && entry->length == length && memcmp(entry->key, content, length) == 0) {
+        return Py_NewRef(entry->text);
+    }
+    PyObject *text = stripped_text(node);
+    if (text != NULL && text != Py_None) {
+        Py_XSETREF(entry->text, Py_NewRef(text));
+        entry->length = length;
+        memcpy(entry->key, content, length);
+    }
+    return text;
+}
+
 static PyObject *
 line_of(const xmlNode *node)
 {
@@ -109,6 +163,12 @@ static int
 put_text(PyObject **slot, xmlNode *node)
 {
     return put(slot, stripped_text(node));
+}
+
+static int
+put_shared(PyObject **slot, xmlNode *node)
+{
+    return put(slot, shared_text(node));
 }
 
 static int
@@ -173,7 +233,7 @@ read_device(struct LxmlDocument *document, xmlNode *device, const xmlChar *ns)
                 goto error;
             }
         } else if (is_named(child, ns, "DeviceType")) {
-            PyObject *text = stripped_text(child);
+            PyObject *text = shared_text(child);
             if (text == Py_None) {
                 Py_SETREF(text, PyUnicode_FromStringAndSize("", 0));
             }
@@ -186,16 +246,16 @@ read_device(struct LxmlDocument *document, xmlNode *device, const xmlChar *ns)
                             : is_named(part, ns, "Model")           ? DEVICE_MODEL
                             : is_named(part, ns, "FirmwareVersion") ? DEVICE_FIRMWARE_VERSION
                                                                     : -1;
-                if (index >= 0 && put_text(&slots[index], part) < 0) {
+                if (index >= 0 && put_shared(&slots[index], part) < 0) {
                     goto error;
                 }
             }
         } else if (is_named(child, ns, "PaymentMode")) {
-            if (put_text(&slots[DEVICE_PAYMENT_MODE], child) < 0) {
+            if (put_shared(&slots[DEVICE_PAYMENT_MODE], child) < 0) {
                 goto error;
             }
         } else if (is_named(child, ns, "AuxiliaryLoad")) {
-            if (put_text(&slots[DEVICE_AUXILIARY_LOAD], child) < 0) {
+            if (put_shared(&slots[DEVICE_AUXILIARY_LOAD], child) < 0) {
                 goto error;
             }
         }
@@ -275,7 +335,7 @@ read_hub(PyObject **slots, struct LxmlDocument *document, xmlNode *hub, const xm
             if (index < 0) {
                 continue;
             }
-            if (put_text(&slots[index], setting) < 0) {
+            if ((index == APN ? put_shared(&slots[index], setting) : put_text(&slots[index], setting)) < 0) {
                 return -1;
             }
             if (index != APN && put_line(&slots[index + 1], setting) < 0) {
@@ -321,7 +381,7 @@ read_notice(PyObject **slots, xmlNode *notice, const xmlChar *ns)
                     : is_named(child, ns, "PlannedMigrationDate") ? PLANNED_MIGRATION_DATE
                     : is_named(child, ns, "ShorterNoticeAgreed")  ? SHORTER_NOTICE_AGREED
                                                                   : -1;
-        if (index >= 0 && put_text(&slots[index], child) < 0) {
+        if (index >= 0 && (index == SHORTER_NOTICE_AGREED ? put_shared : put_text)(&slots[index], child) < 0) {
             return -1;
         }
     }
@@ -336,7 +396,7 @@ read_child(PyObject **slots, struct LxmlDocument *document, xmlNode *child, cons
             return -1;
         }
     } else if (is_named(child, ns, "Status")) {
-        return put_text(&slots[STATUS], child);
+        return put_shared(&slots[STATUS], child);
     } else if (is_named(child, ns, "MeterPoints")) {
         return read_meter_points(slots, child, ns);
     } else if (is_named(child, ns, "CommunicationsHub")) {
@@ -348,7 +408,7 @@ read_child(PyObject **slots, struct LxmlDocument *document, xmlNode *child, cons
             return -1;
         }
         for (xmlNode *setting = child->children; setting != NULL; setting = setting->next) {
-            if (is_named(setting, ns, "UTRNCutoverHours") && put_text(&slots[UTRN_CUTOVER_HOURS], setting) < 0) {
+            if (is_named(setting, ns, "UTRNCutoverHours") && put_shared(&slots[UTRN_CUTOVER_HOURS], setting) < 0) {
                 return -1;
             }
         }
