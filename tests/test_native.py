@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from mcfcheck import cli
 from mcfcheck.cli import app
-from mcfcheck.native import compiled_modules, stale_modules, tune_allocator
+from mcfcheck.native import COLLECTOR_THRESHOLD, compiled_modules, stale_modules, tune_allocator, tune_process
 from mcfcheck.parallel import worker_pool
 from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
@@ -59,11 +62,32 @@ def test_mcfchecks_processes_tune_their_allocator(monkeypatch: pytest.MonkeyPatc
         calls.append("cli")
         return True
 
-    monkeypatch.setattr(cli, "tune_allocator", tune)
+    monkeypatch.setattr(cli, "tune_process", tune)
     assert cli.main(["--version"]) == 0
     assert calls == ["cli"]
     with worker_pool(1) as pool:
         # Each worker runs the tuning first; with the C module it reports it applied.
         initializer: object = pool._initializer
-        assert initializer is tune_allocator
+        assert initializer is tune_process
         assert pool.submit(tune_allocator).result() == applied
+        assert pool.submit(_collector_state).result() == (COLLECTOR_THRESHOLD, True, "1")
+
+
+def _collector_state() -> tuple[int, bool, str | None]:
+    """In a worker: the collector's first threshold, whether objects were frozen, OpenBLAS's threads."""
+    return gc.get_threshold()[0], gc.get_freeze_count() > 0, os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+def test_tuning_a_process_changes_the_collector_and_the_allocator() -> None:
+    # In a fresh process, as the command line starts.
+    script = (
+        "import gc, os\n"
+        "from mcfcheck.native import tune_process\n"
+        "applied = tune_process()\n"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0, os.environ['OPENBLAS_NUM_THREADS'], applied)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, check=True)
+    threshold, frozen, threads, applied = done.stdout.split()
+    assert (int(threshold), frozen, threads) == (COLLECTOR_THRESHOLD, "True", "1")
+    assert applied == str(tune_allocator())

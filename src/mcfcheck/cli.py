@@ -23,7 +23,7 @@ from mcfcheck.config import Configuration, find_configuration, load_configuratio
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedError
-from mcfcheck.native import compiled_modules, tune_allocator
+from mcfcheck.native import compiled_modules, tune_process
 from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
 from mcfcheck.reporting import TextReporter
 from mcfcheck.reports import DataReporter, data_reporters
@@ -382,7 +382,7 @@ def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit status."""
-    tune_allocator()
+    tune_process()
     try:
         app(args=argv, prog_name="mcfcheck")
     except SystemExit as done:

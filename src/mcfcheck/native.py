@@ -12,7 +12,9 @@ the same findings, slower.
 
 from __future__ import annotations
 
+import gc
 import importlib.machinery
+import os
 import pkgutil
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +52,31 @@ def stale_modules() -> list[str]:
         if any(source.exists() and source.stat().st_mtime > origin.stat().st_mtime for source in sources):
             stale.append(name)
     return stale
+
+
+#: The garbage collector's first threshold in mcfcheck's own processes (Python's default: 700).
+COLLECTOR_THRESHOLD = 10_000
+
+
+def tune_process() -> bool:
+    """Tune a process that mcfcheck runs (its command line, its workers) for validation.
+
+    - The C allocator (:func:`tune_allocator`).
+    - The garbage collector: what is loaded by now (modules, schemas, rules) is set
+      aside for good (``gc.freeze``), and the young objects are looked at every 10,000
+      allocations instead of 700. Validating an installation makes no reference cycles
+      to collect, but the collector's passes took 2% of a profile; this measured 2% less
+      CPU time (alternating runs on two cores).
+    - OpenBLAS, which numpy loads when the duplicates are looked for, gets one thread:
+      mcfcheck does no linear algebra, and its idle threads spun at 0.1 s of CPU.
+
+    Each changes the whole process, so the library API never calls this. Says whether
+    the allocator was tuned.
+    """
+    gc.freeze()
+    gc.set_threshold(COLLECTOR_THRESHOLD, *gc.get_threshold()[1:])
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return tune_allocator()
 
 
 def line_feed_counter() -> Callable[[bytes | memoryview], int] | None:

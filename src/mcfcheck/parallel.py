@@ -36,7 +36,7 @@ from typing import Final
 
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import FileReport, Finding
-from mcfcheck.native import line_feed_counter, tune_allocator
+from mcfcheck.native import line_feed_counter, tune_process
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
@@ -474,14 +474,14 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     is safe), the workers are forked from it at once, with all it has imported: they are
     ready in milliseconds. Otherwise a fresh process server starts them, and each imports
     mcfcheck anew (about half a second). The workers tune their allocator for
-    validation (:func:`mcfcheck.native.tune_allocator`).
+    validation (:func:`mcfcheck.native.tune_process`).
     """
     if sys.platform == "linux" and threading.active_count() == 1:
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=tune_allocator)
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=tune_process)
         # The first task forks every worker, before the pool starts its own threads.
         pool.submit(_ready)
         return pool
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=tune_allocator)
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=tune_process)
 
 
 def needs_workers(paths: Sequence[Path], jobs: int, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
