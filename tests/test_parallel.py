@@ -23,7 +23,7 @@ from mcfcheck.findings import Finding
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.parallel import ParallelFileCheck, plan, worker_pool
 from mcfcheck.rules.engine import RuleSettings
-from mcfcheck.rules.registry import load_registry
+from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import FileCheck
 
 RULES = (load_registry(), RuleSettings())
@@ -238,6 +238,26 @@ other.join()
 """
 
 
+_INHERITED_RULES = """
+from mcfcheck import parallel
+from mcfcheck.rules.registry import RuleRegistry
+
+def problems() -> list[str]:
+    return parallel._worker_registry().problems
+
+loaded = RuleRegistry()
+loaded.problems.append("loaded before the workers")
+with parallel.worker_pool(1, loaded) as pool:
+    print(pool.submit(problems).result())
+"""
+
+
+def test_forked_workers_take_the_rules_loaded_before_them() -> None:
+    done = subprocess.run([sys.executable, "-c", _INHERITED_RULES], capture_output=True, text=True, check=True)
+    expected = "['loaded before the workers']" if sys.platform == "linux" else "[]"
+    assert done.stdout.strip() == expected
+
+
 def test_workers_are_forked_only_from_a_process_without_threads() -> None:
     # In a process of its own: this one runs the module's pool, and its threads.
     done = subprocess.run([sys.executable, "-c", _START_METHODS], capture_output=True, text=True, check=True)
@@ -254,9 +274,12 @@ def test_the_command_line_starts_its_workers_before_anything_else(
     MCFGenerator(builtin_cohorts()["CB"], seed=2).write(second, 3)
     started: list[int] = []
 
-    def pool(jobs: int) -> ProcessPoolExecutor:
+    def pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolExecutor:
         started.append(threading.active_count())
-        return parallel.worker_pool(jobs)
+        # The rules are loaded by then, to be handed to the workers.
+        assert registry is not None
+        assert registry.rules
+        return parallel.worker_pool(jobs, registry)
 
     monkeypatch.setattr(cli, "worker_pool", pool)
     threads = threading.active_count()

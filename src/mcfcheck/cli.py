@@ -166,16 +166,17 @@ def validate(
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     workers = jobs or default_jobs()
-    # The workers start first: before the progress bars' thread, and while the rules
-    # and reports are set up.
-    pool = worker_pool(workers) if needs_workers(files, workers) else None
+    # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Without rules, the packs (and what they import) are not even loaded. With them, they
+    # are loaded before the workers start, so that workers forked from this process have
+    # them already; the workers start before the progress bars' thread, and while the
+    # reports are set up.
+    registry = RuleRegistry() if no_rules else _registry(err)
+    pool = worker_pool(workers, registry) if needs_workers(files, workers) else None
     try:
-        # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
-        out = Console(highlight=False, soft_wrap=True)
-        err = Console(stderr=True, highlight=False, soft_wrap=True)
         try:
-            # Without rules, the packs (and what they import) are not even loaded.
-            registry = RuleRegistry() if no_rules else _registry(err)
             configuration = _configuration(config)
             settings = rule_settings(
                 configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl
