@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,13 @@ def _split_sequence_at(boundary: int) -> bytes:
     data = head + filler + b"\xe2\x82" + b" -->\n" + BODY.encode()
     assert data[boundary - 1 : boundary + 1] == b"\xe2\x82"
     return data
+
+
+def _notice_dates(notice: str, planned: str) -> bytes:
+    """A Dormant installation's firmware notice and planned upgrade dates, set to ``notice`` and ``planned``."""
+    dormant = (SAMPLES / "DRM001-firmware-notice-period-invalid.xml").read_text(encoding="utf-8")
+    dormant = re.sub(r"<FirmwareNoticeDate>[^<]*<", f"<FirmwareNoticeDate>{notice}<", dormant)
+    return re.sub(r"<PlannedUpgradeDate>[^<]*<", f"<PlannedUpgradeDate>{planned}<", dormant).encode()
 
 
 def _inside_installation(markup: str) -> bytes:
@@ -228,6 +236,19 @@ CASES: list[Case] = [
     ),
     ("truncated mid-tag", lambda canary, url: VALID.encode()[: VALID.index("<Devices>") + 4], 2, "not well-formed"),
     ("binary junk", lambda canary, url: bytes(range(256)) * 100, 2, "not well-formed"),
+    # Any date xs:date admits: the notice rules count Working Days without stepping past them.
+    (
+        "notice dates 8,000 years apart",
+        lambda canary, url: _notice_dates("0001-01-01", "9999-12-31"),
+        1,
+        "GEN041",
+    ),
+    (
+        "a notice on the last days of the calendar",
+        lambda canary, url: _notice_dates("9999-12-30", "9999-12-31"),
+        1,
+        "DRM001",
+    ),
 ]
 
 

@@ -26,15 +26,20 @@ def is_working_day(day: dt.date, calendar: str = "england-and-wales") -> bool:
 
 
 @lru_cache(maxsize=4096)
-def working_days_of_notice(notice: dt.date, planned: dt.date, calendar: str = "england-and-wales") -> int:
+def working_days_of_notice(
+    notice: dt.date, planned: dt.date, calendar: str = "england-and-wales", at_most: int | None = None
+) -> int:
     """The Working Days after the notice date, up to and including the planned date.
 
     Notice given on a Monday for the Monday after is 5 Working Days (Tuesday to
     Monday), bank holidays aside. A planned date on or before the notice date gives 0.
+    With ``at_most``, counting stops there: a rule that asks whether the notice is
+    shorter than a minimum looks at a few weeks of days, however far apart the dates
+    (any date the schema admits, 9999-12-31 included).
     """
     days = 0
-    day = notice + dt.timedelta(days=1)
-    while day <= planned:
-        days += is_working_day(day, calendar)
-        day += dt.timedelta(days=1)
+    for offset in range(1, (planned - notice).days + 1):
+        if at_most is not None and days >= at_most:
+            break
+        days += is_working_day(notice + dt.timedelta(days=offset), calendar)
     return days

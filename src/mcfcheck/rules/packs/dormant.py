@@ -41,7 +41,8 @@ class _NoticePeriod(Rule):
         """A problem when fewer Working Days than the minimum separate ``notice`` from ``planned``."""
         if notice is None or planned is None:
             return
-        days = working_days_of_notice(notice, planned, self.calendar)
+        # Counted up to the minimum: below it, the count is exact, and it is all the message needs.
+        days = working_days_of_notice(notice, planned, self.calendar, self.minimum)
         if days < self.minimum:
             yield Problem(
                 f"the {what} on {planned} has {days} Working Days' notice (from {notice}); "
