@@ -10,9 +10,14 @@ Generates files of the sizes asked for (default about 100 MB and 1 GB) with
 * xmlschema's lazy validation, on the 100 MB file by default (pure Python: over a minute).
 
 Each tool runs as its own process; wall time and that process's peak RSS (from
-``wait4``) are measured. Prints a Markdown table and the ratios, for BENCHMARKS.md.
+``wait4``) are measured. On each file the tools run in turn, ``--rounds`` times over
+(xmlschema once): the table gives each tool's median time (and the range), and each
+ratio to xmllint is the median of the rounds' ratios, each taken between runs made one
+after the other. A shared machine's speed drifts by tens of percent over minutes; a
+single run of each can be off by as much. Prints a Markdown table and the ratios, for
+BENCHMARKS.md.
 
-    .venv/bin/python bench/run.py [--sizes 100 1000] [--slice 100]
+    .venv/bin/python bench/run.py [--sizes 100 1000] [--slice 100] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -99,55 +105,109 @@ sys.exit(1 if errors else 0)
 """
 
 
+@dataclass(frozen=True)
+class Summary:
+    """One tool's runs on one file: the median time, its range, the highest peak RSS."""
+
+    tool: str
+    file: Path
+    runs: list[Measurement]
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def megabytes(self) -> float:
+        return self.file.stat().st_size / 1e6
+
+    @property
+    def throughput(self) -> float:
+        return self.megabytes / self.seconds
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(run.peak_rss_mb for run in self.runs)
+
+    @property
+    def exit_statuses(self) -> str:
+        return ",".join(sorted({str(run.exit_status) for run in self.runs}))
+
+    def row(self) -> str:
+        spread = (
+            f" ({min(r.seconds for r in self.runs):,.1f}-{max(r.seconds for r in self.runs):,.1f})"
+            if len(self.runs) > 1
+            else ""
+        )
+        return (
+            f"| {self.tool} | {self.file.name} | {self.megabytes:,.0f} | {len(self.runs)} | "
+            f"{self.seconds:,.1f}{spread} | {self.throughput:,.1f} | {self.peak_rss_mb:,.0f} | {self.exit_statuses} |"
+        )
+
+
+def paired_ratio(ours: Summary, theirs: Summary) -> float:
+    """The median over rounds of their time over ours (our throughput over theirs)."""
+    return statistics.median(their.seconds / our.seconds for our, their in zip(ours.runs, theirs.runs, strict=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="file sizes in MB")
     parser.add_argument(
         "--slice", type=int, default=100, help="size in MB of the file given to xmlschema (slow: over a minute for 100)"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="how many times each tool runs on each file, in turn")
     options = parser.parse_args()
+    if options.rounds < 1:
+        parser.error("--rounds must be at least 1")
     xmllint = ensure_xmllint()
     version = subprocess.run([str(BIN / "mcfcheck"), "--version"], capture_output=True, text=True, check=True)
     xmllint_version = subprocess.run([xmllint, "--version"], capture_output=True, text=True)
     print(f"{version.stdout.strip()}; {xmllint_version.stderr.splitlines()[0]}\n")
-    results: list[Measurement] = []
+    summaries: dict[tuple[str, str], Summary] = {}
+
+    def record(result: Measurement) -> None:
+        key = (result.tool, result.file.name)
+        summaries.setdefault(key, Summary(result.tool, result.file, [])).runs.append(result)
+
     for size in options.sizes:
         path = generated(size)
-        results.append(measure("mcfcheck", [str(BIN / "mcfcheck"), "validate", "-q", str(path)], path))
-        results.append(
-            measure("mcfcheck --no-rules", [str(BIN / "mcfcheck"), "validate", "-q", "--no-rules", str(path)], path)
-        )
-        results.append(
-            measure("xmllint --stream", [xmllint, "--noout", "--stream", "--schema", str(SCHEMA), str(path)], path)
-        )
+        for _ in range(options.rounds):
+            record(measure("mcfcheck", [str(BIN / "mcfcheck"), "validate", "-q", str(path)], path))
+            record(
+                measure("mcfcheck --no-rules", [str(BIN / "mcfcheck"), "validate", "-q", "--no-rules", str(path)], path)
+            )
+            record(
+                measure("xmllint --stream", [xmllint, "--noout", "--stream", "--schema", str(SCHEMA), str(path)], path)
+            )
     slice_path = generated(options.slice)
-    results.append(measure("mcfcheck", [str(BIN / "mcfcheck"), "validate", "-q", str(slice_path)], slice_path))
-    results.append(
-        measure("xmlschema (lazy)", [sys.executable, "-c", XMLSCHEMA_LAZY, str(SCHEMA), str(slice_path)], slice_path)
+    slice_ours = measure("mcfcheck", [str(BIN / "mcfcheck"), "validate", "-q", str(slice_path)], slice_path)
+    slice_theirs = measure(
+        "xmlschema (lazy)", [sys.executable, "-c", XMLSCHEMA_LAZY, str(SCHEMA), str(slice_path)], slice_path
     )
-    print("| tool | file | MB | seconds | MB/s | peak RSS (MB) | exit |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for result in results:
-        print(
-            f"| {result.tool} | {result.file.name} | {result.megabytes:,.0f} | {result.seconds:,.1f} | "
-            f"{result.throughput:,.1f} | {result.peak_rss_mb:,.0f} | {result.exit_status} |"
-        )
+    print("| tool | file | MB | runs | seconds, median (range) | MB/s | peak RSS (MB) | exit |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for summary in summaries.values():
+        print(summary.row())
+    for single in (slice_ours, slice_theirs):
+        print(Summary(single.tool, single.file, [single]).row())
     print()
-    by_key = {(r.tool, r.file.name): r for r in results}
     for size in options.sizes:
         name = generated(size).name
-        ours, theirs = by_key[("mcfcheck", name)], by_key[("xmllint --stream", name)]
-        schema_only = by_key[("mcfcheck --no-rules", name)]
-        print(
-            f"- {name}: mcfcheck (schema + rules)/xmllint throughput = {ours.throughput / theirs.throughput:.2f}x; "
-            f"schema only = {schema_only.throughput / theirs.throughput:.2f}x"
+        ours, theirs = summaries[("mcfcheck", name)], summaries[("xmllint --stream", name)]
+        schema_only = summaries[("mcfcheck --no-rules", name)]
+        rounds = ", ".join(
+            f"{their.seconds / our.seconds:.2f}" for our, their in zip(ours.runs, theirs.runs, strict=True)
         )
-    ours, theirs = by_key[("mcfcheck", slice_path.name)], by_key[("xmlschema (lazy)", slice_path.name)]
-    print(f"- {slice_path.name}: mcfcheck/xmlschema throughput = {ours.throughput / theirs.throughput:.1f}x")
+        print(
+            f"- {name}: mcfcheck (schema + rules)/xmllint throughput = {paired_ratio(ours, theirs):.2f}x "
+            f"(rounds: {rounds}); schema only = {paired_ratio(schema_only, theirs):.2f}x"
+        )
+    print(f"- {slice_path.name}: mcfcheck/xmlschema throughput = {slice_theirs.seconds / slice_ours.seconds:.1f}x")
     if len(options.sizes) >= 2:
         small, large = min(options.sizes), max(options.sizes)
-        peak_small = by_key[("mcfcheck", generated(small).name)].peak_rss_mb
-        peak_large = by_key[("mcfcheck", generated(large).name)].peak_rss_mb
+        peak_small = summaries[("mcfcheck", generated(small).name)].peak_rss_mb
+        peak_large = summaries[("mcfcheck", generated(large).name)].peak_rss_mb
         print(
             f"- mcfcheck peak RSS: {peak_large:,.0f} MB on {large} MB vs {peak_small:,.0f} MB on {small} MB "
             f"= {peak_large / peak_small:.2f}x"
