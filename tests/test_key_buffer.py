@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zlib
+from array import array
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # make compile could not build the C module here: test_native checks that it says so.
     pytest.skip("the C module was not built", allow_module_level=True)
 
-from mcfcheck._fastread import KeyBuffer
+from mcfcheck._fastread import KeyBuffer, repeated_positions
+
+from .test_keys import _repeated_by_definition, fingerprints
 
 
 def _in_python(value: str) -> int:
@@ -117,3 +120,20 @@ def test_a_failed_write_is_an_os_error() -> None:
             buffer.add("A", 1)
     finally:
         os.close(reading)
+
+
+@given(fingerprints)
+def test_repeated_fingerprints_are_found_in_c_as_numpy_finds_them(marks: list[int]) -> None:
+    data = array("I", marks).tobytes()
+    assert repeated_positions(data) == _repeated_by_definition(marks) == keys._repeated_positions(data)
+
+
+def test_the_c_search_sorts_every_bit_of_the_fingerprints() -> None:
+    # Values that differ only in the top, middle or bottom bits of each radix pass.
+    marks = [1 << bit for bit in range(32)] * 2 + [0xFFFFFFFF, 0, 0x7FF, 0x800, 0x3FFFFF, 0x400000]
+    assert repeated_positions(array("I", marks).tobytes()) == _repeated_by_definition(marks)
+
+
+def test_the_c_search_takes_whole_fingerprints_only() -> None:
+    with pytest.raises(ValueError, match="4-byte"):
+        repeated_positions(b"abc")

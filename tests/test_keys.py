@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from array import array
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,3 +129,20 @@ def test_fingerprints_that_share_low_bits_with_a_repeated_one_are_not_taken_for_
     """The first look for repeated fingerprints goes by their low bits: values that only share those are sorted out."""
     items = [str(multiple * (1 << 20) + low) for multiple in multiples]
     assert _duplicates(items, _numeric) == _expected(items)
+
+
+def _repeated_by_definition(marks: list[int]) -> list[tuple[int, int]]:
+    seen = Counter(marks)
+    return [(mark, position) for position, mark in enumerate(marks) if seen[mark] > 1]
+
+
+#: Fingerprints that repeat (a few small values) among ones that do not (any 32 bits).
+fingerprints = st.lists(
+    st.one_of(st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=0xFFFFFFFF)), max_size=200
+)
+
+
+@given(fingerprints)
+def test_repeated_fingerprints_are_found_where_they_occur(marks: list[int]) -> None:
+    """The search for repeated fingerprints in numpy, used where mcfcheck's C module is not built."""
+    assert keys._repeated_positions(array("I", marks).tobytes()) == _repeated_by_definition(marks)

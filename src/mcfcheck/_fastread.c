@@ -1017,6 +1017,134 @@ static PyTypeObject key_buffer_type = {
     .tp_as_sequence = &key_buffer_sequence,
 };
 
+/*
+ * At the end of a file, each key store looks for the fingerprints seen more than once,
+ * and for where each of those occurs. numpy did it (a sort, then a pass), but importing
+ * numpy took longer than the work, at the end of every file, when nothing else runs.
+ * repeated_positions() sorts a copy of the fingerprints (radix sort: three passes of 11
+ * bits), keeps the values that repeat, and returns, in file order, each occurrence of
+ * them: a table of their low 20 bits sorts out nearly every other fingerprint at once,
+ * and a binary search confirms the rest.
+ */
+
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define FILTER_BITS 20
+
+static void
+radix_sort(uint32_t *values, uint32_t *scratch, Py_ssize_t count)
+{
+    size_t counts[RADIX_SIZE];
+    for (int shift = 0; shift < 32; shift += RADIX_BITS) {
+        memset(counts, 0, sizeof counts);
+        for (Py_ssize_t i = 0; i < count; i++) {
+            counts[(values[i] >> shift) & (RADIX_SIZE - 1)]++;
+        }
+        size_t total = 0;
+        for (size_t digit = 0; digit < RADIX_SIZE; digit++) {
+            size_t here = counts[digit];
+            counts[digit] = total;
+            total += here;
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            scratch[counts[(values[i] >> shift) & (RADIX_SIZE - 1)]++] = values[i];
+        }
+        uint32_t *swap = values;
+        values = scratch;
+        scratch = swap;
+    }
+    /* Three passes: the sorted values are in the scratch array; copy them back. */
+    memcpy(scratch, values, (size_t)count * sizeof *values);
+}
+
+/* The distinct values that occur more than once in `sorted`, in place at its start; their number. */
+static Py_ssize_t
+keep_repeated(uint32_t *sorted, Py_ssize_t count)
+{
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 1; i < count; i++) {
+        if (sorted[i] == sorted[i - 1] && (kept == 0 || sorted[kept - 1] != sorted[i])) {
+            sorted[kept++] = sorted[i];
+        }
+    }
+    return kept;
+}
+
+static int
+is_repeated(const uint32_t *repeated, Py_ssize_t count, const uint8_t *filter, uint32_t value)
+{
+    uint32_t low = value & ((1u << FILTER_BITS) - 1);
+    if (!(filter[low >> 3] & (1u << (low & 7)))) {
+        return 0;
+    }
+    Py_ssize_t first = 0, last = count;
+    while (first < last) {
+        Py_ssize_t middle = first + (last - first) / 2;
+        if (repeated[middle] < value) {
+            first = middle + 1;
+        } else {
+            last = middle;
+        }
+    }
+    return first < count && repeated[first] == value;
+}
+
+static PyObject *
+repeated_positions(PyObject *module, PyObject *data)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (view.len % (Py_ssize_t)sizeof(uint32_t) != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "repeated_positions() takes whole 4-byte fingerprints");
+        return NULL;
+    }
+    const uint32_t *marks = view.buf;
+    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(uint32_t);
+    uint32_t *sorted = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *sorted);
+    uint32_t *scratch = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *scratch);
+    uint8_t *filter = PyMem_RawCalloc((1u << FILTER_BITS) / 8, 1);
+    PyObject *result = NULL;
+    if (sorted == NULL || scratch == NULL || filter == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t repeated;
+    Py_BEGIN_ALLOW_THREADS
+    memcpy(sorted, marks, (size_t)count * sizeof *sorted);
+    radix_sort(sorted, scratch, count);
+    repeated = keep_repeated(sorted, count);
+    for (Py_ssize_t i = 0; i < repeated; i++) {
+        uint32_t low = sorted[i] & ((1u << FILTER_BITS) - 1);
+        filter[low >> 3] |= (uint8_t)(1u << (low & 7));
+    }
+    Py_END_ALLOW_THREADS
+    result = PyList_New(0);
+    if (result == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; repeated > 0 && i < count; i++) {
+        if (!is_repeated(sorted, repeated, filter, marks[i])) {
+            continue;
+        }
+        PyObject *pair = Py_BuildValue("(kn)", (unsigned long)marks[i], i);
+        if (pair == NULL || PyList_Append(result, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(pair);
+    }
+done:
+    PyMem_RawFree(sorted);
+    PyMem_RawFree(scratch);
+    PyMem_RawFree(filter);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 /* --- counting lines --------------------------------------------------------------- */
 
 /*
@@ -1155,6 +1283,8 @@ bind_lxml(PyObject *etree)
 
 static PyMethodDef methods[] = {
     {"count_lines", count_lines, METH_O, "count_lines(data) -> int: the line feeds in a bytes-like object."},
+    {"repeated_positions", repeated_positions, METH_O,
+     "repeated_positions(fingerprints) -> list: (fingerprint, position) of each occurrence of a repeated one."},
     {"tune_allocator", tune_allocator, METH_NOARGS,
      "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
     {"read_installation", read_installation, METH_O,

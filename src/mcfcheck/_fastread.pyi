@@ -10,6 +10,12 @@ LXML_VERSION: str
 def count_lines(data: bytes | bytearray | memoryview, /) -> int:
     """The line feeds in ``data`` (as ``data.count(b"\\n")``, many bytes at a time)."""
 
+def repeated_positions(fingerprints: bytes | bytearray | memoryview, /) -> list[tuple[int, int]]:
+    """(fingerprint, position) of each occurrence of a fingerprint seen more than once, in order.
+
+    ``fingerprints`` holds native 4-byte unsigned integers.
+    """
+
 def tune_allocator() -> bool:
     """Turn off glibc malloc's fast bins in this process (see _fastread.c); whether it did."""
 

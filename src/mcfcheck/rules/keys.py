@@ -143,6 +143,50 @@ class Spill:
 StoreState = tuple[Path, Path]
 
 
+def _positions_in_c() -> Callable[[bytes | bytearray], list[tuple[int, int]]] | None:
+    """mcfcheck's C search for repeated fingerprints, when it is built."""
+    try:
+        from mcfcheck._fastread import repeated_positions
+    except ImportError:
+        return None
+    return repeated_positions
+
+
+#: Finds the repeated fingerprints: in C when it can, else with numpy.
+_REPEATED_POSITIONS: Final = _positions_in_c()
+
+
+def _repeated_positions(data: bytes | bytearray) -> list[tuple[int, int]]:
+    """Each occurrence of a fingerprint seen more than once, as (fingerprint, position), in file order."""
+    # Imported here: only the end of a file with rules needs it, and only without the C module.
+    import numpy as np
+
+    fingerprints = np.frombuffer(data, dtype=np.uint32)
+    if len(fingerprints) < 2:
+        return []
+    ordered = np.sort(fingerprints)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if repeated.size == 0:
+        return []
+    found: list[tuple[int, int]] = []
+    # Which fingerprints are repeated ones: a table of the repeated ones' low bits lets
+    # through, in one lookup each, the few that may be; those are then matched exactly.
+    # Blockwise, so that the temporaries stay a few megabytes whatever the file's size.
+    maybe_repeated = np.zeros(1 << _FILTER_BITS, dtype=bool)
+    maybe_repeated[repeated & _FILTER_MASK] = True
+    for start in range(0, len(fingerprints), _BLOCK):
+        block = fingerprints[start : start + _BLOCK]
+        maybe = np.flatnonzero(maybe_repeated[block & _FILTER_MASK])
+        if maybe.size == 0:
+            continue
+        values = block[maybe]
+        slots = np.minimum(np.searchsorted(repeated, values), repeated.size - 1)
+        exact = maybe[repeated[slots] == values]
+        found.extend(zip(block[exact].tolist(), (exact + start).tolist(), strict=True))
+    return found
+
+
 class KeyStore:
     """Occurrences of one kind of identifier; :meth:`duplicates` reports the repeated ones.
 
@@ -244,42 +288,27 @@ class KeyStore:
         line, slot, length, value = _RECORD.unpack(spill.read(position - start))
         return value[:length].decode("utf-8"), Occurrence(line, slot)
 
+    def _all_fingerprints(self) -> bytes | bytearray:
+        """Every occurrence's fingerprint, in file order: the merged parts', or this store's own."""
+        if not self._fingerprint_files:
+            return self._own_fingerprints()
+        merged = bytearray()
+        for path in self._fingerprint_files:
+            merged += path.read_bytes()
+        return merged
+
     def duplicates(self) -> Iterator[Duplicate]:
         """Every occurrence of a value already seen, in the order of the file."""
-        # Imported here: only the end of a file with rules needs it, not schema-only runs.
-        import numpy as np
-
-        if self._fingerprint_files:
-            fingerprints = np.concatenate([np.fromfile(path, dtype=np.uint32) for path in self._fingerprint_files])
+        fingerprints = self._all_fingerprints()
+        if _REPEATED_POSITIONS is not None:
+            occurrences = _REPEATED_POSITIONS(fingerprints)
         else:
-            fingerprints = np.frombuffer(self._own_fingerprints(), dtype=np.uint32)
-        if len(fingerprints) < 2:
-            return
-        ordered = np.sort(fingerprints)
-        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        del ordered
-        if repeated.size == 0:
-            return
-        candidates: list[int] = []
-        # Which fingerprints are repeated ones: a table of the repeated ones' low bits
-        # lets through, in one lookup each, the few that may be; those are then matched
-        # exactly. (A binary search of every fingerprint took most of a file's finish.)
-        # Blockwise, so that the temporaries stay a few megabytes whatever the file's size.
-        maybe_repeated = np.zeros(1 << _FILTER_BITS, dtype=bool)
-        maybe_repeated[repeated & _FILTER_MASK] = True
-        for start in range(0, len(fingerprints), _BLOCK):
-            block = fingerprints[start : start + _BLOCK]
-            maybe = np.flatnonzero(maybe_repeated[block & _FILTER_MASK])
-            if maybe.size == 0:
-                continue
-            values = block[maybe]
-            slots = np.minimum(np.searchsorted(repeated, values), repeated.size - 1)
-            candidates.extend((maybe[repeated[slots] == values] + start).tolist())
+            occurrences = _repeated_positions(fingerprints)
+        by_fingerprint: dict[int, list[int]] = defaultdict(list)
+        for mark, position in occurrences:
+            by_fingerprint[mark].append(position)
         first_seen: dict[str, Occurrence] = {}
         found: list[tuple[int, Duplicate]] = []
-        by_fingerprint: dict[int, list[int]] = defaultdict(list)
-        for position in candidates:
-            by_fingerprint[int(fingerprints[position])].append(position)
         for positions in by_fingerprint.values():
             first_seen.clear()
             for position in positions:
