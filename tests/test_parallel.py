@@ -96,6 +96,18 @@ def test_a_plan_splits_at_installations_and_knows_their_lines(tmp_path: Path) ->
         assert text[:start].count(b"\n") + 1 == line
 
 
+@pytest.mark.parametrize(("workers", "expected"), [(1, 5), (2, 4), (3, 3), (4, 4), (6, 5)])
+def test_a_file_too_small_for_every_part_is_split_evenly_among_the_workers(
+    tmp_path: Path, workers: int, expected: int
+) -> None:
+    path = tmp_path / "file.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=1).write(path, 300)
+    part_bytes = path.stat().st_size // 5  # room for five parts at most
+    layout = plan(path, 8, part_bytes, workers)
+    assert layout is not None
+    assert len(layout.starts) == expected
+
+
 @pytest.mark.parametrize("first_window", [1, 7, 100, 64 << 10])
 def test_split_points_do_not_depend_on_how_much_the_searches_read(tmp_path: Path, first_window: int) -> None:
     """The searches read growing windows; the points are those found in the whole text at once."""
