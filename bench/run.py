@@ -50,14 +50,6 @@ class Measurement:
     peak_rss_mb: float
     exit_status: int
 
-    @property
-    def megabytes(self) -> float:
-        return self.file.stat().st_size / 1e6
-
-    @property
-    def throughput(self) -> float:
-        return self.megabytes / self.seconds
-
 
 def measure(tool: str, command: list[str], file: Path) -> Measurement:
     """Run ``command`` as a child process; its wall time and its own peak RSS."""
