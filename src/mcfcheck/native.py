@@ -67,8 +67,9 @@ def tune_process() -> bool:
       allocations instead of 700. Validating an installation makes no reference cycles
       to collect, but the collector's passes took 2% of a profile; this measured 2% less
       CPU time (alternating runs on two cores).
-    - OpenBLAS, which numpy loads when the duplicates are looked for, gets one thread:
-      mcfcheck does no linear algebra, and its idle threads spun at 0.1 s of CPU.
+    - OpenBLAS gets one thread. numpy, which loads it, looks for duplicates only where
+      mcfcheck's C module is not built; mcfcheck does no linear algebra, and OpenBLAS's
+      idle threads spun at 0.1 s of CPU.
 
     Each changes the whole process, so the library API never calls this. Says whether
     the allocator was tuned.

@@ -179,12 +179,9 @@ def _search_backward(stream: FileIO, end: int, pattern: re.Pattern[bytes]) -> in
     """Where the last match of ``pattern`` before ``end`` ends, within the scan limit."""
     for window in _windows():
         start = max(0, end - window)
-        data = os.pread(stream.fileno(), end - start, start)
-        last = None
-        for last in pattern.finditer(data):  # noqa: B007 - the last one is wanted
-            pass
-        if last is not None:
-            return start + last.end()
+        matches = list(pattern.finditer(os.pread(stream.fileno(), end - start, start)))
+        if matches:
+            return start + matches[-1].end()
         if start == 0:
             return None
     return None
