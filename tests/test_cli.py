@@ -132,6 +132,40 @@ def test_console_script_runs_as_a_new_user_would() -> None:
     assert done.stderr == ""
 
 
+#: Prints the modules a validation to the console loaded, after running it.
+LOADED_BY_A_RUN = """
+import sys
+from mcfcheck.cli import main
+status = main(sys.argv[1:])
+print(status, *sorted(sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        # A console run loads no report writer, generator, progress bar or pydantic.
+        ([], ("mcfcheck.reports", "mcfcheck.generate", "rich.progress", "pydantic")),
+        # A report asked for loads its writer.
+        (["--format", "json"], ("mcfcheck.generate", "rich.progress", "pydantic")),
+    ],
+)
+def test_a_run_loads_only_what_it_uses(args: list[str], absent: tuple[str, ...]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_A_RUN, "validate", "--jobs", "1", str(SAMPLES / "cb-valid.xml"), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    status, *modules = done.stdout.splitlines()[-1].split()
+    loaded = set(modules)
+    assert status == "0"
+    assert "mcfcheck.rules.packs.mds" in loaded
+    for module in absent:
+        assert module not in loaded
+    assert ("mcfcheck.reports.json_report" in loaded) == bool(args)
+
+
 def test_rules_lists_every_check_with_cohort_severity_and_summary() -> None:
     result = CliRunner().invoke(app, ["rules"], terminal_width=240)
     assert result.exit_code == 0

@@ -7,30 +7,33 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
 from mcfcheck import __version__
 from mcfcheck.atomic import AtomicTextFile, atomic_output
 from mcfcheck.batch import ExitStatus, ReportSink, Tee, validate_files
-from mcfcheck.catalogue import catalogue
+from mcfcheck.catalogue import Check, catalogue
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Severity
-from mcfcheck.generate import MCFGenerator, PlantedError
 from mcfcheck.native import compiled_modules, tune_process
 from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
 from mcfcheck.reporting import TextReporter
-from mcfcheck.reports import DataReporter, data_reporters
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import SCHEMA_CODES
 from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
+
+if TYPE_CHECKING:
+    from mcfcheck.generate import PlantedError
+    from mcfcheck.reports import DataReporter
+
+# What only some runs use is imported where it is used (the report writers, the
+# generator, progress bars, tables): a run's start-up is what a pre-commit hook waits for.
 
 app = typer.Typer(
     name="mcfcheck",
@@ -71,6 +74,8 @@ def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Cal
     if not enabled or not err.is_terminal:
         yield lambda _path: None
         return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -181,10 +186,9 @@ def validate(
             settings = rule_settings(
                 configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl
             )
-            reporters, problems = data_reporters()
-            for problem in problems:
-                err.print(f"warning: {problem}")
-            checks = catalogue(registry)
+            reporters, checks = (
+                _data_reporters(err, registry) if output_format not in CONSOLE_FORMATS or outputs else ({}, {})
+            )
             sinks: list[ReportSink] = []
             if output_format in CONSOLE_FORMATS:
                 sinks.append(TextReporter(out, err, quiet=quiet, max_findings=max_findings))
@@ -255,6 +259,16 @@ def _report_files(outputs: list[str], reporters: dict[str, type[DataReporter]]) 
     return [(name, AtomicTextFile(target)) for name, target in wanted]
 
 
+def _data_reporters(err: Console, registry: RuleRegistry) -> tuple[dict[str, type[DataReporter]], dict[str, Check]]:
+    """The report writers (built-in and installed), and the checks their reports describe."""
+    from mcfcheck.reports import data_reporters
+
+    reporters, problems = data_reporters()
+    for problem in problems:
+        err.print(f"warning: {problem}")
+    return reporters, catalogue(registry)
+
+
 def _split(values: list[str] | None) -> list[str]:
     """Code prefixes given as repeated and comma-separated options."""
     return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
@@ -308,6 +322,8 @@ def list_rules(
             raise typer.Exit(ExitStatus.VALID)
         err.print(f"error: no rule {code!r} (see 'mcfcheck rules')")
         raise typer.Exit(ExitStatus.UNUSABLE)
+    from rich.table import Table
+
     table = Table(title="mcfcheck checks")
     for column in ("code", "name", "cohorts", "severity", "summary"):
         table.add_column(column, overflow="fold")
@@ -349,12 +365,16 @@ def generate(
     chosen = cohorts.get(cohort.upper())
     if chosen is None:
         raise typer.BadParameter(f"unknown cohort {cohort!r}; choose from {', '.join(cohorts)}", param_hint="--cohort")
+    from mcfcheck.generate import MCFGenerator
+
     err = Console(stderr=True, highlight=False)
     generator = MCFGenerator(chosen, seed=seed, error_rate=error_rate)
     try:
         if quiet or not err.is_terminal:
             summary = generator.write(output, installations)
         else:
+            from rich.progress import Progress
+
             with Progress(console=err, transient=True) as progress:
                 task = progress.add_task(f"writing {output.name}", total=installations)
                 summary = generator.write(

@@ -6,8 +6,6 @@ import datetime as dt
 from functools import cache, lru_cache
 from typing import Final
 
-import holidays
-
 #: The calendars a rule option may name, and the part of the United Kingdom each is.
 CALENDARS: Final = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
 
@@ -17,6 +15,10 @@ def _bank_holidays(calendar: str, year: int) -> frozenset[dt.date]:
     """The bank holidays of one year, as a plain set: looking a day up is then cheap."""
     if calendar not in CALENDARS:
         raise ValueError(f"unknown calendar {calendar!r}; choose from {', '.join(CALENDARS)}")
+    # Imported at first use: it takes longer to import than the rest of the rules
+    # together, and only dormant installations' notice periods need it.
+    import holidays
+
     return frozenset(holidays.country_holidays("GB", subdiv=CALENDARS[calendar], years=year))
 
 
