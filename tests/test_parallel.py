@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -15,13 +16,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
-from mcfcheck import cli, parallel
+from mcfcheck import batch, cli, parallel
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.parallel import ParallelFileCheck, plan, worker_pool
+from mcfcheck.reporting import TextReporter
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import FileCheck
@@ -300,3 +303,33 @@ def test_the_command_line_starts_its_workers_before_anything_else(
     assert started == [threads]
     assert cli.main(["validate", "--jobs", "2", str(first)]) == 0
     assert started == [threads], "a single small file is validated in this process"
+
+
+def test_a_batch_validates_its_smaller_files_whole_and_a_file_alone_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large = tmp_path / "small.xml", tmp_path / "large.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=1).write(small, 30)
+    MCFGenerator(builtin_cohorts()["CB"], seed=2).write(large, 120)
+    assert small.stat().st_size < 2 * 50_000 <= large.stat().st_size
+    in_parts: list[str] = []
+
+    class Recorded(ParallelFileCheck):
+        def __iter__(self) -> Iterator[Finding]:
+            yield from super().__iter__()
+            if self.parallel:
+                in_parts.append(self.path.name)
+
+    monkeypatch.setattr(batch, "ParallelFileCheck", Recorded)
+    sink = TextReporter(Console(file=io.StringIO()), Console(file=io.StringIO()))
+
+    def run(*paths: Path) -> None:
+        # Each run starts its own workers, and shuts them down at the end.
+        status = batch.validate_files(paths, sink, rules=RULES, jobs=2, part_bytes=10_000, batch_part_bytes=50_000)
+        assert status == batch.ExitStatus.VALID
+
+    run(small, large)
+    assert in_parts == ["large.xml"]
+    in_parts.clear()
+    run(small)
+    assert in_parts == ["small.xml"]

@@ -11,6 +11,7 @@ from typing import Protocol
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.parallel import (
+    BATCH_PART_BYTES,
     DEFAULT_PART_BYTES,
     ParallelFileCheck,
     splits,
@@ -57,13 +58,15 @@ def validate_files(
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     fail_on: Severity = Severity.ERROR,
     pool: ProcessPoolExecutor | None = None,
+    batch_part_bytes: int = BATCH_PART_BYTES,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
     With ``rules``, the selected rules of each file's cohort run in the same pass, and
-    the selection applies to schema findings' codes too. With ``jobs`` above 1, files
-    of at least two ``part_bytes`` are validated in parts by that many worker
-    processes, and smaller files are validated whole by the workers, several at once;
+    the selection applies to schema findings' codes too. With ``jobs`` above 1, a file
+    of at least two ``part_bytes`` is validated in parts by that many worker processes;
+    in a batch of several files, files smaller than two ``batch_part_bytes`` are
+    validated whole by the workers, several at once, and larger ones in parts;
     the findings and their order are those of single passes. A schema that cannot be
     loaded stops the batch before any file is read. ``pool`` is a pool of workers already
     started (see :func:`mcfcheck.parallel.worker_pool`), used instead of starting one; it
@@ -91,7 +94,7 @@ def validate_files(
     try:
         if jobs > 1 and len(files) > 1:
             for index, path in enumerate(files):
-                if not splits(path, part_bytes):
+                if not splits(path, max(part_bytes, batch_part_bytes)):
                     ahead[index] = submit_whole_file(executor(), path, schema, settings, max_decompressed)
         for index, path in enumerate(files):
             sink.file_started(str(path))
