@@ -281,12 +281,15 @@ def test_workers_are_forked_only_from_a_process_without_threads() -> None:
     assert with_thread == "forkserver"
 
 
+def _cb_file(path: Path, installations: int, seed: int) -> Path:
+    MCFGenerator(builtin_cohorts()["CB"], seed=seed).write(path, installations)
+    return path
+
+
 def test_the_command_line_starts_its_workers_before_anything_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = tmp_path / "a.xml", tmp_path / "b.xml"
-    MCFGenerator(builtin_cohorts()["CB"], seed=1).write(first, 3)
-    MCFGenerator(builtin_cohorts()["CB"], seed=2).write(second, 3)
+    first, second = _cb_file(tmp_path / "a.xml", 3, seed=1), _cb_file(tmp_path / "b.xml", 3, seed=2)
     started: list[int] = []
 
     def pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolExecutor:
@@ -308,9 +311,7 @@ def test_the_command_line_starts_its_workers_before_anything_else(
 def test_a_batch_validates_its_smaller_files_whole_and_a_file_alone_in_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small, large = tmp_path / "small.xml", tmp_path / "large.xml"
-    MCFGenerator(builtin_cohorts()["CB"], seed=1).write(small, 30)
-    MCFGenerator(builtin_cohorts()["CB"], seed=2).write(large, 120)
+    small, large = _cb_file(tmp_path / "small.xml", 30, seed=1), _cb_file(tmp_path / "large.xml", 120, seed=2)
     assert small.stat().st_size < 2 * 50_000 <= large.stat().st_size
     in_parts: list[str] = []
 
