@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 ## installations from libxml2's tree (src/mcfcheck/_fastread.c, against lxml's headers).
 ## What cannot be built is left out with a one-line message: without a C compiler
 ## mcfcheck runs as plain Python; without lxml's headers it reads installations through
-## lxml's Python API. The findings are the same; only the speed differs. The stamp says
+## lxml's Python API. The findings are the same (but for the lines, beyond line 65,535, of
+## elements that hold others: see the README); only the speed differs. The stamp says
 ## what was built: "compiled" (both), "mypyc" (the modules only) or "plain".
 COMPILED := mcfcheck/identifiers.py mcfcheck/columns.py mcfcheck/validator.py \
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \

@@ -176,17 +176,67 @@ def test_records_without_a_namespace() -> None:
     assert [node.get("a") for node in found] == ["1", "2"]
 
 
-def test_lines_beyond_65535_are_lxmls(tmp_path: Path) -> None:
+#: Lines libxml2 keeps in a node's own 16-bit field; beyond, it finds them from text nodes.
+LINE_FIELD = 65_535
+#: Blank lines put before a document's root to move all of it beyond that field.
+PADDING = 70_000
+
+_blanks = st.sampled_from(["\n", "\n  ", "\n\n    ", " ", "\t\n"])
+_start_tags = st.sampled_from(["<a>", "<a k='1'>", "<a\n   k='1'>", "<b\n>"])
+_leaves = st.one_of(
+    st.sampled_from(["<c/>", "<c></c>", "<c\n/>"]),
+    st.builds(lambda text: f"<c>{text}</c>", st.text(alphabet="xy \n", min_size=1, max_size=6)),
+)
+
+
+def _element(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """An element whose children each follow a blank, as in a file printed with indentation."""
+    return st.builds(
+        lambda start, inner, end: start + "".join(blank + child for blank, child in inner) + end + start[1:2] + ">",
+        _start_tags,
+        st.lists(st.tuples(_blanks, children), min_size=1, max_size=3),
+        _blanks.map(lambda blank: blank + "</"),
+    )
+
+
+_trees = st.recursive(_leaves, _element, max_leaves=8)
+_documents = st.lists(_element(_trees).map(lambda record: "<x" + record[2:-2] + "x>"), min_size=1, max_size=3).map(
+    lambda records: "<r>" + "".join(f"\n  {record}" for record in records) + "\n</r>"
+)
+
+
+def _lines(records: list[etree._Element], offset: int = 0) -> list[list[tuple[str, int | None]]]:
+    return [[(str(node.tag), (node.sourceline or 0) - offset) for node in record.iter()] for record in records]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_documents, st.integers(min_value=1, max_value=200))
+def test_lines_beyond_65535_are_the_lines_below_it_shifted(document: str, step: int) -> None:
+    # The same document, moved beyond the 16-bit field by blank lines before its root:
+    # every element's line is the line libxml2 gives it below the field, moved as much.
+    data = document.encode()
+    below = _records(RecordParser(None, "x"), data, len(data))
+    beyond = _records(RecordParser(None, "x"), b"\n" * PADDING + data, step)
+    assert min(node.sourceline or 0 for record in beyond for node in record.iter()) > LINE_FIELD
+    assert _lines(beyond, PADDING) == _lines(below)
+
+
+def test_lines_beyond_65535_are_those_of_the_start_tags(tmp_path: Path) -> None:
     path = tmp_path / "long.xml"
     MCFGenerator(builtin_cohorts()["CB"], seed=3).write(path, 1_500)
     data = path.read_bytes()
+    lines = data.decode().split("\n")
     found = _records(RecordParser(NAMESPACE, "Installation"), data, MB)
-    pulled = [element for _, element in etree.iterparse(str(path), tag=RECORD)]
     assert found[-1].sourceline is not None
-    assert found[-1].sourceline > 65_535
-    assert [record.sourceline for record in found] == [record.sourceline for record in pulled]
-    for native, lxml in zip(found[-20:], pulled[-20:], strict=True):
-        assert [node.sourceline for node in native.iter()] == [node.sourceline for node in lxml.iter()]
+    assert found[-1].sourceline > LINE_FIELD
+    for record in found[-20:]:
+        for node in record.iter():
+            assert node.sourceline is not None
+            name = etree.QName(node).localname
+            assert lines[node.sourceline - 1].lstrip().startswith(f"<{name}>"), (name, node.sourceline)
+    # Each element beyond the field, once; below it, as lxml's parser has them.
+    pulled = [element for _, element in etree.iterparse(str(path), tag=RECORD)]
+    assert [record.sourceline for record in found[:30]] == [record.sourceline for record in pulled[:30]]
 
 
 def test_a_failed_parse_stays_failed() -> None:

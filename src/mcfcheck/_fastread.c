@@ -489,8 +489,13 @@ typedef struct {
     char *record_name;
     char *record_namespace; /* NULL: no namespace */
     char *padding_target;   /* NULL: processing instructions are not reported */
+    startElementNsSAX2Func start_element;
     endElementNsSAX2Func end_element;
     processingInstructionSAXFunc processing_instruction;
+    charactersSAXFunc characters;
+    commentSAXFunc comment;
+    /* The input's line where the last reported markup or text ended (see on_characters). */
+    int last_line;
     /* Nodes completed since the last call, in document order. */
     xmlNode **completed;
     Py_ssize_t completed_count;
@@ -518,6 +523,75 @@ note_completed(RecordParser *self, xmlNode *node)
     return 0;
 }
 
+/*
+ * Lines beyond 65535. A node's line field has 16 bits: libxml2 keeps 65535 there and
+ * finds an element's line from its first child (or, without children, its next
+ * sibling), down to a text node, which holds its own line in `psvi` (the
+ * XML_PARSE_BIG_LINES option). But a text node's line is where the text ends: an
+ * element followed by a line break and a child (`<Device>`, then its children on the
+ * next lines) was placed on its first child's line. Here every text node beyond
+ * 65535 is given the line where it begins, which is where the markup before it ended:
+ * an element's first text is then on the element's line, and the text after an empty
+ * element on that element's line, as below 65535.
+ */
+#define LINE_FIELD_MAX 65535
+
+static void
+note_line(xmlParserCtxtPtr parser)
+{
+    RecordParser *self = parser->_private;
+    self->last_line = parser->input != NULL ? parser->input->line : 0;
+}
+
+static void
+on_characters(void *context, const xmlChar *text, int length)
+{
+    xmlParserCtxtPtr parser = context;
+    RecordParser *self = parser->_private;
+    xmlNode *parent = parser->node;
+    xmlNode *last = parent != NULL ? parent->last : NULL;
+    void *kept = last != NULL ? last->psvi : NULL;
+    int begins = self->last_line;
+    self->characters(context, text, length);
+    note_line(parser);
+    if (parent == NULL || parent->last == NULL) {
+        return;
+    }
+    xmlNode *node = parent->last;
+    if (node->type != XML_TEXT_NODE || node->line != LINE_FIELD_MAX) {
+        return;
+    }
+    if (node == last) {
+        /* Text added to a text node: it keeps the line where it began. */
+        node->psvi = kept;
+    } else if (begins < LINE_FIELD_MAX) {
+        /* A new text node that begins below 65535 and ends beyond. */
+        node->line = (unsigned short)begins;
+    } else {
+        node->psvi = (void *)(ptrdiff_t)begins;
+    }
+}
+
+static void
+on_comment(void *context, const xmlChar *value)
+{
+    xmlParserCtxtPtr parser = context;
+    RecordParser *self = parser->_private;
+    self->comment(context, value);
+    note_line(parser);
+}
+
+static void
+on_start_element(void *context, const xmlChar *name, const xmlChar *prefix, const xmlChar *href, int namespace_count,
+                 const xmlChar **namespaces, int attribute_count, int defaulted_count, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr parser = context;
+    RecordParser *self = parser->_private;
+    self->start_element(context, name, prefix, href, namespace_count, namespaces, attribute_count, defaulted_count,
+                        attributes);
+    note_line(parser);
+}
+
 static void
 on_end_element(void *context, const xmlChar *name, const xmlChar *prefix, const xmlChar *href)
 {
@@ -525,6 +599,7 @@ on_end_element(void *context, const xmlChar *name, const xmlChar *prefix, const 
     RecordParser *self = parser->_private;
     xmlNode *node = parser->node;
     self->end_element(context, name, prefix, href);
+    note_line(parser);
     if (node == NULL || node->type != XML_ELEMENT_NODE || strcmp((const char *)name, self->record_name) != 0) {
         return;
     }
@@ -544,6 +619,7 @@ on_processing_instruction(void *context, const xmlChar *target, const xmlChar *d
     xmlParserCtxtPtr parser = context;
     RecordParser *self = parser->_private;
     self->processing_instruction(context, target, data);
+    note_line(parser);
     if (self->padding_target == NULL || strcmp((const char *)target, self->padding_target) != 0) {
         return;
     }
@@ -622,10 +698,29 @@ record_parser_init(RecordParser *self, PyObject *args, PyObject *kwargs)
     set_error_handler(self->context, on_error, self);
     self->context->_private = self;
     xmlSAXHandler *sax = self->context->sax;
+    if (sax->startElementNs == NULL || sax->comment == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "libxml2's parser builds no tree");
+        return -1;
+    }
+    self->start_element = sax->startElementNs;
+    sax->startElementNs = on_start_element;
     self->end_element = sax->endElementNs;
     sax->endElementNs = on_end_element;
     self->processing_instruction = sax->processingInstruction;
     sax->processingInstruction = on_processing_instruction;
+    self->comment = sax->comment;
+    sax->comment = on_comment;
+    /*
+     * Blank text goes to the same handler as other text (libxml2's default too): with
+     * two different handlers libxml2 would tell blanks from text by guesswork.
+     */
+    if (sax->characters == NULL || sax->ignorableWhitespace != sax->characters) {
+        PyErr_SetString(PyExc_RuntimeError, "libxml2's parser reports blank text apart from other text");
+        return -1;
+    }
+    self->characters = sax->characters;
+    sax->characters = on_characters;
+    sax->ignorableWhitespace = on_characters;
     return 0;
 }
 

@@ -46,7 +46,9 @@ class RecordParser:
 
     Its tree belongs to an lxml document; ``feed`` and ``close`` give the records (and,
     with ``padding_target``, the processing instructions of that target) completed
-    since the last call, in document order.
+    since the last call, in document order. Beyond line 65,535 an element's
+    ``sourceline`` is the line of its start tag, as below it, where libxml2's own tree
+    builder places an element that holds others on the line its first text ends on.
     """
 
     def __init__(self, namespace: str | None, name: str, padding_target: str | None = None) -> None: ...

@@ -7,7 +7,7 @@ extension module sits beside its source and Python imports it first. It also bui
 reporting each installation as it ends, and reads installations' fields from that tree
 for the installation view. Without them mcfcheck runs the same code as plain Python,
 parsing with lxml's pull parser and reading installations through lxml's Python API:
-the same findings, slower.
+the same findings, slower (but for some lines beyond line 65,535: see ``RecordParser``).
 """
 
 from __future__ import annotations
