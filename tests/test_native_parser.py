@@ -284,3 +284,20 @@ def test_parsers_leak_nothing() -> None:
     before = resident_kb()
     parse_many()
     assert resident_kb() - before < 2_048
+
+
+def test_a_finding_beyond_65535_on_an_element_holding_others_has_its_tag_s_line(tmp_path: Path) -> None:
+    path = tmp_path / "long.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=3).write(path, 1_500)
+    lines = path.read_text().split("\n")
+    # The last Communications Hub loses its DeviceModel: the WAN after it is not expected.
+    hub = max(number for number, line in enumerate(lines) if line.strip() == "<CommunicationsHub>")
+    start = next(number for number in range(hub, len(lines)) if lines[number].strip() == "<DeviceModel>")
+    end = next(number for number in range(start, len(lines)) if lines[number].strip() == "</DeviceModel>")
+    del lines[start : end + 1]
+    path.write_text("\n".join(lines))
+    wan = lines.index("        <WAN>", hub) + 1
+    assert wan > LINE_FIELD
+    findings = [finding for finding in FileCheck(path) if finding.code == "XSD002"]
+    assert [(finding.location.line, finding.location.column) for finding in findings] == [(wan, 9)]
+    assert "Element 'WAN'" in findings[0].message
