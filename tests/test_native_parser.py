@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,55 @@ def test_a_finding_beyond_65535_on_an_element_holding_others_has_its_tag_s_line(
     findings = [finding for finding in FileCheck(path) if finding.code == "XSD002"]
     assert [(finding.location.line, finding.location.column) for finding in findings] == [(wan, 9)]
     assert "Element 'WAN'" in findings[0].message
+
+
+#: Content put inside elements: child elements in simple content, text and blanks after
+#: elements, comments, character references, long runs of blanks.
+_INSERTIONS = (
+    "<X/>",
+    "<X>1</X>\n      ",
+    "\n      <X>1</X>\n    ",
+    "<X>1</X>\n  <!-- a comment -->\n  ",
+    "<X>1</X>" + " " * 400 + "q",
+    "<X>1</X>&#32;&#10;",
+    "<X></X>\n  ",
+    "<X/>\n  <Y>2</Y> \n ",
+    "text<X>1</X>\n   more",
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(_INSERTIONS), st.booleans()), max_size=4))
+def test_content_inside_elements_gets_the_same_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, insertions: list[tuple[int, str, bool]]
+) -> None:
+    # The C parser leaves out blank text after elements that hold something; lxml's keeps
+    # it. Whatever the content, the findings must not differ.
+    text = (SAMPLES / "cb-valid.xml").read_text()
+    tags = [match.start() for match in re.finditer(r"</[A-Za-z]+>", text)]
+    places = sorted(
+        ((tags[index % len(tags)], insertion, before) for index, insertion, before in insertions), reverse=True
+    )
+    for place, insertion, before in places:
+        at = place if before else text.index(">", place) + 1
+        text = text[:at] + insertion + text[at:]
+    path = tmp_path / "inserted.xml"
+    path.write_text(text)
+    native, pulled = _both(path, monkeypatch)
+    assert native == pulled
+
+
+def test_blanks_after_elements_that_hold_something_are_left_out_of_the_tree() -> None:
+    document = b"<r><x>\n  <a>1</a>\n  <b/>\n  <c><d>2</d>\n  </c>\n  <e>3</e>\n  text\n</x></r>"
+    (record,) = _records(RecordParser(None, "x"), document, len(document))
+    a, b, c, e = record
+    # Kept: an element's first text, the text after an empty element, text that is not blank.
+    assert record.text == "\n  "
+    assert b.tail == "\n  "
+    assert e.tail == "\n  text\n"
+    # Left out: the blanks after elements that hold something, up to the next tag.
+    assert a.tail is None
+    assert c[0].tail is None
+    assert c.tail is None
+    pulled = etree.fromstring(document)[0]
+    assert [node.text for node in record.iter()] == [node.text for node in pulled.iter()]
