@@ -305,7 +305,8 @@ def test_a_finding_beyond_65535_on_an_element_holding_others_has_its_tag_s_line(
 
 
 #: Content put inside elements: child elements in simple content, text and blanks after
-#: elements, comments, character references, long runs of blanks.
+#: elements, comments, processing instructions, CDATA, character references, long runs
+#: of blanks, CR LF line ends.
 _INSERTIONS = (
     "<X/>",
     "<X>1</X>\n      ",
@@ -316,17 +317,24 @@ _INSERTIONS = (
     "<X></X>\n  ",
     "<X/>\n  <Y>2</Y> \n ",
     "text<X>1</X>\n   more",
+    "  <!--x-->  ",
+    "<?pi x?>\n ",
+    "<![CDATA[  ]]>",
+    "<X>1</X>\r\n",
 )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(_INSERTIONS), st.booleans()), max_size=4))
+@given(
+    st.sampled_from(sorted(SAMPLES.glob("*.xml"))),
+    st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(_INSERTIONS), st.booleans()), max_size=6),
+)
 def test_content_inside_elements_gets_the_same_findings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, insertions: list[tuple[int, str, bool]]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: Path, insertions: list[tuple[int, str, bool]]
 ) -> None:
     # The C parser leaves out blank text after elements that hold something; lxml's keeps
     # it. Whatever the content, the findings must not differ.
-    text = (SAMPLES / "cb-valid.xml").read_text()
+    text = sample.read_text()
     tags = [match.start() for match in re.finditer(r"</[A-Za-z]+>", text)]
     places = sorted(
         ((tags[index % len(tags)], insertion, before) for index, insertion, before in insertions), reverse=True
