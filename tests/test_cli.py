@@ -144,8 +144,8 @@ print(status, *sorted(sys.modules))
 @pytest.mark.parametrize(
     ("args", "absent"),
     [
-        # A console run loads no report writer, generator, progress bar or pydantic.
-        ([], ("mcfcheck.reports", "mcfcheck.generate", "rich.progress", "pydantic")),
+        # A console run loads no report writer, generator, progress bar, table or pydantic.
+        ([], ("mcfcheck.reports", "mcfcheck.generate", "rich.progress", "rich.table", "pydantic")),
         # A report asked for loads its writer.
         (["--format", "json"], ("mcfcheck.generate", "rich.progress", "pydantic")),
     ],

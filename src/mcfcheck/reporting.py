@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from mcfcheck.findings import FileReport, Finding, Severity
 
@@ -116,6 +114,10 @@ class TextReporter(Reporter):
     def finish(self) -> None:
         if self.quiet or not self._by_check:
             return
+        # Imported here: a run without findings draws no table, and starts sooner without.
+        from rich import box
+        from rich.table import Table
+
         terminal = self.out.is_terminal
         table = Table(title="findings by check", box=box.SIMPLE if terminal else box.ASCII, title_justify="left")
         for column in ("code", "check", "severity", "findings"):
