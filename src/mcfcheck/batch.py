@@ -31,6 +31,12 @@ class ExitStatus(enum.IntEnum):
     VALID = 0
     FINDINGS = 1
     UNUSABLE = 2
+    #: A fault of mcfcheck's own (a bug, a worker process that died): never a verdict.
+    INTERNAL = 3
+    #: Ended by a signal: 128 plus its number, as shells report it.
+    HANGUP = 129
+    INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class ReportSink(Protocol):

@@ -44,7 +44,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_CODES_HELP = "Exit status: 0 every file valid, 1 findings, 2 usage error or unusable input or schema."
+EXIT_CODES_HELP = (
+    "Exit status: 0 every file valid, 1 findings, 2 usage error or unusable input, schema or output, "
+    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
 
 
 def _version(value: bool) -> None:
@@ -411,12 +414,16 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else ExitStatus.UNUSABLE if code else ExitStatus.VALID
     except KeyboardInterrupt:
         print("mcfcheck: interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, as command-line tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitStatus.FINDINGS
+    except Exception as error:
+        # The last line of defence: a fault of mcfcheck's own is one line, never a traceback.
+        print(f"mcfcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return ExitStatus.INTERNAL
     return ExitStatus.VALID
 
 
