@@ -37,7 +37,7 @@ MB = 1 << 20
 
 def test_validation_uses_the_native_parser_where_it_was_built() -> None:
     assert xmlinput.NATIVE_PARSER
-    assert isinstance(xmlinput.record_source(RECORD, padded=False), xmlinput._NativeSource)
+    assert isinstance(xmlinput.record_source(RECORD, padding=None), xmlinput._NativeSource)
 
 
 #: Every finding a check yields, the error that stops it, and the installations checked.
@@ -61,7 +61,7 @@ def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Outcome, Outcome
     native = _outcome(path)
     with monkeypatch.context() as patch:
         patch.setattr(xmlinput, "_RECORD_PARSER", None)
-        assert isinstance(xmlinput.record_source(RECORD, padded=False), xmlinput._PullSource)
+        assert isinstance(xmlinput.record_source(RECORD, padding=None), xmlinput._PullSource)
         pulled = _outcome(path)
     return native, pulled
 

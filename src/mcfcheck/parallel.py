@@ -19,6 +19,7 @@ broken), the file is validated in a single pass instead.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import mmap
 import multiprocessing
 import os
@@ -40,7 +41,8 @@ from mcfcheck.native import line_feed_counter, tune_process
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
-from mcfcheck.validator import FileCheck, Part, check_file
+from mcfcheck.spool import Anchored, FindingSpool, SpooledFindings
+from mcfcheck.validator import FINISH, INSTALLATIONS, FileCheck, Part, check_file, in_file_order
 from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 
 #: Files smaller than two parts of this size are validated in a single pass. On two
@@ -247,11 +249,26 @@ class _LineCounter:
             self.offset += len(block)
 
 
+#: The most skeleton findings a part hands back: a part with more is broken in its
+#: structure, and the file is validated in a single pass instead.
+_MAX_SKELETON_FINDINGS: Final = 1000
+
+
 @dataclass
 class PartResult:
-    """What a worker found in its part."""
+    """What a worker found in its part.
 
-    findings: list[tuple[str, Finding]] = field(default_factory=list)
+    ``findings`` are those of the installation step (with the header's rules), spooled;
+    ``skeleton`` the schema findings of the part's document once its installations were
+    released, with the line of the element holding its first installation in
+    ``container_line``; ``single_pass`` asks for the file to be validated in a single
+    pass (the skeleton found too much to hand back).
+    """
+
+    findings: SpooledFindings = field(default_factory=lambda: SpooledFindings(None))
+    skeleton: list[Anchored] = field(default_factory=list)
+    container_line: int | None = None
+    single_pass: bool = False
     installations: int = 0
     schema_name: str | None = None
     cohort: str | None = None
@@ -287,11 +304,19 @@ def _validate_part(task: _Task) -> PartResult:
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
     check = FileCheck(task.path, schema, rules=rules, part=task.part)
     result = PartResult()
+    spool = FindingSpool(task.part.spill_folder)
     try:
-        for finding in check:
-            result.findings.append((check.phase, finding))
+        for phase, anchor, finding in check.tagged():
+            if phase == INSTALLATIONS:
+                spool.add(anchor, finding)
+            elif len(result.skeleton) < _MAX_SKELETON_FINDINGS:
+                result.skeleton.append((anchor, finding))
+            else:
+                result.single_pass = True
     except McfcheckError as error:
         result.error = str(error)
+    result.findings = spool.export()
+    result.container_line = check.container_line
     result.installations = check.installations
     result.schema_name = check.schema_name
     result.cohort = check.cohort
@@ -368,7 +393,7 @@ class ParallelFileCheck:
         shifted = _RECORD_POSITION.sub(lambda match: f"{match[1]}{int(match[2]) + offset}]", xpath, count=1)
         return dataclasses.replace(finding, location=dataclasses.replace(finding.location, xpath=shifted))
 
-    def _run_parts(self, layout: Plan, folder: Path) -> list[Finding] | None:
+    def _run_parts(self, layout: Plan, folder: Path) -> Iterator[Finding] | None:
         """The merged findings, or None to fall back to a single pass."""
         settings = self.rules[1] if self.rules is not None else None
         results: list[PartResult] = []
@@ -386,7 +411,7 @@ class ParallelFileCheck:
         for future in futures:
             result = future.result()
             index = len(results)
-            if result.error is not None:
+            if result.error is not None or result.single_pass:
                 # A single pass decides what a broken file reports: libxml2 rejects a chunk
                 # with a bad byte before parsing any of it, so which installations come
                 # before the error depends on where the chunks begin. The other parts are
@@ -400,22 +425,13 @@ class ParallelFileCheck:
             done = end
             if self.on_progress is not None:
                 self.on_progress(done, sum(result.installations for result in results))
-        offsets = [sum(result.installations for result in results[:index]) for index in range(len(results))]
-        findings = [
-            self._shifted(finding, offsets[index])
-            for index, result in enumerate(results)
-            for phase, finding in result.findings
-            if phase == "installations" and layout.owns(index, finding.location.line)
-        ]
-        findings += [
-            self._shifted(finding, offsets[index])
-            for index, result in enumerate(results)
-            for phase, finding in result.findings
-            if phase != "installations" and layout.owns(index, finding.location.line)
-        ]
+        skeleton = _skeleton_findings(layout, results)
+        if skeleton is None:
+            return None
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         self.cohort = results[0].cohort
+        finish: list[Finding] = []
         if self.rules is not None:
             states = [result.states for result in results if result.states is not None]
             for result in results:
@@ -429,10 +445,48 @@ class ParallelFileCheck:
             )
             check = FileCheck(self.path, self.compiled, rules=self.rules, part=finishing)
             try:
-                findings += [finding for finding in check if check.phase == "finish"]
+                finish = [finding for phase, _anchor, finding in check.tagged() if phase == FINISH]
             except McfcheckError:
                 return None
-        return findings
+        return itertools.chain(in_file_order(skeleton, self._installation_findings(layout, results)), finish)
+
+    def _installation_findings(self, layout: Plan, results: list[PartResult]) -> Iterator[Anchored]:
+        """The parts' installation findings, each part's own, in file order, positioned in the file."""
+        offset = 0
+        for index, result in enumerate(results):
+            for anchor, finding in result.findings:
+                if layout.owns(index, anchor):
+                    yield anchor, self._shifted(finding, offset)
+            offset += result.installations
+
+
+def _skeleton_findings(layout: Plan, results: list[PartResult]) -> list[Anchored] | None:
+    """The skeleton findings of the whole file, from its parts'; None where the parts cannot tell.
+
+    Each part's document is the file's head and tail around the part's installations. A
+    finding before the element that holds the installations is about the head: every
+    part must make the same ones (else something in a part, such as a second container,
+    decided it). A finding after the last installation is about the tail, and the last
+    part's lines there are the file's. A finding in between is about what lies among
+    the installations, where the skeleton's verdict depends on all of it at once
+    (libxml2 reports character content at the container's start tag, and stops at the
+    first element it did not expect): the file is then validated in a single pass.
+    """
+    container = results[0].container_line
+    if container is None or any(result.container_line != container for result in results):
+        return None
+    head = [item for item in results[0].skeleton if item[0] < container]
+    skeleton = list(head)
+    last = len(results) - 1
+    for index, result in enumerate(results):
+        part_end = layout.tail_line if index == last else layout.line(index + 1)
+        if [item for item in result.skeleton if item[0] < container] != head:
+            return None
+        if any(container <= anchor < part_end for anchor, _finding in result.skeleton):
+            return None
+        if index == last:
+            skeleton += [item for item in result.skeleton if item[0] >= part_end]
+    return skeleton
 
 
 @dataclass(frozen=True)

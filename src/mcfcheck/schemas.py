@@ -70,13 +70,19 @@ class CompiledSchema:
 
     ``record_tag`` is the Clark name of the installation element, or None when the
     schema declares no such element; the whole document is then validated as one
-    tree (correct, but without the bounded-memory guarantee).
+    tree (correct, but without the bounded-memory guarantee). ``record_parents`` are
+    the places the schema lets a record stand: each the tags from the root down to the
+    record's parent (the empty path: the record may be the root). An installation
+    anywhere else is only "not expected" where it stands, as libxml2 validating the
+    whole document says; it is not validated on its own. None: the places could not
+    be worked out, and every installation is validated on its own.
     """
 
     name: str
     record_tag: str | None
     installation_schema: etree.XMLSchema
     skeleton_schema: etree.XMLSchema
+    record_parents: frozenset[tuple[str, ...]] | None = None
 
 
 def schemas_folder() -> Path:
@@ -123,6 +129,7 @@ def load_schema(path: Path, record_element: str = RECORD_ELEMENT) -> CompiledSch
         record_tag,
         _compile(path, installation_docs),
         _compile(path, skeleton_docs),
+        _RecordPlaces(documents, record_tag).parents(),
     )
 
 
@@ -289,3 +296,126 @@ def _with_open_record(documents: _SchemaSet, where: _DeclarationPath) -> _Schema
             assert parent is not None
             parent.remove(constraint)
     return result
+
+
+class _RecordPlaces:
+    """Where a schema lets the record element stand, found by walking its content models.
+
+    From each global element declaration, the walk follows local and referenced
+    element declarations, named and anonymous complex types (with the particles of the
+    types they extend), and model groups. Wildcards are not followed: an installation
+    under one is no place the schema names for it. A schema too deep or too wide to
+    walk gives None. A declaration already open higher up (a recursive content model)
+    is not walked again: a record nested in such recursion is in no place the walk lists.
+    """
+
+    #: How deep the walk goes (element nesting), and how many declarations it visits.
+    MAX_DEPTH: Final = 16
+    MAX_STEPS: Final = 100_000
+
+    def __init__(self, documents: _SchemaSet, record_tag: str) -> None:
+        self.record_tag = record_tag
+        self.elements: dict[str, tuple[int, etree._Element]] = {}
+        self.types: dict[str, tuple[int, etree._Element]] = {}
+        self.groups: dict[str, tuple[int, etree._Element]] = {}
+        self.documents = documents
+        for index, (_path, tree) in enumerate(documents):
+            namespace = _target_namespace(documents, index)
+            for child in tree.getroot():
+                name = child.get("name")
+                table = {
+                    f"{_XS}element": self.elements,
+                    f"{_XS}complexType": self.types,
+                    f"{_XS}group": self.groups,
+                }.get(str(child.tag))
+                if name is not None and table is not None:
+                    table.setdefault(f"{{{namespace}}}{name}" if namespace else name, (index, child))
+        self.found: set[tuple[str, ...]] = set()
+        self.steps = 0
+        self._open: set[int] = set()
+
+    def parents(self) -> frozenset[tuple[str, ...]] | None:
+        """Every path of tags from the root to a parent of the record; None if the walk gave up."""
+        try:
+            for tag, (index, declaration) in self.elements.items():
+                if tag == self.record_tag:
+                    self.found.add(())
+                else:
+                    self._element_content(index, declaration, (tag,))
+        except _WalkTooLongError:
+            return None
+        return frozenset(self.found)
+
+    def _qname(self, element: etree._Element, value: str) -> str:
+        prefix, _, local = value.rpartition(":")
+        namespace = element.nsmap.get(prefix or None)
+        return f"{{{namespace}}}{local}" if namespace else local
+
+    def _element_content(self, index: int, declaration: etree._Element, path: tuple[str, ...]) -> None:
+        """Walk the content of an element declaration whose element stands at ``path``."""
+        self.steps += 1
+        if self.steps > self.MAX_STEPS or len(path) > self.MAX_DEPTH:
+            raise _WalkTooLongError
+        if id(declaration) in self._open:
+            return
+        self._open.add(id(declaration))
+        type_name = declaration.get("type")
+        if type_name is not None:
+            named = self.types.get(self._qname(declaration, type_name))
+            if named is not None:
+                self._complex_type(*named, path)
+        else:
+            for child in declaration.iterchildren(f"{_XS}complexType"):
+                self._complex_type(index, child, path)
+        self._open.discard(id(declaration))
+
+    def _complex_type(self, index: int, complex_type: etree._Element, path: tuple[str, ...]) -> None:
+        for child in complex_type:
+            if child.tag == f"{_XS}complexContent":
+                for derivation in child:
+                    base = derivation.get("base")
+                    if derivation.tag == f"{_XS}extension" and base is not None:
+                        named = self.types.get(self._qname(derivation, base))
+                        if named is not None:
+                            self._complex_type(*named, path)
+                    self._particles(index, derivation, path)
+            else:
+                self._particles(index, child, path)
+
+    def _particles(self, index: int, node: etree._Element, path: tuple[str, ...]) -> None:
+        if node.tag in (f"{_XS}sequence", f"{_XS}choice", f"{_XS}all"):
+            for child in node:
+                self._particles(index, child, path)
+        elif node.tag == f"{_XS}group" and node.get("ref") is not None:
+            group = self.groups.get(self._qname(node, node.get("ref", "")))
+            if group is not None:
+                for child in group[1]:
+                    self._particles(group[0], child, path)
+        elif node.tag == f"{_XS}element":
+            self._child_element(index, node, path)
+
+    def _child_element(self, index: int, node: etree._Element, path: tuple[str, ...]) -> None:
+        reference = node.get("ref")
+        if reference is not None:
+            tag = self._qname(node, reference)
+            declared = self.elements.get(tag)
+            if tag == self.record_tag:
+                self.found.add(path)
+            elif declared is not None:
+                self._element_content(*declared, (*path, tag))
+            return
+        name = node.get("name")
+        if name is None:
+            return
+        schema = self.documents[index][1].getroot()
+        namespace = _target_namespace(self.documents, index)
+        qualified = node.get("form", schema.get("elementFormDefault", "unqualified")) == "qualified"
+        tag = f"{{{namespace}}}{name}" if namespace and qualified else name
+        if tag == self.record_tag:
+            self.found.add(path)
+        else:
+            self._element_content(index, node, (*path, tag))
+
+
+class _WalkTooLongError(Exception):
+    """The schema's content models are too deep or too wide to walk for the record's places."""

@@ -10,8 +10,9 @@ installations' content. Memory therefore stays flat whatever the file's size.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -24,14 +25,15 @@ from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, field_values
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
+from mcfcheck.spool import Anchored, FindingSpool
 from mcfcheck.xmlinput import (
     CHUNK_BYTES,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
-    PADDING_TARGET,
     PROLOG_LIMIT_BYTES,
     describe_syntax_error,
     iter_chunks,
     open_input,
+    padding_target,
     prolog_verdict,
     read_root,
     record_source,
@@ -44,6 +46,13 @@ REFERENCE_ELEMENT: Final = "InstallationReference"
 #: The installation's Status, told with its findings; the header's GroupID names the cohort.
 STATUS_ELEMENT: Final = "Status"
 GROUP_ID_ELEMENT: Final = "GroupID"
+
+#: The steps findings come from: the installations (their schema findings and rules, and the
+#: header's rules), the document (the skeleton's schema findings), and the finish (the
+#: trailer's rules and the checks across installations, once the file has been read).
+INSTALLATIONS: Final = "installations"
+DOCUMENT: Final = "document"
+FINISH: Final = "finish"
 
 #: How many installations are checked together: the schema checks them all, then the rules run.
 RECORD_BATCH: Final = 64
@@ -69,14 +78,20 @@ SCHEMA_CODES: Final = {
 _CLARK_NAME: Final = re.compile(r"\{[^{}\s']*[:/][^{}\s']*\}")
 
 
+#: Attribute errors whose libxml2 type names do not say "ATTR": an attribute on an element
+#: of simple type (cvc-type 3.1.1), xsi:nil on an element that is not nillable (cvc-elt
+#: 3.1); the xsi:type errors are cvc-elt 4.
+_ATTRIBUTE_TYPES: Final = frozenset({"SCHEMAV_CVC_COMPLEX_TYPE_4", "SCHEMAV_CVC_TYPE_3_1_1", "SCHEMAV_CVC_ELT_3_1"})
+
+
 def schema_error_code(type_name: str) -> str:
     """The finding code for a libxml2 schema validity error type."""
     if "IDC" in type_name:
         return CODE_IDENTITY
     if (
         "ATTR" in type_name
-        or type_name.startswith("SCHEMAV_CVC_COMPLEX_TYPE_3")
-        or type_name == ("SCHEMAV_CVC_COMPLEX_TYPE_4")
+        or type_name.startswith(("SCHEMAV_CVC_COMPLEX_TYPE_3", "SCHEMAV_CVC_ELT_4"))
+        or type_name in _ATTRIBUTE_TYPES
     ):
         return CODE_ATTRIBUTE
     if any(
@@ -130,28 +145,72 @@ def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Elem
     return None
 
 
-def _release_padding_before(node: etree._Element) -> None:
-    """Release the padding parsed before one of the padding's breaks, as the parse goes."""
-    if not isinstance(node, etree._ProcessingInstruction) or node.target != PADDING_TARGET:
+#: XML's white space: text of nothing else is allowed in element-only content.
+_XML_BLANKS: Final = " \t\r\n"
+#: How much of the character content an element-only parent must not hold is kept for
+#: the skeleton's validation: that it is there is all that counts, not what it says.
+_CONTENT_KEPT: Final = 64
+
+
+def _content(text: str | None) -> str | None:
+    """Text that is more than XML white space (shortened), or None: what the skeleton must still see."""
+    if not text:
+        return None
+    stripped = text.strip(_XML_BLANKS)
+    return stripped[:_CONTENT_KEPT] if stripped else None
+
+
+def _keep_content(parent: etree._Element, before: etree._Element | None, text: str | None) -> None:
+    """Put character content back after ``before`` (or first in ``parent``), unless some is there already."""
+    if text is None:
+        return
+    if before is None:
+        if _content(parent.text) is None:
+            parent.text = text
+    elif _content(before.tail) is None:
+        before.tail = text
+
+
+def _release_padding_before(node: etree._Element, target: str) -> None:
+    """Release the padding parsed before one of the padding's breaks, as the parse goes.
+
+    The blank lines go; character content among them (the file's own, after the
+    container's start tag) stays for the skeleton's validation.
+    """
+    if not isinstance(node, etree._ProcessingInstruction) or node.target != target:
         return
     parent: etree._Element | None = node.getparent()
     previous: etree._Element | None = node.getprevious()
     if parent is None:
         return
     if previous is None:
-        parent.text = None
+        parent.text = _content(parent.text)
         return
-    previous.tail = None
-    if isinstance(previous, etree._ProcessingInstruction) and previous.target == PADDING_TARGET:
+    kept = _content(previous.tail)
+    if isinstance(previous, etree._ProcessingInstruction) and previous.target == target:
+        before = previous.getprevious()
         parent.remove(previous)
+        _keep_content(parent, before, kept)
+    else:
+        previous.tail = kept
 
 
-def _drop_padding(parent: etree._Element, record: etree._Element) -> None:
-    """Release a part's padding (blank text and breaks) before its first installation."""
-    parent.text = None
-    for sibling in list(record.itersiblings(preceding=True)):
-        if isinstance(sibling, etree._ProcessingInstruction):
-            parent.remove(sibling)
+def _remove_markup_before(parent: etree._Element, record: etree._Element) -> etree._Element | None:
+    """Remove the comments and processing instructions just before ``record``; the element before them.
+
+    Neither counts in schema validation, and left in place they would keep every
+    installation after them as a placeholder: memory growing with the file. Character
+    content they were followed by is kept for the skeleton's validation.
+    """
+    node = record.getprevious()
+    kept: str | None = None
+    while isinstance(node, (etree._Comment, etree._ProcessingInstruction)):
+        before = node.getprevious()
+        kept = kept or _content(node.tail)
+        parent.remove(node)
+        node = before
+    _keep_content(parent, node, kept)
+    return node
 
 
 class _FileValidation:
@@ -171,7 +230,12 @@ class _FileValidation:
         self.engine = engine
         self.part = part
         #: Which step the findings come from: installations, document (the skeleton) or finish.
-        self.phase = "installations"
+        self.phase = INSTALLATIONS
+        #: The line that places the findings being made in file order: the installation's
+        #: start for an installation's findings; None: each finding's own line.
+        self.anchor: int | None = None
+        #: The line of the element that holds the first installation (None before one is read).
+        self.container_line: int | None = None
         self.installations = 0
         self._record_tag = schema.record_tag
         namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
@@ -185,9 +249,14 @@ class _FileValidation:
         self._trailer_tag = f"{{{namespace}}}Trailer" if namespace else "Trailer"
         self._parent: etree._Element | None = None
         self._parent_path = ""
+        #: Whether the installations under ``_parent`` stand where the schema puts them.
+        self._placed = True
+        self._containers = 0
         self._position = part.position_offset if part is not None else 0
         # Placeholders left in the skeleton, by source line: (path, reference, status).
         self._placeholders: dict[int, tuple[str, str | None, str | None]] = {}
+        # Installations set aside where they do not belong, by source line: (reference, status).
+        self._aside: dict[int, tuple[str | None, str | None]] = {}
 
     def _finding(
         self,
@@ -256,30 +325,47 @@ class _FileValidation:
             if outcome is None:
                 continue  # nested in another installation: validated with it.
             record_path, parent_path, findings = outcome
+            if self.engine is not None and not self.engine.started:
+                self.anchor = None
+                yield from self._start_rules(record.getroottree().getroot())
+            self.anchor = record.sourceline or 0
             yield from findings
             if self.engine is not None:
-                if not self.engine.started:
-                    yield from self._start_rules(record.getroottree().getroot())
                 yield from self.engine.installation(
                     record, self._locator_in(record, record_path), record.sourceline or 0, parent_path
                 )
             self._release(record, record_path)
 
     def _validate(self, record: etree._Element) -> tuple[str, str, list[Finding]] | None:
-        """The installation's path, its parent's, and its schema findings; None for one nested in another."""
+        """The installation's path, its parent's, and its schema findings.
+
+        None for an installation nested in another (validated with it), and for one
+        that stands where the schema puts no installation (the skeleton's validation
+        finds it "not expected" there, as libxml2 validating the whole document does,
+        and looks no further into it).
+        """
         assert self._record_tag is not None
         parent = record.getparent()
+        if self.container_line is None:
+            self.container_line = (parent.sourceline if parent is not None else record.sourceline) or 0
         if parent is not self._parent:
             # Installations under the parent of the last one are not nested in another:
             # that was checked when the parent was first seen.
             if next(record.iterancestors(self._record_tag), None) is not None:
                 return None
-            if self._parent is not None or self.part is None:
-                self._position = 0
-            elif parent is not None:
-                _drop_padding(parent, record)
             self._parent = parent
-            self._parent_path = canonical_path(parent) if parent is not None else ""
+            self._placed = self._stands_where_expected(parent)
+            if self._placed:
+                self._containers += 1
+                if self._containers > 1 or self.part is None:
+                    self._position = 0
+                elif parent is not None:
+                    # A part's padding (blank lines) before its first installation.
+                    parent.text = _content(parent.text)
+                self._parent_path = canonical_path(parent) if parent is not None else ""
+        if not self._placed:
+            self._set_aside(record)
+            return None
         self._position += 1
         self.installations += 1
         record_path = f"{self._parent_path}/{_local_name(record.tag)}[{self._position}]"
@@ -298,16 +384,56 @@ class _FileValidation:
                 )
         return record_path, self._parent_path, findings
 
-    def _release(self, record: etree._Element, record_path: str) -> None:
-        """Let an installation go: only the first of a run stays, emptied, as a placeholder."""
+    def _stands_where_expected(self, parent: etree._Element | None) -> bool:
+        """Whether an installation under ``parent`` stands where the schema lets installations stand."""
+        places = self.schema.record_parents
+        if places is None:
+            return True
+        if parent is None:
+            return () in places
+        tags = [str(parent.tag), *(str(ancestor.tag) for ancestor in parent.iterancestors())]
+        return tuple(reversed(tags)) in places
+
+    def _set_aside(self, record: etree._Element) -> None:
+        """Keep a misplaced installation, emptied, for the skeleton to find it there.
+
+        What it holds is not validated (libxml2 does not look into an element it did not
+        expect); of several in a row, the first stays.
+        """
         parent = record.getparent()
-        previous = record.getprevious()
+        reference, status = record.findtext(self._reference_tag), record.findtext(self._status_tag)
+        tail = _content(record.tail)
+        if parent is None:
+            return
+        previous = _remove_markup_before(parent, record)
+        if previous is not None and previous.tag == record.tag and (previous.sourceline or 0) in self._aside:
+            record.clear(keep_tail=False)
+            parent.remove(record)
+            _keep_content(parent, previous, tail)
+            return
+        self._aside[record.sourceline or 0] = (reference, status)
+        for child in list(record):
+            record.remove(child)
+        record.text = None
+        record.tail = tail
+
+    def _release(self, record: etree._Element, record_path: str) -> None:
+        """Let an installation go: only the first of a run stays, emptied, as a placeholder.
+
+        Comments and processing instructions between installations go too; character
+        content after an installation (not allowed where installations stand) is kept,
+        for the skeleton's validation to report it.
+        """
+        parent = record.getparent()
+        tail = _content(record.tail)
+        previous = _remove_markup_before(parent, record) if parent is not None else None
         if previous is not None and previous.tag == record.tag and parent is not None:
             # Emptied first: lxml frees the children at once, where removing the whole
             # installation would first re-home each of its elements' namespaces (a walk
             # that measured 6% of a validation's instructions).
             record.clear(keep_tail=False)
             parent.remove(record)
+            _keep_content(parent, previous, tail)
         else:
             self._placeholders[record.sourceline or 0] = (
                 record_path,
@@ -315,10 +441,12 @@ class _FileValidation:
                 record.findtext(self._status_tag),
             )
             record.clear(keep_tail=False)
+            record.tail = tail
 
     def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
         """Validate what is left once every installation has been released; then the trailer's rules."""
-        self.phase = "document"
+        self.phase = DOCUMENT
+        self.anchor = None
         if not self._header_read:
             self._read_header(root)
         yield from self._skeleton_findings(root)
@@ -331,7 +459,7 @@ class _FileValidation:
             self.engine.merge_states(self.part.merge_states)
             # The merged stores hold copies: let the parts' states go now.
             self.part.merge_states.clear()
-        self.phase = "finish"
+        self.phase = FINISH
         yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
 
     def _skeleton_findings(self, root: etree._Element) -> Iterator[Finding]:
@@ -344,7 +472,12 @@ class _FileValidation:
             if element is None:
                 xpath = None
             elif self._record_tag is not None and element.tag == self._record_tag:
-                xpath, installation, status = self._placeholders.get(element.sourceline or 0, (None, None, None))
+                line = element.sourceline or 0
+                if line in self._aside:
+                    xpath = canonical_path(element)
+                    installation, status = self._aside[line]
+                else:
+                    xpath, installation, status = self._placeholders.get(line, (None, None, None))
             else:
                 xpath = canonical_path(element)
             yield self._finding(entry, element, xpath, installation, status)
@@ -353,7 +486,6 @@ class _FileValidation:
 #: Blank lines of padding between a processing instruction and the next: libxml2 keeps
 #: each run of them as one text node, which must stay under its 10 MB limit.
 PADDING_LINES_PER_NODE: Final = 1_000_000
-_PADDING_BREAK: Final = f"<?{PADDING_TARGET}?>".encode()
 
 
 @dataclass(frozen=True)
@@ -362,7 +494,9 @@ class Part:
 
     The document is the byte ``ranges`` of the file, in order, with
     ``padding_lines`` blank lines after the first range, so that every line of the
-    later ranges keeps its line number in the file. ``position_offset`` is the number
+    later ranges keeps its line number in the file; the processing instructions that
+    break the padding up have the target ``padding_target``, random for each run, so
+    that none the file holds is taken for padding. ``position_offset`` is the number
     of installations before the part. With ``finish``, the trailer's rules and the
     rules' finish step run, after merging ``merge_states`` (the other parts').
     """
@@ -373,16 +507,17 @@ class Part:
     finish: bool = False
     merge_states: list[PartState] = field(default_factory=list)
     spill_folder: Path | None = None
+    padding_target: str = field(default_factory=padding_target)
 
     def __reduce__(self) -> tuple[type[Part], tuple[object, ...]]:
         return type(self), field_values(self)
 
 
-def _padding(lines: int) -> Iterator[bytes]:
+def _padding(lines: int, target: str) -> Iterator[bytes]:
     """``lines`` blank lines, broken by a processing instruction every million lines."""
     while lines > 0:
         count = min(lines, PADDING_LINES_PER_NODE)
-        yield b"\n" * count + (_PADDING_BREAK if lines > count else b"")
+        yield b"\n" * count + (f"<?{target}?>".encode() if lines > count else b"")
         lines -= count
 
 
@@ -401,7 +536,7 @@ def _part_chunks(stream: BinaryIO, path: Path, part: Part) -> Iterator[bytes]:
             remaining -= len(chunk)
             yield chunk
         if index == 0:
-            yield from _padding(part.padding_lines)
+            yield from _padding(part.padding_lines, part.padding_target)
 
 
 def _syntax_error(path: Path, head: bytes) -> InputError:
@@ -464,13 +599,47 @@ class FileCheck:
         self.installations = 0
         self.schema_name: str | None = schema.name if schema is not None else None
         #: The step the last finding came from (installations, document or finish).
-        self.phase = "installations"
+        self.phase = INSTALLATIONS
         #: For a part that does not finish: what its rules gathered, for merging.
         self.states: PartState | None = None
         #: The cohort the header's GroupID names, once the header has been read.
         self.cohort: str | None = None
+        #: The line of the element that holds the first installation, once one is read.
+        self.container_line: int | None = None
 
     def __iter__(self) -> Iterator[Finding]:
+        """The findings in file order: by the line of the installation or element they are about.
+
+        The findings of the installations are held back (see :mod:`mcfcheck.spool`) until
+        the skeleton's, which are only known when the file ends, can be put among them;
+        those of the finish step (the trailer's rules, the checks across installations)
+        come last. What was found before a problem that stops the check comes first.
+        """
+        spool = FindingSpool()
+        skeleton: list[Anchored] = []
+        ordered = False
+        try:
+            for phase, anchor, finding in self.tagged():
+                if phase == INSTALLATIONS:
+                    spool.add(anchor, finding)
+                elif phase == DOCUMENT:
+                    skeleton.append((anchor, finding))
+                else:
+                    if not ordered:
+                        ordered = True
+                        yield from in_file_order(skeleton, spool)
+                    yield finding
+            if not ordered:
+                yield from in_file_order(skeleton, spool)
+        except McfcheckError:
+            if not ordered:
+                yield from in_file_order(skeleton, spool)
+            raise
+        finally:
+            spool.close()
+
+    def tagged(self) -> Iterator[tuple[str, int, Finding]]:
+        """Every selected finding as it is made, with its step and the line that places it."""
         require_lxml()
         with open_input(self.path) as stream:
             chunks = (
@@ -492,11 +661,15 @@ class FileCheck:
                 for finding in self._stream(validation, columns, _chain(head, chunks)):
                     self.phase = validation.phase
                     if selection is None or selection.is_selected(finding.code):
-                        yield finding
+                        anchor = validation.anchor
+                        if anchor is None:
+                            anchor = finding.location.line or 0
+                        yield validation.phase, anchor, finding
                 if engine is not None and self.part is not None and not self.part.finish and engine.started:
                     self.states = engine.export_states()
             finally:
                 self.installations = validation.installations
+                self.container_line = validation.container_line
                 self.cohort = self._cohort_named(validation.group_id)
                 if engine is not None:
                     engine.close()
@@ -526,16 +699,16 @@ class FileCheck:
             raise SchemaError(f"{self.path}: {error}") from None
 
     def _stream(self, validation: _FileValidation, columns: ColumnFinder, chunks: Iterator[bytes]) -> Iterator[Finding]:
-        padded = self.part is not None and self.part.padding_lines > 0
-        source = record_source(validation.schema.record_tag, padded)
+        padding = self.part.padding_target if self.part is not None and self.part.padding_lines > 0 else None
+        source = record_source(validation.schema.record_tag, padding)
         done = 0
         batch: list[etree._Element] = []
 
         def completed(nodes: list[etree._Element]) -> Iterator[Finding]:
             nonlocal batch
             for node in nodes:
-                if padded and isinstance(node, etree._ProcessingInstruction):
-                    _release_padding_before(node)
+                if padding is not None and isinstance(node, etree._ProcessingInstruction):
+                    _release_padding_before(node, padding)
                     continue
                 batch.append(node)
                 if len(batch) == RECORD_BATCH:
@@ -568,6 +741,21 @@ class FileCheck:
         root = source.root()
         assert root is not None
         yield from validation.check_skeleton(root)
+
+
+def in_file_order(skeleton: list[Anchored], installations: Iterable[Anchored]) -> Iterator[Finding]:
+    """The skeleton's findings put among the installations', by the line that places each.
+
+    The installations' come in file order already; at the same line, the skeleton's
+    (about the element itself) come first.
+    """
+    skeleton.sort(key=_anchor)
+    for _anchor_line, finding in heapq.merge(skeleton, installations, key=_anchor):
+        yield finding
+
+
+def _anchor(item: Anchored) -> int:
+    return item[0]
 
 
 def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import secrets
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -58,9 +59,15 @@ def secure_pull_parser(
     )
 
 
-#: The target of the processing instructions that break up the blank lines a part of
-#: a file is padded with (see mcfcheck.validator.Part).
-PADDING_TARGET: Final = "mcfcheck-padding"
+#: The start of the target of the processing instructions that break up the blank lines
+#: a part of a file is padded with (see mcfcheck.validator.Part). Each run adds a random
+#: suffix of its own (:func:`padding_target`), so that no input can write one.
+PADDING_PREFIX: Final = "mcfcheck-padding-"
+
+
+def padding_target() -> str:
+    """A padding target no input can hold: the prefix and 128 random bits."""
+    return PADDING_PREFIX + secrets.token_hex(16)
 
 
 def _record_parser() -> type[RecordParser] | None:
@@ -96,8 +103,8 @@ class RecordSource(Protocol):
 class _PullSource:
     """Records reported by lxml's pull parser."""
 
-    def __init__(self, tag: str | None, padded: bool) -> None:
-        self._parser = secure_pull_parser(tag, processing_instructions=padded)
+    def __init__(self, tag: str | None, padding: str | None) -> None:
+        self._parser = secure_pull_parser(tag, processing_instructions=padding is not None)
         self._root: etree._Element | None = None
 
     def _events(self, error: etree.XMLSyntaxError | None) -> Completed:
@@ -147,12 +154,15 @@ class _NativeSource:
         return self._parser.root
 
 
-def record_source(tag: str | None, padded: bool) -> RecordSource:
-    """The fastest source of ``tag`` records there is: mcfcheck's own parser when it is built."""
+def record_source(tag: str | None, padding: str | None) -> RecordSource:
+    """The fastest source of ``tag`` records there is: mcfcheck's own parser when it is built.
+
+    With ``padding``, the processing instructions of that target are reported too.
+    """
     if _RECORD_PARSER is None or tag is None:
-        return _PullSource(tag, padded)
+        return _PullSource(tag, padding)
     name = etree.QName(tag)
-    return _NativeSource(_RECORD_PARSER(name.namespace, name.localname, PADDING_TARGET if padded else None))
+    return _NativeSource(_RECORD_PARSER(name.namespace, name.localname, padding))
 
 
 def require_lxml() -> None:

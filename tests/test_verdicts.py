@@ -1,0 +1,204 @@
+"""Verdicts that libxml2 validating the whole document would give, in parts or not.
+
+Each test reproduces a case where mcfcheck's verdict once differed from the reference
+(``lxml.etree.XMLSchema`` on the whole document, which is libxml2's, as ``xmllint
+--schema`` is), or where ``--jobs 2`` differed from ``--jobs 1``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+import mcfcheck
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.findings import Finding
+from mcfcheck.generate import MCFGenerator
+from mcfcheck.parallel import ParallelFileCheck, worker_pool
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
+from mcfcheck.validator import FileCheck
+
+from .conftest import SAMPLES, SCHEMAS
+
+RULES = (load_registry(), RuleSettings())
+#: Parts this small split a generated file of a few hundred installations in several.
+PART_BYTES = 40_000
+SAMPLE = (SAMPLES / "cb-valid.xml").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    with worker_pool(2) as executor:
+        yield executor
+
+
+def reference_lines(text: str) -> list[int]:
+    """The lines of libxml2's errors validating the whole document (empty: valid)."""
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "mcf-1.0.xsd")))
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
+    if schema.validate(etree.fromstring(text.encode("utf-8"), parser)):
+        return []
+    return sorted(entry.line for entry in schema.error_log)
+
+
+def schema_lines(path: Path) -> list[int]:
+    report = mcfcheck.validate(path, rules=False)
+    assert report.error is None
+    return [finding.location.line or 0 for finding in report.findings]
+
+
+def _ends(text: str) -> list[int]:
+    return [match.end() for match in re.finditer("</Installation>", text)]
+
+
+def _insert(text: str, at: int, what: str) -> str:
+    return text[:at] + what + text[at:]
+
+
+def _generated(installations: int = 300, seed: int = 3) -> str:
+    return "".join(MCFGenerator(builtin_cohorts()["CB"], seed=seed).iter_text(installations))
+
+
+def _single_and_parts(
+    path: Path, pool: ProcessPoolExecutor, in_parts: bool | None = None
+) -> tuple[list[Finding], list[Finding]]:
+    """The findings of a single pass, and of ``--jobs 2`` (validated in parts, or not, as ``in_parts`` says)."""
+    single = list(FileCheck(path, rules=RULES))
+    check = ParallelFileCheck(path, lambda: pool, 2, rules=RULES, part_bytes=PART_BYTES)
+    parts = list(check)
+    if in_parts is not None:
+        assert check.parallel is in_parts
+    return single, parts
+
+
+@pytest.mark.parametrize("content", ["junk", "<![CDATA[x]]>", "&#65;", "<!-- note -->junk", "\u00a0"])
+@pytest.mark.parametrize("after", [0, 1, -1], ids=["first", "second", "last"])
+def test_character_content_after_an_installation_is_reported(tmp_path: Path, content: str, after: int) -> None:
+    """``</Installation>junk`` was judged valid: the text went with the released installation.
+
+    libxml2 reports it at the start tag of the element holding the installations.
+    """
+    text = _insert(SAMPLE, _ends(SAMPLE)[after], content)
+    path = tmp_path / "content.xml"
+    path.write_text(text, encoding="utf-8")
+    expected = reference_lines(text)
+    assert expected == [13]
+    report = mcfcheck.validate(path, rules=False)
+    assert [(finding.code, finding.location.line) for finding in report.findings] == [("XSD002", 13)]
+    assert "Character content other than whitespace" in report.findings[0].message
+
+
+@pytest.mark.parametrize("content", ["<![CDATA[ ]]>", "&#32;", "<!-- note -->", "<?note?>", "\r\n"])
+def test_white_space_and_markup_between_installations_stay_valid(tmp_path: Path, content: str) -> None:
+    text = _insert(SAMPLE, _ends(SAMPLE)[1], content)
+    path = tmp_path / "blank.xml"
+    path.write_text(text, encoding="utf-8")
+    assert reference_lines(text) == []
+    assert schema_lines(path) == []
+
+
+@pytest.mark.parametrize("where", ["container", "first part", "later part", "last installation"])
+def test_character_content_among_installations_is_found_in_parts(
+    tmp_path: Path, pool: ProcessPoolExecutor, where: str
+) -> None:
+    """Text right after ``<Installations>`` in a file over 8 MiB: ``--jobs 2`` said valid, ``--jobs 1`` invalid."""
+    text = _generated()
+    ends = _ends(text)
+    at = {
+        "container": text.index("<Installations>") + len("<Installations>"),
+        "first part": ends[3],
+        "later part": ends[len(ends) * 3 // 4],
+        "last installation": ends[-1],
+    }[where]
+    path = tmp_path / "content.xml"
+    path.write_text(_insert(text, at, "junk"), encoding="utf-8")
+    single, parts = _single_and_parts(path, pool)
+    assert parts == single
+    assert [finding.code for finding in single if "Character content" in finding.message] == ["XSD002"]
+
+
+@pytest.mark.parametrize("target", ["mcfcheck-padding", "mcfcheck-padding-0123456789abcdef0123456789abcdef"])
+@pytest.mark.parametrize("place", ["in a value", "between installations", "in the container"])
+def test_a_padding_instruction_written_by_the_input_is_the_input_s(
+    tmp_path: Path, pool: ProcessPoolExecutor, target: str, place: str
+) -> None:
+    """``<MPANCore>BAD<?mcfcheck-padding?>1088725524746</MPANCore>`` was valid with ``--jobs 2``.
+
+    The parts' padding was told apart by its processing instructions' target, which the
+    input could write too: the text before it was dropped. Each run's target is now random.
+    """
+    text = _generated()
+    mpans = re.findall(r"<MPANCore>(\d{13})</MPANCore>", text)
+    late = mpans[len(mpans) * 3 // 4]
+    instruction = f"<?{target}?>"
+    if place == "in a value":
+        text = text.replace(f"<MPANCore>{late}<", f"<MPANCore>BAD{instruction}{late}<")
+    elif place == "between installations":
+        text = _insert(text, _ends(text)[len(mpans) * 3 // 4], "junk" + instruction)
+    else:
+        text = text.replace("<Installations>", f"<Installations>{instruction}junk")
+    path = tmp_path / "padding.xml"
+    path.write_text(text, encoding="utf-8")
+    single, parts = _single_and_parts(path, pool)
+    assert parts == single
+    assert single
+    assert sorted({finding.location.line for finding in single}) == sorted(set(reference_lines(text)))
+
+
+@pytest.mark.parametrize("into", ["Header", "Trailer", "MeterPoints", "Devices"])
+def test_a_misplaced_installation_is_only_not_expected(tmp_path: Path, into: str) -> None:
+    """An Installation moved into the header, the trailer or another element got findings inside it.
+
+    libxml2 stops at the first "not expected" and looks no further into that element;
+    an installation nested in another is validated with it (and found not expected there).
+    """
+    start = SAMPLE.index("<Installation>")
+    installation = SAMPLE[start : _ends(SAMPLE)[0]].replace("Active", "Bogus").replace("<MPRN>", "<MPRN>X")
+    closing = SAMPLE.index(f"</{into}>", start if into in ("MeterPoints", "Devices") else 0)
+    text = _insert(SAMPLE, closing, installation)
+    path = tmp_path / "misplaced.xml"
+    path.write_text(text, encoding="utf-8")
+    report = mcfcheck.validate(path, rules=False)
+    assert [finding.location.line for finding in report.findings] == reference_lines(text)
+    assert {finding.code for finding in report.findings} == {"XSD002"}
+
+
+def test_findings_come_in_file_order(tmp_path: Path) -> None:
+    """Header, trailer and structure findings came after every installation's (line 18 printed before line 8)."""
+    text = SAMPLE.replace("<TMADVersion>2.0</TMADVersion>", "<TMADVersion>two</TMADVersion>")
+    text = text.replace("<Status>Active</Status>", "<Status>Bogus</Status>", 1)
+    text = text.replace("<DeviceCount>", "<Unknown/><DeviceCount>")
+    text = _insert(text, _ends(text)[1], "<Unexpected/>")
+    path = tmp_path / "order.xml"
+    path.write_text(text, encoding="utf-8")
+    for check in (FileCheck(path), FileCheck(path, rules=RULES)):
+        lines = [finding.location.line or 0 for finding in check]
+        assert lines == sorted(lines)
+        assert len(lines) >= 4
+
+
+def test_findings_come_in_file_order_in_parts(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
+    text = _generated().replace("<TMADVersion>2.0</TMADVersion>", "<TMADVersion>two</TMADVersion>")
+    text = re.sub(r"<Status>Active</Status>", "<Status>Bogus</Status>", text, count=40)
+    path = tmp_path / "order.xml"
+    path.write_text(text, encoding="utf-8")
+    single, parts = _single_and_parts(path, pool, in_parts=True)
+    assert parts == single
+    schema_findings = [finding.location.line or 0 for finding in single if finding.code.startswith("XSD")]
+    assert schema_findings == sorted(schema_findings)
+    assert len(schema_findings) == 41
+
+
+def test_an_attribute_on_an_element_of_simple_type_is_an_attribute_finding(tmp_path: Path) -> None:
+    """An unknown attribute on a simple-typed element was XSD000, where the README documents XSD003."""
+    path = tmp_path / "attribute.xml"
+    path.write_text(SAMPLE.replace("<Status>Active", '<Status note="x">Active', 1), encoding="utf-8")
+    (finding,) = mcfcheck.validate(path, rules=False).findings
+    assert finding.code == "XSD003"
+    assert "attribute 'note'" in finding.message
