@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -14,6 +15,7 @@ from mcfcheck.parallel import (
     BATCH_PART_BYTES,
     DEFAULT_PART_BYTES,
     ParallelFileCheck,
+    WholeFileResult,
     splits,
     submit_whole_file,
     worker_pool,
@@ -96,12 +98,16 @@ def validate_files(
         return pool
 
     settings = rules[1] if rules is not None else None
-    ahead: dict[int, Future[FileReport]] = {}
+    ahead: dict[int, Future[WholeFileResult]] = {}
+    # Where the workers validating whole files leave their findings for this process.
+    spools = tempfile.TemporaryDirectory(prefix="mcfcheck-batch-")
     try:
         if jobs > 1 and len(files) > 1:
             for index, path in enumerate(files):
                 if not splits(path, max(part_bytes, batch_part_bytes)):
-                    ahead[index] = submit_whole_file(executor(), path, schema, settings, max_decompressed)
+                    ahead[index] = submit_whole_file(
+                        executor(), path, schema, settings, Path(spools.name), max_decompressed
+                    )
         for index, path in enumerate(files):
             sink.file_started(str(path))
             on_progress = progress(path) if progress is not None else None
@@ -130,6 +136,7 @@ def validate_files(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        spools.cleanup()
     sink.finish()
     return status
 
@@ -164,17 +171,19 @@ class Tee:
 class _WorkerResult:
     """A whole file validated by a worker, read like a :class:`FileCheck`."""
 
-    def __init__(self, future: Future[FileReport]) -> None:
+    def __init__(self, future: Future[WholeFileResult]) -> None:
         self.future = future
         self.installations = 0
         self.schema_name: str | None = None
         self.cohort: str | None = None
 
     def __iter__(self) -> Iterator[Finding]:
-        report = self.future.result()
+        result = self.future.result()
+        report = result.report
         self.installations = report.installations
         self.schema_name = report.schema
         self.cohort = report.cohort
-        yield from report.findings
+        for _anchor, finding in result.findings:
+            yield finding
         if report.error is not None:
             raise InputError(report.error)

@@ -42,7 +42,7 @@ from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
 from mcfcheck.spool import Anchored, FindingSpool, SpooledFindings
-from mcfcheck.validator import FINISH, INSTALLATIONS, FileCheck, Part, check_file, in_file_order
+from mcfcheck.validator import FINISH, INSTALLATIONS, FileCheck, Part, in_file_order
 from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 
 #: Files smaller than two parts of this size are validated in a single pass. On two
@@ -495,13 +495,31 @@ class _WholeFile:
     schema: Path | None
     settings: RuleSettings | None
     max_decompressed: int
+    folder: Path
 
 
-def _validate_whole_file(task: _WholeFile) -> FileReport:
-    """Run in a worker: validate a whole file in one pass."""
+@dataclass(frozen=True)
+class WholeFileResult:
+    """A whole file validated by a worker: its report (counts, no findings) and its findings, spooled."""
+
+    report: FileReport
+    findings: SpooledFindings
+
+
+def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
+    """Run in a worker: validate a whole file in one pass, its findings spooled in ``task.folder``."""
     schema = _worker_schema(task.schema) if task.schema is not None else None
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
-    return check_file(task.path, schema, rules, task.max_decompressed)
+    check = FileCheck(task.path, schema, rules=rules, max_decompressed=task.max_decompressed)
+    spool = FindingSpool(task.folder)
+    error: str | None = None
+    try:
+        for finding in check:
+            spool.add(0, finding)
+    except McfcheckError as problem:
+        error = str(problem)
+    report = FileReport(str(task.path), check.schema_name, check.installations, (), error, check.cohort)
+    return WholeFileResult(report, spool.export())
 
 
 def submit_whole_file(
@@ -509,10 +527,11 @@ def submit_whole_file(
     path: Path,
     schema: Path | None,
     settings: RuleSettings | None,
+    folder: Path,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
-) -> Future[FileReport]:
-    """Validate a file in one pass in a worker, while the parent goes on."""
-    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed))
+) -> Future[WholeFileResult]:
+    """Validate a file in one pass in a worker, while the parent goes on; its findings wait in ``folder``."""
+    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed, folder))
 
 
 def splits(path: Path, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
