@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import secrets
+import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,7 +67,7 @@ PADDING_PREFIX: Final = "mcfcheck-padding-"
 
 def padding_target() -> str:
     """A padding target no input can hold: the prefix and 128 random bits."""
-    return PADDING_PREFIX + secrets.token_hex(16)
+    return PADDING_PREFIX + os.urandom(16).hex()
 
 
 def _record_parser() -> type[RecordParser] | None:
