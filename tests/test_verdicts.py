@@ -202,3 +202,34 @@ def test_an_attribute_on_an_element_of_simple_type_is_an_attribute_finding(tmp_p
     (finding,) = mcfcheck.validate(path, rules=False).findings
     assert finding.code == "XSD003"
     assert "attribute 'note'" in finding.message
+
+
+@pytest.mark.parametrize(
+    "where", ["first on the container's line", "first after CR line ends", "one more in the trailer"]
+)
+def test_an_installation_in_every_part_s_head_or_tail_is_counted_once(
+    tmp_path: Path, pool: ProcessPoolExecutor, where: str
+) -> None:
+    """An installation that is not at the start of a line before the first split point was in every part.
+
+    With the head's lines ending in CR alone (or the first installation on the
+    container's line), the first split point fell at the second installation: the
+    first was counted, and its identifiers recorded, in every part.
+    """
+    text = _generated()
+    start = text.index("<Installation>")
+    if where == "first on the container's line":
+        text = text[: text.index("<Installations>") + len("<Installations>")] + text[start:]
+    elif where == "first after CR line ends":
+        text = text[:start].replace("\n", "\r") + text[start:]
+    else:
+        first = text[start : _ends(text)[0]]
+        text = text.replace("<DeviceCount>", first + "<DeviceCount>")
+    path = tmp_path / "head.xml"
+    path.write_text(text, encoding="utf-8")
+    whole = FileCheck(path, rules=RULES)
+    single = list(whole)
+    check = ParallelFileCheck(path, lambda: pool, 2, rules=RULES, part_bytes=PART_BYTES)
+    assert list(check) == single
+    assert check.installations == whole.installations
+    assert not [finding for finding in single if finding.code in ("GEN010", "GEN011")]

@@ -65,6 +65,8 @@ _FIRST_WINDOW_BYTES: Final = 64 << 10
 _INSTALLATION_START: Final = re.compile(rb"\n[ \t]*<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
 #: The position of the installation in a finding's XPath (/Installations/Installation[12]/…).
 _RECORD_POSITION: Final = re.compile(r"(/" + RECORD_ELEMENT + r"\[)(\d+)\]")
+#: An installation's start tag anywhere.
+_RECORD_START: Final = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
 _INSTALLATION_END: Final = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?Installation\s*>")
 _NEWLINE: Final = re.compile(rb"\n")
 
@@ -148,6 +150,10 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: 
             return None
         newline = _search_forward(stream, last_end, _NEWLINE)
         tail_start = newline + 1 if newline is not None else size
+        if _holds_record(stream, 0, head_end) or _holds_record(stream, tail_start, size):
+            # Every part holds the head and the tail: an installation there (the first on
+            # the container's line, one in the trailer) would be counted in each.
+            return None
         targets = [head_end + (tail_start - head_end) * k // parts for k in range(1, parts)]
         starts = [head_end]
         for target in targets:
@@ -160,6 +166,11 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: 
     if len(starts) < 2:
         return None
     return Plan(path, size, head_end, tail_start, tuple(starts))
+
+
+def _holds_record(stream: FileIO, start: int, end: int) -> bool:
+    """Whether the bytes from ``start`` to ``end`` hold an installation's start tag (or what looks like one)."""
+    return _RECORD_START.search(os.pread(stream.fileno(), end - start, start)) is not None
 
 
 def _windows() -> Iterator[int]:
