@@ -22,7 +22,7 @@ from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.native import compiled_modules, tune_process
 from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
-from mcfcheck.reporting import TextReporter
+from mcfcheck.reporting import TextReporter, sane_widths
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import SCHEMA_CODES
@@ -407,6 +407,7 @@ def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit status."""
     tune_process()
+    sane_widths()
     try:
         app(args=argv, prog_name="mcfcheck")
     except SystemExit as done:
