@@ -8,6 +8,7 @@ finish) and writes to the console it is given. Reporters are chosen by name from
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import MutableMapping
 from typing import Final
@@ -15,6 +16,7 @@ from typing import Final
 from rich.console import Console
 from rich.markup import escape
 
+from mcfcheck.atomic import STANDARD_ERROR_NAME, STANDARD_OUTPUT_NAME, standard_text
 from mcfcheck.findings import FileReport, Finding, Severity
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -46,6 +48,21 @@ def sane_widths(environ: MutableMapping[str, str] = os.environ) -> None:
             del environ[name]
         else:
             environ[name] = str(min(max(width, MIN_WIDTH), MAX_WIDTH))
+
+
+def console(stderr: bool = False) -> Console:
+    """A console on standard output (or error) that fails in one line, and is quiet once its reader is gone.
+
+    File names are written as their bytes, those that are not UTF-8 included; a reader
+    that went away (``| head``) leaves the run to finish with the status its files
+    decide; any other failure to write (a full disk) is an
+    :class:`mcfcheck.atomic.OutputError`.
+    """
+    stream = (
+        standard_text(sys.stderr, STANDARD_ERROR_NAME) if stderr else standard_text(sys.stdout, STANDARD_OUTPUT_NAME)
+    )
+    # Soft wrap keeps each line whole (a finding, an error), for grep and for editors.
+    return Console(file=stream, highlight=False, soft_wrap=True)
 
 
 class Reporter:
