@@ -13,7 +13,19 @@ import typer
 from rich.console import Console
 
 from mcfcheck import __version__
-from mcfcheck.atomic import AtomicTextFile, atomic_output
+from mcfcheck.atomic import (
+    KEEP_BYTES,
+    REPLACE_UNDECODABLE,
+    STANDARD_OUTPUT_NAME,
+    OutputError,
+    OutputTarget,
+    ReaderGoneError,
+    TextOutput,
+    atomic_output,
+    open_text_output,
+    output_target,
+    standard_text,
+)
 from mcfcheck.batch import ExitStatus, ReportSink, Tee, validate_files
 from mcfcheck.catalogue import Check, catalogue
 from mcfcheck.cohorts import builtin_cohorts
@@ -22,7 +34,7 @@ from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.native import compiled_modules, tune_process
 from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
-from mcfcheck.reporting import TextReporter
+from mcfcheck.reporting import TextReporter, console, sane_widths
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.validator import SCHEMA_CODES
@@ -118,7 +130,8 @@ def validate(
             "--output",
             "-o",
             help="Also write a report to a file, as FORMAT=PATH (json, junit, sarif, html, console); may be repeated. "
-            "Files are written atomically.",
+            "Files are replaced atomically; devices, pipes and - (standard output) are written in place; "
+            "an input of the run is refused.",
         ),
     ] = None,
     fail_on: Annotated[
@@ -174,9 +187,13 @@ def validate(
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     workers = jobs or default_jobs()
-    # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out, err = console(), console(stderr=True)
+    try:
+        # Before anything is read: a report must never replace an input.
+        targets = _output_targets(outputs or [], [*files, schema, config, epcl])
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
     # Without rules, the packs (and what they import) are not even loaded. With them, they
     # are loaded before the workers start, so that workers forked from this process have
     # them already; the workers start before the progress bars' thread, and while the
@@ -193,10 +210,13 @@ def validate(
                 _data_reporters(err, registry) if output_format not in CONSOLE_FORMATS or outputs else ({}, {})
             )
             sinks: list[ReportSink] = []
+            on_stdout = None
             if output_format in CONSOLE_FORMATS:
                 sinks.append(TextReporter(out, err, quiet=quiet, max_findings=max_findings))
             elif output_format in reporters:
-                sinks.append(reporters[output_format](sys.stdout, checks))
+                # A report is UTF-8 wherever it goes; so is standard output when it carries one.
+                on_stdout = standard_text(sys.stdout, STANDARD_OUTPUT_NAME, "utf-8", REPLACE_UNDECODABLE)
+                sinks.append(reporters[output_format](on_stdout, checks))
                 # Verdicts and errors go to standard error, so that standard output is the report.
                 sinks.append(TextReporter(err, err, quiet=True))
             else:
@@ -204,17 +224,17 @@ def validate(
                 raise typer.BadParameter(
                     f"unknown format {output_format!r}; choose from {choices}", param_hint="--format"
                 )
-            files_out = _report_files(outputs or [], reporters)
-        except McfcheckError as error:
-            err.print(f"error: {error}")
+            files_out = _report_files(targets, reporters)
+        except (McfcheckError, OutputError) as error:
+            err.print(f"error: {error}", markup=False)
             raise typer.Exit(ExitStatus.UNUSABLE) from None
-        for name, target in files_out:
+        for name, report in files_out:
             if name in CONSOLE_FORMATS:
                 # The file carries its own error lines; the terminal has them already.
-                to_file = Console(file=target.stream, soft_wrap=True, no_color=True)
+                to_file = Console(file=report.stream, soft_wrap=True, no_color=True)
                 sinks.append(TextReporter(to_file, to_file))
             else:
-                sinks.append(reporters[name](target.stream, checks))
+                sinks.append(reporters[name](report.stream, checks))
         rules = None if no_rules else (registry, settings)
         try:
             with _progress_bars(err, enabled=not quiet) as progress:
@@ -229,12 +249,22 @@ def validate(
                     fail_on=fail_on,
                     pool=pool,
                 )
+            if on_stdout is not None:
+                on_stdout.flush()
+            # Every report is written out before any is put in place: a full disk leaves them all as they were.
+            for _name, report in files_out:
+                report.close()
+            for _name, report in files_out:
+                report.commit()
+        except OutputError as error:
+            for _name, report in files_out:
+                report.abort()
+            err.print(f"error: {error}", markup=False)
+            raise typer.Exit(ExitStatus.UNUSABLE) from None
         except BaseException:
-            for _name, target in files_out:
-                target.abort()
+            for _name, report in files_out:
+                report.abort()
             raise
-        for _name, target in files_out:
-            target.commit()
         raise typer.Exit(status)
     finally:
         if pool is not None:
@@ -245,21 +275,43 @@ def validate(
 CONSOLE_FORMATS = ("console", "text")
 
 
-def _report_files(outputs: list[str], reporters: dict[str, type[DataReporter]]) -> list[tuple[str, AtomicTextFile]]:
-    """The report files --output asks for, opened for atomic writing."""
-    wanted: list[tuple[str, Path]] = []
+def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple[str, OutputTarget]]:
+    """Where the reports --output asks for go (see :func:`mcfcheck.atomic.output_target`), before anything is read.
+
+    A report that would replace an input of the run, or another report, is refused.
+    """
+    targets: list[tuple[str, OutputTarget]] = []
     for output in outputs:
         name, separator, path = output.partition("=")
         if not separator or not path:
             raise McfcheckError(f"--output {output!r}: give FORMAT=PATH, for example sarif=report.sarif")
+        target = output_target(path, inputs)
+        if not target.in_place and any(target.path == other.path for _name, other in targets):
+            raise OutputError(f"{path}: given for two reports; give each its own file")
+        targets.append((name, target))
+    return targets
+
+
+def _report_files(
+    targets: list[tuple[str, OutputTarget]], reporters: dict[str, type[DataReporter]]
+) -> list[tuple[str, TextOutput]]:
+    """The report files --output asks for, opened: each replaced atomically, or written in place."""
+    for name, target in targets:
         if name not in reporters and name not in CONSOLE_FORMATS:
             choices = ", ".join([*CONSOLE_FORMATS, *reporters])
-            raise McfcheckError(f"--output {output!r}: unknown format {name!r}; choose from {choices}")
-        target = Path(path)
-        if not target.parent.is_dir():
-            raise McfcheckError(f"--output {output!r}: no folder {target.parent}")
-        wanted.append((name, target))
-    return [(name, AtomicTextFile(target)) for name, target in wanted]
+            raise McfcheckError(f"--output {name}={target.name}: unknown format {name!r}; choose from {choices}")
+    opened: list[tuple[str, TextOutput]] = []
+    try:
+        for name, target in targets:
+            # A console report keeps file names as their bytes, as the console shows them.
+            opened.append(
+                (name, open_text_output(target, KEEP_BYTES if name in CONSOLE_FORMATS else REPLACE_UNDECODABLE))
+            )
+    except OutputError:
+        for _name, report in opened:
+            report.abort()
+        raise
+    return opened
 
 
 def _data_reporters(err: Console, registry: RuleRegistry) -> tuple[dict[str, type[DataReporter]], dict[str, Check]]:
@@ -302,8 +354,7 @@ def list_rules(
     code: Annotated[str | None, typer.Argument(help="A code or rule name to document.", show_default=False)] = None,
 ) -> None:
     """List every check (code, cohorts, severity, summary), or print one rule's documentation."""
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False)
+    out, err = console(), console(stderr=True)
     registry = _registry(err)
     builtin = _builtin_checks()
     if code is not None:
@@ -341,7 +392,9 @@ def list_rules(
 
 @app.command(epilog=EXIT_CODES_HELP)
 def generate(
-    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The file to write; - for standard output.", show_default=False)
+    ],
     cohort: Annotated[
         str, typer.Option("--cohort", help=f"The cohort: {', '.join(builtin_cohorts())}.", case_sensitive=False)
     ] = "CB",
@@ -370,7 +423,12 @@ def generate(
         raise typer.BadParameter(f"unknown cohort {cohort!r}; choose from {', '.join(cohorts)}", param_hint="--cohort")
     from mcfcheck.generate import MCFGenerator
 
-    err = Console(stderr=True, highlight=False)
+    err = console(stderr=True)
+    try:
+        listing = _planted_listing(output, planted, wanted=error_rate > 0)
+    except OutputError as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
     generator = MCFGenerator(chosen, seed=seed, error_rate=error_rate)
     try:
         if quiet or not err.is_terminal:
@@ -383,18 +441,39 @@ def generate(
                 summary = generator.write(
                     output, installations, on_progress=lambda done: progress.update(task, completed=done)
                 )
-    except OSError as error:
-        err.print(f"error: {output}: cannot be written ({error.strerror or error})")
+        if listing is not None:
+            _write_planted(listing, summary.planted)
+    except ReaderGoneError:
+        # The reader of standard output went away (``| head``): it has what it wanted.
+        raise typer.Exit(ExitStatus.VALID) from None
+    except OutputError as error:
+        err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
-    if error_rate > 0 or planted is not None:
-        listing = planted or output.with_name(output.name + ".planted.csv")
-        _write_planted(listing, summary.planted)
     if not quiet:
-        where = f"; {len(summary.planted):,} planted errors listed in {listing}" if error_rate > 0 or planted else ""
+        where = f"; {len(summary.planted):,} planted errors listed in {listing}" if listing is not None else ""
         err.print(
             f"wrote {output}: {summary.installations:,} installations, {summary.devices:,} devices, "
             f"{summary.bytes_written / 1e6:,.1f} MB{where}"
         )
+
+
+def _planted_listing(output: Path, planted: Path | None, wanted: bool) -> Path | None:
+    """Where the planted errors are listed: ``planted``, or if ``wanted`` beside the output, named after it.
+
+    An output written in place (standard output, a device, a FIFO) has no name to give
+    a listing; and a listing must not replace the output.
+    """
+    target = output_target(output)
+    if planted is None:
+        if not wanted:
+            return None
+        if target.in_place:
+            raise OutputError(f"{output}: is written in place; give --planted PATH for the list of planted errors")
+        planted = output.with_name(output.name + ".planted.csv")
+    listing = output_target(planted)
+    if listing.path is not None and listing.path == target.path:
+        raise OutputError(f"--planted {planted}: is the file generated; give the list its own file")
+    return planted
 
 
 def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
@@ -407,6 +486,7 @@ def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit status."""
     tune_process()
+    sane_widths()
     try:
         app(args=argv, prog_name="mcfcheck")
     except SystemExit as done:

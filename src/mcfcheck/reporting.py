@@ -7,14 +7,62 @@ finish) and writes to the console it is given. Reporters are chosen by name from
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
+from collections.abc import MutableMapping
+from typing import Final
 
 from rich.console import Console
 from rich.markup import escape
 
+from mcfcheck.atomic import STANDARD_ERROR_NAME, STANDARD_OUTPUT_NAME, standard_text
 from mcfcheck.findings import FileReport, Finding, Severity
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
+
+#: The variables that set the console's width: rich reads COLUMNS, typer's help TERMINAL_WIDTH.
+WIDTH_VARIABLES: Final = ("COLUMNS", "TERMINAL_WIDTH")
+#: The narrowest and widest console a width variable may ask for.
+MIN_WIDTH: Final = 20
+MAX_WIDTH: Final = 1000
+
+
+def sane_widths(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Drop a width variable that is not a positive whole number, and bring the others within bounds.
+
+    rich takes ``COLUMNS=0`` as a console no column wide and prints nothing at all, not
+    even errors; typer stops on a ``TERMINAL_WIDTH`` that is not a number; a width of a
+    billion pads each line of the help to a billion spaces. Without the variable, the
+    console is as wide as the terminal, or 80 columns.
+    """
+    for name in WIDTH_VARIABLES:
+        value = environ.get(name)
+        if value is None:
+            continue
+        try:
+            width = int(value)
+        except ValueError:
+            width = 0
+        if width < 1:
+            del environ[name]
+        else:
+            environ[name] = str(min(max(width, MIN_WIDTH), MAX_WIDTH))
+
+
+def console(stderr: bool = False) -> Console:
+    """A console on standard output (or error) that fails in one line, and is quiet once its reader is gone.
+
+    File names are written as their bytes, those that are not UTF-8 included; a reader
+    that went away (``| head``) leaves the run to finish with the status its files
+    decide; any other failure to write (a full disk) is an
+    :class:`mcfcheck.atomic.OutputError`.
+    """
+    stream = (
+        standard_text(sys.stderr, STANDARD_ERROR_NAME) if stderr else standard_text(sys.stdout, STANDARD_OUTPUT_NAME)
+    )
+    # Soft wrap keeps each line whole (a finding, an error), for grep and for editors.
+    return Console(file=stream, highlight=False, soft_wrap=True)
 
 
 class Reporter:

@@ -202,10 +202,15 @@ def _safe_name(index: int) -> str:
 def _compile(path: Path, documents: _SchemaSet) -> etree.XMLSchema:
     """Compile a schema set from private copies whose names libxml2 can open."""
     with tempfile.TemporaryDirectory(prefix="mcfcheck-schema-") as folder:
-        for index, (_original, tree) in enumerate(documents):
-            # Writing the root element alone drops the DOCTYPE, whose internal
-            # entities were already expanded when the document was read.
-            Path(folder, _safe_name(index)).write_bytes(etree.tostring(tree.getroot(), encoding="utf-8"))
+        try:
+            for index, (_original, tree) in enumerate(documents):
+                # Writing the root element alone drops the DOCTYPE, whose internal
+                # entities were already expanded when the document was read.
+                Path(folder, _safe_name(index)).write_bytes(etree.tostring(tree.getroot(), encoding="utf-8"))
+        except OSError as error:  # a full or read-only temporary folder
+            raise SchemaError(
+                f"{path}: cannot be copied to {folder} to be compiled ({error.strerror or error})"
+            ) from None
         parser = _schema_parser()
         try:
             return etree.XMLSchema(etree.parse(str(Path(folder, _safe_name(0))), parser))

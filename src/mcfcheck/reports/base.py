@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TextIO
 
@@ -11,6 +12,16 @@ from mcfcheck.findings import FileReport, Finding
 
 TOOL_NAME = "mcfcheck"
 TOOL_URI = "https://github.com/mcfcheck/mcfcheck"
+
+
+def dumps(value: object) -> str:
+    """``value`` as JSON, not ASCII-escaped.
+
+    So that the report's text layer writes the bytes of a file name that are not UTF-8
+    (held as surrogate escapes) as U+FFFD: an escaped lone surrogate (``\\udce9``) is
+    not valid UTF-8 JSON.
+    """
+    return json.dumps(value, ensure_ascii=False)
 
 
 class DataReporter:

@@ -9,10 +9,8 @@ Its shape is described by ``schemas/mcfcheck-report-1.0.schema.json``::
 
 from __future__ import annotations
 
-import json
-
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter
+from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter, dumps
 
 FORMAT_VERSION = "1.0"
 
@@ -40,21 +38,21 @@ class JsonReporter(DataReporter):
 
     def start(self) -> None:
         tool = {"name": TOOL_NAME, "version": self.version, "informationUri": TOOL_URI}
-        self.out.write(f'{{"format": "mcfcheck-report", "version": "{FORMAT_VERSION}", "tool": {json.dumps(tool)}, ')
+        self.out.write(f'{{"format": "mcfcheck-report", "version": "{FORMAT_VERSION}", "tool": {dumps(tool)}, ')
         self.out.write('"files": [')
         self._files = 0
         self._totals = {"files": 0, "valid": 0, "unusable": 0, "errors": 0, "warnings": 0}
 
     def file_started(self, path: str) -> None:
         separator = ", " if self._files else ""
-        self.out.write(f'{separator}{{"path": {json.dumps(path)}, "findings": [')
+        self.out.write(f'{separator}{{"path": {dumps(path)}, "findings": [')
         self._files += 1
         self._in_file = 0
         self._errors = self._warnings = 0
 
     def finding(self, finding: Finding) -> None:
         separator = ", " if self._in_file else ""
-        self.out.write(separator + json.dumps(finding_record(finding)))
+        self.out.write(separator + dumps(finding_record(finding)))
         self._in_file += 1
         if finding.severity is Severity.ERROR:
             self._errors += 1
@@ -72,7 +70,7 @@ class JsonReporter(DataReporter):
             "errors": self._errors,
             "warnings": self._warnings,
         }
-        self.out.write(f'], "summary": {json.dumps(summary)}}}')
+        self.out.write(f'], "summary": {dumps(summary)}}}')
         totals = self._totals
         totals["files"] += 1
         totals["valid"] += valid
@@ -81,4 +79,4 @@ class JsonReporter(DataReporter):
         totals["warnings"] += self._warnings
 
     def finish(self) -> None:
-        self.out.write(f'], "summary": {json.dumps(self._totals)}}}\n')
+        self.out.write(f'], "summary": {dumps(self._totals)}}}\n')

@@ -7,6 +7,7 @@ one file's counts and its first few messages per check, never all the findings.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from xml.sax.saxutils import escape, quoteattr
 
@@ -15,6 +16,15 @@ from mcfcheck.reports.base import DataReporter
 
 #: How many findings of one check a failure message quotes; the count says the rest.
 QUOTED_FINDINGS = 20
+
+#: What XML 1.0 cannot hold, even escaped: most control characters, and the lone
+#: surrogates that stand for the bytes of a file name that are not UTF-8.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` with every character XML cannot hold replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _describe(finding: Finding) -> str:
@@ -66,8 +76,10 @@ class JunitReporter(DataReporter):
             cases.append(f"    <testcase classname={quoteattr(path)} name={name}>{body}</testcase>\n")
         errored = 1 if report.error is not None else 0
         self.out.write(
-            f'  <testsuite name={quoteattr(path)} tests="{len(cases)}" failures="{failures}" '
-            f'errors="{errored}">\n{"".join(cases)}  </testsuite>\n'
+            _xml(
+                f'  <testsuite name={quoteattr(path)} tests="{len(cases)}" failures="{failures}" '
+                f'errors="{errored}">\n{"".join(cases)}  </testsuite>\n'
+            )
         )
 
     def finish(self) -> None:

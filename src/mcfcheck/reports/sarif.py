@@ -8,19 +8,21 @@ checked are tool execution notifications of the run's invocation.
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
+from urllib.parse import quote
 
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter
+from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter, dumps
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 
 
 def _uri(path: str) -> str:
+    """A file's URI: relative (percent-encoded) or ``file:``; the bytes of a name that are not UTF-8 kept exactly."""
     candidate = Path(path)
-    return candidate.as_posix() if not candidate.is_absolute() else candidate.as_uri()
+    return candidate.as_uri() if candidate.is_absolute() else quote(os.fsencode(candidate.as_posix()))
 
 
 class SarifReporter(DataReporter):
@@ -46,7 +48,7 @@ class SarifReporter(DataReporter):
             "rules": rules,
         }
         self.out.write(f'{{"$schema": "{SARIF_SCHEMA}", "version": "2.1.0", "runs": [{{')
-        self.out.write(f'"tool": {{"driver": {json.dumps(driver)}}}, "results": [')
+        self.out.write(f'"tool": {{"driver": {dumps(driver)}}}, "results": [')
         self._results = 0
         self._notices: list[dict[str, object]] = []
 
@@ -72,7 +74,7 @@ class SarifReporter(DataReporter):
         if where.installation is not None:
             result["properties"] = {"installation": where.installation}
         separator = ", " if self._results else ""
-        self.out.write(separator + json.dumps(result))
+        self.out.write(separator + dumps(result))
         self._results += 1
 
     def file_finished(self, report: FileReport) -> None:
@@ -87,4 +89,4 @@ class SarifReporter(DataReporter):
 
     def finish(self) -> None:
         invocation = {"executionSuccessful": not self._notices, "toolExecutionNotifications": self._notices}
-        self.out.write(f'], "invocations": [{json.dumps(invocation)}]}}]}}\n')
+        self.out.write(f'], "invocations": [{dumps(invocation)}]}}]}}\n')
