@@ -95,7 +95,7 @@ class Run:
 
         def parts() -> bool:
             """a folder of parts"""
-            return any(self.temporary.glob("mcfcheck-parts-*"))
+            return any(self.temporary.rglob("mcfcheck-parts-*"))
 
         _wait_for(parts)
         self.record_workers()
@@ -128,7 +128,7 @@ class Run:
     def assert_nothing_left(self) -> None:
         assert not list(self.folder.glob("*.part"))
         assert not list(self.folder.glob(".*.part"))
-        assert not [entry.name for entry in self.temporary.iterdir() if entry.name.startswith("mcfcheck-")]
+        assert not [entry.name for entry in self.temporary.iterdir()]
 
     def kill_group(self) -> None:
         """Whatever is left of the run (if a test failed): its process group."""

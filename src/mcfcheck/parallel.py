@@ -22,6 +22,7 @@ import dataclasses
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from io import FileIO
@@ -372,9 +374,9 @@ class ParallelFileCheck:
         if layout is None:
             yield from self._single_pass()
             return
-        with tempfile.TemporaryDirectory(prefix="mcfcheck-parts-") as folder:
+        with _temporary_folder("mcfcheck-parts-") as folder:
             try:
-                merged = self._run_parts(layout, Path(folder))
+                merged = self._run_parts(layout, folder)
             except McfcheckError:
                 # The file's own problem: its parts are done or cancelled by now.
                 raise
@@ -519,13 +521,15 @@ def _ready() -> None:
 _PR_SET_PDEATHSIG: Final = 1
 
 
-def _start_worker(creator: int, forked: bool) -> None:
+def _start_worker(creator: int, forked: bool, folder: str) -> None:
     """Run in each worker as it starts: signals are the parent's to handle, and it dies with its parent.
 
     Ctrl-C and a terminal's hang-up reach the whole process group: the workers ignore
     them, and the process that made them decides (it stops them). SIGTERM ends a worker.
     On Linux the kernel kills a worker whose parent ends, even by SIGKILL: the process
     that made the pool, or the process server that started the worker (which ends with it).
+    Its temporary files go in ``folder``, which the pool removes: a worker ended by a
+    signal cannot.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -540,6 +544,7 @@ def _start_worker(creator: int, forked: bool) -> None:
             os._exit(1)
     # A forked worker starts with the signals held that its parent held while forking it.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    tempfile.tempdir = folder
     tune_process()
 
 
@@ -561,37 +566,78 @@ def worker_pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolE
     ready in milliseconds. Otherwise a fresh process server starts them, and each imports
     mcfcheck anew (about half a second). The workers tune their allocator for
     validation (:func:`mcfcheck.native.tune_process`), leave the signals that stop a run
-    to this process, and end with it (see :func:`_start_worker`). Forked workers use
+    to this process, end with it, and keep their temporary files in a folder the pool
+    removes when it is shut down (see :func:`_start_worker`). Forked workers use
     ``registry``, the rules this process has loaded (with what the rule packs import),
     instead of loading them again.
     """
-    creator = os.getpid()
-    if sys.platform == "linux" and threading.active_count() == 1:
+    forked = sys.platform == "linux" and threading.active_count() == 1
+    if forked:
         global _inherited_registry
         _inherited_registry = registry
-        pool = ProcessPoolExecutor(
-            jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(creator, True)
-        )
-        # The first task forks every worker, before the pool starts its own threads. The
-        # signals that stop a run wait meanwhile: a worker has this process's handlers
-        # until it sets its own, and the pool's threads, started here, keep them held (so
-        # that they reach this process's main thread, which handles them).
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            try:
+    pool: _WorkerPool | None = None
+    try:
+        # The signals that stop a run wait meanwhile: a forked worker has this process's
+        # handlers until it sets its own, and the pool's threads, started here, keep them
+        # held (so that they reach this process's main thread, which handles them).
+        with signals_held():
+            pool = _WorkerPool(jobs, forked)
+            if forked:
+                # The first task forks every worker, before the pool starts its own threads.
                 pool.submit(_ready)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        except BaseException:
+    except BaseException:
+        if pool is not None:
             stop_workers(pool)
+            pool.shutdown()
+        raise
+    return pool
+
+
+class _WorkerPool(ProcessPoolExecutor):
+    """The pool :func:`worker_pool` makes, with a folder for its workers' temporary files."""
+
+    def __init__(self, jobs: int, forked: bool) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="mcfcheck-workers-"))
+        context = multiprocessing.get_context("fork" if forked else "forkserver")
+        try:
+            super().__init__(jobs, context, _start_worker, (os.getpid(), forked, str(self.folder)))
+        except BaseException:
+            self.folder.rmdir()
             raise
-        return pool
-    return ProcessPoolExecutor(
-        jobs,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_start_worker,
-        initargs=(creator, False),
-    )
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait, cancel_futures=cancel_futures)
+        if wait:
+            # A worker ended by a signal leaves what it was writing (a schema being compiled).
+            with signals_held():
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold the signals that stop a run for the block's duration: they are handled after it.
+
+    Threads started meanwhile keep them held for good.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+@contextmanager
+def _temporary_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder, made and removed with the signals that stop a run held: none is left by one."""
+    folder: str | None = None
+    try:
+        with signals_held():
+            folder = tempfile.mkdtemp(prefix=prefix)
+        yield Path(folder)
+    finally:
+        if folder is not None:
+            with signals_held():
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
