@@ -3,7 +3,7 @@
 Each run is a command line of its own, on a file large enough to be validated in parts,
 with its own temporary folder (TMPDIR) and its own process group. What is checked: the
 exit status, one line on standard error without a traceback, no worker process left
-running, no unfinished report (``.part``) and no folder of parts left behind.
+running, no unfinished report (``.part``) and nothing left in the temporary folder.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def test_a_signal_mid_run_stops_the_workers_and_removes_reports_and_parts(
 ) -> None:
     """SIGTERM or SIGHUP killed the parent at once: the workers lived on (holding the caller's
     pipes, so a caller waiting for its output hung), the report's .part and the folder of
-    parts stayed. Ctrl-C printed "Aborted!", status 1."""
+    parts stayed. Ctrl-C ended it with status 130 but without a word."""
     run = _validate(tmp_path, runs, *[large_file] * ROUNDS)
     run.wait_for_parts()
     if whole_group:
@@ -181,7 +181,7 @@ def test_a_signal_mid_run_stops_the_workers_and_removes_reports_and_parts(
 
 def test_ctrl_c_in_a_batch_of_small_files_prints_no_worker_traceback(tmp_path: Path, runs: list[Run]) -> None:
     """Ctrl-C during a batch of many files, validated whole by the workers, sometimes printed
-    a worker's KeyboardInterrupt traceback."""
+    a worker's KeyboardInterrupt traceback, and never said why the run ended."""
     small = tmp_path / "small.xml"
     MCFGenerator(builtin_cohorts()["CB"], seed=3).write(small, 400)
     run = _validate(tmp_path, runs, *[small] * 1500)
@@ -195,8 +195,8 @@ def test_ctrl_c_in_a_batch_of_small_files_prints_no_worker_traceback(tmp_path: P
 
 
 def test_a_worker_ignores_sigint_and_the_run_goes_on(tmp_path: Path, large_file: Path, runs: list[Run]) -> None:
-    """SIGINT reached a worker as KeyboardInterrupt: the parent took the task's exception for
-    its own and stopped (status 130), or an idle worker printed a traceback."""
+    """SIGINT reached a worker as KeyboardInterrupt: a busy worker handed it to the parent as
+    its task's outcome, an idle one printed a traceback and died, breaking the pool (status 3)."""
     run = _validate(tmp_path, runs, large_file, large_file)
     run.wait_for_parts()
     for worker in run.workers:
