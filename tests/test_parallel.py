@@ -202,7 +202,7 @@ def test_lines_are_counted_up_to_each_position(text: str, cuts: list[int], block
         counter = parallel._LineCounter(path)
         with pytest.MonkeyPatch.context() as patch:
             # Small blocks, so that whole blocks and the last short one are both read.
-            patch.setattr(parallel, "_SCAN_BYTES", block)
+            patch.setattr(parallel, "_COUNT_BYTES", block)
             if not in_c:
                 patch.setattr(parallel, "_COUNT_LINES", None)
             for position in sorted(cuts):

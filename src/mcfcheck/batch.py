@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import enum
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from types import FrameType
 from typing import Protocol
 
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
@@ -14,9 +18,12 @@ from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.parallel import (
     BATCH_PART_BYTES,
     DEFAULT_PART_BYTES,
+    STOP_SIGNALS,
     ParallelFileCheck,
     WholeFileResult,
+    lost_worker,
     splits,
+    stop_workers,
     submit_whole_file,
     worker_pool,
 )
@@ -39,6 +46,51 @@ class ExitStatus(enum.IntEnum):
     HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143
+
+
+class StoppedError(BaseException):
+    """The run ends before its verdict: ``status`` says why, the message says it in one line.
+
+    Raised by a signal (see :func:`stop_on_signals`) or when a worker process dies. Not
+    an ``Exception``, like ``KeyboardInterrupt``: nothing on the way may take it for a
+    problem with one file, and every cleanup on the way runs.
+    """
+
+    def __init__(self, message: str, status: ExitStatus) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_SignalHandler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
+
+
+def stop_on_signals() -> dict[int, _SignalHandler]:
+    """Make SIGHUP, SIGINT and SIGTERM raise :class:`StoppedError` here; the handlers they had.
+
+    The run then unwinds as from an error: workers stopped, temporary folders and
+    unfinished reports removed. Signals after the first are ignored while it does.
+    Only the main thread can handle signals: elsewhere this changes nothing. It changes
+    the whole process, so the library API never calls it; :func:`restore_signals` undoes it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    stopping = False
+
+    def stop(number: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        name = signal.Signals(number).name
+        raise StoppedError(f"stopped by {name}", ExitStatus(128 + number))
+
+    return {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+
+
+def restore_signals(handlers: dict[int, _SignalHandler]) -> None:
+    """Give the signals back the handlers :func:`stop_on_signals` replaced."""
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
 
 
 class ReportSink(Protocol):
@@ -133,6 +185,17 @@ def validate_files(
             sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort))
             outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
             status = max(status, outcome)
+    except BrokenProcessPool:
+        # A worker died (killed, or out of memory): neither the pool nor the run can go on.
+        assert pool is not None
+        raise StoppedError(
+            f"internal error: {lost_worker(pool)} while validating {path}", ExitStatus.INTERNAL
+        ) from None
+    except BaseException:
+        # A signal, or a fault: the workers' tasks are abandoned rather than waited for.
+        if pool is not None:
+            stop_workers(pool)
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

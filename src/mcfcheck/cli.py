@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,7 +26,7 @@ from mcfcheck.atomic import (
     output_target,
     standard_text,
 )
-from mcfcheck.batch import ExitStatus, ReportSink, Tee, validate_files
+from mcfcheck.batch import ExitStatus, ReportSink, StoppedError, Tee, restore_signals, stop_on_signals, validate_files
 from mcfcheck.catalogue import Check, catalogue
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
@@ -487,11 +487,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit status."""
     tune_process()
     sane_widths()
+    handlers = stop_on_signals()
     try:
         app(args=argv, prog_name="mcfcheck")
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else ExitStatus.UNUSABLE if code else ExitStatus.VALID
+    except StoppedError as stopped:
+        # A signal, or a worker process lost: what was unfinished is removed by now. After
+        # a hang-up, standard error may be a terminal that is gone.
+        with suppress(OSError):
+            print(f"mcfcheck: {stopped}", file=sys.stderr)
+        return stopped.status
     except KeyboardInterrupt:
         print("mcfcheck: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
@@ -500,10 +507,18 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitStatus.FINDINGS
+    except OSError as error:
+        # What the machine refused (too many open files, a full or read-only temporary
+        # folder): not the files' fault, nor mcfcheck's.
+        where = f"{os.fsdecode(error.filename)}: " if error.filename else ""
+        print(f"mcfcheck: error: {where}{error.strerror or error}", file=sys.stderr)
+        return ExitStatus.UNUSABLE
     except Exception as error:
         # The last line of defence: a fault of mcfcheck's own is one line, never a traceback.
         print(f"mcfcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return ExitStatus.INTERNAL
+    finally:
+        restore_signals(handlers)
     return ExitStatus.VALID
 
 

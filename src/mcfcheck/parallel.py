@@ -20,22 +20,27 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import mmap
 import multiprocessing
 import os
 import re
+import shutil
+import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from io import FileIO
+from multiprocessing.connection import wait as wait_for_exits
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.errors import McfcheckError
+from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding
 from mcfcheck.native import line_feed_counter, tune_process
 from mcfcheck.rules.engine import PartState, RuleSettings
@@ -69,6 +74,20 @@ _RECORD_POSITION: Final = re.compile(r"(/" + RECORD_ELEMENT + r"\[)(\d+)\]")
 _RECORD_START: Final = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
 _INSTALLATION_END: Final = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?Installation\s*>")
 _NEWLINE: Final = re.compile(rb"\n")
+#: How many bytes the line counter reads at a time, into a buffer it keeps.
+_COUNT_BYTES: Final = 1 << 20
+#: The signals that stop a run: the process that made the workers handles them, and
+#: the workers leave them to it (see :func:`worker_pool`).
+STOP_SIGNALS: Final = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+#: How long stopped workers have to end on SIGTERM before they are killed.
+_STOP_GRACE_SECONDS: Final = 5.0
+
+
+class FileChangedError(InputError):
+    """The file changed (another process wrote to it or truncated it) while it was being validated."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        super().__init__(f"{path}: changed while being read (it was {size:,} bytes when validation began)")
 
 
 class Plan:
@@ -79,11 +98,12 @@ class Plan:
     """
 
     def __init__(self, path: Path, size: int, head_end: int, tail_start: int, starts: tuple[int, ...]) -> None:
+        self.path = path
         self.size = size
         self.head_end = head_end
         self.tail_start = tail_start
         self.starts = starts
-        self._counter = _LineCounter(path)
+        self._counter = _LineCounter(path, size)
         self._lines: list[int] = []
 
     def line(self, index: int) -> int:
@@ -125,6 +145,15 @@ class Plan:
         first = 1 if index == 0 else self.line(index)
         last = self.line(index + 1) - 1 if index + 1 < len(self.starts) else None
         return line >= first and (last is None or line <= last)
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`FileChangedError` if the file is no longer the size it was planned at."""
+        try:
+            unchanged = self.path.stat().st_size == self.size
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            raise FileChangedError(self.path, self.size)
 
 
 def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: int = 1) -> Plan | None:
@@ -213,51 +242,39 @@ class _LineCounter:
     """Counts a file's lines up to ascending byte positions, reading each byte once.
 
     It runs beside the workers, on the cores they use: with mcfcheck's C module it counts
-    straight from the file's pages in the page cache (mapped, no copy), many bytes at a
-    time, about a fifth of the CPU time of reading and counting in Python.
+    many bytes at a time, about a fifth of the CPU time of counting in Python. It reads
+    into a buffer of its own, never maps the file: a process that reads a mapped file
+    which another process has just truncated is killed (SIGBUS). A file that ends before
+    ``size`` (by default, its size when first read) has changed meanwhile.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, size: int | None = None) -> None:
         self.path = path
+        self.size = size
         self.offset = 0
         self.line = 1
+        self._buffer: bytearray | None = None
 
     def line_at(self, position: int) -> int:
         """The line byte ``position`` is on (positions must not go backwards)."""
-        if position > self.offset:
-            with self.path.open("rb", buffering=0) as stream:
-                if _COUNT_LINES is not None:
-                    self._count_mapped(stream, position, _COUNT_LINES)
-                else:
-                    self._count_read(stream, position)
+        if position <= self.offset:
+            return self.line
+        if self._buffer is None:
+            self._buffer = bytearray(_COUNT_BYTES)
+        buffer = self._buffer
+        with self.path.open("rb", buffering=0) as stream, memoryview(buffer) as view:
+            if self.size is None:
+                self.size = os.fstat(stream.fileno()).st_size
+            stream.seek(self.offset)
+            while self.offset < position:
+                read = stream.readinto(view[: position - self.offset])
+                if not read:
+                    if self.offset < self.size:
+                        raise FileChangedError(self.path, self.size)
+                    break
+                self.line += _COUNT_LINES(view[:read]) if _COUNT_LINES is not None else buffer.count(b"\n", 0, read)
+                self.offset += read
         return self.line
-
-    def _count_mapped(self, stream: FileIO, position: int, count: Callable[[bytes | memoryview], int]) -> None:
-        end = min(position, os.fstat(stream.fileno()).st_size)
-        if end <= self.offset:
-            return
-        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            view = memoryview(mapped)
-            try:
-                for start in range(self.offset, end, _SCAN_BYTES):
-                    stop = min(start + _SCAN_BYTES, end)
-                    self.line += count(view[start:stop])
-                    if hasattr(mmap, "MADV_DONTNEED"):
-                        # Let counted pages go: mapped, they would count as this process's memory.
-                        first = start - start % mmap.PAGESIZE
-                        mapped.madvise(mmap.MADV_DONTNEED, first, stop - first)
-            finally:
-                view.release()
-        self.offset = end
-
-    def _count_read(self, stream: FileIO, position: int) -> None:
-        stream.seek(self.offset)
-        while self.offset < position:
-            block = stream.read(min(_SCAN_BYTES, position - self.offset))
-            if not block:
-                break
-            self.line += block.count(b"\n")
-            self.offset += len(block)
 
 
 #: The most skeleton findings a part hands back: a part with more is broken in its
@@ -368,6 +385,11 @@ class ParallelFileCheck:
         self.cohort: str | None = None
         #: Whether the parts were used (False: the file was validated in a single pass).
         self.parallel = False
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _workers(self) -> ProcessPoolExecutor:
+        self._pool = self.executor()
+        return self._pool
 
     def _single_pass(self) -> Iterator[Finding]:
         check = FileCheck(
@@ -388,8 +410,18 @@ class ParallelFileCheck:
         if layout is None:
             yield from self._single_pass()
             return
-        with tempfile.TemporaryDirectory(prefix="mcfcheck-parts-") as folder:
-            merged = self._run_parts(layout, Path(folder))
+        with _temporary_folder("mcfcheck-parts-") as folder:
+            try:
+                merged = self._run_parts(layout, folder)
+            except McfcheckError:
+                # The file's own problem: its parts are done or cancelled by now.
+                raise
+            except BaseException:
+                # A signal, or a worker that died: the parts still running write into the
+                # folder about to be removed, and the run is over.
+                if self._pool is not None:
+                    stop_workers(self._pool)
+                raise
             if merged is None:
                 yield from self._single_pass()
                 return
@@ -413,11 +445,13 @@ class ParallelFileCheck:
             # Each part is handed over as soon as the lines before it are counted.
             for index in range(len(layout.starts)):
                 task = _Task(self.path, self.schema, settings, layout.part(index, folder))
-                futures.append(self.executor().submit(_validate_part, task))
-        except OSError:
+                futures.append(self._workers().submit(_validate_part, task))
+        except (OSError, FileChangedError) as error:
             for pending in futures:
                 pending.cancel()
             wait(futures)
+            if isinstance(error, FileChangedError):
+                raise
             return None
         for future in futures:
             result = future.result()
@@ -430,6 +464,8 @@ class ParallelFileCheck:
                 for pending in futures:
                     pending.cancel()
                 wait(futures)
+                # Or the file was cut short, or written to, meanwhile.
+                layout.check_unchanged()
                 return None
             results.append(result)
             end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
@@ -442,7 +478,9 @@ class ParallelFileCheck:
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         self.cohort = results[0].cohort
-        finish: list[Finding] = []
+        # The checks across installations can find as many duplicates as there are
+        # identifiers: their findings wait on disk, in the folder of parts.
+        finish = FindingSpool(folder)
         if self.rules is not None:
             states = [result.states for result in results if result.states is not None]
             for result in results:
@@ -456,10 +494,15 @@ class ParallelFileCheck:
             )
             check = FileCheck(self.path, self.compiled, rules=self.rules, part=finishing)
             try:
-                finish = [finding for phase, _anchor, finding in check.tagged() if phase == FINISH]
+                for phase, anchor, finding in check.tagged():
+                    if phase == FINISH:
+                        finish.add(anchor, finding)
             except McfcheckError:
                 return None
-        return itertools.chain(in_file_order(skeleton, self._installation_findings(layout, results)), finish)
+        return itertools.chain(
+            in_file_order(skeleton, self._installation_findings(layout, results)),
+            (finding for _anchor, finding in finish),
+        )
 
     def _installation_findings(self, layout: Plan, results: list[PartResult]) -> Iterator[Anchored]:
         """The parts' installation findings, each part's own, in file order, positioned in the file."""
@@ -565,6 +608,47 @@ def _ready() -> None:
     """A task that does nothing: handed to each worker as the pool is made, to start them all."""
 
 
+#: prctl's option that has the kernel signal a process when its parent ends (Linux).
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _start_worker(creator: int, forked: bool, folder: str) -> None:
+    """Run in each worker as it starts: signals are the parent's to handle, and it dies with its parent.
+
+    Ctrl-C and a terminal's hang-up reach the whole process group: the workers ignore
+    them, and the process that made them decides (it stops them). SIGTERM ends a worker.
+    On Linux the kernel kills a worker whose parent ends, even by SIGKILL: the process
+    that made the pool, or the process server that started the worker (which ends with it).
+    Its temporary files go in ``folder``, which the pool removes: a worker ended by a
+    signal cannot.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform == "linux":
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        # The parent may have ended before the line above: then no signal will come.
+        if (os.getppid() != creator) if forked else not _running(creator):
+            os._exit(1)
+    # A forked worker starts with the signals held that its parent held while forking it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    tempfile.tempdir = folder
+    tune_process()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` (one of this user's) still runs."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        # None by that number, or another user's by now.
+        return False
+    return True
+
+
 def worker_pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes, started without copying the parent's threads.
 
@@ -572,18 +656,134 @@ def worker_pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolE
     is safe), the workers are forked from it at once, with all it has imported: they are
     ready in milliseconds. Otherwise a fresh process server starts them, and each imports
     mcfcheck anew (about half a second). The workers tune their allocator for
-    validation (:func:`mcfcheck.native.tune_process`). Forked workers use ``registry``,
-    the rules this process has loaded (with what the rule packs import), instead of
-    loading them again.
+    validation (:func:`mcfcheck.native.tune_process`), leave the signals that stop a run
+    to this process, end with it, and keep their temporary files in a folder the pool
+    removes when it is shut down (see :func:`_start_worker`). Forked workers use
+    ``registry``, the rules this process has loaded (with what the rule packs import),
+    instead of loading them again.
     """
-    if sys.platform == "linux" and threading.active_count() == 1:
+    forked = sys.platform == "linux" and threading.active_count() == 1
+    if forked:
         global _inherited_registry
         _inherited_registry = registry
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=tune_process)
-        # The first task forks every worker, before the pool starts its own threads.
-        pool.submit(_ready)
-        return pool
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=tune_process)
+    pool: _WorkerPool | None = None
+    try:
+        # The signals that stop a run wait meanwhile: a forked worker has this process's
+        # handlers until it sets its own, and the pool's threads, started here, keep them
+        # held (so that they reach this process's main thread, which handles them).
+        with signals_held():
+            pool = _WorkerPool(jobs, forked)
+            if forked:
+                # The first task forks every worker, before the pool starts its own threads.
+                pool.submit(_ready)
+    except BaseException:
+        if pool is not None:
+            stop_workers(pool)
+            pool.shutdown()
+        raise
+    return pool
+
+
+class _WorkerPool(ProcessPoolExecutor):
+    """The pool :func:`worker_pool` makes, with a folder for its workers' temporary files."""
+
+    def __init__(self, jobs: int, forked: bool) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="mcfcheck-workers-"))
+        context = multiprocessing.get_context("fork" if forked else "forkserver")
+        try:
+            super().__init__(jobs, context, _start_worker, (os.getpid(), forked, str(self.folder)))
+        except BaseException:
+            self.folder.rmdir()
+            raise
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait, cancel_futures=cancel_futures)
+        if wait:
+            # A worker ended by a signal leaves what it was writing (a schema being compiled).
+            with signals_held():
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold the signals that stop a run for the block's duration: they are handled after it.
+
+    Threads started meanwhile keep them held for good.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+@contextmanager
+def _temporary_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder, made and removed with the signals that stop a run held: none is left by one."""
+    folder: str | None = None
+    try:
+        with signals_held():
+            folder = tempfile.mkdtemp(prefix=prefix)
+        yield Path(folder)
+    finally:
+        if folder is not None:
+            with signals_held():
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
+    """The pool's worker processes (none once it is shut down)."""
+    # The executor has no public list of its processes (Python 3.14 adds terminate_workers).
+    processes: dict[int, BaseProcess] | None = getattr(pool, "_processes", None)
+    return list(processes.values()) if processes else []
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now, abandoning their tasks, and wait until they are gone.
+
+    The pool is broken then (its futures fail with ``BrokenProcessPool``): shut it down.
+    """
+    processes = _processes(pool)
+    for process in processes:
+        process.terminate()
+    running = _wait_for_exits(processes, _STOP_GRACE_SECONDS)
+    for process in running:
+        process.kill()
+    _wait_for_exits(running, None)
+
+
+def _wait_for_exits(processes: list[BaseProcess], timeout: float | None) -> list[BaseProcess]:
+    """Wait until ``processes`` have ended, at most ``timeout`` seconds; those still running."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    running = {process.sentinel: process for process in processes}
+    while running:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ended = wait_for_exits(list(running), left)
+        if not ended:
+            break
+        running = {sentinel: process for sentinel, process in running.items() if sentinel not in ended}
+    return list(running.values())
+
+
+def lost_worker(pool: ProcessPoolExecutor) -> str:
+    """How the worker whose end broke ``pool`` ended, in words; the others are stopped and the pool shut down."""
+    processes = _processes(pool)
+    stop_workers(pool)
+    # Shutting the pool down joins its thread, which waits for every worker: their exit
+    # codes are known then.
+    pool.shutdown()
+    codes = [process.exitcode for process in processes if process.exitcode is not None]
+    # The pool and stop_workers end the others with SIGTERM: any other code broke the pool.
+    code = next((code for code in codes if code != -signal.SIGTERM), codes[0] if codes else None)
+    if code is None:
+        return "a worker process ended unexpectedly"
+    if code > 0:
+        return f"a worker process exited (status {code})"
+    try:
+        name = f", {signal.Signals(-code).name}"
+    except ValueError:
+        name = ""
+    return f"a worker process died (signal {-code}{name})"
 
 
 def needs_workers(paths: Sequence[Path], jobs: int, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
