@@ -243,6 +243,18 @@ def _installations_under_several_parents(data: bytes, root: etree._Element | Non
     return len(parents) > 1
 
 
+_DECLARED_ENCODING: Final = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._\-]+)")
+
+
+def _encoding_error_in_a_converted_document(data: bytes, root: etree._Element | None) -> bool:
+    """Bytes the document's encoding does not allow, in a document libxml2 converts (not UTF-8)."""
+    if root is not None or "Invalid bytes in character encoding" not in reference_verdict(data)[0].details[0]:
+        return False
+    declared = _DECLARED_ENCODING.search(data[:200])
+    converted = declared is not None and declared[1].lower() not in (b"utf-8", b"utf8")
+    return converted or data.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
 def in_file_order(findings: list[Finding]) -> bool:
     """Whether the findings' lines never go back."""
     lines = [finding.location.line for finding in findings if finding.location.line is not None]
@@ -269,6 +281,13 @@ UNFIXED: Final[dict[str, Unfixed]] = {
         "text, CDATA or a character reference after </Installation> is judged valid",
         _text_after_an_installation,
         ("text-after-installation.xml", "cdata-after-installation.xml", "character-reference-after-installation.xml"),
+    ),
+    "encoding error in a converted document": Unfixed(
+        "bytes a document's encoding does not allow, in a document libxml2 converts (UTF-16, windows-1252): "
+        "the error's line is where the parser stood when the bytes were converted, 1 MiB at a time in mcfcheck "
+        "(line 1 in a small file), 4 KB at a time parsing the whole document",
+        _encoding_error_in_a_converted_document,
+        ("not-well-formed-encoding-error-windows-1252.xml",),
     ),
     "findings not in file order": Unfixed(
         "findings are not in file order (a single pass gives the installations' first, the skeleton's last; "
@@ -505,6 +524,7 @@ SNIPPETS: Final = [
     b"<Unknown/>",
     b'<x:Unknown xmlns:x="urn:x"/>',
     b"<Installation/>",
+    b"<a>" * 300 + b"</a>" * 300,
 ]
 ATTRIBUTE_SNIPPETS: Final = [
     b' unknown="1"',
@@ -524,7 +544,7 @@ DECLARATIONS: Final = [
     b'<?xml version="1.0" encoding="ISO-8859-1"?>',
     b"<?xml version='1.0' encoding='utf-8'?>\r\n",
 ]
-TEXTUAL: Final = ["inject", "inject", "inject", "attribute", "wrap", "line ends", "encoding", "truncate"]
+TEXTUAL: Final = ["inject", "inject", "inject", "attribute", "wrap", "line ends", "prefix", "encoding", "truncate"]
 
 
 def content_positions(data: bytes, start: int = 0, end: int | None = None) -> list[int]:
@@ -569,6 +589,12 @@ def _textual_step(draw: st.DrawFn, data: bytes, region: tuple[int, int] | None =
         start, end = min(start, end), max(start, end)
         changed = data[:start] + data[start:end].replace(b"\n", ending) + data[end:]
         return changed, f"line ends {ending!r} from byte {start} to {end}"
+    if kind == "prefix":
+        # The namespace bound to a prefix as well, and the tags from some point on written with it.
+        declared = data.replace(b'xmlns="urn:mcfcheck:mcf"', b'xmlns="urn:mcfcheck:mcf" xmlns:m="urn:mcfcheck:mcf"', 1)
+        start = draw(st.sampled_from([0, *content_positions(declared)[::7]]))
+        prefixed = re.sub(rb"<(/?)(?=[A-Za-z_])(?![A-Za-z_][\w.\-]*:)", rb"<\1m:", declared[start:])
+        return declared[:start] + prefixed, f"tags written m:Name from byte {start}"
     if kind == "encoding":
         how = draw(st.sampled_from(["bom", "declaration", "utf-16", "utf-16 declared", "utf-32"]))
         declaration = re.match(rb"<\?xml[^>]*\?>", data)
@@ -626,7 +652,7 @@ def mutants(draw: st.DrawFn, structural: int = 3, textual: int = 3, seeds: dict[
 # --------------------------------------------------------------------------- a single pass against the reference
 
 
-@_settings(150)
+@_settings(250)
 @given(mutant=mutants(structural=3, textual=0), source=st.sampled_from(SOURCES))
 def test_structural_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutant, source: str) -> None:
     """Elements deleted, duplicated, swapped, moved (installations too), renamed or added; attributes; text."""
@@ -634,7 +660,7 @@ def test_structural_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mu
     assert_same_verdict(mutant.data, tmp_path / "mutant.xml", source, mutant.steps)
 
 
-@_settings(150)
+@_settings(250)
 @given(mutant=mutants(structural=0, textual=3), source=st.sampled_from(SOURCES))
 def test_textual_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutant, source: str) -> None:
     """Text, markup and attributes injected; elements wrapped; line ends; encodings; truncation."""
@@ -642,7 +668,7 @@ def test_textual_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutan
     assert_same_verdict(mutant.data, tmp_path / "mutant.xml", source, mutant.steps)
 
 
-@_settings(100)
+@_settings(200)
 @given(mutant=mutants(structural=2, textual=2), source=st.sampled_from(SOURCES))
 def test_mixed_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutant, source: str) -> None:
     assume_no_unfixed_mismatch(mutant.data, single_pass=True)
@@ -736,7 +762,7 @@ def assert_same_findings(
     )
 
 
-@_settings(30)
+@_settings(40)
 @given(mutant=split_mutants(), rules=st.booleans())
 def test_parts_give_the_findings_of_a_single_pass(
     tmp_path: Path, pool: ProcessPoolExecutor, mutant: Mutant, rules: bool
@@ -795,8 +821,10 @@ def test_regression_documents_get_the_reference_verdict(tmp_path: Path, case: Pa
 
 
 def test_regression_documents_are_well_formed() -> None:
-    """Each shows a schema verdict: none may be refused by the parser (a comment holding "--", say)."""
+    """None but those named so may be refused by the parser (a comment holding "--", say)."""
     for path in CASES.glob("*.xml"):
+        if path.name.startswith("not-well-formed-"):
+            continue
         assert reference_verdict(path.read_bytes())[0].kind != "not well-formed", path.name
 
 
