@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser compile lint typecheck samples docs bench fuzz clean
+.PHONY: run test browser compile lint typecheck samples docs bench fuzz differential clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,14 @@ fuzz: $(STAMP)
 	mkdir -p fuzz/corpus
 	cp samples/*.xml fuzz/corpus/
 	cd fuzz && ../$(BIN)/python fuzz_validate.py corpus -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+
+## differential: the differential tests with DIFFERENTIAL_EXAMPLES random examples each (make test
+## runs them derandomized, a few hundred in all): mcfcheck's schema verdict against libxml2 on the
+## whole document, and --jobs 2 against --jobs 1 (see FUZZING.md)
+DIFFERENTIAL_EXAMPLES ?= 2000
+differential: compile
+	MCFCHECK_BUILD=$$(cat $(COMPILED_STAMP)) MCFCHECK_DIFFERENTIAL_EXAMPLES=$(DIFFERENTIAL_EXAMPLES) \
+		$(BIN)/python -m pytest tests/test_differential.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/data fuzz/corpus src/build $(COMPILED_STAMP) $(HOLIDAYS_TABLE)
