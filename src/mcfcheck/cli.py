@@ -286,6 +286,11 @@ def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple
         if not separator or not path:
             raise McfcheckError(f"--output {output!r}: give FORMAT=PATH, for example sarif=report.sarif")
         target = output_target(path, inputs)
+        if target.path is None:
+            raise OutputError(
+                f"{path}: is standard output, which carries the --format report already; "
+                f"for the {name} report there, use --format {name}"
+            )
         if not target.in_place and any(target.path == other.path for _name, other in targets):
             raise OutputError(f"{path}: given for two reports; give each its own file")
         targets.append((name, target))
