@@ -160,7 +160,13 @@ class Spill:
 StoreState = tuple[Path, Path]
 
 
-def _search_functions() -> tuple[Callable[[bytes | bytearray], bytes], Callable[[bytes | bytearray, bytes, int, int], bytes]]:
+#: Makes the table of a store's repeated fingerprints.
+TableMaker = Callable[[bytes | bytearray], bytes]
+#: Finds, in a range of a store's fingerprints, the positions of those in the table.
+PositionFinder = Callable[[bytes | bytearray, bytes, int, int], bytes]
+
+
+def _search_functions() -> tuple[TableMaker, PositionFinder]:
     """mcfcheck's C search for repeated fingerprints, when it is built; else numpy's."""
     try:
         from mcfcheck._fastread import repeated_fingerprints, repeated_positions
