@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser compile lint typecheck samples docs bench fuzz differential clean
+.PHONY: run test browser compile lint typecheck samples docs bench bench-memory fuzz differential clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ docs: compile browser
 ## bench: memory and speed against peers on generated files (see BENCHMARKS.md)
 bench: compile
 	$(BIN)/python bench/run.py
+
+## bench-memory: peak memory on a file whose identifiers all repeat and on one with a
+## comment after every installation, against a normal file of the same size; SIZE in MB
+SIZE ?= 1000
+bench-memory: compile
+	$(BIN)/python bench/memory.py --size $(SIZE)
 
 ## fuzz: a coverage-guided fuzzing run (atheris) seeded with the samples; FUZZ_SECONDS long
 FUZZ_SECONDS ?= 300

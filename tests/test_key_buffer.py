@@ -19,9 +19,9 @@ if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # make compile could not build the C module here: test_native checks that it says so.
     pytest.skip("the C module was not built", allow_module_level=True)
 
-from mcfcheck._fastread import KeyBuffer, repeated_positions
+from mcfcheck._fastread import KeyBuffer, repeated_fingerprints, repeated_positions
 
-from .test_keys import _repeated_by_definition, fingerprints
+from .test_keys import _positions, _repeated_by_definition, _table_by_definition, fingerprints
 
 
 def _in_python(value: str) -> int:
@@ -38,7 +38,7 @@ occurrences = st.lists(
     st.tuples(
         values,
         st.integers(min_value=0, max_value=(1 << 33)),
-        st.integers(min_value=0, max_value=255),
+        st.integers(min_value=0, max_value=(1 << 32) - 1),
     ),
     max_size=80,
 )
@@ -75,7 +75,7 @@ def test_the_fingerprint_is_the_crc32_of_the_utf8_bytes() -> None:
 
 
 def test_records_are_written_once_enough_wait() -> None:
-    size = 6 + keys.VALUE_BYTES
+    size = 9 + keys.VALUE_BYTES
     with tempfile.TemporaryFile() as spill:
         buffer = KeyBuffer(spill.fileno(), keys.VALUE_BYTES, 3 * size)
         buffer.add("A", 1)
@@ -98,7 +98,8 @@ def test_records_are_written_once_enough_wait() -> None:
         ((b"bytes", 1), TypeError),
         (("A",), TypeError),
         (("A", -1), ValueError),
-        (("A", 1, 256), ValueError),
+        (("A", 1, 1 << 32), ValueError),
+        (("A", 1, 1 << 70), ValueError),
         (("A", 1, -1), ValueError),
         (("\ud800", 1), UnicodeEncodeError),
     ],
@@ -122,18 +123,30 @@ def test_a_failed_write_is_an_os_error() -> None:
         os.close(reading)
 
 
-@given(fingerprints)
-def test_repeated_fingerprints_are_found_in_c_as_numpy_finds_them(marks: list[int]) -> None:
+@given(fingerprints, st.integers(min_value=0, max_value=210), st.integers(min_value=0, max_value=210))
+def test_repeated_fingerprints_are_found_in_c_as_numpy_finds_them(marks: list[int], start: int, stop: int) -> None:
     data = array("I", marks).tobytes()
-    assert repeated_positions(data) == _repeated_by_definition(marks) == keys._repeated_positions(data)
+    table = repeated_fingerprints(data)
+    assert table == _table_by_definition(marks) == keys._repeated_fingerprints(data)
+    expected = [position for position in _repeated_by_definition(marks) if start <= position < stop]
+    assert _positions(repeated_positions(data, table, start, stop)) == expected
+    assert repeated_positions(data, table, start, stop) == keys._repeated_positions(data, table, start, stop)
 
 
 def test_the_c_search_sorts_every_bit_of_the_fingerprints() -> None:
     # Values that differ only in the top, middle or bottom bits of each radix pass.
     marks = [1 << bit for bit in range(32)] * 2 + [0xFFFFFFFF, 0, 0x7FF, 0x800, 0x3FFFFF, 0x400000]
-    assert repeated_positions(array("I", marks).tobytes()) == _repeated_by_definition(marks)
+    data = array("I", marks).tobytes()
+    table = repeated_fingerprints(data)
+    assert table == _table_by_definition(marks)
+    assert _positions(repeated_positions(data, table, 0, len(marks))) == _repeated_by_definition(marks)
 
 
-def test_the_c_search_takes_whole_fingerprints_only() -> None:
+def test_the_c_search_takes_whole_fingerprints_and_its_own_tables_only() -> None:
     with pytest.raises(ValueError, match="4-byte"):
-        repeated_positions(b"abc")
+        repeated_fingerprints(b"abc")
+    with pytest.raises(ValueError, match="4-byte"):
+        repeated_positions(b"abc", b"", 0, 1)
+    with pytest.raises(ValueError, match="table"):
+        repeated_positions(b"abcd", b"xyz", 0, 1)
+    assert repeated_positions(b"abcd", b"", 0, 1) == b""

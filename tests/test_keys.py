@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.rules import keys
 from mcfcheck.rules.keys import Duplicate, KeyStore, Occurrence
 from mcfcheck.rules.ledger import InstallationLedger, Placed
+from mcfcheck.testing import Edit, RuleCase, _device_xml, run_case
 
 values = st.lists(st.sampled_from(["A", "B", "C", "00-0D-6F-00-00-00-00-01", "10.0.0.1", "é", "x" * 40]), max_size=60)
+
+
+def _slot(line: int) -> int:
+    """Slots of any size a record holds (an installation's 300th device, or its billionth)."""
+    return line * 2_654_435_761 % (1 << 32)
 
 
 def _expected(items: list[str]) -> list[Duplicate]:
     first: dict[str, Occurrence] = {}
     found = []
     for line, value in enumerate(items, start=1):
-        occurrence = Occurrence(line, line % 256)
+        occurrence = Occurrence(line, _slot(line))
         if value in first:
             found.append(Duplicate(value, first[value], occurrence))
         else:
@@ -34,7 +42,7 @@ def _duplicates(items: list[str], fingerprint: Callable[[str], int] | None = Non
     store = KeyStore(fingerprint=fingerprint)
     try:
         for line, value in enumerate(items, start=1):
-            store.add(value, line, line % 256)
+            store.add(value, line, _slot(line))
         return list(store.duplicates())
     finally:
         store.close()
@@ -48,6 +56,47 @@ def test_duplicates_are_exactly_the_repeated_values_in_file_order(items: list[st
 def _colliding(value: str) -> int:
     """Every value gets the same fingerprint: only the spilled values can tell them apart."""
     return 7
+
+
+@given(
+    st.lists(st.binary(min_size=3, max_size=3), max_size=80),
+    st.integers(min_value=1, max_value=6),
+    st.integers(min_value=2, max_value=4),
+)
+def test_the_sort_on_disk_gives_every_item_in_order(items: list[bytes], run_items: int, fan_in: int) -> None:
+    """Runs of a few items, merged a few at a time into longer runs, then merged as they are read."""
+    with tempfile.TemporaryDirectory(prefix="mcfcheck-sort-") as folder:
+        ordered = keys._ExternalSort(3, Path(folder), run_items, fan_in)
+        for item in items:
+            ordered.add(item)
+        assert list(ordered) == sorted(items)
+        assert list(ordered) == []
+
+
+@given(values, st.lists(st.integers(min_value=0, max_value=60), max_size=4))
+def test_the_duplicates_of_parts_merged_are_the_whole_file_s(items: list[str], cuts: list[int]) -> None:
+    """Each part's store spills on its own: the records are read across the parts' spills."""
+    bounds = [0, *sorted(cut for cut in cuts if cut <= len(items)), len(items)]
+    with tempfile.TemporaryDirectory(prefix="mcfcheck-keys-") as folder:
+        states = []
+        for start, stop in itertools.pairwise(bounds):
+            part = KeyStore(Path(folder))
+            for line in range(start + 1, stop + 1):
+                part.add(items[line - 1], line, _slot(line))
+            states.append(part.export())
+            part.close()
+        merged = KeyStore(Path(folder))
+        merged.merge(states)
+        try:
+            assert list(merged.duplicates()) == _expected(items)
+        finally:
+            merged.close()
+
+
+def test_values_repeated_more_often_than_a_sort_holds_in_memory() -> None:
+    """Runs are written to disk and merged back: the duplicates are still each value's, in file order."""
+    items = [("A", "B", "C")[number % 3] if number % 5 else f"U{number}" for number in range(100_000)]
+    assert _duplicates(items) == _expected(items)
 
 
 def test_colliding_fingerprints_never_make_a_false_duplicate() -> None:
@@ -131,9 +180,25 @@ def test_fingerprints_that_share_low_bits_with_a_repeated_one_are_not_taken_for_
     assert _duplicates(items, _numeric) == _expected(items)
 
 
-def _repeated_by_definition(marks: list[int]) -> list[tuple[int, int]]:
+def _table_by_definition(marks: list[int]) -> bytes:
+    """The repeated fingerprints' table: a bitmap of their low 20 bits, then themselves, sorted."""
+    repeated = sorted(mark for mark, count in Counter(marks).items() if count > 1)
+    if not repeated:
+        return b""
+    low_bits = bytearray(1 << 17)
+    for mark in repeated:
+        low = mark & ((1 << 20) - 1)
+        low_bits[low >> 3] |= 1 << (low & 7)
+    return bytes(low_bits) + array("I", repeated).tobytes()
+
+
+def _repeated_by_definition(marks: list[int], start: int = 0, stop: int | None = None) -> list[int]:
     seen = Counter(marks)
-    return [(mark, position) for position, mark in enumerate(marks) if seen[mark] > 1]
+    return [position for position, mark in enumerate(marks) if seen[mark] > 1][start:stop]
+
+
+def _positions(found: bytes) -> list[int]:
+    return array("Q", found).tolist()
 
 
 #: Fingerprints that repeat (a few small values) among ones that do not (any 32 bits).
@@ -142,7 +207,35 @@ fingerprints = st.lists(
 )
 
 
-@given(fingerprints)
-def test_repeated_fingerprints_are_found_where_they_occur(marks: list[int]) -> None:
+# No deadline: the first call imports numpy.
+@settings(deadline=None)
+@given(fingerprints, st.integers(min_value=0, max_value=210), st.integers(min_value=0, max_value=210))
+def test_repeated_fingerprints_are_found_where_they_occur(marks: list[int], start: int, stop: int) -> None:
     """The search for repeated fingerprints in numpy, used where mcfcheck's C module is not built."""
-    assert keys._repeated_positions(array("I", marks).tobytes()) == _repeated_by_definition(marks)
+    data = array("I", marks).tobytes()
+    table = keys._repeated_fingerprints(data)
+    assert table == _table_by_definition(marks)
+    expected = [position for position in _repeated_by_definition(marks) if start <= position < stop]
+    assert _positions(keys._repeated_positions(data, table, start, stop)) == expected
+
+
+def test_a_duplicate_device_id_is_found_on_any_device_of_an_installation(tmp_path: Path) -> None:
+    """An installation of 300 devices whose 250th and later reuse Device IDs: each is found, at its own XPath.
+
+    A store's record once kept a device's position in one byte, and the rule looked at
+    the first 255 devices only: the duplicates on the 256th and later went unreported.
+    """
+    cohort = builtin_cohorts()["CB"]
+
+    def device_id(slot: int) -> str:
+        return f"00-0D-6F-00-00-AA-{slot >> 8:02X}-{slot & 255:02X}"
+
+    # Devices 5 to 300 join the base installation's four; from the 250th on, each
+    # reuses the Device ID of the device 200 places before it.
+    extra = "".join(_device_xml("IHD", device_id(slot if slot < 250 else slot - 200), cohort) for slot in range(5, 301))
+    case = RuleCase("GEN010", "300 devices", ("GEN010",), edits=(Edit("Devices", extra, append=True),))
+    findings = run_case(case, tmp_path, also=("XSD",))
+    assert [finding.code for finding in findings] == ["GEN010"] * 51
+    assert [finding.location.xpath for finding in findings] == [
+        f"/MigrationFile/Installations/Installation[1]/Devices/Device[{slot}]/DeviceID" for slot in range(250, 301)
+    ]

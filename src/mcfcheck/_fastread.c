@@ -955,7 +955,7 @@ typedef struct {
     PyObject_HEAD
     int fd;
     Py_ssize_t value_bytes; /* the longest value recorded, in UTF-8 bytes */
-    Py_ssize_t record_size; /* line (4 bytes, little-endian), slot, length, value */
+    Py_ssize_t record_size; /* line and slot (4 bytes each, little-endian), length, value */
     Py_ssize_t flush_bytes; /* records are written once this many wait */
     uint32_t *marks;
     Py_ssize_t count, capacity;
@@ -982,7 +982,7 @@ key_buffer_init(KeyBuffer *self, PyObject *args, PyObject *kwargs)
     }
     self->fd = fd;
     self->value_bytes = value_bytes;
-    self->record_size = 6 + value_bytes;
+    self->record_size = 9 + value_bytes;
     self->flush_bytes = flush_bytes;
     self->pending = PyMem_RawMalloc((size_t)(flush_bytes + self->record_size));
     if (self->pending == NULL) {
@@ -1050,12 +1050,16 @@ key_buffer_add(KeyBuffer *self, PyObject *const *args, Py_ssize_t nargs)
     if (line == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    long slot = nargs == 3 ? PyLong_AsLong(args[2]) : 0;
+    long long slot = nargs == 3 ? PyLong_AsLongLong(args[2]) : 0;
     if (slot == -1 && PyErr_Occurred()) {
-        return NULL;
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            return NULL;
+        }
+        PyErr_Clear();
+        slot = -1; /* out of range either way */
     }
-    if (overflow < 0 || (overflow == 0 && line < 0) || slot < 0 || slot > 255) {
-        PyErr_SetString(PyExc_ValueError, "add() takes a line of at least 0 and a slot from 0 to 255");
+    if (overflow < 0 || (overflow == 0 && line < 0) || slot < 0 || slot > 0xFFFFFFFFLL) {
+        PyErr_SetString(PyExc_ValueError, "add() takes a line of at least 0 and a slot from 0 to 4,294,967,295");
         return NULL;
     }
     if (length > self->value_bytes) {
@@ -1076,11 +1080,11 @@ key_buffer_add(KeyBuffer *self, PyObject *const *args, Py_ssize_t nargs)
     unsigned char *record = self->pending + self->used;
     for (int i = 0; i < 4; i++) {
         record[i] = (unsigned char)(stored_line >> (8 * i));
+        record[4 + i] = (unsigned char)((uint32_t)slot >> (8 * i));
     }
-    record[4] = (unsigned char)slot;
-    record[5] = (unsigned char)length;
-    memcpy(record + 6, value, (size_t)length);
-    memset(record + 6 + length, 0, (size_t)(self->value_bytes - length));
+    record[8] = (unsigned char)length;
+    memcpy(record + 9, value, (size_t)length);
+    memset(record + 9 + length, 0, (size_t)(self->value_bytes - length));
     self->used += self->record_size;
     if (self->used >= self->flush_bytes && key_buffer_write(self) < 0) {
         return NULL;
@@ -1149,15 +1153,19 @@ static PyTypeObject key_buffer_type = {
  * At the end of a file, each key store looks for the fingerprints seen more than once,
  * and for where each of those occurs. numpy did it (a sort, then a pass), but importing
  * numpy took longer than the work, at the end of every file, when nothing else runs.
- * repeated_positions() sorts a copy of the fingerprints (radix sort: three passes of 11
- * bits), keeps the values that repeat, and returns, in file order, each occurrence of
- * them: a table of their low 20 bits sorts out nearly every other fingerprint at once,
- * and a binary search confirms the rest.
+ * repeated_fingerprints() sorts a copy of the fingerprints (radix sort: three passes of
+ * 11 bits) and makes a table of the values that repeat: a bitmap of their low 20 bits,
+ * then the values themselves, sorted. repeated_positions() goes through a range of the
+ * fingerprints and returns, in file order, the positions of those in the table: the
+ * bitmap sorts out nearly every other fingerprint at once, and a binary search confirms
+ * the rest. The store asks for a range at a time, so that what it holds at once stays
+ * small however many occurrences repeat.
  */
 
 #define RADIX_BITS 11
 #define RADIX_SIZE (1u << RADIX_BITS)
 #define FILTER_BITS 20
+#define FILTER_BYTES ((1u << FILTER_BITS) / 8)
 
 static void
 radix_sort(uint32_t *values, uint32_t *scratch, Py_ssize_t count)
@@ -1217,58 +1225,122 @@ is_repeated(const uint32_t *repeated, Py_ssize_t count, const uint8_t *filter, u
     return first < count && repeated[first] == value;
 }
 
+/* A buffer of whole 4-byte fingerprints; -1 with ValueError set when it is not one. */
+static int
+get_fingerprints(PyObject *data, Py_buffer *view, const char *function)
+{
+    if (PyObject_GetBuffer(data, view, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    if (view->len % (Py_ssize_t)sizeof(uint32_t) != 0) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s() takes whole 4-byte fingerprints", function);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *
-repeated_positions(PyObject *module, PyObject *data)
+repeated_fingerprints(PyObject *module, PyObject *data)
 {
     Py_buffer view;
-    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+    if (get_fingerprints(data, &view, "repeated_fingerprints") < 0) {
         return NULL;
     }
-    if (view.len % (Py_ssize_t)sizeof(uint32_t) != 0) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "repeated_positions() takes whole 4-byte fingerprints");
-        return NULL;
-    }
-    const uint32_t *marks = view.buf;
     Py_ssize_t count = view.len / (Py_ssize_t)sizeof(uint32_t);
     uint32_t *sorted = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *sorted);
     uint32_t *scratch = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *scratch);
-    uint8_t *filter = PyMem_RawCalloc((1u << FILTER_BITS) / 8, 1);
     PyObject *result = NULL;
-    if (sorted == NULL || scratch == NULL || filter == NULL) {
+    if (sorted == NULL || scratch == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     Py_ssize_t repeated;
     Py_BEGIN_ALLOW_THREADS
-    memcpy(sorted, marks, (size_t)count * sizeof *sorted);
+    memcpy(sorted, view.buf, (size_t)count * sizeof *sorted);
     radix_sort(sorted, scratch, count);
     repeated = keep_repeated(sorted, count);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
+    scratch = NULL;
+    if (repeated == 0) {
+        result = PyBytes_FromStringAndSize(NULL, 0);
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, FILTER_BYTES + repeated * (Py_ssize_t)sizeof(uint32_t));
+    if (result == NULL) {
+        goto done;
+    }
+    uint8_t *filter = (uint8_t *)PyBytes_AS_STRING(result);
+    memset(filter, 0, FILTER_BYTES);
     for (Py_ssize_t i = 0; i < repeated; i++) {
         uint32_t low = sorted[i] & ((1u << FILTER_BITS) - 1);
         filter[low >> 3] |= (uint8_t)(1u << (low & 7));
     }
-    Py_END_ALLOW_THREADS
-    result = PyList_New(0);
-    if (result == NULL) {
-        goto done;
-    }
-    for (Py_ssize_t i = 0; repeated > 0 && i < count; i++) {
-        if (!is_repeated(sorted, repeated, filter, marks[i])) {
-            continue;
-        }
-        PyObject *pair = Py_BuildValue("(kn)", (unsigned long)marks[i], i);
-        if (pair == NULL || PyList_Append(result, pair) < 0) {
-            Py_XDECREF(pair);
-            Py_CLEAR(result);
-            goto done;
-        }
-        Py_DECREF(pair);
-    }
+    memcpy(filter + FILTER_BYTES, sorted, (size_t)repeated * sizeof *sorted);
 done:
     PyMem_RawFree(sorted);
     PyMem_RawFree(scratch);
-    PyMem_RawFree(filter);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+repeated_positions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "repeated_positions(fingerprints, table, start, stop) takes four arguments");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[2]);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t stop = PyLong_AsSsize_t(args[3]);
+    if (stop == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer view, table;
+    if (get_fingerprints(args[0], &view, "repeated_positions") < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[1], &table, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(uint32_t);
+    if (table.len != 0 && (table.len < (Py_ssize_t)FILTER_BYTES || (table.len - FILTER_BYTES) % sizeof(uint32_t))) {
+        PyErr_SetString(PyExc_ValueError, "repeated_positions() takes a table made by repeated_fingerprints()");
+        goto done;
+    }
+    start = start < 0 ? 0 : (start > count ? count : start);
+    stop = stop < start ? start : (stop > count ? count : stop);
+    if (table.len == 0 || stop == start) {
+        result = PyBytes_FromStringAndSize(NULL, 0);
+        goto done;
+    }
+    const uint32_t *marks = view.buf;
+    const uint8_t *filter = table.buf;
+    const uint32_t *repeated = (const uint32_t *)(filter + FILTER_BYTES);
+    Py_ssize_t repeated_count = (table.len - FILTER_BYTES) / (Py_ssize_t)sizeof(uint32_t);
+    uint64_t *found = PyMem_RawMalloc((size_t)(stop - start) * sizeof *found);
+    if (found == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t kept = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = start; i < stop; i++) {
+        if (is_repeated(repeated, repeated_count, filter, marks[i])) {
+            found[kept++] = (uint64_t)i;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = PyBytes_FromStringAndSize((const char *)found, kept * (Py_ssize_t)sizeof *found);
+    PyMem_RawFree(found);
+done:
+    PyBuffer_Release(&table);
     PyBuffer_Release(&view);
     return result;
 }
@@ -1411,8 +1483,10 @@ bind_lxml(PyObject *etree)
 
 static PyMethodDef methods[] = {
     {"count_lines", count_lines, METH_O, "count_lines(data) -> int: the line feeds in a bytes-like object."},
-    {"repeated_positions", repeated_positions, METH_O,
-     "repeated_positions(fingerprints) -> list: (fingerprint, position) of each occurrence of a repeated one."},
+    {"repeated_fingerprints", repeated_fingerprints, METH_O,
+     "repeated_fingerprints(fingerprints) -> bytes: the table of the fingerprints seen more than once."},
+    {"repeated_positions", (PyCFunction)(void (*)(void))repeated_positions, METH_FASTCALL,
+     "repeated_positions(fingerprints, table, start, stop) -> bytes: the positions of repeated fingerprints."},
     {"tune_allocator", tune_allocator, METH_NOARGS,
      "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
     {"read_installation", read_installation, METH_O,

@@ -10,10 +10,20 @@ LXML_VERSION: str
 def count_lines(data: bytes | bytearray | memoryview, /) -> int:
     """The line feeds in ``data`` (as ``data.count(b"\\n")``, many bytes at a time)."""
 
-def repeated_positions(fingerprints: bytes | bytearray | memoryview, /) -> list[tuple[int, int]]:
-    """(fingerprint, position) of each occurrence of a fingerprint seen more than once, in order.
+def repeated_fingerprints(fingerprints: bytes | bytearray | memoryview, /) -> bytes:
+    """The table of the fingerprints seen more than once; empty when none is.
 
-    ``fingerprints`` holds native 4-byte unsigned integers.
+    ``fingerprints`` holds native 4-byte unsigned integers. The table is a bitmap of the
+    repeated fingerprints' low 20 bits (bit ``low & 7`` of byte ``low >> 3``, 128 KiB),
+    then the repeated fingerprints, distinct and sorted, as native 4-byte integers.
+    """
+
+def repeated_positions(
+    fingerprints: bytes | bytearray | memoryview, table: bytes | bytearray | memoryview, start: int, stop: int, /
+) -> bytes:
+    """The positions from ``start`` to ``stop`` (excluded) whose fingerprint is in ``table``, in order.
+
+    As native 8-byte unsigned integers; ``table`` is made by :func:`repeated_fingerprints`.
     """
 
 def tune_allocator() -> bool:
@@ -26,13 +36,13 @@ class KeyBuffer:
     """A key store's occurrences in C: fingerprints in memory, records written to ``fd``.
 
     Byte for byte what :class:`mcfcheck.rules.keys.KeyStore` records in Python: the
-    CRC-32 of the value's UTF-8 bytes, and the record ``<IBB{value_bytes}s>`` (line,
+    CRC-32 of the value's UTF-8 bytes, and the record ``<IIB{value_bytes}s>`` (line,
     slot, length, value), written once ``flush_bytes`` of them wait.
     """
 
     def __init__(self, fd: int, value_bytes: int, flush_bytes: int) -> None: ...
     def add(self, value: str, line: int, slot: int = 0, /) -> None:
-        """Record an occurrence; a value longer than ``value_bytes`` (UTF-8) is skipped."""
+        """Record an occurrence (slot: 0 to 2**32 - 1); a value longer than ``value_bytes`` (UTF-8) is skipped."""
     def flush(self) -> None:
         """Write the waiting records."""
     def fingerprints(self) -> bytes:

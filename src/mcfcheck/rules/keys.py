@@ -4,8 +4,11 @@ Each kind of identifier has a :class:`KeyStore`. In memory it keeps one 4-byte
 fingerprint per occurrence (the CRC-32 of its UTF-8 bytes), in a compact array: no
 Python object per occurrence. The occurrence itself (value, line, slot) goes to a
 fixed-width record in a temporary spill file. At the end the fingerprints are sorted;
-those seen more than once are confirmed by comparing the spilled values, so a
-fingerprint collision never produces a false finding.
+the occurrences of those seen more than once are sorted by value on disk, in runs of
+bounded size, which gives each value's first occurrence exactly (a fingerprint
+collision never produces a false finding, nor hides a true one); the duplicates are
+sorted back into file order on disk, and reported one at a time. However many values
+repeat, and however often, memory holds a few runs of the sort, not the duplicates.
 
 With mcfcheck's C module, a store records occurrences in C
 (:class:`mcfcheck._fastread.KeyBuffer`): the same fingerprints and the same records,
@@ -17,29 +20,44 @@ admits is that long, so the schema already reports them.
 
 from __future__ import annotations
 
+import heapq
 import os
 import struct
 import tempfile
 import zlib
 from array import array
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Final, NamedTuple, Protocol
 
 #: The longest value a store checks, in UTF-8 bytes.
 VALUE_BYTES: Final = 40
 #: How many bytes of records wait before they are written to the spill.
 _PENDING_BYTES: Final = 1 << 18
-#: How many fingerprints are matched against the repeated ones at a time.
-_BLOCK: Final = 1 << 20
-#: The low bits of a fingerprint that the first look for repeated ones goes by (a 1 MB table).
+#: How many fingerprints are searched for repeated ones at a time.
+_BLOCK: Final = 1 << 16
+#: The low bits of a fingerprint that the first look for repeated ones goes by (a 128 KiB bitmap).
 _FILTER_BITS: Final = 20
-_FILTER_MASK: Final = (1 << _FILTER_BITS) - 1
-#: One spilled occurrence: line, slot, value length, value.
-_RECORD: Final = struct.Struct(f"<IBB{VALUE_BYTES}s")
+_FILTER_BYTES: Final = (1 << _FILTER_BITS) // 8
+#: One spilled occurrence: line, slot (an installation's n-th device), value length, value.
+_RECORD: Final = struct.Struct(f"<IIB{VALUE_BYTES}s")
+#: The start of a record: line and slot.
+_PLACE: Final = struct.Struct("<II")
+#: Where a record's length and value start.
+_LENGTH_AT: Final = 8
+#: How many records are read from a spill at a time.
+_WINDOW: Final = 256
+#: An occurrence sorted by value: the value (padded), its length, its position (big-endian).
+_BY_VALUE_BYTES: Final = VALUE_BYTES + 1 + 8
+#: A duplicate sorted back into file order: its position, then its value's first (big-endian).
+_BY_POSITION_BYTES: Final = 16
+#: How many items a sort holds in memory: each full batch is sorted and written as a run.
+_RUN_ITEMS: Final = 1 << 15
+#: How many runs are merged at once.
+_FAN_IN: Final = 32
+#: How many items a run is read back by at a time.
+_READ_ITEMS: Final = 512
 
 #: Records an occurrence: value, line, slot.
 Adder = Callable[[str, int, int], None]
@@ -67,16 +85,14 @@ def _buffer_class() -> Callable[[int, int, int], _Buffer] | None:
 _KEY_BUFFER: Final = _buffer_class()
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     """Where an identifier was seen: the line, and the slot within its installation."""
 
     line: int
     slot: int
 
 
-@dataclass(frozen=True, slots=True)
-class Duplicate:
+class Duplicate(NamedTuple):
     """An identifier seen again: the value, where it was first seen, and where again."""
 
     value: str
@@ -122,11 +138,12 @@ class Spill:
     def fileno(self) -> int:
         return self._file.fileno()
 
-    def read(self, position: int) -> bytes:
+    def read(self, position: int, count: int = 1) -> bytes:
+        """The records from ``position`` on: ``count`` of them, or as many as there are."""
         if not self._flushed:
             self._file.flush()
             self._flushed = True
-        return os.pread(self._file.fileno(), self.record_size, position * self.record_size)
+        return os.pread(self._file.fileno(), count * self.record_size, position * self.record_size)
 
     def export(self) -> Path:
         """Finish writing a named spill and return its path."""
@@ -143,48 +160,157 @@ class Spill:
 StoreState = tuple[Path, Path]
 
 
-def _positions_in_c() -> Callable[[bytes | bytearray], list[tuple[int, int]]] | None:
-    """mcfcheck's C search for repeated fingerprints, when it is built."""
+#: Makes the table of a store's repeated fingerprints.
+TableMaker = Callable[[bytes | bytearray], bytes]
+#: Finds, in a range of a store's fingerprints, the positions of those in the table.
+PositionFinder = Callable[[bytes | bytearray, bytes, int, int], bytes]
+
+
+def _search_functions() -> tuple[TableMaker, PositionFinder]:
+    """mcfcheck's C search for repeated fingerprints, when it is built; else numpy's."""
     try:
-        from mcfcheck._fastread import repeated_positions
+        from mcfcheck._fastread import repeated_fingerprints, repeated_positions
     except ImportError:
-        return None
-    return repeated_positions
+        return _repeated_fingerprints, _repeated_positions
+    return repeated_fingerprints, repeated_positions
 
 
-#: Finds the repeated fingerprints: in C when it can, else with numpy.
-_REPEATED_POSITIONS: Final = _positions_in_c()
+def _repeated_fingerprints(data: bytes | bytearray) -> bytes:
+    """The table of the fingerprints seen more than once (as the C module makes it); empty when none is.
 
-
-def _repeated_positions(data: bytes | bytearray) -> list[tuple[int, int]]:
-    """Each occurrence of a fingerprint seen more than once, as (fingerprint, position), in file order."""
+    A bitmap of their low bits (bit ``low & 7`` of byte ``low >> 3``), then the
+    fingerprints themselves, distinct and sorted.
+    """
     # Imported here: only the end of a file with rules needs it, and only without the C module.
     import numpy as np
 
-    fingerprints = np.frombuffer(data, dtype=np.uint32)
-    if len(fingerprints) < 2:
-        return []
-    ordered = np.sort(fingerprints)
+    ordered = np.sort(np.frombuffer(data, dtype=np.uint32))
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
     if repeated.size == 0:
-        return []
-    found: list[tuple[int, int]] = []
-    # Which fingerprints are repeated ones: a table of the repeated ones' low bits lets
-    # through, in one lookup each, the few that may be; those are then matched exactly.
-    # Blockwise, so that the temporaries stay a few megabytes whatever the file's size.
-    maybe_repeated = np.zeros(1 << _FILTER_BITS, dtype=bool)
-    maybe_repeated[repeated & _FILTER_MASK] = True
-    for start in range(0, len(fingerprints), _BLOCK):
-        block = fingerprints[start : start + _BLOCK]
-        maybe = np.flatnonzero(maybe_repeated[block & _FILTER_MASK])
-        if maybe.size == 0:
-            continue
-        values = block[maybe]
-        slots = np.minimum(np.searchsorted(repeated, values), repeated.size - 1)
-        exact = maybe[repeated[slots] == values]
-        found.extend(zip(block[exact].tolist(), (exact + start).tolist(), strict=True))
-    return found
+        return b""
+    low_bits = np.zeros(1 << _FILTER_BITS, dtype=bool)
+    low_bits[repeated & ((1 << _FILTER_BITS) - 1)] = True
+    return np.packbits(low_bits, bitorder="little").tobytes() + repeated.tobytes()
+
+
+def _repeated_positions(data: bytes | bytearray, table: bytes, start: int, stop: int) -> bytes:
+    """The positions from ``start`` to ``stop`` whose fingerprint is in ``table``, as 8-byte integers."""
+    import numpy as np
+
+    if not table:
+        return b""
+    repeated = np.frombuffer(table, dtype=np.uint32, offset=_FILTER_BYTES)
+    block = np.frombuffer(data, dtype=np.uint32)[start:stop]
+    slots = np.minimum(np.searchsorted(repeated, block), repeated.size - 1)
+    return (np.flatnonzero(repeated[slots] == block) + start).astype(np.uint64).tobytes()
+
+
+#: Finds the repeated fingerprints and where they occur: in C when it can, else with numpy.
+_REPEATED_FINGERPRINTS, _REPEATED_POSITIONS = _search_functions()
+
+
+class _ExternalSort:
+    """Byte strings of one width, sorted in bounded memory: sorted runs on disk, merged as they are read.
+
+    Memory holds one run's items while they are added, and a buffer per run while they
+    are read back; runs are merged into longer ones whenever :data:`_FAN_IN` of one
+    length are written, so that they stay few however many items there are.
+    """
+
+    def __init__(self, width: int, folder: Path | None, run_items: int = _RUN_ITEMS, fan_in: int = _FAN_IN) -> None:
+        self._width = width
+        self._folder = folder
+        self._run_items = run_items
+        self._fan_in = fan_in
+        self._pending: list[bytes] = []
+        # The runs written so far, each with how many merges made it, longest first.
+        self._runs: list[tuple[int, BinaryIO]] = []
+
+    def add(self, item: bytes) -> None:
+        self._pending.append(item)
+        if len(self._pending) >= self._run_items:
+            self._write_run()
+
+    def _write_run(self) -> None:
+        self._pending.sort()
+        self._runs.append((0, self._run_of(self._pending)))
+        self._pending.clear()
+        fan_in = self._fan_in
+        while len(self._runs) >= fan_in and self._runs[-fan_in][0] == self._runs[-1][0]:
+            level = self._runs[-1][0]
+            merging = [run for _level, run in self._runs[-fan_in:]]
+            del self._runs[-fan_in:]
+            self._runs.append((level + 1, self._run_of(heapq.merge(*(self._read(run) for run in merging)))))
+            for run in merging:
+                run.close()
+
+    def _run_of(self, items: Iterable[bytes]) -> BinaryIO:
+        run: BinaryIO = tempfile.TemporaryFile(prefix="mcfcheck-sort-", dir=self._folder)  # noqa: SIM115 - closed by close()
+        waiting = bytearray()
+        for item in items:
+            waiting += item
+            if len(waiting) >= _READ_ITEMS * self._width:
+                run.write(waiting)
+                waiting.clear()
+        run.write(waiting)
+        return run
+
+    def _read(self, run: BinaryIO) -> Iterator[bytes]:
+        run.seek(0)
+        width = self._width
+        while chunk := run.read(_READ_ITEMS * width):
+            for offset in range(0, len(chunk), width):
+                yield chunk[offset : offset + width]
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The items, in order (once)."""
+        if not self._runs:
+            self._pending.sort()
+            yield from self._pending
+        else:
+            if self._pending:
+                self._write_run()
+            yield from heapq.merge(*(self._read(run) for _level, run in self._runs))
+        self.close()
+
+    def close(self) -> None:
+        """Release the runs."""
+        self._pending.clear()
+        for _level, run in self._runs:
+            run.close()
+        self._runs.clear()
+
+
+class _Records:
+    """A store's spilled records, read by position a window at a time (mostly ascending positions)."""
+
+    def __init__(self, read: Callable[[int, int], bytes]) -> None:
+        self._read = read
+        self._start = 0
+        self._window = b""
+
+    def _offset(self, position: int) -> int:
+        """Where record ``position`` starts in the window, once the window holds it."""
+        offset = (position - self._start) * _RECORD.size
+        if not 0 <= offset < len(self._window):
+            self._start, self._window, offset = position, self._read(position, _WINDOW), 0
+        return offset
+
+    def record(self, position: int) -> bytes:
+        offset = self._offset(position)
+        return self._window[offset : offset + _RECORD.size]
+
+    def occurrence(self, position: int) -> tuple[str, Occurrence]:
+        """The value of record ``position``, and where it is."""
+        line, slot, length, value = _RECORD.unpack(self.record(position))
+        return value[:length].decode("utf-8"), Occurrence(line, slot)
+
+    def place(self, position: int) -> Occurrence:
+        """Where record ``position`` is."""
+        offset = self._offset(position)
+        line, slot = _PLACE.unpack_from(self._window, offset)
+        return Occurrence(line, slot)
 
 
 class KeyStore:
@@ -227,7 +353,7 @@ class KeyStore:
         return self._buffer.add if self._buffer is not None else self.add
 
     def add(self, value: str, line: int, slot: int = 0) -> None:
-        """Record one occurrence of ``value`` at ``line`` (slot: 0 to 255)."""
+        """Record one occurrence of ``value`` at ``line`` (slot: 0 to 2**32 - 1)."""
         if self._buffer is not None:
             self._buffer.add(value, line, slot)
             return
@@ -281,12 +407,20 @@ class KeyStore:
             self._fingerprint_files.append(fingerprints)
             start += fingerprints.stat().st_size // 4
 
-    def _occurrence(self, position: int) -> tuple[str, Occurrence]:
+    def _records(self, position: int, count: int) -> bytes:
+        """Up to ``count`` spilled records from ``position`` on, across the parts' spills."""
         self._flush()
         index = bisect_right(self._segments, position, key=lambda segment: segment[0]) - 1
-        start, spill = self._segments[index]
-        line, slot, length, value = _RECORD.unpack(spill.read(position - start))
-        return value[:length].decode("utf-8"), Occurrence(line, slot)
+        records = b""
+        while count > 0 and index < len(self._segments):
+            start, spill = self._segments[index]
+            read = spill.read(position - start, count)
+            records += read
+            position += len(read) // _RECORD.size
+            count -= len(read) // _RECORD.size
+            # The window may go on into the next part's spill.
+            index += 1
+        return records
 
     def _all_fingerprints(self) -> bytes | bytearray:
         """Every occurrence's fingerprint, in file order: the merged parts', or this store's own."""
@@ -297,29 +431,50 @@ class KeyStore:
             merged += path.read_bytes()
         return merged
 
-    def duplicates(self) -> Iterator[Duplicate]:
-        """Every occurrence of a value already seen, in the order of the file."""
+    def _sort_by_value(self, by_value: _ExternalSort) -> None:
+        """Add the occurrences of repeated fingerprints to ``by_value``: value, length, position."""
         fingerprints = self._all_fingerprints()
-        if _REPEATED_POSITIONS is not None:
-            occurrences = _REPEATED_POSITIONS(fingerprints)
-        else:
-            occurrences = _repeated_positions(fingerprints)
-        by_fingerprint: dict[int, list[int]] = defaultdict(list)
-        for mark, position in occurrences:
-            by_fingerprint[mark].append(position)
-        first_seen: dict[str, Occurrence] = {}
-        found: list[tuple[int, Duplicate]] = []
-        for positions in by_fingerprint.values():
-            first_seen.clear()
+        table = _REPEATED_FINGERPRINTS(fingerprints)
+        if not table:
+            return
+        records = _Records(self._records)
+        for start in range(0, len(fingerprints) // 4, _BLOCK):
+            positions = array("Q")
+            positions.frombytes(_REPEATED_POSITIONS(fingerprints, table, start, start + _BLOCK))
             for position in positions:
-                value, occurrence = self._occurrence(position)
-                if value in first_seen:
-                    found.append((position, Duplicate(value, first_seen[value], occurrence)))
+                record = records.record(position)
+                value, length = record[_LENGTH_AT + 1 :], record[_LENGTH_AT : _LENGTH_AT + 1]
+                by_value.add(value + length + position.to_bytes(8, "big"))
+
+    def duplicates(self) -> Iterator[Duplicate]:
+        """Every occurrence of a value already seen, in the order of the file, with the value's first.
+
+        The occurrences of repeated fingerprints are sorted by value (then position) on
+        disk: each value's occurrences come together, its first one first. Each later
+        one is paired with that first, and the pairs sorted back into file order, on disk
+        too; the values and lines are read back from the spill as they are reported.
+        """
+        by_value = _ExternalSort(_BY_VALUE_BYTES, self._folder)
+        by_position = _ExternalSort(_BY_POSITION_BYTES, self._folder)
+        try:
+            self._sort_by_value(by_value)
+            value, first = b"", b""
+            for item in by_value:
+                if item[:-8] != value:
+                    value, first = item[:-8], item[-8:]
                 else:
-                    first_seen[value] = occurrence
-        found.sort(key=lambda item: item[0])
-        for _position, duplicate in found:
-            yield duplicate
+                    by_position.add(item[-8:] + first)
+            again_records, first_records = _Records(self._records), _Records(self._records)
+            first_position, text, first_occurrence = -1, "", Occurrence(0, 0)
+            for item in by_position:
+                position = int.from_bytes(item[8:], "big")
+                if position != first_position:
+                    # A value repeated many times is read once.
+                    first_position, (text, first_occurrence) = position, first_records.occurrence(position)
+                yield Duplicate(text, first_occurrence, again_records.place(int.from_bytes(item[:8], "big")))
+        finally:
+            by_value.close()
+            by_position.close()
 
     def close(self) -> None:
         """Release the spill files."""

@@ -146,8 +146,12 @@ class _UniqueIdentifier(Rule):
 
     def finish(self) -> Iterator[Problem]:
         ledger = self.context.ledger
+        first_line, first = -1, ledger.locate(0)
         for duplicate in self._store.duplicates():
-            again, first = ledger.locate(duplicate.again.line), ledger.locate(duplicate.first.line)
+            again = ledger.locate(duplicate.again.line)
+            if duplicate.first.line != first_line:
+                # A value repeated many times is placed once.
+                first_line, first = duplicate.first.line, ledger.locate(duplicate.first.line)
             yield Problem(
                 f"{self.label} {duplicate.value} is also at line {duplicate.first.line} "
                 f"(installation {first.reference or first.position})",
@@ -182,7 +186,7 @@ class UniqueDeviceId(_UniqueIdentifier):
         hub = installation.hub
         if hub is not None and hub.device_id:
             add(self.normalise(hub.device_id), hub.device_id_line, 0)
-        for slot, device in enumerate(installation.devices[:255], start=1):
+        for slot, device in enumerate(installation.devices, start=1):
             if device.device_id:
                 add(self.normalise(device.device_id), device.device_id_line, slot)
         return iter(())
