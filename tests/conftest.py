@@ -75,14 +75,19 @@ def listener() -> Iterator[Listener]:
 _MEASURE = """
 import sys
 from mcfcheck.cli import main
-status = main(["validate", "-q", "--jobs", "1", sys.argv[1]])
+status = main(["validate", "-q", "--jobs", sys.argv[2], sys.argv[1]])
 with open("/proc/self/status") as proc:
     peak_kb = next(int(line.split()[1]) for line in proc if line.startswith("VmHWM:"))
 print(peak_kb)
 """
 
 
-def child_peak_rss_mb(path: Path) -> float:
-    """Validate ``path`` in a child process of its own and return that process's peak RSS."""
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, check=True)
+def child_peak_rss_mb(path: Path, jobs: int = 1) -> float:
+    """Validate ``path`` in a child process of its own and return that process's peak RSS.
+
+    With ``jobs`` above 1, that is the peak of the process that merges the parts' findings.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path), str(jobs)], capture_output=True, text=True, check=True
+    )
     return int(done.stdout.strip().splitlines()[-1]) / 1024
