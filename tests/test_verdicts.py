@@ -7,7 +7,9 @@ Each test reproduces a case where mcfcheck's verdict once differed from the refe
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,8 +18,9 @@ import pytest
 from lxml import etree
 
 import mcfcheck
+from mcfcheck import batch, spool
 from mcfcheck.cohorts import builtin_cohorts
-from mcfcheck.findings import Finding
+from mcfcheck.findings import FileReport, Finding
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.parallel import ParallelFileCheck, worker_pool
 from mcfcheck.rules.engine import RuleSettings
@@ -233,3 +236,65 @@ def test_an_installation_in_every_part_s_head_or_tail_is_counted_once(
     assert list(check) == single
     assert check.installations == whole.installations
     assert not [finding for finding in single if finding.code in ("GEN010", "GEN011")]
+
+
+class _Collected:
+    """A report sink that keeps the findings (small runs only)."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def start(self) -> None: ...
+    def file_started(self, path: str) -> None: ...
+    def finish(self) -> None: ...
+
+    def finding(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def file_finished(self, report: FileReport) -> None: ...
+
+
+def test_a_batch_hands_back_a_whole_file_s_findings_spooled_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file validated whole by a worker in a batch once came back as a list of every finding.
+
+    Its findings now wait in a spool (in memory up to a batch, then on disk); the parent
+    reads them in order and removes the spool's file.
+    """
+    monkeypatch.setattr(spool, "SPOOL_BATCH", 50)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    text = _generated(installations=60)
+    text = re.sub(r"<Status>Active</Status>", "<Status>Bogus</Status>", text)
+    text = re.sub(r"<Model>[^<]*</Model>", "<Model></Model>", text)
+    many, other = tmp_path / "many.xml", tmp_path / "other.xml"
+    many.write_text(text, encoding="utf-8")
+    other.write_text(SAMPLE, encoding="utf-8")
+    single = list(FileCheck(many, rules=RULES))
+    assert len(single) > 3 * 50
+    sink = _Collected()
+    status = batch.validate_files([many, other], sink, rules=RULES, jobs=2)
+    assert status == batch.ExitStatus.FINDINGS
+    assert sink.findings == single
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_spool_gives_back_its_findings_in_order_from_memory_and_disk(tmp_path: Path, folder: bool) -> None:
+    sample = mcfcheck.validate(SAMPLES / "mpan-format-invalid.xml").findings[0]
+    findings = [dataclasses.replace(sample, message=f"finding {number}") for number in range(23)]
+    spooled = spool.FindingSpool(tmp_path if folder else None, batch=5)
+    for number, finding in enumerate(findings):
+        spooled.add(number, finding)
+    if folder:
+        exported = spooled.export()
+        assert exported.path is not None
+        assert exported.path.parent == tmp_path
+        assert [finding for _anchor, finding in exported] == findings
+        assert len(exported.last) == 3
+    else:
+        assert [(anchor, finding) for anchor, finding in spooled] == list(enumerate(findings))
+        spooled.close()
+        assert list(tmp_path.iterdir()) == []

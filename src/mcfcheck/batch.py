@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -151,15 +150,11 @@ def validate_files(
 
     settings = rules[1] if rules is not None else None
     ahead: dict[int, Future[WholeFileResult]] = {}
-    # Where the workers validating whole files leave their findings for this process.
-    spools = tempfile.TemporaryDirectory(prefix="mcfcheck-batch-")
     try:
         if jobs > 1 and len(files) > 1:
             for index, path in enumerate(files):
                 if not splits(path, max(part_bytes, batch_part_bytes)):
-                    ahead[index] = submit_whole_file(
-                        executor(), path, schema, settings, Path(spools.name), max_decompressed
-                    )
+                    ahead[index] = submit_whole_file(executor(), path, schema, settings, max_decompressed)
         for index, path in enumerate(files):
             sink.file_started(str(path))
             on_progress = progress(path) if progress is not None else None
@@ -199,7 +194,6 @@ def validate_files(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        spools.cleanup()
     sink.finish()
     return status
 
@@ -246,7 +240,11 @@ class _WorkerResult:
         self.installations = report.installations
         self.schema_name = report.schema
         self.cohort = report.cohort
-        for _anchor, finding in result.findings:
-            yield finding
+        try:
+            for _anchor, finding in result.findings:
+                yield finding
+        finally:
+            if result.findings.path is not None:
+                result.findings.path.unlink(missing_ok=True)
         if report.error is not None:
             raise InputError(report.error)

@@ -549,7 +549,6 @@ class _WholeFile:
     schema: Path | None
     settings: RuleSettings | None
     max_decompressed: int
-    folder: Path
 
 
 @dataclass(frozen=True)
@@ -561,11 +560,15 @@ class WholeFileResult:
 
 
 def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
-    """Run in a worker: validate a whole file in one pass, its findings spooled in ``task.folder``."""
+    """Run in a worker: validate a whole file in one pass, its findings spooled in its temporary folder.
+
+    That is the pool's (see :func:`worker_pool`), which outlives the results; the parent
+    removes the spool once it has read it.
+    """
     schema = _worker_schema(task.schema) if task.schema is not None else None
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
     check = FileCheck(task.path, schema, rules=rules, max_decompressed=task.max_decompressed)
-    spool = FindingSpool(task.folder)
+    spool = FindingSpool(Path(tempfile.gettempdir()))
     error: str | None = None
     try:
         for finding in check:
@@ -581,11 +584,10 @@ def submit_whole_file(
     path: Path,
     schema: Path | None,
     settings: RuleSettings | None,
-    folder: Path,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> Future[WholeFileResult]:
-    """Validate a file in one pass in a worker, while the parent goes on; its findings wait in ``folder``."""
-    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed, folder))
+    """Validate a file in one pass in a worker, while the parent goes on."""
+    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed))
 
 
 def splits(path: Path, part_bytes: int = DEFAULT_PART_BYTES) -> bool:

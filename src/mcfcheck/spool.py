@@ -60,9 +60,9 @@ class FindingSpool:
     ``folder`` when the findings are to be read by another process (:meth:`export`).
     """
 
-    def __init__(self, folder: Path | None = None, batch: int = SPOOL_BATCH) -> None:
+    def __init__(self, folder: Path | None = None, batch: int | None = None) -> None:
         self.folder = folder
-        self.batch = batch
+        self.batch = batch or SPOOL_BATCH
         self._pending: list[Anchored] = []
         self._file: BinaryIO | None = None
         self._path: Path | None = None
