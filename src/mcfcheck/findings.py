@@ -31,6 +31,11 @@ class Location:
     installation: str | None = None
     status: str | None = None
 
+    def __reduce__(self) -> tuple[type[Location], tuple[object, ...]]:
+        # Pickled as the constructor's arguments: the dataclass default for slots walks the
+        # fields for every object, which took most of the time spooling a million findings.
+        return type(self), (self.file, self.line, self.column, self.xpath, self.installation, self.status)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -41,6 +46,9 @@ class Finding:
     severity: Severity
     location: Location
     rule: str = "schema"
+
+    def __reduce__(self) -> tuple[type[Finding], tuple[object, ...]]:
+        return type(self), (self.code, self.message, self.severity, self.location, self.rule)
 
 
 @dataclass(frozen=True, slots=True)

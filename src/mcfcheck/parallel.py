@@ -478,31 +478,33 @@ class ParallelFileCheck:
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         self.cohort = results[0].cohort
-        # The checks across installations can find as many duplicates as there are
-        # identifiers: their findings wait on disk, in the folder of parts.
-        finish = FindingSpool(folder)
-        if self.rules is not None:
-            states = [result.states for result in results if result.states is not None]
-            for result in results:
-                result.states = None
-            finishing = Part(
-                ranges=((0, layout.head_end), (layout.tail_start, layout.size)),
-                padding_lines=layout.tail_line - layout.lines[0],
-                position_offset=self.installations,
-                finish=True,
-                merge_states=states,
-            )
-            check = FileCheck(self.path, self.compiled, rules=self.rules, part=finishing)
-            try:
-                for phase, anchor, finding in check.tagged():
-                    if phase == FINISH:
-                        finish.add(anchor, finding)
-            except McfcheckError:
-                return None
+        states = [result.states for result in results if result.states is not None]
+        for result in results:
+            result.states = None
         return itertools.chain(
-            in_file_order(skeleton, self._installation_findings(layout, results)),
-            (finding for _anchor, finding in finish),
+            in_file_order(skeleton, self._installation_findings(layout, results)), self._finish(layout, states)
         )
+
+    def _finish(self, layout: Plan, states: list[PartState]) -> Iterator[Finding]:
+        """The trailer's rules and the checks across installations, over the parts' merged states.
+
+        They run on the document of the file's head and tail, which every part has read
+        already: the file is not broken there, unless it changed meanwhile (then that is
+        the file's error). Their findings stream: as many duplicates as identifiers.
+        """
+        if self.rules is None:
+            return
+        finishing = Part(
+            ranges=((0, layout.head_end), (layout.tail_start, layout.size)),
+            padding_lines=layout.tail_line - layout.lines[0],
+            position_offset=self.installations,
+            finish=True,
+            merge_states=states,
+        )
+        check = FileCheck(self.path, self.compiled, rules=self.rules, part=finishing)
+        for phase, _anchor, finding in check.tagged():
+            if phase == FINISH:
+                yield finding
 
     def _installation_findings(self, layout: Plan, results: list[PartResult]) -> Iterator[Anchored]:
         """The parts' installation findings, each part's own, in file order, positioned in the file."""

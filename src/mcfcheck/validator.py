@@ -657,10 +657,16 @@ class FileCheck:
             validation = _FileValidation(self.path, schema, columns, engine, self.part)
             # The selection decides schema findings' codes too; rules it leaves out are not even built.
             selection = self.rules[1].selection if self.rules is not None else None
+            # Whether each code is selected, decided once per code: a file may have millions of findings.
+            selected: dict[str, bool] = {}
             try:
                 for finding in self._stream(validation, columns, _chain(head, chunks)):
                     self.phase = validation.phase
-                    if selection is None or selection.is_selected(finding.code):
+                    code = finding.code
+                    chosen = selected.get(code)
+                    if chosen is None:
+                        chosen = selected[code] = selection is None or selection.is_selected(code)
+                    if chosen:
                         anchor = validation.anchor
                         if anchor is None:
                             anchor = finding.location.line or 0
