@@ -179,6 +179,23 @@ def test_a_signal_mid_run_stops_the_workers_and_removes_reports_and_parts(
     assert not (tmp_path / "report.json").exists()
 
 
+def test_signals_after_the_first_do_not_change_the_status(tmp_path: Path, large_file: Path, runs: list[Run]) -> None:
+    """A second SIGTERM, once the run had put the signals' handlers back on its way out,
+    ended the process by the signal (-15) instead of status 143 (4 runs in 20, 10 ms apart).
+
+    Here SIGTERM is sent every few milliseconds until the process has ended."""
+    run = _validate(tmp_path, runs, *[large_file] * ROUNDS)
+    run.wait_for_parts()
+    while run.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            run.process.send_signal(signal.SIGTERM)
+        time.sleep(0.003)
+    returncode, lines = run.finish()
+    assert (returncode, lines) == (143, ["mcfcheck: stopped by SIGTERM"])
+    run.assert_workers_gone()
+    run.assert_nothing_left()
+
+
 def test_ctrl_c_in_a_batch_of_small_files_prints_no_worker_traceback(tmp_path: Path, runs: list[Run]) -> None:
     """Ctrl-C during a batch of many files, validated whole by the workers, sometimes printed
     a worker's KeyboardInterrupt traceback, and never said why the run ended."""

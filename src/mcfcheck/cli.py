@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -500,7 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else ExitStatus.UNUSABLE if code else ExitStatus.VALID
     except StoppedError as stopped:
         # A signal, or a worker process lost: what was unfinished is removed by now. After
-        # a hang-up, standard error may be a terminal that is gone.
+        # a hang-up, standard error may be a terminal that is gone. A second signal on the
+        # way out is ignored: it would end the process by the signal, not with this status.
+        handlers = dict.fromkeys(handlers, signal.SIG_IGN)
         with suppress(OSError):
             print(f"mcfcheck: {stopped}", file=sys.stderr)
         return stopped.status

@@ -154,7 +154,9 @@ _CONTENT_KEPT: Final = 64
 
 def _content(text: str | None) -> str | None:
     """Text that is more than XML white space (shortened), or None: what the skeleton must still see."""
-    if not text:
+    if not text or (text.isascii() and text.isspace()):
+        # In ASCII, XML allows no other character that Python calls white space (form
+        # feed, vertical tab, separators): a quick look, for a part's million blank lines.
         return None
     stripped = text.strip(_XML_BLANKS)
     return stripped[:_CONTENT_KEPT] if stripped else None
