@@ -18,7 +18,7 @@ from mcfcheck.rules.registry import load_registry
 from .conftest import ROOT, SAMPLES
 
 runner = CliRunner()
-SARIF_SCHEMA = ROOT.parent / "shared" / "reference" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json"
 REPORT_SCHEMA = ROOT / "schemas" / "mcfcheck-report-1.0.schema.json"
 INPUTS = [
     SAMPLES / "cb-valid.xml",
