@@ -298,3 +298,21 @@ def test_a_spool_gives_back_its_findings_in_order_from_memory_and_disk(tmp_path:
         assert [(anchor, finding) for anchor, finding in spooled] == list(enumerate(findings))
         spooled.close()
         assert list(tmp_path.iterdir()) == []
+
+
+def test_a_finding_without_a_line_is_reported_once_in_parts(tmp_path: Path, pool: ProcessPoolExecutor) -> None:
+    """The header moved into the first installation: COH001 (no GroupID, so no line) was lost in parts.
+
+    Found by the differential test: a finding with no line was owned by no part.
+    """
+    text = _generated()
+    header = text[text.index("<Header>") : text.index("</Header>") + len("</Header>")]
+    reference = re.search(r"<InstallationReference>[^<]*</InstallationReference>", text)
+    assert reference is not None
+    text = text.replace(header, reference[0], 1)
+    text = text.replace(reference[0], header, 2).replace(header, reference[0], 1)
+    path = tmp_path / "header.xml"
+    path.write_text(text, encoding="utf-8")
+    single, parts = _single_and_parts(path, pool)
+    assert parts == single
+    assert [finding.location.line for finding in single if finding.code == "COH001"] == [None]

@@ -511,7 +511,8 @@ class ParallelFileCheck:
         offset = 0
         for index, result in enumerate(results):
             for anchor, finding in result.findings:
-                if layout.owns(index, anchor):
+                # Anchor 0: a finding with no line (about a header that is not there): the first part's.
+                if layout.owns(index, anchor or None):
                     yield anchor, self._shifted(finding, offset)
             offset += result.installations
 
