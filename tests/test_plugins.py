@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.generate import MCFGenerator
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 
 from .conftest import SAMPLES
@@ -110,3 +112,31 @@ def test_an_installed_reporter_is_a_format(plugin_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stdout == f"{SAMPLES / 'mpan-format-invalid.xml'} XSD001\n"
+
+
+@pytest.fixture(scope="module")
+def large_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file large enough to be validated in parts (8 MiB and more)."""
+    path = tmp_path_factory.mktemp("large") / "large.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=4).write(path, 4_500)
+    assert path.stat().st_size >= 8 << 20
+    return path
+
+
+@pytest.mark.parametrize("code", ["XMP002", "XMP003"])
+def test_a_plugin_rule_that_counts_gives_the_same_answer_in_parts(
+    plugin_path: Path, large_file: Path, code: str
+) -> None:
+    """A plugin rule counting installations and reporting from finish() said 4500 with --jobs 1 and 0 in parts.
+
+    XMP002 does not say how to merge its count: the file is validated in a single pass,
+    and a note says why. XMP003 merges its parts' counts: no note.
+    """
+    single = _mcfcheck(plugin_path, "validate", "--jobs", "1", "--select", code, str(large_file))
+    parts = _mcfcheck(plugin_path, "validate", "--jobs", "2", "--select", code, str(large_file))
+    assert single.returncode == parts.returncode == 0, parts.stderr
+    assert f"{code} 4500 installations" in single.stdout
+    assert parts.stdout == single.stdout
+    note = f"note: {code} (example) report from the trailer or the finish step without saying how to merge"
+    assert (note in parts.stderr) is (code == "XMP002")
+    assert "Traceback" not in parts.stderr

@@ -118,6 +118,7 @@ def validate_files(
     fail_on: Severity = Severity.ERROR,
     pool: ProcessPoolExecutor | None = None,
     batch_part_bytes: int = BATCH_PART_BYTES,
+    split: bool = True,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
@@ -129,7 +130,9 @@ def validate_files(
     the findings and their order are those of single passes. A schema that cannot be
     loaded stops the batch before any file is read. ``pool`` is a pool of workers already
     started (see :func:`mcfcheck.parallel.worker_pool`), used instead of starting one; it
-    is shut down at the end either way.
+    is shut down at the end either way. Without ``split``, no file is validated in parts
+    (a selected rule cannot merge what it gathers across parts: see
+    :meth:`mcfcheck.rules.Rule.merges_parts`); workers still validate several files at once.
     """
     compiled: CompiledSchema | None = None
     sink.start()
@@ -153,7 +156,7 @@ def validate_files(
     try:
         if jobs > 1 and len(files) > 1:
             for index, path in enumerate(files):
-                if not splits(path, max(part_bytes, batch_part_bytes)):
+                if not split or not splits(path, max(part_bytes, batch_part_bytes)):
                     ahead[index] = submit_whole_file(executor(), path, schema, settings, max_decompressed)
         for index, path in enumerate(files):
             sink.file_started(str(path))
@@ -161,7 +164,7 @@ def validate_files(
             check: Iterable[Finding]
             if index in ahead:
                 check = _WorkerResult(ahead.pop(index))
-            elif jobs > 1:
+            elif jobs > 1 and split:
                 check = ParallelFileCheck(
                     path, executor, jobs, schema, compiled, rules, part_bytes, on_progress, max_decompressed
                 )

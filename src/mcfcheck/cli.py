@@ -200,13 +200,24 @@ def validate(
     # them already; the workers start before the progress bars' thread, and while the
     # reports are set up.
     registry = RuleRegistry() if no_rules else _registry(err)
-    pool = worker_pool(workers, registry) if needs_workers(files, workers) else None
+    try:
+        configuration = _configuration(config)
+        settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
+    except McfcheckError as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    unmerged = registry.unmerged(settings.selection)
+    if unmerged:
+        err.print(
+            f"note: {', '.join(unmerged)} ({', '.join(sorted({registry.plugins[code] for code in unmerged}))}) "
+            "report from the trailer or the finish step without saying how to merge what they gather "
+            "(Rule.state and Rule.merge): files are validated in a single pass",
+            markup=False,
+        )
+    split = not unmerged
+    pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:
         try:
-            configuration = _configuration(config)
-            settings = rule_settings(
-                configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl
-            )
             reporters, checks = (
                 _data_reporters(err, registry) if output_format not in CONSOLE_FORMATS or outputs else ({}, {})
             )
@@ -249,6 +260,7 @@ def validate(
                     max_decompressed=int(max_decompressed * (1 << 30)),
                     fail_on=fail_on,
                     pool=pool,
+                    split=split,
                 )
             if on_stdout is not None:
                 on_stdout.flush()

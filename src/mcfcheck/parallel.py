@@ -791,6 +791,6 @@ def lost_worker(pool: ProcessPoolExecutor) -> str:
     return f"a worker process died (signal {-code}{name})"
 
 
-def needs_workers(paths: Sequence[Path], jobs: int, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
+def needs_workers(paths: Sequence[Path], jobs: int, part_bytes: int = DEFAULT_PART_BYTES, split: bool = True) -> bool:
     """Whether validating ``paths`` with ``jobs`` uses worker processes: several files, or one in parts."""
-    return jobs > 1 and (len(paths) > 1 or any(splits(path, part_bytes) for path in paths))
+    return jobs > 1 and (len(paths) > 1 or (split and any(splits(path, part_bytes) for path in paths)))

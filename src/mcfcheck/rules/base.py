@@ -135,6 +135,24 @@ class Rule:
     def merge(self, states: Sequence[object]) -> None:
         """Take the states of the parts of a file, in file order, before the trailer and finish."""
 
+    @classmethod
+    def merges_parts(cls) -> bool:
+        """Whether the rule gives the same answer on a file validated in parts as in one pass.
+
+        A rule that reports from :meth:`trailer` or :meth:`finish` may depend on every
+        installation of the file, which no part has seen alone: it must say what it
+        gathered (:meth:`state`) and how to take in the parts' (:meth:`merge`). A rule
+        that reports from those steps without both is run on files validated in a
+        single pass.
+        """
+
+        def overrides(name: str) -> bool:
+            return getattr(cls, name) is not getattr(Rule, name)
+
+        if not (overrides("trailer") or overrides("finish")):
+            return True
+        return overrides("state") and overrides("merge")
+
     def close(self) -> None:
         """Release what the rule holds (temporary files); called once the file is done."""
 

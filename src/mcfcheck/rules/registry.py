@@ -16,6 +16,7 @@ from typing import Final
 
 from mcfcheck.findings import Severity
 from mcfcheck.rules.base import CODE_PATTERN, NAME_PATTERN, Rule, Visit
+from mcfcheck.rules.selection import Selection
 
 ENTRY_POINT_GROUP: Final = "mcfcheck.rules"
 
@@ -44,6 +45,12 @@ class RuleRegistry:
             return
         self.rules[rule.code] = rule
         self.plugins[rule.code] = plugin
+
+    def unmerged(self, selection: Selection) -> list[str]:
+        """The selected rules that cannot merge what they gather across parts (see :meth:`Rule.merges_parts`)."""
+        return [
+            code for code, rule in sorted(self.rules.items()) if selection.is_selected(code) and not rule.merges_parts()
+        ]
 
     def register_all(self, plugin: str, loaded: object) -> None:
         """Add what an entry point gave: a rule class or a sequence of them."""

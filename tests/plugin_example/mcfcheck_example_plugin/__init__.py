@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
-from mcfcheck.rules import Problem, Rule, Visit
+from mcfcheck.findings import Severity
+from mcfcheck.rules import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.views import InstallationView
 
 
@@ -33,6 +34,56 @@ class ReferencePrefix(Rule):
             )
 
 
+class InstallationTally(Rule):
+    """Say how many installations the file holds (a count kept across installations).
+
+    An example of a rule that reports from its finish step without saying how to merge
+    what it counted across parts: mcfcheck validates files in a single pass when it is
+    selected.
+
+    Fails: every file (it reports its count).
+
+    Passes: none.
+    """
+
+    code = "XMP002"
+    name = "installation-tally"
+    severity = Severity.WARNING
+    visits = frozenset({Visit.INSTALLATION})
+
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        super().__init__(context, options)
+        self.count = 0
+
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        self.count += 1
+        return iter(())
+
+    def finish(self) -> Iterator[Problem]:
+        yield Problem(f"{self.count} installations")
+
+
+class MergedTally(InstallationTally):
+    """Say how many installations the file holds, merging the counts of a file's parts.
+
+    The same count as XMP002, with the state and merge steps that let a file be
+    validated in parts.
+
+    Fails: every file (it reports its count).
+
+    Passes: none.
+    """
+
+    code = "XMP003"
+    name = "merged-tally"
+
+    def state(self) -> object:
+        return self.count
+
+    def merge(self, states: Sequence[object]) -> None:
+        self.count = sum(int(str(state)) for state in states)
+
+
 class Miscoded(ReferencePrefix):
     """A rule whose code breaks the scheme."""
 
@@ -47,6 +98,6 @@ class Duplicate(ReferencePrefix):
     name = "duplicate-code"
 
 
-RULES = [ReferencePrefix]
+RULES = [ReferencePrefix, InstallationTally, MergedTally]
 MISCODED = [Miscoded]
 DUPLICATE = [Duplicate]
