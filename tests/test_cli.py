@@ -5,13 +5,18 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 import mcfcheck
+from mcfcheck import cli
 from mcfcheck.cli import app, main
+from mcfcheck.rules import Problem, Rule, Visit
+from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.rules.views import InstallationView
 
 from .conftest import SAMPLES
 
@@ -209,3 +214,50 @@ def test_console_groups_by_installation_caps_and_summarises() -> None:
     assert "GEN010 Device ID" not in capped.output
     assert f"… 1 more findings in {samples[1]} not shown (--max-findings)" in capped.output
     assert "GEN010" in capped.output[capped.output.index("findings by check") :]
+
+
+class _Faulty(Rule):
+    """A rule with a planted fault.
+
+    Fails: every installation raises.
+
+    Passes: none.
+    """
+
+    code = "ZZZ001"
+    name = "planted-fault"
+    visits = frozenset({Visit.INSTALLATION})
+
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        raise ValueError("planted\nfault")
+
+
+def _with_faulty_rule() -> RuleRegistry:
+    registry = load_registry()
+    registry.register("planted", _Faulty)
+    return registry
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_fault_in_a_rule_is_one_line_naming_the_file_and_status_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], jobs: str, debug: bool
+) -> None:
+    """An exception in a rule is an internal error: one line naming the file, status 3, never 1.
+
+    With MCFCHECK_DEBUG=1 its traceback is printed too. With --jobs 2 the rule runs in the
+    workers (forked with the rules loaded here) and the fault comes back through the pool.
+    """
+    monkeypatch.setattr(cli, "load_registry", _with_faulty_rule)
+    if debug:
+        monkeypatch.setenv("MCFCHECK_DEBUG", "1")
+    else:
+        monkeypatch.delenv("MCFCHECK_DEBUG", raising=False)
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    first.write_bytes((SAMPLES / "cb-valid.xml").read_bytes())
+    second.write_bytes((SAMPLES / "foc-valid.xml").read_bytes())
+    assert main(["validate", "-q", "--jobs", jobs, str(first), str(second)]) == 3
+    err = capsys.readouterr().err
+    line = f"mcfcheck: internal error: {first}: ValueError: planted fault\n"
+    assert err.endswith(line)
+    assert ("Traceback" in err) is debug

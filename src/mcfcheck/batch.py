@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
-from mcfcheck.errors import InputError, McfcheckError, SchemaError
+from mcfcheck.errors import InputError, InternalError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.parallel import (
     BATCH_PART_BYTES,
@@ -178,6 +178,11 @@ def validate_files(
                     errors += finding.severity is Severity.ERROR or fail_on is Severity.WARNING
             except McfcheckError as error:
                 problem = str(error)
+            except (BrokenProcessPool, OSError):
+                raise
+            except Exception as error:
+                # A bug, in mcfcheck or in a rule pack: named with the file, never taken for findings.
+                raise InternalError(str(path), error) from error
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
             cohort = getattr(check, "cohort", None)
             sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort))

@@ -31,7 +31,7 @@ from mcfcheck.batch import ExitStatus, ReportSink, StoppedError, Tee, restore_si
 from mcfcheck.catalogue import Check, catalogue
 from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
-from mcfcheck.errors import McfcheckError
+from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.native import compiled_modules, tune_process
 from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
@@ -501,6 +501,18 @@ def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
         listing.write("".join(rows).encode("utf-8"))
 
 
+#: Set to 1, this environment variable has an internal error print its traceback too.
+DEBUG_VARIABLE = "MCFCHECK_DEBUG"
+
+
+def _debug_traceback(error: BaseException) -> None:
+    """With MCFCHECK_DEBUG=1, the traceback of an internal error (with its cause's) on standard error."""
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit status."""
     tune_process()
@@ -533,8 +545,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{os.fsdecode(error.filename)}: " if error.filename else ""
         print(f"mcfcheck: error: {where}{error.strerror or error}", file=sys.stderr)
         return ExitStatus.UNUSABLE
+    except InternalError as error:
+        _debug_traceback(error)
+        print(f"mcfcheck: internal error: {error}", file=sys.stderr)
+        return ExitStatus.INTERNAL
     except Exception as error:
         # The last line of defence: a fault of mcfcheck's own is one line, never a traceback.
+        _debug_traceback(error)
         print(f"mcfcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return ExitStatus.INTERNAL
     finally:

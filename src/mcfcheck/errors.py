@@ -35,3 +35,16 @@ class SchemaError(McfcheckError):
 
 class ConfigError(McfcheckError):
     """The configuration cannot be used; the message names the file and the key."""
+
+
+class InternalError(Exception):
+    """A fault of mcfcheck's own (or of a rule pack's) met while checking ``path``: never a verdict.
+
+    Its message is one line naming the file and the fault; the original exception is its
+    cause, for ``MCFCHECK_DEBUG=1`` to print.
+    """
+
+    def __init__(self, path: str, error: BaseException) -> None:
+        detail = _LINE_BREAKS.sub(" ", str(error)).strip()
+        super().__init__(f"{path}: {type(error).__name__}: {detail}" if detail else f"{path}: {type(error).__name__}")
+        self.path = path
