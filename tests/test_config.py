@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mcfcheck.cli import app
 from mcfcheck.config import find_configuration, load_configuration, rule_settings
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
-from mcfcheck.rules.registry import load_registry
+from mcfcheck.rules import Rule, Visit
+from mcfcheck.rules.options import Option
+from mcfcheck.rules.registry import RuleRegistry, load_registry
 
 from .conftest import SAMPLES
 
@@ -81,6 +87,17 @@ def test_a_pyproject_without_the_table_is_not_a_configuration(tmp_path: Path) ->
         ("[cohorts.FOC]\nsmsos = []", "unknown key cohorts.FOC.smsos"),
         ("[cohorts.FOC]\nsmso = 'x'", "cohorts.FOC.smso must be a list of names"),
         ("select = [", "not valid TOML"),
+        (
+            '[rules.GEN040]\nfuture_tolerance_hours = "abc"',
+            "rules.GEN040.future_tolerance_hours of GEN040 must be a number of at least 0, not 'abc'",
+        ),
+        ("[rules.GEN040]\nfuture_tolerance_hours = -1", "must be a number of at least 0, not -1"),
+        ('[rules.GEN040]\nearliest = "21/06/2019"', "earliest of GEN040 must be a date as YYYY-MM-DD"),
+        ("[rules.DRM001]\nworking_days = 2.5", "working_days of DRM001 must be a whole number of at least 0"),
+        ("[rules.DRM001]\nworking_days = true", "working_days of DRM001 must be a whole number of at least 0"),
+        ('[rules.migration-notice-period]\ncalendar = "wales"', "calendar of DRM002 must be one of"),
+        ('[rules.SEC003]\nminimum_hours = "336"', "minimum_hours of SEC003 must be a whole number"),
+        ("[rules.MDS003]\napn = 1", "apn of MDS003 must be a string, not 1"),
     ],
 )
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -98,6 +115,59 @@ def test_a_bad_option_value_is_a_usage_error_not_a_traceback(tmp_path: Path) -> 
     assert "DRM001" in result.output
     assert "wales-only" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_bad_option_value_stops_the_run_before_any_file_is_read(tmp_path: Path) -> None:
+    """future_tolerance_hours = "abc" gave a traceback in the middle of the parse, and exit status 1.
+
+    The options are checked when the run starts: a file that does not exist is not even opened.
+    """
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text('[rules.GEN040]\nfuture_tolerance_hours = "abc"\n')
+    result = runner.invoke(app, ["validate", "--config", str(config), str(tmp_path / "missing.xml")])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {config}: rules.GEN040.future_tolerance_hours of GEN040 must be a number of at least 0, not 'abc'\n"
+    )
+
+
+@given(value=st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.text(max_size=5)))
+def test_a_whole_number_option_takes_exactly_the_whole_numbers_in_its_bounds(value: object) -> None:
+    option = Option(5, minimum=0, maximum=100)
+    admitted = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
+    if admitted:
+        assert option.check(value) == value
+    else:
+        with pytest.raises(ValueError, match="a whole number from 0 to 100"):
+            option.check(value)
+
+
+@given(value=st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.text(max_size=5)))
+def test_a_number_option_takes_whole_and_decimal_numbers_not_booleans(value: object) -> None:
+    option = Option(24.0, minimum=0)
+    admitted = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    if admitted:
+        assert option.check(value) == value
+    else:
+        with pytest.raises(ValueError, match="a number of at least 0"):
+            option.check(value)
+
+
+def test_a_rule_whose_option_default_has_no_type_is_refused_at_registration() -> None:
+    class Listed(Rule):
+        """Takes a list.
+
+        Fails: never. Passes: always.
+        """
+
+        code = "XMP009"
+        name = "listed"
+        visits = frozenset({Visit.INSTALLATION})
+        defaults: ClassVar[Mapping[str, object]] = {"names": ["a"]}
+
+    registry = RuleRegistry()
+    registry.register("mine", Listed)
+    assert registry.problems == ["plugin 'mine': XMP009 (Listed): option 'names' has a default of type list"]
 
 
 def test_invalid_configuration_exits_2_on_the_command_line(tmp_path: Path) -> None:

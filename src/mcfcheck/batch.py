@@ -173,16 +173,11 @@ def validate_files(
             errors = 0
             problem: str | None = None
             try:
-                for finding in check:
+                for finding in _faults_named(check, path):
                     sink.finding(finding)
                     errors += finding.severity is Severity.ERROR or fail_on is Severity.WARNING
             except McfcheckError as error:
                 problem = str(error)
-            except (BrokenProcessPool, OSError):
-                raise
-            except Exception as error:
-                # A bug, in mcfcheck or in a rule pack: named with the file, never taken for findings.
-                raise InternalError(str(path), error) from error
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
             cohort = getattr(check, "cohort", None)
             sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort))
@@ -204,6 +199,18 @@ def validate_files(
             pool.shutdown(cancel_futures=True)
     sink.finish()
     return status
+
+
+def _faults_named(check: Iterable[Finding], path: Path) -> Iterator[Finding]:
+    """The check's findings; a fault of the check's own (a bug, in mcfcheck or a rule pack) is
+    an :class:`InternalError` naming the file, never taken for findings or for the file's error.
+    """
+    try:
+        yield from check
+    except (McfcheckError, BrokenProcessPool, OSError):
+        raise
+    except Exception as error:
+        raise InternalError(str(path), error) from error
 
 
 class Tee:

@@ -383,8 +383,12 @@ def list_rules(
             out.print()
             out.print(rule.documentation(), markup=False)
             if rule.defaults:
+                from mcfcheck.rules.options import option_specs
+
                 out.print()
-                out.print("Options: " + ", ".join(f"{key} = {value!r}" for key, value in rule.defaults.items()))
+                out.print("Options:")
+                for key, spec in option_specs(rule.defaults).items():
+                    out.print(f"  {key} = {spec.default!r} ({spec.describe()})", markup=False)
             raise typer.Exit(ExitStatus.VALID)
         if code.upper() in builtin:
             name, summary = builtin[code.upper()]

@@ -32,6 +32,7 @@ from mcfcheck.cohorts import Cohort, builtin_cohorts
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
 from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import ALL, Selection
 
@@ -164,11 +165,20 @@ def rule_settings(
         rule = registry.rules.get(key) or by_name.get(key)
         if rule is None:
             raise ConfigError(f"{where}: rules.{key} names no rule (see 'mcfcheck rules')")
-        for option in values:
-            if option not in rule.defaults:
-                known = ", ".join(rule.defaults) or "none"
+        specs = option_specs(rule.defaults)
+        checked: dict[str, object] = {}
+        for option, value in values.items():
+            spec = specs.get(option)
+            if spec is None:
+                known = ", ".join(specs) or "none"
                 raise ConfigError(f"{where}: rules.{key}.{option} is not an option of {rule.code} (options: {known})")
-        options[rule.code] = {**options.get(rule.code, {}), **values}
+            try:
+                checked[option] = spec.check(value)
+            except ValueError as expected:
+                raise ConfigError(
+                    f"{where}: rules.{key}.{option} of {rule.code} must be {expected}, not {value!r}"
+                ) from None
+        options[rule.code] = {**options.get(rule.code, {}), **checked}
     selection = Selection(
         select=tuple(select) or configuration.select or (ALL,),
         ignore=(*configuration.ignore, *ignore),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from mcfcheck.findings import Severity
+from mcfcheck.rules.options import default_values
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -84,12 +85,14 @@ class Rule:
     #: The cohorts (IOC, CB, SECURE, FOC) the rule applies to; empty means all.
     cohorts: ClassVar[frozenset[str]] = frozenset()
     visits: ClassVar[frozenset[Visit]] = frozenset()
-    #: The rule's options and their defaults; configuration may override them.
+    #: The rule's options, by name: a default value (its type is the option's), or an
+    #: :class:`mcfcheck.rules.options.Option` with bounds or choices. Configuration may
+    #: override them; each value is checked when the run starts.
     defaults: ClassVar[Mapping[str, object]] = {}
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         self.context = context
-        self.options = {**self.defaults, **options}
+        self.options = {**default_values(self.defaults), **options}
         #: What this rule visits in this file; a rule with nothing to check for a file
         #: (EPC001 without a list) empties it, and is then never called.
         self.active_visits: frozenset[Visit] = type(self).visits

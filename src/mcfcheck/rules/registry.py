@@ -16,6 +16,7 @@ from typing import Final
 
 from mcfcheck.findings import Severity
 from mcfcheck.rules.base import CODE_PATTERN, NAME_PATTERN, Rule, Visit
+from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.selection import Selection
 
 ENTRY_POINT_GROUP: Final = "mcfcheck.rules"
@@ -81,6 +82,10 @@ def _registration_problem(rule: object) -> str | None:
         return f"{code} ({rule.__name__}) does not say what it visits"
     if not rule.summary():
         return f"{code} ({rule.__name__}) has no documentation"
+    try:
+        option_specs(rule.defaults)
+    except TypeError as error:
+        return f"{code} ({rule.__name__}): {error}"
     return None
 
 

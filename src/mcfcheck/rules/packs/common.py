@@ -17,6 +17,7 @@ from mcfcheck.findings import Severity
 from mcfcheck.identifiers import is_digits, is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.keys import KeyStore
+from mcfcheck.rules.options import Option
 from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
 
 
@@ -454,7 +455,10 @@ class CreationTimeSane(Rule):
     code = "GEN040"
     name = "creation-time-sane"
     visits = frozenset({Visit.HEADER})
-    defaults: ClassVar[Mapping[str, object]] = {"earliest": "2019-06-21", "future_tolerance_hours": 24}
+    defaults: ClassVar[Mapping[str, object]] = {
+        "earliest": Option("2019-06-21", iso_date=True),
+        "future_tolerance_hours": Option(24.0, minimum=0),
+    }
 
     def header(self, header: HeaderView) -> Iterator[Problem]:
         created = header.creation_time

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.options import Option
 from mcfcheck.rules.views import InstallationView
 from mcfcheck.rules.workdays import CALENDARS, working_days_of_notice
+
+#: The calendar of bank holidays Working Days are counted in.
+CALENDAR: Final = Option("england-and-wales", choices=tuple(CALENDARS))
 
 
 class _NoticePeriod(Rule):
@@ -23,10 +27,7 @@ class _NoticePeriod(Rule):
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
-        calendar = str(self.options["calendar"])
-        if calendar not in CALENDARS:
-            raise ValueError(f"{self.code}: calendar {calendar!r} is not one of {', '.join(CALENDARS)}")
-        self.calendar = calendar
+        self.calendar = str(self.options["calendar"])
         self.minimum = int(str(self.options["working_days"]))
 
     def short_notice(
@@ -67,7 +68,7 @@ class FirmwareNoticePeriod(_NoticePeriod):
 
     code = "DRM001"
     name = "firmware-notice-period"
-    defaults: ClassVar[Mapping[str, object]] = {"working_days": 5, "calendar": "england-and-wales"}
+    defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(5, minimum=0), "calendar": CALENDAR}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant:
@@ -98,7 +99,7 @@ class MigrationNoticePeriod(_NoticePeriod):
 
     code = "DRM002"
     name = "migration-notice-period"
-    defaults: ClassVar[Mapping[str, object]] = {"working_days": 15, "calendar": "england-and-wales"}
+    defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(15, minimum=0), "calendar": CALENDAR}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant and not installation.shorter_notice_agreed:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from mcfcheck.rules.base import Problem, Rule, Visit
+from mcfcheck.rules.options import Option
 from mcfcheck.rules.packs.cohort_checks import DeviceSetRule, SmsoRule
 from mcfcheck.rules.views import InstallationView
 
@@ -64,7 +65,7 @@ class SecureUtrnCutover(Rule):
     name = "secure-utrn-cutover"
     cohorts = SECURE
     visits = frozenset({Visit.INSTALLATION})
-    defaults: ClassVar[Mapping[str, object]] = {"minimum_hours": 336}
+    defaults: ClassVar[Mapping[str, object]] = {"minimum_hours": Option(336, minimum=0)}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         minimum = int(str(self.options["minimum_hours"]))

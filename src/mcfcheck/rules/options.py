@@ -1,0 +1,95 @@
+"""A rule's options as typed data: each one's type, default, and the values it may take.
+
+A rule declares its options in ``defaults``, by name: a plain value (its type is the
+option's type) or an :class:`Option` with bounds or choices. Configuration may override
+them; every value is checked here, once, when the run starts, so that a bad one is a
+configuration error naming the file, the rule and the key, before any file is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+#: What an option's type is called in messages.
+_TYPE_NAMES: Final = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option: its default, and the values it may take.
+
+    The type is the default's (an ``int`` default admits whole numbers, a ``float`` one
+    any number); ``minimum`` and ``maximum`` bound a number; ``choices`` lists the
+    strings admitted; ``iso_date`` asks a string to be a date as ``YYYY-MM-DD``.
+    """
+
+    default: bool | int | float | str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    iso_date: bool = False
+
+    def describe(self) -> str:
+        """What values the option takes, for messages and documentation."""
+        if self.choices:
+            return "one of " + ", ".join(repr(choice) for choice in self.choices)
+        if self.iso_date:
+            return "a date as YYYY-MM-DD"
+        kind = _TYPE_NAMES[type(self.default)]
+        if self.minimum is not None and self.maximum is not None:
+            return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+        if self.minimum is not None:
+            return f"{kind} of at least {self.minimum:g}"
+        if self.maximum is not None:
+            return f"{kind} of at most {self.maximum:g}"
+        return kind
+
+    def check(self, value: object) -> bool | int | float | str:
+        """``value`` as the option's type; :class:`ValueError` saying what is expected otherwise."""
+        kind = type(self.default)
+        accepted: bool | int | float | str
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(self.describe())
+            accepted = value
+        elif kind is int or kind is float:
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if not (whole or (kind is float and isinstance(value, float))):
+                raise ValueError(self.describe())
+            assert isinstance(value, int | float)
+            if (self.minimum is not None and value < self.minimum) or (
+                self.maximum is not None and value > self.maximum
+            ):
+                raise ValueError(self.describe())
+            accepted = value
+        else:
+            if not isinstance(value, str) or (self.choices and value not in self.choices):
+                raise ValueError(self.describe())
+            if self.iso_date:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(self.describe()) from None
+            accepted = value
+        return accepted
+
+
+def option_specs(defaults: Mapping[str, object]) -> dict[str, Option]:
+    """A rule's options, each as an :class:`Option` (plain defaults made into one)."""
+    specs: dict[str, Option] = {}
+    for name, default in defaults.items():
+        if isinstance(default, Option):
+            specs[name] = default
+        elif isinstance(default, bool | int | float | str):
+            specs[name] = Option(default)
+        else:
+            raise TypeError(f"option {name!r} has a default of type {type(default).__name__}")
+    return specs
+
+
+def default_values(defaults: Mapping[str, object]) -> dict[str, object]:
+    """The options' default values."""
+    return {name: spec.default for name, spec in option_specs(defaults).items()}
