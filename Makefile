@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 ## lxml's Python API. The findings are the same (but for the lines, beyond line 65,535, of
 ## elements that hold others: see the README); only the speed differs. The stamp says
 ## what was built: "compiled" (both), "mypyc" (the modules only) or "plain".
-COMPILED := mcfcheck/identifiers.py mcfcheck/columns.py mcfcheck/validator.py \
+COMPILED := mcfcheck/rules/identifiers.py mcfcheck/check/columns.py mcfcheck/check/file.py \
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled

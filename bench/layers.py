@@ -17,11 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+from mcfcheck.check.file import FileCheck
 from mcfcheck.native import compiled_modules
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.rules.selection import Selection
-from mcfcheck.validator import FileCheck
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "cb-100mb.xml"
 #: The layers, each with the rule selection it runs (None: no rules at all).

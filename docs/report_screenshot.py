@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser import screenshot  # noqa: E402
 
-from mcfcheck.cohorts import builtin_cohorts  # noqa: E402
 from mcfcheck.generate import MCFGenerator  # noqa: E402
+from mcfcheck.rules.cohorts import builtin_cohorts  # noqa: E402
 
 SAMPLES = ("GEN003-mprn-check-digits-invalid.xml", "GEN010-unique-device-id-invalid.xml", "cb-valid.xml")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.testing import build_document, load_cases
 

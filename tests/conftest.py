@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

@@ -150,7 +150,18 @@ print(status, *sorted(sys.modules))
     ("args", "absent"),
     [
         # A console run loads no report writer, generator, progress bar, table or pydantic.
-        ([], ("mcfcheck.reports", "mcfcheck.generate", "rich.progress", "rich.table", "pydantic")),
+        (
+            [],
+            (
+                "mcfcheck.reports.formats",
+                "mcfcheck.reports.base",
+                "mcfcheck.reports.html",
+                "mcfcheck.generate",
+                "rich.progress",
+                "rich.table",
+                "pydantic",
+            ),
+        ),
         # A report asked for loads its writer.
         (["--format", "json"], ("mcfcheck.generate", "rich.progress", "pydantic")),
     ],

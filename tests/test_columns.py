@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcfcheck.columns import ColumnFinder
+from mcfcheck.check.columns import ColumnFinder
 
 TEXT = (
     '<?xml version="1.0"?>\n'

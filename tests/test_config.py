@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mcfcheck.cli import app
-from mcfcheck.config import find_configuration, load_configuration, rule_settings
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
 from mcfcheck.rules import Rule, Visit
+from mcfcheck.rules.config import find_configuration, load_configuration, rule_settings
 from mcfcheck.rules.options import Option
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 

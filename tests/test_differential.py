@@ -65,16 +65,16 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import mcfcheck
-from mcfcheck import xmlinput
-from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.check.file import FileCheck
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Finding
 from mcfcheck.generate import MCFGenerator
-from mcfcheck.parallel import ParallelFileCheck, plan, worker_pool
+from mcfcheck.input import xml as xmlinput
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
-from mcfcheck.schemas import BUNDLED, MCF_NAMESPACE
-from mcfcheck.validator import FileCheck
+from mcfcheck.run.parts import ParallelFileCheck, plan, worker_pool
+from mcfcheck.schema.loading import BUNDLED, MCF_NAMESPACE
 
 from .conftest import ROOT, SAMPLES, SCHEMAS
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.views import FAST_READER, InstallationView, read_installation_fields
 
 if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):

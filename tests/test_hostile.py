@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mcfcheck.cli import app
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
 
 from .conftest import SAMPLES, Listener, child_peak_rss_mb
 

@@ -13,12 +13,12 @@ import pytest
 from lxml import html
 from typer.testing import CliRunner
 
-from mcfcheck.catalogue import catalogue
 from mcfcheck.cli import app
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.reports.html import NO_INSTALLATION, NOT_KNOWN, HtmlReporter
+from mcfcheck.rules.catalogue import catalogue
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.registry import load_registry
 
 from .browser import dump_dom, read_png, screenshot

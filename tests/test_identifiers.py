@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcfcheck.identifiers import (
+from mcfcheck.rules.identifiers import (
     MPAN_WEIGHTS,
     is_digits,
     is_uk_imsi,

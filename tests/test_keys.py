@@ -12,8 +12,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.rules import keys
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.keys import Duplicate, KeyStore, Occurrence
 from mcfcheck.rules.ledger import InstallationLedger, Placed
 from mcfcheck.testing import Edit, RuleCase, _device_xml, run_case

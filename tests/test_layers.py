@@ -7,10 +7,10 @@ import sys
 
 CORE = (
     "mcfcheck",
-    "mcfcheck.validator",
-    "mcfcheck.schemas",
-    "mcfcheck.batch",
-    "mcfcheck.config",
+    "mcfcheck.check.file",
+    "mcfcheck.schema.loading",
+    "mcfcheck.run.batch",
+    "mcfcheck.rules.config",
     "mcfcheck.generate",
     "mcfcheck.testing",
     "mcfcheck.rules.engine",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
 
 from .conftest import child_peak_rss_mb
 

@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 from mcfcheck import cli
 from mcfcheck.cli import app
 from mcfcheck.native import COLLECTOR_THRESHOLD, compiled_modules, stale_modules, tune_allocator
-from mcfcheck.parallel import worker_pool
 from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
+from mcfcheck.run.parts import worker_pool
 
 #: The modules that run once per installation; ``make compile`` compiles them.
-HOT_MODULES = {"mcfcheck.rules.engine", "mcfcheck.rules.views", "mcfcheck.rules.packs.common", "mcfcheck.validator"}
+HOT_MODULES = {"mcfcheck.rules.engine", "mcfcheck.rules.views", "mcfcheck.rules.packs.common", "mcfcheck.check.file"}
 
 
 def test_no_compiled_module_is_older_than_its_source() -> None:

@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from mcfcheck import xmlinput
-from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.check.file import FileCheck
 from mcfcheck.errors import McfcheckError
 from mcfcheck.findings import Finding
 from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.input import xml as xmlinput
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
-from mcfcheck.validator import FileCheck
 
 from .conftest import SAMPLES
 from .test_fuzz import mutated

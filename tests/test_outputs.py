@@ -27,12 +27,12 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
-import mcfcheck.batch
 import mcfcheck.cli
-from mcfcheck.batch import ExitStatus
+import mcfcheck.run.batch
 from mcfcheck.cli import app, main
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
+from mcfcheck.run.batch import ExitStatus
 
 from .conftest import SAMPLES
 
@@ -311,7 +311,7 @@ def test_a_folder_that_takes_no_file_is_one_line(tmp_path: Path, monkeypatch: py
 def test_a_folder_removed_during_the_run_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "reports"
     folder.mkdir()
-    validate_files = mcfcheck.batch.validate_files
+    validate_files = mcfcheck.run.batch.validate_files
 
     def remove_the_folder_first(*args: Any, **kwargs: Any) -> ExitStatus:
         shutil.rmtree(folder)

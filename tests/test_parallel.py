@@ -18,16 +18,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from mcfcheck import batch, cli, parallel
-from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck import cli
+from mcfcheck.check.file import FileCheck
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding
 from mcfcheck.generate import MCFGenerator
-from mcfcheck.parallel import ParallelFileCheck, plan, worker_pool
-from mcfcheck.reporting import TextReporter
+from mcfcheck.reports.console import TextReporter
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
-from mcfcheck.validator import FileCheck
+from mcfcheck.run import batch
+from mcfcheck.run import parts as parallel
+from mcfcheck.run.parts import ParallelFileCheck, plan, worker_pool
 
 RULES = (load_registry(), RuleSettings())
 PART_BYTES = 40_000
@@ -236,7 +238,7 @@ def test_lines_are_counted_in_c_where_it_was_built() -> None:
 
 _START_METHODS = """
 import os, threading
-from mcfcheck.parallel import worker_pool
+from mcfcheck.run.parts import worker_pool
 
 def method() -> str:
     with worker_pool(2) as pool:
@@ -254,7 +256,7 @@ other.join()
 
 
 _INHERITED_RULES = """
-from mcfcheck import parallel
+from mcfcheck.run import parts as parallel
 from mcfcheck.rules.registry import RuleRegistry
 
 def problems() -> list[str]:

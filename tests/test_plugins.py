@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 
 from .conftest import SAMPLES

@@ -129,9 +129,9 @@ def test_fail_on_warning(tmp_path: Path) -> None:
 
 STREAM = """
 import io, os, sys
-from mcfcheck.catalogue import catalogue
+from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.reports import DATA_REPORTERS
+from mcfcheck.reports.formats import DATA_REPORTERS
 from mcfcheck.rules.registry import load_registry
 
 name, count = sys.argv[1], int(sys.argv[2])

@@ -10,7 +10,7 @@ from lxml import etree
 
 import mcfcheck
 from mcfcheck.errors import SchemaError
-from mcfcheck.schemas import BUNDLED, MCF_NAMESPACE, XSD_NS, load_schema
+from mcfcheck.schema.loading import BUNDLED, MCF_NAMESPACE, XSD_NS, load_schema
 
 from .conftest import SAMPLES, SCHEMAS, Listener
 

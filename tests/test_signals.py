@@ -22,11 +22,12 @@ from typing import IO, TypeVar
 import pytest
 from rich.console import Console
 
-from mcfcheck import batch, parallel
-from mcfcheck.cohorts import builtin_cohorts
 from mcfcheck.generate import MCFGenerator
-from mcfcheck.parallel import worker_pool
-from mcfcheck.reporting import TextReporter
+from mcfcheck.reports.console import TextReporter
+from mcfcheck.rules.cohorts import builtin_cohorts
+from mcfcheck.run import batch
+from mcfcheck.run import parts as parallel
+from mcfcheck.run.parts import worker_pool
 
 #: Long enough for any wait on a loaded machine; the runs end in seconds when all is well.
 PATIENCE = 60.0
@@ -272,7 +273,7 @@ def test_generate_stopped_by_a_signal_leaves_nothing_behind(
 _CUT_WHILE_COUNTING = """
 import os, sys
 from pathlib import Path
-from mcfcheck import parallel
+from mcfcheck.run import parts as parallel
 
 path = Path(sys.argv[1])
 size = path.stat().st_size

@@ -12,19 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mcfcheck
-from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.check.file import RECORD_BATCH, check_file
 from mcfcheck.findings import Severity
 from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
-from mcfcheck.validator import (
-    CODE_INVALID_VALUE,
-    CODE_STRUCTURE,
-    RECORD_BATCH,
-    SCHEMA_CODES,
-    check_file,
-    schema_error_code,
-)
+from mcfcheck.schema.codes import CODE_INVALID_VALUE, CODE_STRUCTURE, SCHEMA_CODES, schema_error_code
 
 from .conftest import ROOT, SAMPLES
 

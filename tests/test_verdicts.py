@@ -18,14 +18,15 @@ import pytest
 from lxml import etree
 
 import mcfcheck
-from mcfcheck import batch, spool
-from mcfcheck.cohorts import builtin_cohorts
+from mcfcheck.check import spool
+from mcfcheck.check.file import FileCheck
 from mcfcheck.findings import FileReport, Finding
 from mcfcheck.generate import MCFGenerator
-from mcfcheck.parallel import ParallelFileCheck, worker_pool
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
-from mcfcheck.validator import FileCheck
+from mcfcheck.run import batch
+from mcfcheck.run.parts import ParallelFileCheck, worker_pool
 
 from .conftest import SAMPLES, SCHEMAS
 

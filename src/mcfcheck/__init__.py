@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mcfcheck.check.file import validate
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.validator import validate
 
 __version__ = "0.1.0"
 

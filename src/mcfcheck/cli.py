@@ -14,7 +14,12 @@ import typer
 from rich.console import Console
 
 from mcfcheck import __version__
-from mcfcheck.atomic import (
+from mcfcheck.errors import InternalError, McfcheckError
+from mcfcheck.findings import Severity
+from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
+from mcfcheck.native import compiled_modules, tune_process
+from mcfcheck.reports.console import TextReporter, console, sane_widths
+from mcfcheck.reports.outputs import (
     KEEP_BYTES,
     REPLACE_UNDECODABLE,
     STANDARD_OUTPUT_NAME,
@@ -27,19 +32,22 @@ from mcfcheck.atomic import (
     output_target,
     standard_text,
 )
-from mcfcheck.batch import ExitStatus, ReportSink, StoppedError, Tee, restore_signals, stop_on_signals, validate_files
-from mcfcheck.catalogue import Check, catalogue
-from mcfcheck.cohorts import builtin_cohorts
-from mcfcheck.config import Configuration, find_configuration, load_configuration, rule_settings
-from mcfcheck.errors import InternalError, McfcheckError
-from mcfcheck.findings import Severity
-from mcfcheck.native import compiled_modules, tune_process
-from mcfcheck.parallel import default_jobs, needs_workers, worker_pool
-from mcfcheck.reporting import TextReporter, console, sane_widths
+from mcfcheck.rules.catalogue import Check, catalogue
+from mcfcheck.rules.cohorts import builtin_cohorts
+from mcfcheck.rules.config import Configuration, find_configuration, load_configuration, rule_settings
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
-from mcfcheck.validator import SCHEMA_CODES
-from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
+from mcfcheck.run.batch import (
+    ExitStatus,
+    ReportSink,
+    StoppedError,
+    Tee,
+    restore_signals,
+    stop_on_signals,
+    validate_files,
+)
+from mcfcheck.run.parts import default_jobs, needs_workers, worker_pool
+from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
     from mcfcheck.generate import PlantedError
@@ -289,7 +297,7 @@ CONSOLE_FORMATS = ("console", "text")
 
 
 def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple[str, OutputTarget]]:
-    """Where the reports --output asks for go (see :func:`mcfcheck.atomic.output_target`), before anything is read.
+    """Where the reports --output asks for go (:func:`mcfcheck.reports.outputs.output_target`), before any is read.
 
     A report that would replace an input of the run, or another report, is refused.
     """
@@ -334,7 +342,7 @@ def _report_files(
 
 def _data_reporters(err: Console, registry: RuleRegistry) -> tuple[dict[str, type[DataReporter]], dict[str, Check]]:
     """The report writers (built-in and installed), and the checks their reports describe."""
-    from mcfcheck.reports import data_reporters
+    from mcfcheck.reports.formats import data_reporters
 
     reporters, problems = data_reporters()
     for problem in problems:

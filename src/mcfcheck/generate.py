@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.atomic import atomic_output
-from mcfcheck.cohorts import Cohort, DeviceModel, DeviceSet
-from mcfcheck.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
-from mcfcheck.schemas import MCF_NAMESPACE
+from mcfcheck.reports.outputs import atomic_output
+from mcfcheck.rules.cohorts import Cohort, DeviceModel, DeviceSet
+from mcfcheck.rules.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
+from mcfcheck.schema.loading import MCF_NAMESPACE
 
 INDENT: Final = "  "
 #: Bytes of text gathered before each write to the output file.

@@ -45,13 +45,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from mcfcheck.cohorts import Cohort, builtin_cohorts
+from mcfcheck.check.file import validate
 from mcfcheck.findings import Finding
-from mcfcheck.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
+from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, RuleSettings
+from mcfcheck.rules.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
 from mcfcheck.rules.selection import Selection
-from mcfcheck.schemas import MCF_NAMESPACE
-from mcfcheck.validator import validate
+from mcfcheck.schema.loading import MCF_NAMESPACE
 
 
 @dataclass(frozen=True)

@@ -1,54 +1,30 @@
-"""Reports written as files are checked (JSON, SARIF, JUnit, HTML): streamed, chosen by name, extensible.
+"""Reports: the console, and the files written as files are checked (JSON, SARIF, JUnit, HTML).
 
-Every reporter follows the same lifecycle (start, file started, finding, file
-finished, finish) and writes to the text stream it is given. Third-party reporters
-register in the ``mcfcheck.reporters`` entry-point group.
+Every reporter follows the same lifecycle (start, file started, finding, file finished,
+finish) and writes to the stream it is given; none holds the findings. Report writers
+are imported when a run asks for them (:mod:`mcfcheck.reports.formats`): a run that
+prints to the console loads none of them.
 """
 
 from __future__ import annotations
 
-from importlib import metadata
+from typing import TYPE_CHECKING
 
-from mcfcheck.reports.base import DataReporter
-from mcfcheck.reports.html import HtmlReporter
-from mcfcheck.reports.json_report import JsonReporter
-from mcfcheck.reports.junit import JunitReporter
-from mcfcheck.reports.sarif import SarifReporter
+if TYPE_CHECKING:
+    from mcfcheck.reports.base import DataReporter
+    from mcfcheck.reports.formats import DATA_REPORTERS, data_reporters
 
-ENTRY_POINT_GROUP = "mcfcheck.reporters"
-
-#: The built-in machine-readable reporters, by the name --format and --output take.
-DATA_REPORTERS: dict[str, type[DataReporter]] = {
-    "html": HtmlReporter,
-    "json": JsonReporter,
-    "junit": JunitReporter,
-    "sarif": SarifReporter,
-}
+__all__ = ["DATA_REPORTERS", "DataReporter", "data_reporters"]
 
 
-def data_reporters() -> tuple[dict[str, type[DataReporter]], list[str]]:
-    """The built-in reporters and the installed third-party ones, with any loading problems."""
-    found = dict(DATA_REPORTERS)
-    problems: list[str] = []
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry_point.load()
-        except Exception as error:  # a broken plugin must not stop the run
-            problems.append(f"reporter {entry_point.name!r} cannot be loaded: {type(error).__name__}: {error}")
-            continue
-        if isinstance(loaded, type) and issubclass(loaded, DataReporter):
-            found.setdefault(entry_point.name, loaded)
-        else:
-            problems.append(f"reporter {entry_point.name!r} is not a subclass of mcfcheck.reports.DataReporter")
-    return found, problems
+def __getattr__(name: str) -> object:
+    """The public names, imported on first use."""
+    if name == "DataReporter":
+        from mcfcheck.reports.base import DataReporter
 
+        return DataReporter
+    if name in ("DATA_REPORTERS", "data_reporters"):
+        from mcfcheck.reports import formats
 
-__all__ = [
-    "DATA_REPORTERS",
-    "DataReporter",
-    "HtmlReporter",
-    "JsonReporter",
-    "JunitReporter",
-    "SarifReporter",
-    "data_reporters",
-]
+        return getattr(formats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from mcfcheck import __version__
-from mcfcheck.catalogue import Check
 from mcfcheck.findings import FileReport, Finding
+from mcfcheck.rules.catalogue import Check
 
 TOOL_NAME = "mcfcheck"
 TOOL_URI = "https://github.com/mcfcheck/mcfcheck"

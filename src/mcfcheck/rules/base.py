@@ -19,7 +19,7 @@ from mcfcheck.rules.options import default_values
 if TYPE_CHECKING:
     from lxml import etree
 
-    from mcfcheck.cohorts import Cohort
+    from mcfcheck.rules.cohorts import Cohort
     from mcfcheck.rules.ledger import InstallationLedger
     from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Final
 
 from lxml import etree
 
-from mcfcheck.cohorts import Cohort, builtin_cohorts
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Finding, Location, Severity
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
 from mcfcheck.rules.ledger import InstallationLedger
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection

@@ -15,7 +15,7 @@ from typing import Final
 
 from lxml import etree
 
-from mcfcheck.xmlinput import split_tag
+from mcfcheck.input.xml import split_tag
 
 
 def _date(text: str | None) -> dt.date | None:

@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
 from mcfcheck.findings import Severity
-from mcfcheck.identifiers import is_digits, is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.identifiers import is_digits, is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.options import Option
 from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.cohorts import Cohort, builtin_cohorts
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
+from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.registry import RuleRegistry

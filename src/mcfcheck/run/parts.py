@@ -40,15 +40,15 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Final
 
+from mcfcheck.check.file import FINISH, INSTALLATIONS, FileCheck, Part, in_file_order
+from mcfcheck.check.spool import Anchored, FindingSpool, SpooledFindings
 from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding
+from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 from mcfcheck.native import line_feed_counter, tune_process
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
-from mcfcheck.schemas import RECORD_ELEMENT, CompiledSchema, load_schema
-from mcfcheck.spool import Anchored, FindingSpool, SpooledFindings
-from mcfcheck.validator import FINISH, INSTALLATIONS, FileCheck, Part, in_file_order
-from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
+from mcfcheck.schema.loading import RECORD_ELEMENT, CompiledSchema, load_schema
 
 #: Files smaller than two parts of this size are validated in a single pass. On two
 #: cores, a 20 MB file took 0.53-0.58 s in four parts against 0.78-0.83 s in one (16 MiB

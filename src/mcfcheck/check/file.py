@@ -19,14 +19,11 @@ from typing import BinaryIO, Final
 
 from lxml import etree
 
-from mcfcheck.columns import ColumnFinder
+from mcfcheck.check.columns import ColumnFinder
+from mcfcheck.check.spool import Anchored, FindingSpool
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, field_values
-from mcfcheck.rules.registry import RuleRegistry, load_registry
-from mcfcheck.schemas import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
-from mcfcheck.spool import Anchored, FindingSpool
-from mcfcheck.xmlinput import (
+from mcfcheck.input.xml import (
     CHUNK_BYTES,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
     PROLOG_LIMIT_BYTES,
@@ -40,6 +37,10 @@ from mcfcheck.xmlinput import (
     require_lxml,
     secure_pull_parser,
 )
+from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, field_values
+from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.schema.codes import schema_error_code
+from mcfcheck.schema.loading import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
 
 #: The local name of the element inside an installation that holds its reference.
 REFERENCE_ELEMENT: Final = "InstallationReference"
@@ -57,51 +58,9 @@ FINISH: Final = "finish"
 #: How many installations are checked together: the schema checks them all, then the rules run.
 RECORD_BATCH: Final = 64
 
-#: Finding codes for schema errors, by the libxml2 error families they group.
-CODE_INVALID_VALUE: Final = "XSD001"
-CODE_STRUCTURE: Final = "XSD002"
-CODE_ATTRIBUTE: Final = "XSD003"
-CODE_IDENTITY: Final = "XSD004"
-CODE_OTHER: Final = "XSD000"
-
-#: Every finding code schema validation makes, with what it means.
-SCHEMA_CODES: Final = {
-    CODE_INVALID_VALUE: "a value does not match its type (pattern, enumeration, length, range, datatype)",
-    CODE_STRUCTURE: "an element is missing, not expected here, or in the wrong order",
-    CODE_ATTRIBUTE: "an attribute is missing, not allowed, or has an invalid value",
-    CODE_IDENTITY: "an identity constraint (xs:unique, xs:key, xs:keyref) is violated",
-    CODE_OTHER: "another schema validity error",
-}
-
 # A namespace in Clark notation ({urn:...}Name): URIs always hold a colon or a slash,
 # which tells them from regular-expression counts such as {13} in pattern messages.
 _CLARK_NAME: Final = re.compile(r"\{[^{}\s']*[:/][^{}\s']*\}")
-
-
-#: Attribute errors whose libxml2 type names do not say "ATTR": an attribute on an element
-#: of simple type (cvc-type 3.1.1), xsi:nil on an element that is not nillable (cvc-elt
-#: 3.1); the xsi:type errors are cvc-elt 4.
-_ATTRIBUTE_TYPES: Final = frozenset({"SCHEMAV_CVC_COMPLEX_TYPE_4", "SCHEMAV_CVC_TYPE_3_1_1", "SCHEMAV_CVC_ELT_3_1"})
-
-
-def schema_error_code(type_name: str) -> str:
-    """The finding code for a libxml2 schema validity error type."""
-    if "IDC" in type_name:
-        return CODE_IDENTITY
-    if (
-        "ATTR" in type_name
-        or type_name.startswith(("SCHEMAV_CVC_COMPLEX_TYPE_3", "SCHEMAV_CVC_ELT_4"))
-        or type_name in _ATTRIBUTE_TYPES
-    ):
-        return CODE_ATTRIBUTE
-    if any(
-        part in type_name
-        for part in ("DATATYPE", "PATTERN", "ENUMERATION", "LENGTH", "INCLUSIVE", "EXCLUSIVE", "DIGITS", "FACET")
-    ) or type_name in ("SCHEMAV_CVC_TYPE_3_1_2", "SCHEMAV_CVC_ELT_5_2_2", "SCHEMAV_CVC_COMPLEX_TYPE_2_2"):
-        return CODE_INVALID_VALUE
-    if "ELEMENT_CONTENT" in type_name or "COMPLEX_TYPE_2" in type_name or "CVC_ELT" in type_name:
-        return CODE_STRUCTURE
-    return CODE_OTHER
 
 
 def _local_name(tag: object) -> str:
@@ -612,7 +571,7 @@ class FileCheck:
     def __iter__(self) -> Iterator[Finding]:
         """The findings in file order: by the line of the installation or element they are about.
 
-        The findings of the installations are held back (see :mod:`mcfcheck.spool`) until
+        The findings of the installations are held back (see :mod:`mcfcheck.check.spool`) until
         the skeleton's, which are only known when the file ends, can be put among them;
         those of the finish step (the trailer's rules, the checks across installations)
         come last. What was found before a problem that stops the check comes first.

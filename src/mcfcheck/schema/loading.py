@@ -29,7 +29,7 @@ from typing import Final
 from lxml import etree
 
 from mcfcheck.errors import SchemaError
-from mcfcheck.xmlinput import split_tag
+from mcfcheck.input.xml import split_tag
 
 XSD_NS: Final = "http://www.w3.org/2001/XMLSchema"
 _XS: Final = f"{{{XSD_NS}}}"
@@ -90,7 +90,7 @@ def schemas_folder() -> Path:
     packaged = Path(str(resources.files("mcfcheck"))) / "schemas"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "schemas"
+    return Path(__file__).resolve().parents[3] / "schemas"
 
 
 def known_schemas() -> str:

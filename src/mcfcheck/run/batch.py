@@ -12,9 +12,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
+from mcfcheck.check.file import FileCheck
 from mcfcheck.errors import InputError, InternalError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.parallel import (
+from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import RuleRegistry
+from mcfcheck.run.parts import (
     BATCH_PART_BYTES,
     DEFAULT_PART_BYTES,
     STOP_SIGNALS,
@@ -26,11 +30,7 @@ from mcfcheck.parallel import (
     submit_whole_file,
     worker_pool,
 )
-from mcfcheck.rules.engine import RuleSettings
-from mcfcheck.rules.registry import RuleRegistry
-from mcfcheck.schemas import CompiledSchema, load_schema
-from mcfcheck.validator import FileCheck
-from mcfcheck.xmlinput import DEFAULT_MAX_DECOMPRESSED_BYTES
+from mcfcheck.schema.loading import CompiledSchema, load_schema
 
 
 class ExitStatus(enum.IntEnum):
@@ -129,7 +129,7 @@ def validate_files(
     validated whole by the workers, several at once, and larger ones in parts;
     the findings and their order are those of single passes. A schema that cannot be
     loaded stops the batch before any file is read. ``pool`` is a pool of workers already
-    started (see :func:`mcfcheck.parallel.worker_pool`), used instead of starting one; it
+    started (see :func:`mcfcheck.run.parts.worker_pool`), used instead of starting one; it
     is shut down at the end either way. Without ``split``, no file is validated in parts
     (a selected rule cannot merge what it gathers across parts: see
     :meth:`mcfcheck.rules.Rule.merges_parts`); workers still validate several files at once.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from mcfcheck.findings import Severity
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry
-from mcfcheck.validator import SCHEMA_CODES
+from mcfcheck.schema.codes import SCHEMA_CODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ def _device_set(name: str, table: dict[str, Any]) -> DeviceSet:
 @cache
 def builtin_cohorts() -> dict[str, Cohort]:
     """The cohorts shipped with mcfcheck, by name (IOC, CB, SECURE, FOC)."""
-    text = resources.files("mcfcheck").joinpath("cohorts.toml").read_text(encoding="utf-8")
+    text = resources.files("mcfcheck.rules").joinpath("cohorts.toml").read_text(encoding="utf-8")
     registry = tomllib.loads(text)
     device_sets = {name: _device_set(name, table) for name, table in registry["device_sets"].items()}
     return {

@@ -60,7 +60,7 @@ def secure_pull_parser(
 
 
 #: The start of the target of the processing instructions that break up the blank lines
-#: a part of a file is padded with (see mcfcheck.validator.Part). Each run adds a random
+#: a part of a file is padded with (see mcfcheck.check.file.Part). Each run adds a random
 #: suffix of its own (:func:`padding_target`), so that no input can write one.
 PADDING_PREFIX: Final = "mcfcheck-padding-"
 
