@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 ## compile: the modules that run once per installation, compiled with mypyc beside their
 ## sources (Python imports an extension module first), and the C module that reads
-## installations from libxml2's tree (src/mcfcheck/_fastread.c, against lxml's headers).
+## installations from libxml2's tree (src/mcfcheck/native/_fastread.c, against lxml's headers).
 ## What cannot be built is left out with a one-line message: without a C compiler
 ## mcfcheck runs as plain Python; without lxml's headers it reads installations through
 ## lxml's Python API. The findings are the same (but for the lines, beyond line 65,535, of
@@ -26,7 +26,7 @@ COMPILED := mcfcheck/rules/identifiers.py mcfcheck/check/columns.py mcfcheck/che
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled
-$(COMPILED_STAMP): $(STAMP) Makefile $(addprefix src/,$(COMPILED)) src/mcfcheck/_fastread.c tools/build_extension.py
+$(COMPILED_STAMP): $(STAMP) Makefile $(addprefix src/,$(COMPILED)) src/mcfcheck/native/_fastread.c tools/build_extension.py
 	@echo "compiling $(words $(COMPILED)) modules with mypyc and one C module (about a minute; log in src/build/mypyc.log)"
 	@mkdir -p src/build
 	@find src -name '*.so' -delete
@@ -76,6 +76,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

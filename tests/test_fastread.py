@@ -19,7 +19,7 @@ if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # test_native checks that it says so; there is nothing to compare.
     pytest.skip("the C reader was not built", allow_module_level=True)
 
-from mcfcheck import _fastread as fastread
+from mcfcheck.native import _fastread as fastread
 
 NAMESPACE = "urn:mcfcheck:mcf"
 OTHER = "urn:example:other"

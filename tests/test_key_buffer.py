@@ -19,7 +19,7 @@ if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # make compile could not build the C module here: test_native checks that it says so.
     pytest.skip("the C module was not built", allow_module_level=True)
 
-from mcfcheck._fastread import KeyBuffer, repeated_fingerprints, repeated_positions
+from mcfcheck.native._fastread import KeyBuffer, repeated_fingerprints, repeated_positions
 
 from .test_keys import _positions, _repeated_by_definition, _table_by_definition, fingerprints
 

@@ -32,7 +32,7 @@ def test_make_runs_the_tests_on_the_compiled_modules() -> None:
     build = os.environ.get("MCFCHECK_BUILD")
     if build in ("compiled", "mypyc"):
         assert compiled >= HOT_MODULES
-        assert ("mcfcheck._fastread" in compiled) == (build == "compiled")
+        assert ("mcfcheck.native._fastread" in compiled) == (build == "compiled")
     elif build == "plain":
         assert not compiled
     result = CliRunner().invoke(app, ["--version"])

@@ -27,7 +27,7 @@ if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # make compile could not build the C module here: test_native checks that it says so.
     pytest.skip("mcfcheck's C module was not built", allow_module_level=True)
 
-from mcfcheck._fastread import RecordParser
+from mcfcheck.native._fastread import RecordParser
 
 NAMESPACE = "urn:mcfcheck:mcf"
 RECORD = f"{{{NAMESPACE}}}Installation"

@@ -1,4 +1,4 @@
-"""Build mcfcheck's C extension module (``mcfcheck._fastread``) in place, beside its source.
+"""Build mcfcheck's C extension module (``mcfcheck.native._fastread``) in place, beside its source.
 
 ``make compile`` runs it after mypyc. It compiles against the headers of the lxml that
 is installed (lxml ships them), so it is rebuilt whenever lxml changes; the module
@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     extension = Extension(
-        "mcfcheck._fastread",
-        [str(ROOT / "src/mcfcheck/_fastread.c")],
+        "mcfcheck.native._fastread",
+        [str(ROOT / "src/mcfcheck/native/_fastread.c")],
         include_dirs=lxml.get_include(),  # type: ignore[attr-defined] # not in lxml's stubs
         extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration"],
     )

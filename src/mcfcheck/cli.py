@@ -18,8 +18,7 @@ from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 from mcfcheck.native import compiled_modules, tune_process
-from mcfcheck.reports.console import TextReporter, console, sane_widths
-from mcfcheck.reports.outputs import (
+from mcfcheck.outputs import (
     KEEP_BYTES,
     REPLACE_UNDECODABLE,
     STANDARD_OUTPUT_NAME,
@@ -32,6 +31,7 @@ from mcfcheck.reports.outputs import (
     output_target,
     standard_text,
 )
+from mcfcheck.reports.console import TextReporter, console, sane_widths
 from mcfcheck.rules.catalogue import Check, catalogue
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.config import Configuration, find_configuration, load_configuration, rule_settings
@@ -297,7 +297,7 @@ CONSOLE_FORMATS = ("console", "text")
 
 
 def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple[str, OutputTarget]]:
-    """Where the reports --output asks for go (:func:`mcfcheck.reports.outputs.output_target`), before any is read.
+    """Where the reports --output asks for go (:func:`mcfcheck.outputs.output_target`), before any is read.
 
     A report that would replace an input of the run, or another report, is refused.
     """

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.reports.outputs import atomic_output
+from mcfcheck.outputs import atomic_output
 from mcfcheck.rules.cohorts import Cohort, DeviceModel, DeviceSet
 from mcfcheck.rules.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
 from mcfcheck.schema.loading import MCF_NAMESPACE

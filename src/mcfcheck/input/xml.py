@@ -16,7 +16,7 @@ from lxml import etree
 from mcfcheck.errors import InputError
 
 if TYPE_CHECKING:
-    from mcfcheck._fastread import RecordParser
+    from mcfcheck.native._fastread import RecordParser
 
 MINIMUM_LXML: Final = (6, 1)
 
@@ -73,7 +73,7 @@ def padding_target() -> str:
 def _record_parser() -> type[RecordParser] | None:
     """mcfcheck's own push parser, when it is built and matches the installed lxml."""
     try:
-        from mcfcheck._fastread import RecordParser
+        from mcfcheck.native._fastread import RecordParser
     except ImportError:
         return None
     return RecordParser

@@ -3,7 +3,7 @@
 ``make compile`` compiles the modules that run once per installation (the installation
 view, the rule engine, the rule packs, the validator) with mypyc, in place: each
 extension module sits beside its source and Python imports it first. It also builds
-:mod:`mcfcheck._fastread`, written in C, which parses the file into libxml2's tree,
+:mod:`mcfcheck.native._fastread`, written in C, which parses the file into libxml2's tree,
 reporting each installation as it ends, and reads installations' fields from that tree
 for the installation view. Without them mcfcheck runs the same code as plain Python,
 parsing with lxml's pull parser and reading installations through lxml's Python API:
@@ -19,13 +19,12 @@ import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
-import mcfcheck
-
 
 def _modules() -> list[tuple[str, Path]]:
     """Every module of the package and the file it is imported from."""
     found = []
-    for info in pkgutil.walk_packages(mcfcheck.__path__, "mcfcheck."):
+    # The package's folder, found without importing the package (this module is its lowest layer).
+    for info in pkgutil.walk_packages([str(Path(__file__).resolve().parent.parent)], "mcfcheck."):
         spec = info.module_finder.find_spec(info.name, None)
         if spec is not None and spec.origin is not None:
             found.append((info.name, Path(spec.origin)))
@@ -87,7 +86,7 @@ def line_feed_counter() -> Callable[[bytes | memoryview], int] | None:
     the compiler (about a fifth of the time).
     """
     try:
-        from mcfcheck._fastread import count_lines
+        from mcfcheck.native._fastread import count_lines
     except ImportError:
         return None
     return count_lines
@@ -103,7 +102,7 @@ def tune_allocator() -> bool:
     glibc.
     """
     try:
-        from mcfcheck._fastread import tune_allocator as tune
+        from mcfcheck.native._fastread import tune_allocator as tune
     except ImportError:
         return False
     return tune()

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.reports.outputs import STANDARD_ERROR_NAME, STANDARD_OUTPUT_NAME, standard_text
+from mcfcheck.outputs import STANDARD_ERROR_NAME, STANDARD_OUTPUT_NAME, standard_text
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
@@ -56,7 +56,7 @@ def console(stderr: bool = False) -> Console:
     File names are written as their bytes, those that are not UTF-8 included; a reader
     that went away (``| head``) leaves the run to finish with the status its files
     decide; any other failure to write (a full disk) is an
-    :class:`mcfcheck.reports.outputs.OutputError`.
+    :class:`mcfcheck.outputs.OutputError`.
     """
     stream = (
         standard_text(sys.stderr, STANDARD_ERROR_NAME) if stderr else standard_text(sys.stdout, STANDARD_OUTPUT_NAME)

@@ -11,7 +11,7 @@ sorted back into file order on disk, and reported one at a time. However many va
 repeat, and however often, memory holds a few runs of the sort, not the duplicates.
 
 With mcfcheck's C module, a store records occurrences in C
-(:class:`mcfcheck._fastread.KeyBuffer`): the same fingerprints and the same records,
+(:class:`mcfcheck.native._fastread.KeyBuffer`): the same fingerprints and the same records,
 byte for byte, for a fraction of the cost.
 
 Values longer than :data:`VALUE_BYTES` are not checked: no identifier the schema
@@ -64,7 +64,7 @@ Adder = Callable[[str, int, int], None]
 
 
 class _Buffer(Protocol):
-    """What a store needs of :class:`mcfcheck._fastread.KeyBuffer`."""
+    """What a store needs of :class:`mcfcheck.native._fastread.KeyBuffer`."""
 
     def add(self, value: str, line: int, slot: int = 0, /) -> None: ...
     def flush(self) -> None: ...
@@ -76,7 +76,7 @@ class _Buffer(Protocol):
 def _buffer_class() -> Callable[[int, int, int], _Buffer] | None:
     """mcfcheck's C key buffer, when it is built."""
     try:
-        from mcfcheck._fastread import KeyBuffer
+        from mcfcheck.native._fastread import KeyBuffer
     except ImportError:
         return None
     return KeyBuffer
@@ -169,7 +169,7 @@ PositionFinder = Callable[[bytes | bytearray, bytes, int, int], bytes]
 def _search_functions() -> tuple[TableMaker, PositionFinder]:
     """mcfcheck's C search for repeated fingerprints, when it is built; else numpy's."""
     try:
-        from mcfcheck._fastread import repeated_fingerprints, repeated_positions
+        from mcfcheck.native._fastread import repeated_fingerprints, repeated_positions
     except ImportError:
         return _repeated_fingerprints, _repeated_positions
     return repeated_fingerprints, repeated_positions

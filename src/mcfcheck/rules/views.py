@@ -308,7 +308,7 @@ def read_installation_fields(element: etree._Element) -> InstallationFields:
 def _fast_reader() -> Callable[[etree._Element], InstallationFields] | None:
     """The C reader of installations, when it is built and matches the installed lxml."""
     try:
-        from mcfcheck._fastread import read_installation
+        from mcfcheck.native._fastread import read_installation
     except ImportError:
         return None
     return read_installation
@@ -316,7 +316,7 @@ def _fast_reader() -> Callable[[etree._Element], InstallationFields] | None:
 
 #: Reads an installation's fields: in C when it can, else through lxml's Python API.
 _FAST_READER: Final = _fast_reader()
-#: Whether installations are read in C (see :mod:`mcfcheck._fastread`).
+#: Whether installations are read in C (see :mod:`mcfcheck.native._fastread`).
 FAST_READER = _FAST_READER is not None
 
 

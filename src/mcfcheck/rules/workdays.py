@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.reports.outputs import atomic_output
+from mcfcheck.outputs import atomic_output
 
 #: The calendars a rule option may name, and the part of the United Kingdom each is.
 CALENDARS: Final = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}

@@ -903,7 +903,7 @@ static PyGetSetDef record_parser_properties[] = {
 
 static PyTypeObject record_parser_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "mcfcheck._fastread.RecordParser",
+    .tp_name = "mcfcheck.native._fastread.RecordParser",
     .tp_basicsize = sizeof(RecordParser),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "RecordParser(namespace, name, padding_target=None): a push parser reporting records as they end.",
@@ -1138,7 +1138,7 @@ static PySequenceMethods key_buffer_sequence = {
 
 static PyTypeObject key_buffer_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "mcfcheck._fastread.KeyBuffer",
+    .tp_name = "mcfcheck.native._fastread.KeyBuffer",
     .tp_basicsize = sizeof(KeyBuffer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "KeyBuffer(fd, value_bytes, flush_bytes): a key store's fingerprints and spilled records.",
@@ -1495,7 +1495,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "mcfcheck._fastread",
+    PyModuleDef_HEAD_INIT, "mcfcheck.native._fastread",
     "Installations found and read on libxml2's tree in C.", -1, methods,
 };
 
