@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -17,6 +18,8 @@ from mcfcheck.native import COLLECTOR_THRESHOLD, compiled_modules, stale_modules
 from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.run.parts import worker_pool
+
+from .conftest import SAMPLES
 
 #: The modules that run once per installation; ``make compile`` compiles them.
 HOT_MODULES = {"mcfcheck.rules.engine", "mcfcheck.rules.views", "mcfcheck.rules.packs.common", "mcfcheck.check.file"}
@@ -89,3 +92,47 @@ def test_tuning_a_process_changes_the_collector_and_the_allocator() -> None:
     threshold, frozen, threads, applied = done.stdout.split()
     assert (int(threshold), frozen, threads) == (COLLECTOR_THRESHOLD, "True", "1")
     assert applied == str(tune_allocator())
+
+
+_USES_C = """
+from mcfcheck import native
+from mcfcheck.input import xml
+from mcfcheck.rules import keys, views
+from mcfcheck.run import parts
+print(native.FAST is not None, xml.NATIVE_PARSER, views.FAST_READER, keys._KEY_BUFFER is not None,
+      parts._COUNT_LINES is not None, native.tune_allocator())
+"""
+
+
+def test_one_switch_leaves_the_c_module_unused_everywhere(tmp_path: Path) -> None:
+    """MCFCHECK_PURE=1: the parser, the installation reader, the key buffer, the line counter and
+    the allocator's tuning all run as plain Python; the findings are the same."""
+    environment = {key: value for key, value in os.environ.items() if key != "MCFCHECK_PURE"}
+    default = subprocess.run(
+        [sys.executable, "-c", _USES_C], capture_output=True, text=True, check=True, env=environment
+    )
+    pure = subprocess.run(
+        [sys.executable, "-c", _USES_C],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**environment, "MCFCHECK_PURE": "1"},
+    )
+    assert pure.stdout.split() == ["False"] * 6
+    if os.environ.get("MCFCHECK_BUILD") == "compiled":
+        assert default.stdout.split()[:5] == ["True"] * 5
+    sample = tmp_path / "sample.xml"
+    text = (SAMPLES / "mpan-format-invalid.xml").read_text(encoding="utf-8")
+    sample.write_text(text.replace("<Status>Active</Status>", "<Status>Bogus</Status>", 2), encoding="utf-8")
+    command = [sys.executable, "-m", "mcfcheck", "validate", "--jobs", "1", str(sample)]
+    findings = subprocess.run(command, capture_output=True, text=True, env=environment)
+    pure_findings = subprocess.run(command, capture_output=True, text=True, env={**environment, "MCFCHECK_PURE": "1"})
+    assert findings.returncode == pure_findings.returncode == 1
+    assert findings.stdout == pure_findings.stdout
+    version = subprocess.run(
+        [sys.executable, "-m", "mcfcheck", "--version"],
+        capture_output=True,
+        text=True,
+        env={**environment, "MCFCHECK_PURE": "1"},
+    )
+    assert "the C module left unused by MCFCHECK_PURE=1" in version.stdout

@@ -17,7 +17,7 @@ from mcfcheck import __version__
 from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
-from mcfcheck.native import compiled_modules, tune_process
+from mcfcheck.native import PURE_VARIABLE, compiled_modules, tune_process
 from mcfcheck.outputs import (
     KEEP_BYTES,
     REPLACE_UNDECODABLE,
@@ -75,6 +75,8 @@ def _version(value: bool) -> None:
     if value:
         compiled = compiled_modules()
         build = f"{len(compiled)} modules compiled" if compiled else "plain Python"
+        if os.environ.get(PURE_VARIABLE) == "1":
+            build += f"; the C module left unused by {PURE_VARIABLE}=1"
         typer.echo(f"mcfcheck {__version__} ({build})")
         raise typer.Exit(ExitStatus.VALID)
 

@@ -10,6 +10,7 @@ installations' content. Memory therefore stays flat whatever the file's size.
 
 from __future__ import annotations
 
+import enum
 import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -48,12 +49,17 @@ REFERENCE_ELEMENT: Final = "InstallationReference"
 STATUS_ELEMENT: Final = "Status"
 GROUP_ID_ELEMENT: Final = "GroupID"
 
-#: The steps findings come from: the installations (their schema findings and rules, and the
-#: header's rules), the document (the skeleton's schema findings), and the finish (the
-#: trailer's rules and the checks across installations, once the file has been read).
-INSTALLATIONS: Final = "installations"
-DOCUMENT: Final = "document"
-FINISH: Final = "finish"
+
+class Phase(enum.Enum):
+    """The step of a file's check that findings come from, in the order they run."""
+
+    #: The installations: each one's schema findings and rules, and the header's rules.
+    INSTALLATIONS = "installations"
+    #: The document: the skeleton's schema findings, once the installations are released.
+    DOCUMENT = "document"
+    #: The finish: the trailer's rules and the checks across installations, the file read.
+    FINISH = "finish"
+
 
 #: How many installations are checked together: the schema checks them all, then the rules run.
 RECORD_BATCH: Final = 64
@@ -191,7 +197,7 @@ class _FileValidation:
         self.engine = engine
         self.part = part
         #: Which step the findings come from: installations, document (the skeleton) or finish.
-        self.phase = INSTALLATIONS
+        self.phase = Phase.INSTALLATIONS
         #: The line that places the findings being made in file order: the installation's
         #: start for an installation's findings; None: each finding's own line.
         self.anchor: int | None = None
@@ -213,7 +219,7 @@ class _FileValidation:
         #: Whether the installations under ``_parent`` stand where the schema puts them.
         self._placed = True
         self._containers = 0
-        self._position = part.position_offset if part is not None else 0
+        self._position = 0
         # Placeholders left in the skeleton, by source line: (path, reference, status).
         self._placeholders: dict[int, tuple[str, str | None, str | None]] = {}
         # Installations set aside where they do not belong, by source line: (reference, status).
@@ -318,9 +324,8 @@ class _FileValidation:
             self._placed = self._stands_where_expected(parent)
             if self._placed:
                 self._containers += 1
-                if self._containers > 1 or self.part is None:
-                    self._position = 0
-                elif parent is not None:
+                self._position = 0
+                if self._containers == 1 and self.part is not None and parent is not None:
                     # A part's padding (blank lines) before its first installation.
                     parent.text = _content(parent.text)
                 self._parent_path = canonical_path(parent) if parent is not None else ""
@@ -406,7 +411,7 @@ class _FileValidation:
 
     def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
         """Validate what is left once every installation has been released; then the trailer's rules."""
-        self.phase = DOCUMENT
+        self.phase = Phase.DOCUMENT
         self.anchor = None
         if not self._header_read:
             self._read_header(root)
@@ -420,7 +425,7 @@ class _FileValidation:
             self.engine.merge_states(self.part.merge_states)
             # The merged stores hold copies: let the parts' states go now.
             self.part.merge_states.clear()
-        self.phase = FINISH
+        self.phase = Phase.FINISH
         yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
 
     def _skeleton_findings(self, root: etree._Element) -> Iterator[Finding]:
@@ -457,14 +462,12 @@ class Part:
     ``padding_lines`` blank lines after the first range, so that every line of the
     later ranges keeps its line number in the file; the processing instructions that
     break the padding up have the target ``padding_target``, random for each run, so
-    that none the file holds is taken for padding. ``position_offset`` is the number
-    of installations before the part. With ``finish``, the trailer's rules and the
+    that none the file holds is taken for padding. With ``finish``, the trailer's rules and the
     rules' finish step run, after merging ``merge_states`` (the other parts').
     """
 
     ranges: tuple[tuple[int, int], ...]
     padding_lines: int = 0
-    position_offset: int = 0
     finish: bool = False
     merge_states: list[PartState] = field(default_factory=list)
     spill_folder: Path | None = None
@@ -560,7 +563,7 @@ class FileCheck:
         self.installations = 0
         self.schema_name: str | None = schema.name if schema is not None else None
         #: The step the last finding came from (installations, document or finish).
-        self.phase = INSTALLATIONS
+        self.phase = Phase.INSTALLATIONS
         #: For a part that does not finish: what its rules gathered, for merging.
         self.states: PartState | None = None
         #: The cohort the header's GroupID names, once the header has been read.
@@ -581,9 +584,9 @@ class FileCheck:
         ordered = False
         try:
             for phase, anchor, finding in self.tagged():
-                if phase == INSTALLATIONS:
+                if phase is Phase.INSTALLATIONS:
                     spool.add(anchor, finding)
-                elif phase == DOCUMENT:
+                elif phase is Phase.DOCUMENT:
                     skeleton.append((anchor, finding))
                 else:
                     if not ordered:
@@ -599,7 +602,7 @@ class FileCheck:
         finally:
             spool.close()
 
-    def tagged(self) -> Iterator[tuple[str, int, Finding]]:
+    def tagged(self) -> Iterator[tuple[Phase, int, Finding]]:
         """Every selected finding as it is made, with its step and the line that places it."""
         require_lxml()
         with open_input(self.path) as stream:

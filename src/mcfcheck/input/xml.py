@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final, Literal, Protocol
 from lxml import etree
 
 from mcfcheck.errors import InputError
+from mcfcheck.native import FAST
 
 if TYPE_CHECKING:
     from mcfcheck.native._fastread import RecordParser
@@ -70,16 +71,8 @@ def padding_target() -> str:
     return PADDING_PREFIX + os.urandom(16).hex()
 
 
-def _record_parser() -> type[RecordParser] | None:
-    """mcfcheck's own push parser, when it is built and matches the installed lxml."""
-    try:
-        from mcfcheck.native._fastread import RecordParser
-    except ImportError:
-        return None
-    return RecordParser
-
-
-_RECORD_PARSER: Final = _record_parser()
+#: mcfcheck's own push parser, when its C module is used (:data:`mcfcheck.native.FAST`).
+_RECORD_PARSER: Final[type[RecordParser] | None] = FAST.RecordParser if FAST is not None else None
 #: Whether records are found by mcfcheck's own parser rather than lxml's pull parser.
 NATIVE_PARSER = _RECORD_PARSER is not None
 

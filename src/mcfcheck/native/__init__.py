@@ -8,6 +8,11 @@ reporting each installation as it ends, and reads installations' fields from tha
 for the installation view. Without them mcfcheck runs the same code as plain Python,
 parsing with lxml's pull parser and reading installations through lxml's Python API:
 the same findings, slower (but for some lines beyond line 65,535: see ``RecordParser``).
+
+This module is the one place that decides whether the C module is used
+(:data:`FAST`): every other module asks it. ``MCFCHECK_PURE=1`` in the environment
+leaves the C module unused, as if it were not built (the modules mypyc compiled are the
+same code as their sources, and stay).
 """
 
 from __future__ import annotations
@@ -18,6 +23,26 @@ import os
 import pkgutil
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Final
+
+#: Set to 1, this environment variable leaves mcfcheck's C module unused.
+PURE_VARIABLE: Final = "MCFCHECK_PURE"
+
+
+def _fast_module() -> ModuleType | None:
+    """mcfcheck's C module: None where it is not built, does not load under this lxml, or MCFCHECK_PURE=1."""
+    if os.environ.get(PURE_VARIABLE) == "1":
+        return None
+    try:
+        from mcfcheck.native import _fastread
+    except ImportError:
+        return None
+    return _fastread
+
+
+#: mcfcheck's C module (see :mod:`mcfcheck.native._fastread`), or None: plain Python instead.
+FAST: Final = _fast_module()
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -85,11 +110,7 @@ def line_feed_counter() -> Callable[[bytes | memoryview], int] | None:
     Python's ``bytes.count`` looks at one byte at a time; the C loop is vectorised by
     the compiler (about a fifth of the time).
     """
-    try:
-        from mcfcheck.native._fastread import count_lines
-    except ImportError:
-        return None
-    return count_lines
+    return FAST.count_lines if FAST is not None else None
 
 
 def tune_allocator() -> bool:
@@ -101,8 +122,4 @@ def tune_allocator() -> bool:
     API never calls it. Says whether it was applied: not without mcfcheck's C module or
     glibc.
     """
-    try:
-        from mcfcheck.native._fastread import tune_allocator as tune
-    except ImportError:
-        return False
-    return tune()
+    return bool(FAST.tune_allocator()) if FAST is not None else False

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple, Protocol
 
+from mcfcheck.native import FAST
+
 #: The longest value a store checks, in UTF-8 bytes.
 VALUE_BYTES: Final = 40
 #: How many bytes of records wait before they are written to the spill.
@@ -73,16 +75,8 @@ class _Buffer(Protocol):
     def __len__(self) -> int: ...
 
 
-def _buffer_class() -> Callable[[int, int, int], _Buffer] | None:
-    """mcfcheck's C key buffer, when it is built."""
-    try:
-        from mcfcheck.native._fastread import KeyBuffer
-    except ImportError:
-        return None
-    return KeyBuffer
-
-
-_KEY_BUFFER: Final = _buffer_class()
+#: mcfcheck's C key buffer, when the C module is used.
+_KEY_BUFFER: Final[Callable[[int, int, int], _Buffer] | None] = FAST.KeyBuffer if FAST is not None else None
 
 
 class Occurrence(NamedTuple):
@@ -167,12 +161,10 @@ PositionFinder = Callable[[bytes | bytearray, bytes, int, int], bytes]
 
 
 def _search_functions() -> tuple[TableMaker, PositionFinder]:
-    """mcfcheck's C search for repeated fingerprints, when it is built; else numpy's."""
-    try:
-        from mcfcheck.native._fastread import repeated_fingerprints, repeated_positions
-    except ImportError:
+    """mcfcheck's C search for repeated fingerprints, when the C module is used; else numpy's."""
+    if FAST is None:
         return _repeated_fingerprints, _repeated_positions
-    return repeated_fingerprints, repeated_positions
+    return FAST.repeated_fingerprints, FAST.repeated_positions
 
 
 def _repeated_fingerprints(data: bytes | bytearray) -> bytes:

@@ -16,6 +16,7 @@ from typing import Final
 from lxml import etree
 
 from mcfcheck.input.xml import split_tag
+from mcfcheck.native import FAST
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -305,17 +306,10 @@ def read_installation_fields(element: etree._Element) -> InstallationFields:
     )
 
 
-def _fast_reader() -> Callable[[etree._Element], InstallationFields] | None:
-    """The C reader of installations, when it is built and matches the installed lxml."""
-    try:
-        from mcfcheck.native._fastread import read_installation
-    except ImportError:
-        return None
-    return read_installation
-
-
-#: Reads an installation's fields: in C when it can, else through lxml's Python API.
-_FAST_READER: Final = _fast_reader()
+#: Reads an installation's fields: in C when the C module is used, else through lxml's Python API.
+_FAST_READER: Final[Callable[[etree._Element], InstallationFields] | None] = (
+    FAST.read_installation if FAST is not None else None
+)
 #: Whether installations are read in C (see :mod:`mcfcheck.native._fastread`).
 FAST_READER = _FAST_READER is not None
 

@@ -40,7 +40,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.check.file import FINISH, INSTALLATIONS, FileCheck, Part, in_file_order
+from mcfcheck.check.file import FileCheck, Part, Phase, in_file_order
 from mcfcheck.check.spool import Anchored, FindingSpool, SpooledFindings
 from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding
@@ -335,7 +335,7 @@ def _validate_part(task: _Task) -> PartResult:
     spool = FindingSpool(task.part.spill_folder)
     try:
         for phase, anchor, finding in check.tagged():
-            if phase == INSTALLATIONS:
+            if phase is Phase.INSTALLATIONS:
                 spool.add(anchor, finding)
             elif len(result.skeleton) < _MAX_SKELETON_FINDINGS:
                 result.skeleton.append((anchor, finding))
@@ -497,13 +497,12 @@ class ParallelFileCheck:
         finishing = Part(
             ranges=((0, layout.head_end), (layout.tail_start, layout.size)),
             padding_lines=layout.tail_line - layout.lines[0],
-            position_offset=self.installations,
             finish=True,
             merge_states=states,
         )
         check = FileCheck(self.path, self.compiled, rules=self.rules, part=finishing)
         for phase, _anchor, finding in check.tagged():
-            if phase == FINISH:
+            if phase is Phase.FINISH:
                 yield finding
 
     def _installation_findings(self, layout: Plan, results: list[PartResult]) -> Iterator[Anchored]:
