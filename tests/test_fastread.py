@@ -12,7 +12,13 @@ from lxml import etree
 
 from mcfcheck.generate import MCFGenerator, PlantedKind
 from mcfcheck.rules.cohorts import builtin_cohorts
-from mcfcheck.rules.views import FAST_READER, InstallationView, read_installation_fields
+from mcfcheck.rules.views import (
+    DEVICE_FIELDS,
+    FAST_READER,
+    INSTALLATION_FIELDS,
+    InstallationView,
+    read_installation_fields,
+)
 
 if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # make compile could not build the C reader here (no C compiler, or no lxml headers):
@@ -189,3 +195,23 @@ def test_reading_leaks_nothing(tmp_path: Path) -> None:
             fastread.read_installation(element)
     # A leak of one small object per installation would be several megabytes.
     assert resident_mb() - before < 2.0
+
+
+def test_the_c_reader_names_its_slots_as_the_views_do() -> None:
+    """The fields' order is defined once: the C module exports its slots' names, which must be the views'."""
+    assert fastread.INSTALLATION_FIELDS == INSTALLATION_FIELDS
+    assert fastread.DEVICE_FIELDS == DEVICE_FIELDS
+    element = etree.fromstring(
+        b"<Installation><InstallationReference>R-1</InstallationReference><Status>Active</Status>"
+        b"<CommunicationsHub><DeviceID>00-0D-6F-00-00-00-00-01</DeviceID></CommunicationsHub></Installation>"
+    )
+    fields = read_installation_fields(element)
+    assert len(fields) == len(INSTALLATION_FIELDS)
+    hub = dict(zip(INSTALLATION_FIELDS, fields, strict=True))["hub"]
+    assert isinstance(hub, tuple)
+    assert len(hub) == len(DEVICE_FIELDS)
+    assert dict(zip(DEVICE_FIELDS, hub, strict=True))["device_id"] == "00-0D-6F-00-00-00-00-01"
+    view = InstallationView(element)
+    named = dict(zip(INSTALLATION_FIELDS, fields, strict=True))
+    for name in ("reference", "status", "mpan", "iccid", "apn", "utrn_cutover_hours"):
+        assert getattr(view, name) == named[name], name

@@ -204,18 +204,26 @@ as_tuple(PyObject **slots, int count)
 
 /* --- devices ------------------------------------------------------------------- */
 
-enum {
-    DEVICE_ELEMENT,
-    DEVICE_TYPE,
-    DEVICE_ID,
-    DEVICE_ID_LINE,
-    DEVICE_MANUFACTURER,
-    DEVICE_MODEL,
-    DEVICE_FIRMWARE_VERSION,
-    DEVICE_PAYMENT_MODE,
-    DEVICE_AUXILIARY_LOAD,
-    DEVICE_SLOTS
-};
+/*
+ * The slots of a device's tuple, in order, each with the name mcfcheck.rules.views gives
+ * it (DEVICE_FIELDS): the names are exported, and a test checks that both agree.
+ */
+#define DEVICE_FIELD_LIST(X)                                                                                 \
+    X(DEVICE_ELEMENT, "element")                                                                             \
+    X(DEVICE_TYPE, "device_type")                                                                            \
+    X(DEVICE_ID, "device_id")                                                                                \
+    X(DEVICE_ID_LINE, "device_id_line")                                                                      \
+    X(DEVICE_MANUFACTURER, "manufacturer")                                                                   \
+    X(DEVICE_MODEL, "model")                                                                                 \
+    X(DEVICE_FIRMWARE_VERSION, "firmware_version")                                                           \
+    X(DEVICE_PAYMENT_MODE, "payment_mode")                                                                   \
+    X(DEVICE_AUXILIARY_LOAD, "auxiliary_load")
+
+#define FIELD_SLOT(slot, name) slot,
+#define FIELD_NAME(slot, name) name,
+
+enum { DEVICE_FIELD_LIST(FIELD_SLOT) DEVICE_SLOTS };
+static const char *const device_field_names[] = {DEVICE_FIELD_LIST(FIELD_NAME)};
 
 static PyObject *
 read_device(struct LxmlDocument *document, xmlNode *device, const xmlChar *ns)
@@ -271,33 +279,35 @@ error:
 
 /* --- installations ------------------------------------------------------------- */
 
-enum {
-    REFERENCE,
-    REFERENCE_LINE,
-    STATUS,
-    MPAN,
-    MPAN_LINE,
-    MPRN,
-    MPRN_LINE,
-    HUB,
-    ICCID,
-    ICCID_LINE,
-    IMSI,
-    IMSI_LINE,
-    STATIC_IP,
-    STATIC_IP_LINE,
-    APN,
-    DEVICES,
-    PREPAYMENT,
-    UTRN_CUTOVER_HOURS,
-    DORMANT_NOTICE,
-    FIRMWARE_NOTICE_DATE,
-    PLANNED_UPGRADE_DATE,
-    MIGRATION_NOTICE_DATE,
-    PLANNED_MIGRATION_DATE,
-    SHORTER_NOTICE_AGREED,
-    INSTALLATION_SLOTS
-};
+/* The slots of an installation's tuple, with their names in mcfcheck.rules.views (INSTALLATION_FIELDS). */
+#define INSTALLATION_FIELD_LIST(X)                                                                           \
+    X(REFERENCE, "reference")                                                                                \
+    X(REFERENCE_LINE, "reference_line")                                                                      \
+    X(STATUS, "status")                                                                                      \
+    X(MPAN, "mpan")                                                                                          \
+    X(MPAN_LINE, "mpan_line")                                                                                \
+    X(MPRN, "mprn")                                                                                          \
+    X(MPRN_LINE, "mprn_line")                                                                                \
+    X(HUB, "hub")                                                                                            \
+    X(ICCID, "iccid")                                                                                        \
+    X(ICCID_LINE, "iccid_line")                                                                              \
+    X(IMSI, "imsi")                                                                                          \
+    X(IMSI_LINE, "imsi_line")                                                                                \
+    X(STATIC_IP, "static_ip")                                                                                \
+    X(STATIC_IP_LINE, "static_ip_line")                                                                      \
+    X(APN, "apn")                                                                                            \
+    X(DEVICES, "devices")                                                                                    \
+    X(PREPAYMENT, "prepayment")                                                                              \
+    X(UTRN_CUTOVER_HOURS, "utrn_cutover_hours")                                                              \
+    X(DORMANT_NOTICE, "dormant_notice")                                                                      \
+    X(FIRMWARE_NOTICE_DATE, "firmware_notice_date")                                                          \
+    X(PLANNED_UPGRADE_DATE, "planned_upgrade_date")                                                          \
+    X(MIGRATION_NOTICE_DATE, "migration_notice_date")                                                        \
+    X(PLANNED_MIGRATION_DATE, "planned_migration_date")                                                      \
+    X(SHORTER_NOTICE_AGREED, "shorter_notice_agreed")
+
+enum { INSTALLATION_FIELD_LIST(FIELD_SLOT) INSTALLATION_SLOTS };
+static const char *const installation_field_names[] = {INSTALLATION_FIELD_LIST(FIELD_NAME)};
 
 static int
 read_meter_points(PyObject **slots, xmlNode *points, const xmlChar *ns)
@@ -1499,6 +1509,27 @@ static struct PyModuleDef module_definition = {
     "Installations found and read on libxml2's tree in C.", -1, methods,
 };
 
+/* Add the names of a tuple's slots to the module, as a tuple of strings called `attribute`. */
+static int
+add_names(PyObject *module, const char *attribute, const char *const *names, int count)
+{
+    PyObject *tuple = PyTuple_New(count);
+    if (tuple == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        PyObject *name = PyUnicode_FromString(names[i]);
+        if (name == NULL) {
+            Py_DECREF(tuple);
+            return -1;
+        }
+        PyTuple_SET_ITEM(tuple, i, name);
+    }
+    int added = PyModule_AddObjectRef(module, attribute, tuple);
+    Py_DECREF(tuple);
+    return added;
+}
+
 PyMODINIT_FUNC
 PyInit__fastread(void)
 {
@@ -1519,7 +1550,9 @@ PyInit__fastread(void)
     if (module != NULL
         && (PyModule_AddStringConstant(module, "LXML_VERSION", LXML_VERSION_STRING) < 0
             || PyModule_AddObjectRef(module, "RecordParser", (PyObject *)&record_parser_type) < 0
-            || PyModule_AddObjectRef(module, "KeyBuffer", (PyObject *)&key_buffer_type) < 0)) {
+            || PyModule_AddObjectRef(module, "KeyBuffer", (PyObject *)&key_buffer_type) < 0
+            || add_names(module, "DEVICE_FIELDS", device_field_names, DEVICE_SLOTS) < 0
+            || add_names(module, "INSTALLATION_FIELDS", installation_field_names, INSTALLATION_SLOTS) < 0)) {
         Py_DECREF(module);
         return NULL;
     }

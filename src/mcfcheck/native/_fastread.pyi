@@ -6,6 +6,10 @@ from mcfcheck.rules.views import InstallationFields
 
 #: The lxml version the module was compiled against (it loads under that version only).
 LXML_VERSION: str
+#: The names of the slots of a device's and an installation's tuples, in order: those of
+#: mcfcheck.rules.views.DEVICE_FIELDS and INSTALLATION_FIELDS.
+DEVICE_FIELDS: tuple[str, ...]
+INSTALLATION_FIELDS: tuple[str, ...]
 
 def count_lines(data: bytes | bytearray | memoryview, /) -> int:
     """The line feeds in ``data`` (as ``data.count(b"\\n")``, many bytes at a time)."""

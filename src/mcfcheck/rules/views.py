@@ -164,6 +164,47 @@ class TrailerView(_Element):
 _Text = str | None
 _Line = int | None
 
+#: The names of a device's fields, in the order of :data:`DeviceFields` (the C reader
+#: exports the names of its slots, and a test checks that they agree).
+DEVICE_FIELDS: Final = (
+    "element",
+    "device_type",
+    "device_id",
+    "device_id_line",
+    "manufacturer",
+    "model",
+    "firmware_version",
+    "payment_mode",
+    "auxiliary_load",
+)
+#: The names of an installation's fields, in the order of :data:`InstallationFields`.
+INSTALLATION_FIELDS: Final = (
+    "reference",
+    "reference_line",
+    "status",
+    "mpan",
+    "mpan_line",
+    "mprn",
+    "mprn_line",
+    "hub",
+    "iccid",
+    "iccid_line",
+    "imsi",
+    "imsi_line",
+    "static_ip",
+    "static_ip_line",
+    "apn",
+    "devices",
+    "prepayment",
+    "utrn_cutover_hours",
+    "dormant_notice",
+    "firmware_notice_date",
+    "planned_upgrade_date",
+    "migration_notice_date",
+    "planned_migration_date",
+    "shorter_notice_agreed",
+)
+
 #: What a device's view is made from: its element, DeviceType (None without one),
 #: DeviceID and its line, Manufacturer, Model, FirmwareVersion, PaymentMode and
 #: AuxiliaryLoad, texts stripped. Where an element repeats, the last one counts.
