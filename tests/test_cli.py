@@ -153,9 +153,10 @@ print(status, *sorted(sys.modules))
         (
             [],
             (
-                "mcfcheck.reports.formats",
-                "mcfcheck.reports.base",
                 "mcfcheck.reports.html",
+                "mcfcheck.reports.json_report",
+                "mcfcheck.reports.sarif",
+                "mcfcheck.reports.junit",
                 "mcfcheck.generate",
                 "rich.progress",
                 "rich.table",

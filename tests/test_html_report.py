@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from mcfcheck.cli import app
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.generate import MCFGenerator
+from mcfcheck.reports.base import ReportSettings
 from mcfcheck.reports.html import NO_INSTALLATION, NOT_KNOWN, HtmlReporter
 from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.rules.cohorts import builtin_cohorts
@@ -139,7 +140,7 @@ def test_the_page_fetches_nothing(reports: tuple[Path, dict[str, Any]]) -> None:
 
 def test_hostile_text_stays_text() -> None:
     out = io.StringIO()
-    reporter = HtmlReporter(out, catalogue(load_registry()))
+    reporter = HtmlReporter(out, ReportSettings(lambda: catalogue(load_registry())))
     message = "</script><script>alert(1)</script><!-- & \u2028"
     status = "<b onmouseover=alert(2)>Sleeping</b>"
     reporter.start()

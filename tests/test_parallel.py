@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
 
 from mcfcheck import cli
 from mcfcheck.check.file import FileCheck
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding
 from mcfcheck.generate import MCFGenerator
-from mcfcheck.reports.console import TextReporter
+from mcfcheck.reports.base import ReportSettings
+from mcfcheck.reports.console import ConsoleReporter
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
@@ -324,7 +324,7 @@ def test_a_batch_validates_its_smaller_files_whole_and_a_file_alone_in_parts(
                 in_parts.append(self.path.name)
 
     monkeypatch.setattr(batch, "ParallelFileCheck", Recorded)
-    sink = TextReporter(Console(file=io.StringIO()), Console(file=io.StringIO()))
+    sink = ConsoleReporter(io.StringIO(), ReportSettings(errors=io.StringIO()))
 
     def run(*paths: Path) -> None:
         # Each run starts its own workers, and shuts them down at the end.

@@ -131,12 +131,13 @@ STREAM = """
 import io, os, sys
 from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.reports.formats import DATA_REPORTERS
+from mcfcheck.reports.base import ReportSettings
+from mcfcheck.reports.formats import reporter_class
 from mcfcheck.rules.registry import load_registry
 
 name, count = sys.argv[1], int(sys.argv[2])
 out = open(os.devnull, "w")
-reporter = DATA_REPORTERS[name](out, catalogue(load_registry()))
+reporter = reporter_class(name)(out, ReportSettings(lambda: catalogue(load_registry())))
 reporter.start()
 reporter.file_started("big.xml")
 for number in range(count):

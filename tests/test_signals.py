@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 import pytest
-from rich.console import Console
 
 from mcfcheck.generate import MCFGenerator
-from mcfcheck.reports.console import TextReporter
+from mcfcheck.reports.base import ReportSettings
+from mcfcheck.reports.console import ConsoleReporter
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.run import batch
 from mcfcheck.run import parts as parallel
@@ -316,7 +316,7 @@ def test_a_file_cut_short_while_its_parts_are_validated_is_one_line_and_status_2
 
     monkeypatch.setattr(parallel, "plan", plan_then_cut)
     err = io.StringIO()
-    sink = TextReporter(Console(file=io.StringIO()), Console(file=err, width=1000))
+    sink = ConsoleReporter(io.StringIO(), ReportSettings(errors=err))
     status = batch.validate_files([path], sink, jobs=2, part_bytes=40_000, pool=worker_pool(2))
     assert status == batch.ExitStatus.UNUSABLE
     assert err.getvalue().splitlines() == [

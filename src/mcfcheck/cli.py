@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -21,6 +22,7 @@ from mcfcheck.native import PURE_VARIABLE, compiled_modules, tune_process
 from mcfcheck.outputs import (
     KEEP_BYTES,
     REPLACE_UNDECODABLE,
+    STANDARD_ERROR_NAME,
     STANDARD_OUTPUT_NAME,
     OutputError,
     OutputTarget,
@@ -31,8 +33,11 @@ from mcfcheck.outputs import (
     output_target,
     standard_text,
 )
-from mcfcheck.reports.console import TextReporter, console, sane_widths
-from mcfcheck.rules.catalogue import Check, catalogue
+from mcfcheck.reports import formats
+from mcfcheck.reports.base import Reporter, ReportSettings
+from mcfcheck.reports.console import ConsoleReporter, console, sane_widths
+from mcfcheck.reports.formats import UnknownFormatError, reporter_class
+from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.config import Configuration, find_configuration, load_configuration, rule_settings
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
@@ -51,7 +56,6 @@ from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
     from mcfcheck.generate import PlantedError
-    from mcfcheck.reports import DataReporter
 
 # What only some runs use is imported where it is used (the report writers, the
 # generator, progress bars, tables): a run's start-up is what a pre-commit hook waits for.
@@ -133,14 +137,16 @@ def validate(
         ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="The format on standard output: console, json, junit, sarif or html.")
-    ] = "console",
+        str,
+        typer.Option("--format", help=f"The format on standard output: {formats.describe()}; or an installed format."),
+    ] = formats.DEFAULT,
     outputs: Annotated[
         list[str] | None,
         typer.Option(
             "--output",
             "-o",
-            help="Also write a report to a file, as FORMAT=PATH (json, junit, sarif, html, console); may be repeated. "
+            help=f"Also write a report to a file, as FORMAT=PATH ({', '.join(formats.builtin_names())}, or an "
+            "installed format); may be repeated. "
             "Files are replaced atomically; devices, pipes and - (standard output) are written in place; "
             "an input of the run is refused.",
         ),
@@ -198,7 +204,7 @@ def validate(
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     workers = jobs or default_jobs()
-    out, err = console(), console(stderr=True)
+    err = console(stderr=True)
     try:
         # Before anything is read: a report must never replace an input.
         targets = _output_targets(outputs or [], [*files, schema, config, epcl])
@@ -228,35 +234,26 @@ def validate(
     pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:
         try:
-            reporters, checks = (
-                _data_reporters(err, registry) if output_format not in CONSOLE_FORMATS or outputs else ({}, {})
+            # A report is UTF-8 wherever it goes; so is standard output when it carries one.
+            main = reporter_class(output_format)
+            on_stdout = standard_text(
+                sys.stdout, STANDARD_OUTPUT_NAME, *(() if main.keeps_name_bytes else ("utf-8", REPLACE_UNDECODABLE))
             )
-            sinks: list[ReportSink] = []
-            on_stdout = None
-            if output_format in CONSOLE_FORMATS:
-                sinks.append(TextReporter(out, err, quiet=quiet, max_findings=max_findings))
-            elif output_format in reporters:
-                # A report is UTF-8 wherever it goes; so is standard output when it carries one.
-                on_stdout = standard_text(sys.stdout, STANDARD_OUTPUT_NAME, "utf-8", REPLACE_UNDECODABLE)
-                sinks.append(reporters[output_format](on_stdout, checks))
+            on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
+            catalogue_of = functools.partial(catalogue, registry)
+            sinks: list[ReportSink] = [
+                main(on_stdout, ReportSettings(catalogue_of, on_stderr, quiet=quiet, max_findings=max_findings))
+            ]
+            if not main.tells_verdicts:
                 # Verdicts and errors go to standard error, so that standard output is the report.
-                sinks.append(TextReporter(err, err, quiet=True))
-            else:
-                choices = ", ".join([*CONSOLE_FORMATS, *reporters])
-                raise typer.BadParameter(
-                    f"unknown format {output_format!r}; choose from {choices}", param_hint="--format"
-                )
-            files_out = _report_files(targets, reporters)
+                sinks.append(ConsoleReporter(on_stderr, ReportSettings(catalogue_of, quiet=True)))
+            files_out = _report_files(targets)
         except (McfcheckError, OutputError) as error:
             err.print(f"error: {error}", markup=False)
             raise typer.Exit(ExitStatus.UNUSABLE) from None
-        for name, report in files_out:
-            if name in CONSOLE_FORMATS:
-                # The file carries its own error lines; the terminal has them already.
-                to_file = Console(file=report.stream, soft_wrap=True, no_color=True)
-                sinks.append(TextReporter(to_file, to_file))
-            else:
-                sinks.append(reporters[name](report.stream, checks))
+        for writer, report in files_out:
+            # A report file carries its own error lines; the terminal has them already.
+            sinks.append(writer(report.stream, ReportSettings(catalogue_of)))
         rules = None if no_rules else (registry, settings)
         try:
             with _progress_bars(err, enabled=not quiet) as progress:
@@ -272,30 +269,25 @@ def validate(
                     pool=pool,
                     split=split,
                 )
-            if on_stdout is not None:
-                on_stdout.flush()
+            on_stdout.flush()
             # Every report is written out before any is put in place: a full disk leaves them all as they were.
-            for _name, report in files_out:
+            for _writer, report in files_out:
                 report.close()
-            for _name, report in files_out:
+            for _writer, report in files_out:
                 report.commit()
         except OutputError as error:
-            for _name, report in files_out:
+            for _writer, report in files_out:
                 report.abort()
             err.print(f"error: {error}", markup=False)
             raise typer.Exit(ExitStatus.UNUSABLE) from None
         except BaseException:
-            for _name, report in files_out:
+            for _writer, report in files_out:
                 report.abort()
             raise
         raise typer.Exit(status)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-
-
-#: The names --format and --output take for the human-readable report.
-CONSOLE_FORMATS = ("console", "text")
 
 
 def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple[str, OutputTarget]]:
@@ -320,36 +312,26 @@ def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple
     return targets
 
 
-def _report_files(
-    targets: list[tuple[str, OutputTarget]], reporters: dict[str, type[DataReporter]]
-) -> list[tuple[str, TextOutput]]:
-    """The report files --output asks for, opened: each replaced atomically, or written in place."""
+def _report_files(targets: list[tuple[str, OutputTarget]]) -> list[tuple[type[Reporter], TextOutput]]:
+    """The reporters --output asks for, each with its file opened: replaced atomically, or written in place."""
+    writers: list[type[Reporter]] = []
     for name, target in targets:
-        if name not in reporters and name not in CONSOLE_FORMATS:
-            choices = ", ".join([*CONSOLE_FORMATS, *reporters])
-            raise McfcheckError(f"--output {name}={target.name}: unknown format {name!r}; choose from {choices}")
-    opened: list[tuple[str, TextOutput]] = []
+        try:
+            writers.append(reporter_class(name))
+        except UnknownFormatError as error:
+            raise McfcheckError(f"--output {name}={target.name}: {error}") from None
+    opened: list[tuple[type[Reporter], TextOutput]] = []
     try:
-        for name, target in targets:
+        for writer, (_name, target) in zip(writers, targets, strict=True):
             # A console report keeps file names as their bytes, as the console shows them.
             opened.append(
-                (name, open_text_output(target, KEEP_BYTES if name in CONSOLE_FORMATS else REPLACE_UNDECODABLE))
+                (writer, open_text_output(target, KEEP_BYTES if writer.keeps_name_bytes else REPLACE_UNDECODABLE))
             )
     except OutputError:
-        for _name, report in opened:
+        for _writer, report in opened:
             report.abort()
         raise
     return opened
-
-
-def _data_reporters(err: Console, registry: RuleRegistry) -> tuple[dict[str, type[DataReporter]], dict[str, Check]]:
-    """The report writers (built-in and installed), and the checks their reports describe."""
-    from mcfcheck.reports.formats import data_reporters
-
-    reporters, problems = data_reporters()
-    for problem in problems:
-        err.print(f"warning: {problem}")
-    return reporters, catalogue(registry)
 
 
 def _split(values: list[str] | None) -> list[str]:

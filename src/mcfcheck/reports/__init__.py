@@ -1,9 +1,9 @@
-"""Reports: the console, and the files written as files are checked (JSON, SARIF, JUnit, HTML).
+"""Reports: the console, and the documents written as files are checked (JSON, SARIF, JUnit, HTML).
 
 Every reporter follows the same lifecycle (start, file started, finding, file finished,
-finish) and writes to the stream it is given; none holds the findings. Report writers
-are imported when a run asks for them (:mod:`mcfcheck.reports.formats`): a run that
-prints to the console loads none of them.
+finish) and writes to the stream it is given; none holds the findings. The formats are
+chosen by name from one table (:mod:`mcfcheck.reports.formats`), where installed
+reporters register too; each is imported when a run asks for it.
 """
 
 from __future__ import annotations
@@ -11,20 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mcfcheck.reports.base import DataReporter
-    from mcfcheck.reports.formats import DATA_REPORTERS, data_reporters
+    from mcfcheck.reports.base import DataReporter, Reporter, ReportSettings
 
-__all__ = ["DATA_REPORTERS", "DataReporter", "data_reporters"]
+__all__ = ["DataReporter", "ReportSettings", "Reporter"]
 
 
 def __getattr__(name: str) -> object:
     """The public names, imported on first use."""
-    if name == "DataReporter":
-        from mcfcheck.reports.base import DataReporter
+    if name in __all__:
+        from mcfcheck.reports import base
 
-        return DataReporter
-    if name in ("DATA_REPORTERS", "data_reporters"):
-        from mcfcheck.reports import formats
-
-        return getattr(formats, name)
+        return getattr(base, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,18 @@
-"""The base of machine-readable reporters: a text stream and the catalogue of checks."""
+"""The base of every reporter, what reporters are told, and the base of those that write documents."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 from mcfcheck import __version__
 from mcfcheck.findings import FileReport, Finding
-from mcfcheck.rules.catalogue import Check
+
+if TYPE_CHECKING:
+    from mcfcheck.rules.catalogue import Check
 
 TOOL_NAME = "mcfcheck"
 TOOL_URI = "https://github.com/mcfcheck/mcfcheck"
@@ -24,17 +28,44 @@ def dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-class DataReporter:
-    """A reporter that writes a document to ``out`` as the files are checked.
+@dataclass
+class ReportSettings:
+    """What a reporter is told besides the stream it writes to.
 
-    Subclasses keep only summaries in memory, never the findings: a run may report
-    millions of them.
+    ``errors`` is where the console writes the errors that stop a file (None: its own
+    stream); ``quiet`` keeps it to verdicts; ``max_findings`` caps the findings it prints.
+    ``checks_of`` makes the catalogue of checks that data reports describe, when one asks.
     """
 
-    def __init__(self, out: TextIO, checks: Mapping[str, Check]) -> None:
+    checks_of: Callable[[], Mapping[str, Check]] = dict
+    errors: TextIO | None = None
+    quiet: bool = False
+    max_findings: int | None = None
+
+    @cached_property
+    def checks(self) -> Mapping[str, Check]:
+        """Every check, by code (made once, on first use)."""
+        return self.checks_of()
+
+
+class Reporter:
+    """The base of every reporter: a streaming lifecycle, writing to ``out`` as the files are checked.
+
+    Reporters keep only summaries in memory, never the findings: a run may report
+    millions of them. A reporter registers by name in :mod:`mcfcheck.reports.formats`
+    (built-in) or in the ``mcfcheck.reporters`` entry-point group (installed).
+    """
+
+    #: Whether the reporter tells each file's verdict and errors itself; for one that does
+    #: not, the console tells them on standard error.
+    tells_verdicts: ClassVar[bool] = False
+    #: Whether file names are written as their bytes (those that are not UTF-8 included),
+    #: as a console shows them; else their undecodable bytes are U+FFFD.
+    keeps_name_bytes: ClassVar[bool] = False
+
+    def __init__(self, out: TextIO, settings: ReportSettings) -> None:
         self.out = out
-        self.checks = checks
-        self.version = __version__
+        self.settings = settings
 
     def start(self) -> None:
         """Called once before the first file."""
@@ -43,10 +74,19 @@ class DataReporter:
         """Called before a file is read."""
 
     def finding(self, finding: Finding) -> None:
-        """Called for each finding, in file order, as soon as it is made."""
+        """Called for each finding, in file order."""
 
     def file_finished(self, report: FileReport) -> None:
         """Called when a file is done; the report holds counts, not the findings."""
 
     def finish(self) -> None:
         """Called once after the last file."""
+
+
+class DataReporter(Reporter):
+    """A reporter that writes a document describing the checks (``self.checks``) and the findings."""
+
+    def __init__(self, out: TextIO, settings: ReportSettings) -> None:
+        super().__init__(out, settings)
+        self.checks = settings.checks
+        self.version = __version__

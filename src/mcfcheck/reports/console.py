@@ -1,9 +1,4 @@
-"""Reporters: turn the stream of findings into output, one file at a time.
-
-A reporter has a streaming lifecycle (start, file started, finding, file finished,
-finish) and writes to the console it is given. Reporters are chosen by name from
-:data:`REPORTERS`.
-"""
+"""The console report, and the consoles mcfcheck writes to (standard output and error)."""
 
 from __future__ import annotations
 
@@ -11,13 +6,14 @@ import os
 import sys
 from collections import Counter
 from collections.abc import MutableMapping
-from typing import Final
+from typing import Final, TextIO
 
 from rich.console import Console
 from rich.markup import escape
 
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.outputs import STANDARD_ERROR_NAME, STANDARD_OUTPUT_NAME, standard_text
+from mcfcheck.reports.base import Reporter, ReportSettings
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
@@ -65,30 +61,7 @@ def console(stderr: bool = False) -> Console:
     return Console(file=stream, highlight=False, soft_wrap=True)
 
 
-class Reporter:
-    """The lifecycle every reporter follows; each step does nothing by default."""
-
-    def __init__(self, out: Console, err: Console) -> None:
-        self.out = out
-        self.err = err
-
-    def start(self) -> None:
-        """Called once before the first file."""
-
-    def file_started(self, path: str) -> None:
-        """Called before a file is read."""
-
-    def finding(self, finding: Finding) -> None:
-        """Called for each finding, in file order, as soon as it is made."""
-
-    def file_finished(self, report: FileReport) -> None:
-        """Called when a file is done; the report holds counts, not the findings."""
-
-    def finish(self) -> None:
-        """Called once after the last file."""
-
-
-class TextReporter(Reporter):
+class ConsoleReporter(Reporter):
     """The console report: findings by file and installation, verdicts, a summary table.
 
     Each finding is one line (``file:line:column: CODE message``), for grep and for
@@ -97,10 +70,17 @@ class TextReporter(Reporter):
     ``quiet`` prints only the verdicts. Colour and box drawing only on a terminal.
     """
 
-    def __init__(self, out: Console, err: Console, quiet: bool = False, max_findings: int | None = None) -> None:
-        super().__init__(out, err)
-        self.quiet = quiet
-        self.max_findings = max_findings
+    tells_verdicts = True
+    keeps_name_bytes = True
+
+    def __init__(self, out: TextIO, settings: ReportSettings) -> None:
+        super().__init__(out, settings)
+        # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
+        self.console = Console(file=out, highlight=False, soft_wrap=True)
+        errors = settings.errors
+        self.err = Console(file=errors, highlight=False, soft_wrap=True) if errors is not None else self.console
+        self.quiet = settings.quiet
+        self.max_findings = settings.max_findings
         self._by_check: Counter[tuple[str, str, Severity]] = Counter()
         self._shown = 0
         self._errors = self._warnings = self._hidden = 0
@@ -124,7 +104,7 @@ class TextReporter(Reporter):
         self._shown += 1
         where = finding.location
         if where.installation is not None and where.installation != self._installation:
-            self.out.print(f"[bold]installation {escape(where.installation)}[/bold]", highlight=False)
+            self.console.print(f"[bold]installation {escape(where.installation)}[/bold]", highlight=False)
         self._installation = where.installation
         place = escape(where.file)
         if where.line is not None:
@@ -138,12 +118,14 @@ class TextReporter(Reporter):
             context.append(escape(where.xpath))
         suffix = f" [dim]({'; '.join(context)})[/dim]" if context else ""
         style = _SEVERITY_STYLE[finding.severity]
-        self.out.print(f"{place}: [{style}]{finding.code}[/{style}] {escape(finding.message)}{suffix}", highlight=False)
+        self.console.print(
+            f"{place}: [{style}]{finding.code}[/{style}] {escape(finding.message)}{suffix}", highlight=False
+        )
 
     def file_finished(self, report: FileReport) -> None:
         path = escape(report.path)
         if self._hidden:
-            self.out.print(f"[dim]… {self._hidden:,} more findings in {path} not shown (--max-findings)[/dim]")
+            self.console.print(f"[dim]… {self._hidden:,} more findings in {path} not shown (--max-findings)[/dim]")
         if report.error is not None:
             self.err.print(f"[bold red]error:[/bold red] {escape(report.error)}", highlight=False)
             return
@@ -157,7 +139,7 @@ class TextReporter(Reporter):
             verdict = f"[green]valid[/green], [yellow]{_count(self._warnings, 'warning')}[/yellow]"
         else:
             verdict = "[green]valid[/green]"
-        self.out.print(f"{path}: {verdict} ({details})", highlight=False)
+        self.console.print(f"{path}: {verdict} ({details})", highlight=False)
 
     def finish(self) -> None:
         if self.quiet or not self._by_check:
@@ -166,19 +148,15 @@ class TextReporter(Reporter):
         from rich import box
         from rich.table import Table
 
-        terminal = self.out.is_terminal
+        terminal = self.console.is_terminal
         table = Table(title="findings by check", box=box.SIMPLE if terminal else box.ASCII, title_justify="left")
         for column in ("code", "check", "severity", "findings"):
             table.add_column(column, justify="right" if column == "findings" else "left")
         for (code, rule, severity), count in sorted(self._by_check.items()):
             style = _SEVERITY_STYLE[severity] if terminal else ""
             table.add_row(code, rule, f"[{style}]{severity.value}[/{style}]" if style else severity.value, f"{count:,}")
-        self.out.print(table)
+        self.console.print(table)
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'s' if number != 1 else ''}"
-
-
-#: Reporters by the name ``--format`` takes.
-REPORTERS: dict[str, type[TextReporter]] = {"text": TextReporter}
