@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 ## elements that hold others: see the README); only the speed differs. The stamp says
 ## what was built: "compiled" (both), "mypyc" (the modules only) or "plain".
 COMPILED := mcfcheck/rules/identifiers.py mcfcheck/check/columns.py mcfcheck/check/file.py \
+	mcfcheck/check/places.py mcfcheck/check/tree.py \
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled

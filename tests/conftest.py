@@ -10,9 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.rules.cohorts import builtin_cohorts
+
+# No deadline for any example: a deadline is a timing assertion, and this machine's speed
+# drifts by tens of percent within minutes (speed is measured in bench/ instead).
+settings.register_profile("mcfcheck", deadline=None)
+settings.load_profile("mcfcheck")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

@@ -11,34 +11,32 @@ installations' content. Memory therefore stays flat whatever the file's size.
 from __future__ import annotations
 
 import enum
-import heapq
-import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Final
 
 from lxml import etree
 
 from mcfcheck.check.columns import ColumnFinder
-from mcfcheck.check.spool import Anchored, FindingSpool
+from mcfcheck.check.part import Part, part_chunks, release_padding_before
+from mcfcheck.check.places import CLARK_NAME, canonical_path, local_name, resolve_log_path
+from mcfcheck.check.spool import Anchored, FindingSpool, in_file_order
+from mcfcheck.check.tree import content_kept, keep_content, remove_markup_before
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.input.xml import (
-    CHUNK_BYTES,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
     PROLOG_LIMIT_BYTES,
     describe_syntax_error,
     iter_chunks,
     open_input,
-    padding_target,
     prolog_verdict,
     read_root,
     record_source,
     require_lxml,
     secure_pull_parser,
 )
-from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, field_values
+from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schema.codes import schema_error_code
 from mcfcheck.schema.loading import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
@@ -63,121 +61,6 @@ class Phase(enum.Enum):
 
 #: How many installations are checked together: the schema checks them all, then the rules run.
 RECORD_BATCH: Final = 64
-
-# A namespace in Clark notation ({urn:...}Name): URIs always hold a colon or a slash,
-# which tells them from regular-expression counts such as {13} in pattern messages.
-_CLARK_NAME: Final = re.compile(r"\{[^{}\s']*[:/][^{}\s']*\}")
-
-
-def _local_name(tag: object) -> str:
-    text = str(tag)
-    return text[text.index("}") + 1 :] if text.startswith("{") else text
-
-
-def canonical_path(element: etree._Element, stop: etree._Element | None = None) -> str:
-    """The element's path by local names, with a position where it has same-named siblings.
-
-    With ``stop``, the path is relative to that ancestor (which is not included).
-    """
-    steps: list[str] = []
-    node: etree._Element | None = element
-    while node is not None and node is not stop:
-        parent = node.getparent()
-        step = _local_name(node.tag)
-        if parent is not None:
-            same = list(parent.iterchildren(str(node.tag)))
-            if len(same) > 1:
-                step += f"[{same.index(node) + 1}]"
-        steps.append(step)
-        node = parent
-    return "/" + "/".join(reversed(steps))
-
-
-def _resolve_log_path(root: etree._Element, log_path: str | None) -> etree._Element | None:
-    """The element a libxml2 error path names, in a tree rooted at ``root``."""
-    if not log_path or not log_path.startswith("/"):
-        return None
-    steps = log_path.split("/")[2:]
-    if not steps:
-        return root
-    namespaces = {prefix: uri for prefix, uri in root.nsmap.items() if prefix}
-    try:
-        found = root.xpath("./" + "/".join(steps), namespaces=namespaces)
-    except etree.XPathError:
-        return None
-    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
-        return found[0]
-    return None
-
-
-#: XML's white space: text of nothing else is allowed in element-only content.
-_XML_BLANKS: Final = " \t\r\n"
-#: How much of the character content an element-only parent must not hold is kept for
-#: the skeleton's validation: that it is there is all that counts, not what it says.
-_CONTENT_KEPT: Final = 64
-
-
-def _content(text: str | None) -> str | None:
-    """Text that is more than XML white space (shortened), or None: what the skeleton must still see."""
-    if not text or (text.isascii() and text.isspace()):
-        # In ASCII, XML allows no other character that Python calls white space (form
-        # feed, vertical tab, separators): a quick look, for a part's million blank lines.
-        return None
-    stripped = text.strip(_XML_BLANKS)
-    return stripped[:_CONTENT_KEPT] if stripped else None
-
-
-def _keep_content(parent: etree._Element, before: etree._Element | None, text: str | None) -> None:
-    """Put character content back after ``before`` (or first in ``parent``), unless some is there already."""
-    if text is None:
-        return
-    if before is None:
-        if _content(parent.text) is None:
-            parent.text = text
-    elif _content(before.tail) is None:
-        before.tail = text
-
-
-def _release_padding_before(node: etree._Element, target: str) -> None:
-    """Release the padding parsed before one of the padding's breaks, as the parse goes.
-
-    The blank lines go; character content among them (the file's own, after the
-    container's start tag) stays for the skeleton's validation.
-    """
-    if not isinstance(node, etree._ProcessingInstruction) or node.target != target:
-        return
-    parent: etree._Element | None = node.getparent()
-    previous: etree._Element | None = node.getprevious()
-    if parent is None:
-        return
-    if previous is None:
-        parent.text = _content(parent.text)
-        return
-    kept = _content(previous.tail)
-    if isinstance(previous, etree._ProcessingInstruction) and previous.target == target:
-        before = previous.getprevious()
-        parent.remove(previous)
-        _keep_content(parent, before, kept)
-    else:
-        previous.tail = kept
-
-
-def _remove_markup_before(parent: etree._Element, record: etree._Element) -> etree._Element | None:
-    """Remove the comments and processing instructions just before ``record``; the element before them.
-
-    Neither counts in schema validation, and left in place they would keep every
-    installation after them as a placeholder: memory growing with the file. Character
-    content they were followed by is kept for the skeleton's validation.
-    """
-    node = record.getprevious()
-    kept: str | None = None
-    while isinstance(node, (etree._Comment, etree._ProcessingInstruction)):
-        before = node.getprevious()
-        kept = kept or _content(node.tail)
-        parent.remove(node)
-        node = before
-    _keep_content(parent, node, kept)
-    return node
 
 
 class _FileValidation:
@@ -233,11 +116,11 @@ class _FileValidation:
         installation: str | None,
         status: str | None = None,
     ) -> Finding:
-        message = _CLARK_NAME.sub("", entry.message).strip()
+        message = CLARK_NAME.sub("", entry.message).strip()
         line = entry.line or None
         column = entry.column or None
         if column is None and element is not None:
-            column = self.columns.column(line, _local_name(element.tag))
+            column = self.columns.column(line, local_name(element.tag))
         return Finding(
             code=schema_error_code(entry.type_name),
             message=message,
@@ -254,7 +137,7 @@ class _FileValidation:
 
     def _place(self, element: etree._Element, xpath: str) -> tuple[int | None, int | None, str | None]:
         line = element.sourceline
-        return line, self.columns.column(line, _local_name(element.tag)), xpath
+        return line, self.columns.column(line, local_name(element.tag)), xpath
 
     def _locate_outside(self, element: etree._Element) -> tuple[int | None, int | None, str | None]:
         """The place of an element of the header or trailer."""
@@ -327,14 +210,14 @@ class _FileValidation:
                 self._position = 0
                 if self._containers == 1 and self.part is not None and parent is not None:
                     # A part's padding (blank lines) before its first installation.
-                    parent.text = _content(parent.text)
+                    parent.text = content_kept(parent.text)
                 self._parent_path = canonical_path(parent) if parent is not None else ""
         if not self._placed:
             self._set_aside(record)
             return None
         self._position += 1
         self.installations += 1
-        record_path = f"{self._parent_path}/{_local_name(record.tag)}[{self._position}]"
+        record_path = f"{self._parent_path}/{local_name(record.tag)}[{self._position}]"
         schema = self.schema.installation_schema
         if not self._header_read:
             self._read_header(record.getroottree().getroot())
@@ -343,7 +226,7 @@ class _FileValidation:
             reference = record.findtext(self._reference_tag)
             status = record.findtext(self._status_tag)
             for entry in schema.error_log:
-                element = _resolve_log_path(record, entry.path)
+                element = resolve_log_path(record, entry.path)
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
                 findings.append(
                     self._finding(entry, element, record_path + (inner if inner != "/" else ""), reference, status)
@@ -368,14 +251,14 @@ class _FileValidation:
         """
         parent = record.getparent()
         reference, status = record.findtext(self._reference_tag), record.findtext(self._status_tag)
-        tail = _content(record.tail)
+        tail = content_kept(record.tail)
         if parent is None:
             return
-        previous = _remove_markup_before(parent, record)
+        previous = remove_markup_before(parent, record)
         if previous is not None and previous.tag == record.tag and (previous.sourceline or 0) in self._aside:
             record.clear(keep_tail=False)
             parent.remove(record)
-            _keep_content(parent, previous, tail)
+            keep_content(parent, previous, tail)
             return
         self._aside[record.sourceline or 0] = (reference, status)
         for child in list(record):
@@ -391,15 +274,15 @@ class _FileValidation:
         for the skeleton's validation to report it.
         """
         parent = record.getparent()
-        tail = _content(record.tail)
-        previous = _remove_markup_before(parent, record) if parent is not None else None
+        tail = content_kept(record.tail)
+        previous = remove_markup_before(parent, record) if parent is not None else None
         if previous is not None and previous.tag == record.tag and parent is not None:
             # Emptied first: lxml frees the children at once, where removing the whole
             # installation would first re-home each of its elements' namespaces (a walk
             # that measured 6% of a validation's instructions).
             record.clear(keep_tail=False)
             parent.remove(record)
-            _keep_content(parent, previous, tail)
+            keep_content(parent, previous, tail)
         else:
             self._placeholders[record.sourceline or 0] = (
                 record_path,
@@ -433,7 +316,7 @@ class _FileValidation:
         if schema.validate(root):
             return
         for entry in schema.error_log:
-            element = _resolve_log_path(root, entry.path)
+            element = resolve_log_path(root, entry.path)
             installation = status = None
             if element is None:
                 xpath = None
@@ -447,60 +330,6 @@ class _FileValidation:
             else:
                 xpath = canonical_path(element)
             yield self._finding(entry, element, xpath, installation, status)
-
-
-#: Blank lines of padding between a processing instruction and the next: libxml2 keeps
-#: each run of them as one text node, which must stay under its 10 MB limit.
-PADDING_LINES_PER_NODE: Final = 1_000_000
-
-
-@dataclass(frozen=True)
-class Part:
-    """A part of a file to validate as a document of its own.
-
-    The document is the byte ``ranges`` of the file, in order, with
-    ``padding_lines`` blank lines after the first range, so that every line of the
-    later ranges keeps its line number in the file; the processing instructions that
-    break the padding up have the target ``padding_target``, random for each run, so
-    that none the file holds is taken for padding. With ``finish``, the trailer's rules and the
-    rules' finish step run, after merging ``merge_states`` (the other parts').
-    """
-
-    ranges: tuple[tuple[int, int], ...]
-    padding_lines: int = 0
-    finish: bool = False
-    merge_states: list[PartState] = field(default_factory=list)
-    spill_folder: Path | None = None
-    padding_target: str = field(default_factory=padding_target)
-
-    def __reduce__(self) -> tuple[type[Part], tuple[object, ...]]:
-        return type(self), field_values(self)
-
-
-def _padding(lines: int, target: str) -> Iterator[bytes]:
-    """``lines`` blank lines, broken by a processing instruction every million lines."""
-    while lines > 0:
-        count = min(lines, PADDING_LINES_PER_NODE)
-        yield b"\n" * count + (f"<?{target}?>".encode() if lines > count else b"")
-        lines -= count
-
-
-def _part_chunks(stream: BinaryIO, path: Path, part: Part) -> Iterator[bytes]:
-    """The bytes of a part's document, in chunks."""
-    for index, (start, end) in enumerate(part.ranges):
-        stream.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            try:
-                chunk = stream.read(min(CHUNK_BYTES, remaining))
-            except OSError as error:
-                raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-        if index == 0:
-            yield from _padding(part.padding_lines, part.padding_target)
 
 
 def _syntax_error(path: Path, head: bytes) -> InputError:
@@ -609,7 +438,7 @@ class FileCheck:
             chunks = (
                 iter_chunks(stream, self.path, self.max_decompressed)
                 if self.part is None
-                else _part_chunks(stream, self.path, self.part)
+                else part_chunks(stream, self.path, self.part)
             )
             head = _read_head(self.path, chunks)
             if not head.strip(b" \t\r\n\xef\xbb\xbf"):
@@ -678,7 +507,7 @@ class FileCheck:
             nonlocal batch
             for node in nodes:
                 if padding is not None and isinstance(node, etree._ProcessingInstruction):
-                    _release_padding_before(node, padding)
+                    release_padding_before(node, padding)
                     continue
                 batch.append(node)
                 if len(batch) == RECORD_BATCH:
@@ -711,21 +540,6 @@ class FileCheck:
         root = source.root()
         assert root is not None
         yield from validation.check_skeleton(root)
-
-
-def in_file_order(skeleton: list[Anchored], installations: Iterable[Anchored]) -> Iterator[Finding]:
-    """The skeleton's findings put among the installations', by the line that places each.
-
-    The installations' come in file order already; at the same line, the skeleton's
-    (about the element itself) come first.
-    """
-    skeleton.sort(key=_anchor)
-    for _anchor_line, finding in heapq.merge(skeleton, installations, key=_anchor):
-        yield finding
-
-
-def _anchor(item: Anchored) -> int:
-    return item[0]
 
 
 def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:

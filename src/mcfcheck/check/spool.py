@@ -9,10 +9,11 @@ process is handed to the parent as :class:`SpooledFindings` and read there.
 
 from __future__ import annotations
 
+import heapq
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -108,3 +109,18 @@ class FindingSpool:
             self._file.close()
             self._file = None
         self._pending = []
+
+
+def in_file_order(skeleton: list[Anchored], installations: Iterable[Anchored]) -> Iterator[Finding]:
+    """The skeleton's findings put among the installations', by the line that places each.
+
+    The installations' come in file order already; at the same line, the skeleton's
+    (about the element itself) come first.
+    """
+    skeleton.sort(key=_anchor)
+    for _anchor_line, finding in heapq.merge(skeleton, installations, key=_anchor):
+        yield finding
+
+
+def _anchor(item: Anchored) -> int:
+    return item[0]

@@ -40,8 +40,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.check.file import FileCheck, Part, Phase, in_file_order
-from mcfcheck.check.spool import Anchored, FindingSpool, SpooledFindings
+from mcfcheck.check.file import FileCheck, Phase
+from mcfcheck.check.part import Part
+from mcfcheck.check.spool import Anchored, FindingSpool, SpooledFindings, in_file_order
 from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
