@@ -429,3 +429,26 @@ def test_the_console_writes_to_any_text_stream_it_is_given() -> None:
     with contextlib.redirect_stdout(captured):
         assert main(["rules", "GEN001"]) == 0
     assert captured.getvalue().startswith("GEN001 ")
+
+
+@pytest.mark.parametrize("arguments", [["rules"], ["rules", "GEN001"], ["--help"]])
+def test_standard_output_on_a_full_device_is_status_2_for_every_command(arguments: list[str]) -> None:
+    """``mcfcheck rules > /dev/full`` was an internal error (status 3): only validate caught the failure."""
+    with Path("/dev/full").open("wb") as full:
+        done = _mcfcheck(*arguments, stdout=full.fileno())
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.decode().startswith("mcfcheck: error: ")
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_both_streams_on_a_full_device_end_with_status_2_and_no_traceback() -> None:
+    """With standard error on /dev/full too, the error line itself failed, with a traceback and status 3."""
+    with Path("/dev/full").open("wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "mcfcheck", "validate", "--jobs", "1", str(VALID)],
+            stdout=full.fileno(),
+            stderr=full.fileno(),
+            check=False,
+            timeout=120,
+        )
+    assert done.returncode == 2

@@ -509,8 +509,14 @@ def _debug_traceback(error: BaseException) -> None:
         traceback.print_exception(error, file=sys.stderr)
 
 
+def _say(line: str) -> None:
+    """One line on standard error, which may be gone too (a hang-up, a full device)."""
+    with suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` and return the exit status."""
+    """Run the command line with ``argv`` (by default the process's own) and return the exit status."""
     tune_process()
     sane_widths()
     handlers = stop_on_signals()
@@ -520,35 +526,31 @@ def main(argv: list[str] | None = None) -> int:
         code = done.code
         return code if isinstance(code, int) else ExitStatus.UNUSABLE if code else ExitStatus.VALID
     except StoppedError as stopped:
-        # A signal, or a worker process lost: what was unfinished is removed by now. After
-        # a hang-up, standard error may be a terminal that is gone. A second signal on the
-        # way out is ignored: it would end the process by the signal, not with this status.
-        handlers = dict.fromkeys(handlers, signal.SIG_IGN)
-        with suppress(OSError):
-            print(f"mcfcheck: {stopped}", file=sys.stderr)
+        # A signal, or a worker process lost: what was unfinished is removed by now. Run as
+        # the command line, a second signal on the way out is ignored: it would end the
+        # process by the signal, not with this status.
+        if argv is None:
+            handlers = dict.fromkeys(handlers, signal.SIG_IGN)
+        _say(f"mcfcheck: {stopped}")
         return stopped.status
-    except KeyboardInterrupt:
-        print("mcfcheck: interrupted", file=sys.stderr)
-        return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as command-line tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return ExitStatus.FINDINGS
+    except OutputError as error:
+        # Standard output or error that cannot be written (a full device), outside a report.
+        _say(f"mcfcheck: error: {error}")
+        return ExitStatus.UNUSABLE
     except OSError as error:
         # What the machine refused (too many open files, a full or read-only temporary
         # folder): not the files' fault, nor mcfcheck's.
         where = f"{os.fsdecode(error.filename)}: " if error.filename else ""
-        print(f"mcfcheck: error: {where}{error.strerror or error}", file=sys.stderr)
+        _say(f"mcfcheck: error: {where}{error.strerror or error}")
         return ExitStatus.UNUSABLE
     except InternalError as error:
         _debug_traceback(error)
-        print(f"mcfcheck: internal error: {error}", file=sys.stderr)
+        _say(f"mcfcheck: internal error: {error}")
         return ExitStatus.INTERNAL
     except Exception as error:
         # The last line of defence: a fault of mcfcheck's own is one line, never a traceback.
         _debug_traceback(error)
-        print(f"mcfcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        _say(f"mcfcheck: internal error: {type(error).__name__}: {error}")
         return ExitStatus.INTERNAL
     finally:
         restore_signals(handlers)

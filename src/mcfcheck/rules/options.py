@@ -9,6 +9,7 @@ configuration error naming the file, the rule and the key, before any file is re
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -60,11 +61,14 @@ class Option:
             if not (whole or (kind is float and isinstance(value, float))):
                 raise ValueError(self.describe())
             assert isinstance(value, int | float)
+            if not math.isfinite(value):
+                raise ValueError(self.describe())
             if (self.minimum is not None and value < self.minimum) or (
                 self.maximum is not None and value > self.maximum
             ):
                 raise ValueError(self.describe())
-            accepted = value
+            # A number option takes a whole number as the number it is.
+            accepted = float(value) if kind is float else value
         else:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise ValueError(self.describe())

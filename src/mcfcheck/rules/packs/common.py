@@ -457,7 +457,8 @@ class CreationTimeSane(Rule):
     visits = frozenset({Visit.HEADER})
     defaults: ClassVar[Mapping[str, object]] = {
         "earliest": Option("2019-06-21", iso_date=True),
-        "future_tolerance_hours": Option(24.0, minimum=0),
+        # Up to a year: beyond, a creation time would never be in the future.
+        "future_tolerance_hours": Option(24.0, minimum=0, maximum=8784),
     }
 
     def header(self, header: HeaderView) -> Iterator[Problem]:
