@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,38 @@ def test_peak_memory_does_not_grow_with_comments_between_installations(normal: P
             out.write(line.replace("</Installation>", "</Installation><!-- checked -->"))
     normal_peak, commented_peak = child_peak_rss_mb(normal, jobs), child_peak_rss_mb(commented, jobs)
     assert commented_peak <= 1.15 * normal_peak, (normal_peak, commented_peak)
+
+
+_MEASURE_BATCH = """
+import sys
+from mcfcheck.cli import main
+status = main(["validate", "-q", "--jobs", "2", *sys.argv[1:]])
+with open("/proc/self/status") as proc:
+    print(next(int(line.split()[1]) for line in proc if line.startswith("VmHWM:")))
+"""
+
+
+def _batch_peak_mb(*paths: Path) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_BATCH, *map(str, paths)], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+@pytest.mark.slow
+def test_a_batch_holds_no_more_results_than_keep_the_workers_busy(normal: Path, tmp_path: Path) -> None:
+    """A large file, then many small ones with findings: the parent's peak grew with every small file.
+
+    Every small file was handed to the workers at the start; each result (with up to a
+    spool's batch of findings) then waited in the parent while the large file's parts
+    queued behind them: 45 MB with 5 small files after a 34 MB one, 123 MB with 60.
+    """
+    large = tmp_path / "large.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=2).write(large, 17_000)
+    assert large.stat().st_size >= 2 * (16 << 20)
+    small = tmp_path / "small.xml"
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=3).iter_text(1_000))
+    firsts: dict[str, str] = {}
+    small.write_text(_IDENTIFIER.sub(lambda found: firsts.setdefault(found[1], found[0]), text), encoding="utf-8")
+    few, many = _batch_peak_mb(large, *[small] * 5), _batch_peak_mb(large, *[small] * 40)
+    assert many <= 1.15 * few, (few, many)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Final, Protocol
 
 from mcfcheck.check.file import FileCheck
 from mcfcheck.errors import InputError, InternalError, McfcheckError, SchemaError
@@ -31,6 +32,9 @@ from mcfcheck.run.parts import (
     worker_pool,
 )
 from mcfcheck.schema.loading import CompiledSchema, load_schema
+
+#: How many files per worker are handed to the workers ahead of the file being reported.
+WHOLE_FILES_AHEAD: Final = 2
 
 
 class ExitStatus(enum.IntEnum):
@@ -152,13 +156,22 @@ def validate_files(
         return pool
 
     settings = rules[1] if rules is not None else None
+    # The files validated whole by the workers, submitted a few ahead of the one reported:
+    # each result waits in this process until its turn (with up to a spool's batch of
+    # findings), so no more wait than keep the workers busy.
+    whole: deque[int] = deque()
+    if jobs > 1 and len(files) > 1:
+        whole.extend(
+            index
+            for index, path in enumerate(files)
+            if not split or not splits(path, max(part_bytes, batch_part_bytes))
+        )
     ahead: dict[int, Future[WholeFileResult]] = {}
     try:
-        if jobs > 1 and len(files) > 1:
-            for index, path in enumerate(files):
-                if not split or not splits(path, max(part_bytes, batch_part_bytes)):
-                    ahead[index] = submit_whole_file(executor(), path, schema, settings, max_decompressed)
         for index, path in enumerate(files):
+            while whole and len(ahead) < WHOLE_FILES_AHEAD * jobs:
+                submitted = whole.popleft()
+                ahead[submitted] = submit_whole_file(executor(), files[submitted], schema, settings, max_decompressed)
             sink.file_started(str(path))
             on_progress = progress(path) if progress is not None else None
             check: Iterable[Finding]
