@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import mcfcheck
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.rules.cohorts import builtin_cohorts
 
@@ -116,3 +118,15 @@ def test_a_batch_holds_no_more_results_than_keep_the_workers_busy(normal: Path, 
     small.write_text(_IDENTIFIER.sub(lambda found: firsts.setdefault(found[1], found[0]), text), encoding="utf-8")
     few, many = _batch_peak_mb(large, *[small] * 5), _batch_peak_mb(large, *[small] * 40)
     assert many <= 1.15 * few, (few, many)
+
+
+def test_a_checked_file_leaves_no_large_reference_cycle(tmp_path: Path) -> None:
+    """Reading the root's attributes parsed the whole first megabyte and left its tree in a
+    reference cycle (46,000 objects after a 3 MB file), which mcfcheck's processes, whose
+    collector looks at old objects rarely, kept: 207 MB after 60 such files in one run."""
+    path = tmp_path / "file.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=4).write(path, 1_500)
+    gc.collect()
+    report = mcfcheck.validate(path)
+    assert report.error is None
+    assert gc.collect() < 2_000
