@@ -40,10 +40,7 @@ exactly those of a single pass, with the rules and without.
 The examples are derandomized (the same cases on every run); setting
 ``MCFCHECK_DIFFERENTIAL_EXAMPLES`` (``make differential``) runs that many random
 examples per test instead. The documents in ``tests/data/differential/`` are the
-mismatches found, kept as regression cases. :data:`UNFIXED` lists the classes of
-mismatch not fixed yet: the random tests leave their mutants out, and their
-regression documents are expected to fail (strictly: once fixed, they fail the run
-until their entry is removed).
+mismatches found, kept as regression cases (FUZZING.md lists them, and how each was fixed).
 """
 
 from __future__ import annotations
@@ -60,7 +57,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -230,38 +227,6 @@ def in_file_order(findings: list[Finding]) -> bool:
     """Whether the findings' lines never go back."""
     lines = [finding.location.line for finding in findings if finding.location.line is not None]
     return lines == sorted(lines)
-
-
-@dataclass(frozen=True)
-class Unfixed:
-    """A class of mismatch not fixed yet: what it is, how to tell its mutants, its regression documents."""
-
-    reason: str
-    #: Whether a document is of the class (from its bytes and the reference's tree); None
-    #: where only the findings tell (see :func:`assume_findings_in_file_order`).
-    shows: Callable[[bytes, etree._Element | None], bool] | None
-    documents: tuple[str, ...]
-    #: Whether it shows in a single pass, or only when a file is validated in parts.
-    single_pass: bool = True
-
-
-#: Remove an entry once its fix lands: its regression documents then pass, and the
-#: random tests stop leaving its mutants out.
-UNFIXED: Final[dict[str, Unfixed]] = {}
-
-
-def assume_no_unfixed_mismatch(data: bytes, single_pass: bool) -> None:
-    """Leave out the mutants of the classes of mismatch not fixed yet."""
-    root = reference_verdict(data)[1]
-    for unfixed in UNFIXED.values():
-        if unfixed.shows is not None and (unfixed.single_pass or not single_pass):
-            assume(not unfixed.shows(data, root))
-
-
-def assume_findings_in_file_order(single: list[Finding], parts: list[Finding]) -> None:
-    """Leave out files whose findings differ only in order while findings are not in file order."""
-    if "findings not in file order" in UNFIXED and sorted(map(repr, single)) == sorted(map(repr, parts)):
-        assume(in_file_order(single) and in_file_order(parts))
 
 
 # --------------------------------------------------------------------------- mutations
@@ -582,7 +547,6 @@ def mutants(draw: st.DrawFn, structural: int = 3, textual: int = 3, seeds: dict[
 @given(mutant=mutants(structural=3, textual=0), source=st.sampled_from(SOURCES))
 def test_structural_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutant, source: str) -> None:
     """Elements deleted, duplicated, swapped, moved (installations too), renamed or added; attributes; text."""
-    assume_no_unfixed_mismatch(mutant.data, single_pass=True)
     assert_same_verdict(mutant.data, tmp_path / "mutant.xml", source, mutant.steps)
 
 
@@ -590,14 +554,12 @@ def test_structural_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mu
 @given(mutant=mutants(structural=0, textual=3), source=st.sampled_from(SOURCES))
 def test_textual_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutant, source: str) -> None:
     """Text, markup and attributes injected; elements wrapped; line ends; encodings; truncation."""
-    assume_no_unfixed_mismatch(mutant.data, single_pass=True)
     assert_same_verdict(mutant.data, tmp_path / "mutant.xml", source, mutant.steps)
 
 
 @_settings(200)
 @given(mutant=mutants(structural=2, textual=2), source=st.sampled_from(SOURCES))
 def test_mixed_mutants_get_the_reference_verdict(tmp_path: Path, mutant: Mutant, source: str) -> None:
-    assume_no_unfixed_mismatch(mutant.data, single_pass=True)
     assert_same_verdict(mutant.data, tmp_path / "mutant.xml", source, mutant.steps)
 
 
@@ -693,11 +655,9 @@ def assert_same_findings(
 def test_parts_give_the_findings_of_a_single_pass(
     tmp_path: Path, pool: ProcessPoolExecutor, mutant: Mutant, rules: bool
 ) -> None:
-    assume_no_unfixed_mismatch(mutant.data, single_pass=False)
     path = tmp_path / "mutant.xml"
     path.write_bytes(mutant.data)
     parts, single = parts_and_single_pass(path, pool, rules)
-    assume_findings_in_file_order(single[0], parts[0])
     assert_same_findings(parts, single, f"mutations: {list(mutant.steps)}")
 
 
@@ -715,25 +675,17 @@ def test_the_generated_files_are_split(tmp_path: Path, pool: ProcessPoolExecutor
 
 # --------------------------------------------------------------------------- regression cases
 
-ORDER: Final = "findings not in file order"
+
+def _cases(split: bool) -> list[object]:
+    """The regression documents, of split files or not."""
+    return [
+        pytest.param(path, id=path.stem)
+        for path in sorted(CASES.glob("*.xml"))
+        if path.name.startswith("split-") == split
+    ]
 
 
-def _cases(split: bool, applies: Callable[[str], bool]) -> list[object]:
-    """The regression documents (of split files, or not), each expected to fail while a class of
-    mismatch that ``applies`` to the test and that the document shows is unfixed."""
-    cases: list[object] = []
-    for path in sorted(CASES.glob("*.xml")):
-        if path.name.startswith("split-") != split:
-            continue
-        reasons = [
-            unfixed.reason for name, unfixed in UNFIXED.items() if path.name in unfixed.documents and applies(name)
-        ]
-        marks = [pytest.mark.xfail(strict=True, reason="; ".join(reasons))] if reasons else []
-        cases.append(pytest.param(path, id=path.stem, marks=marks))
-    return cases
-
-
-@pytest.mark.parametrize("case", _cases(split=False, applies=lambda name: name != ORDER))
+@pytest.mark.parametrize("case", _cases(split=False))
 @pytest.mark.parametrize("source", SOURCES)
 def test_regression_documents_get_the_reference_verdict(tmp_path: Path, case: Path, source: str) -> None:
     assert_same_verdict(case.read_bytes(), tmp_path / case.name, source, (f"the regression document {case.name}",))
@@ -747,7 +699,7 @@ def test_regression_documents_are_well_formed() -> None:
         assert reference_verdict(path.read_bytes())[0].kind != "not well-formed", path.name
 
 
-@pytest.mark.parametrize("case", _cases(split=False, applies=lambda name: name == ORDER))
+@pytest.mark.parametrize("case", _cases(split=False))
 def test_regression_documents_get_their_findings_in_file_order(case: Path) -> None:
     report = mcfcheck.validate(case, rules=False)
     lines = [finding.location.line for finding in report.findings]
@@ -765,7 +717,7 @@ def split_document(document: bytes) -> bytes:
     return document.replace(FILLER, installation * 60)
 
 
-@pytest.mark.parametrize("case", _cases(split=True, applies=lambda name: True))
+@pytest.mark.parametrize("case", _cases(split=True))
 def test_regression_split_files_give_the_findings_of_a_single_pass(
     tmp_path: Path, pool: ProcessPoolExecutor, case: Path
 ) -> None:
@@ -797,9 +749,3 @@ def test_beyond_line_65535_elements_that_hold_others_are_placed_as_documented(tm
     assert mcfcheck_verdict(path, "lxml").line == expected.line
     if "native" in SOURCES:
         assert mcfcheck_verdict(path, "native").line == start_tag_line
-
-
-def test_every_unfixed_class_has_its_regression_documents() -> None:
-    names = {path.name for path in CASES.glob("*.xml")}
-    for unfixed in UNFIXED.values():
-        assert set(unfixed.documents) <= names

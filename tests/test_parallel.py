@@ -336,3 +336,21 @@ def test_a_batch_validates_its_smaller_files_whole_and_a_file_alone_in_parts(
     in_parts.clear()
     run(small)
     assert in_parts == ["small.xml"]
+
+
+def test_a_schema_that_cannot_be_loaded_still_shuts_the_pool_down(tmp_path: Path) -> None:
+    """The pool given to validate_files was left running (and its folder in TMPDIR) when the schema failed."""
+    given = worker_pool(2)
+    errors = io.StringIO()
+    status = batch.validate_files(
+        [tmp_path / "any.xml"],
+        ConsoleReporter(io.StringIO(), ReportSettings(errors=errors)),
+        schema=tmp_path / "missing.xsd",
+        jobs=2,
+        pool=given,
+    )
+    assert status == batch.ExitStatus.UNUSABLE
+    assert "missing.xsd" in errors.getvalue()
+    assert given._shutdown_thread
+    folder = getattr(given, "folder", None)
+    assert folder is None or not Path(folder).exists()

@@ -140,3 +140,33 @@ def test_a_plugin_rule_that_counts_gives_the_same_answer_in_parts(
     note = f"note: {code} (example) report from the trailer or the finish step without saying how to merge"
     assert (note in parts.stderr) is (code == "XMP002")
     assert "Traceback" not in parts.stderr
+    # The merging rule's file was really validated in parts (and the other's, in one pass).
+    in_parts = _in_parts(plugin_path, large_file, code)
+    assert in_parts is (code == "XMP003")
+
+
+_IN_PARTS = """
+import sys
+from pathlib import Path
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
+from mcfcheck.rules.selection import Selection
+from mcfcheck.run.parts import ParallelFileCheck, worker_pool
+
+registry = load_registry()
+settings = RuleSettings(selection=Selection(select=(sys.argv[2],)))
+split = not registry.unmerged(settings.selection)
+with worker_pool(2, registry) as pool:
+    check = ParallelFileCheck(Path(sys.argv[1]), lambda: pool, 2, rules=(registry, settings))
+    findings = list(check) if split else []
+print(split and check.parallel, len(findings))
+"""
+
+
+def _in_parts(plugin_path: Path, path: Path, code: str) -> bool:
+    """Whether mcfcheck validates ``path`` in parts with only ``code`` selected (the plugin installed)."""
+    environment = {**os.environ, "PYTHONPATH": str(plugin_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_PARTS, str(path), code], capture_output=True, text=True, env=environment, check=True
+    )
+    return done.stdout.split()[0] == "True"

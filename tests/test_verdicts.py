@@ -296,9 +296,12 @@ def test_a_spool_gives_back_its_findings_in_order_from_memory_and_disk(tmp_path:
         assert [finding for _anchor, finding in exported] == findings
         assert len(exported.last) == 3
     else:
+        # An anonymous temporary file: gone from the folder as soon as made, released on close.
+        assert spooled._file is not None
         assert [(anchor, finding) for anchor, finding in spooled] == list(enumerate(findings))
         spooled.close()
-        assert list(tmp_path.iterdir()) == []
+        assert spooled._file is None
+        assert list(spooled) == []
 
 
 def test_a_finding_without_a_line_is_reported_once_in_parts(tmp_path: Path, pool: ProcessPoolExecutor) -> None:

@@ -67,12 +67,10 @@ class FindingSpool:
         self._pending: list[Anchored] = []
         self._file: BinaryIO | None = None
         self._path: Path | None = None
-        self.count = 0
 
     def add(self, anchor: int, finding: Finding) -> None:
         """Add the next finding."""
         self._pending.append((anchor, finding))
-        self.count += 1
         if len(self._pending) >= self.batch:
             self._write()
 

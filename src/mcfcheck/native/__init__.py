@@ -1,7 +1,7 @@
 """Which of mcfcheck's modules run compiled, and whether each was compiled from its current source.
 
 ``make compile`` compiles the modules that run once per installation (the installation
-view, the rule engine, the rule packs, the validator) with mypyc, in place: each
+view, the rule engine, the rule packs, the file's check) with mypyc, in place: each
 extension module sits beside its source and Python imports it first. It also builds
 :mod:`mcfcheck.native._fastread`, written in C, which parses the file into libxml2's tree,
 reporting each installation as it ends, and reads installations' fields from that tree

@@ -144,8 +144,11 @@ def validate_files(
     try:
         compiled = load_schema(schema) if schema is not None else None
     except SchemaError as error:
+        sink.file_started(str(schema))
         sink.file_finished(FileReport(str(schema), None, 0, (), str(error)))
         sink.finish()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         return ExitStatus.UNUSABLE
     files = list(paths)
 

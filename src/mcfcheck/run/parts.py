@@ -702,11 +702,14 @@ class _WorkerPool(ProcessPoolExecutor):
             raise
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        super().shutdown(wait, cancel_futures=cancel_futures)
-        if wait:
-            # A worker ended by a signal leaves what it was writing (a schema being compiled).
-            with signals_held():
-                shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            super().shutdown(wait, cancel_futures=cancel_futures)
+        finally:
+            if wait:
+                # A worker ended by a signal leaves what it was writing (a schema being
+                # compiled); a signal during the shutdown must not leave the folder either.
+                with signals_held():
+                    shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @contextmanager
