@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 import mcfcheck
+from mcfcheck.cli import main
 from mcfcheck.errors import SchemaError
 from mcfcheck.schema.loading import BUNDLED, MCF_NAMESPACE, XSD_NS, load_schema
 
@@ -133,3 +134,33 @@ def test_every_bundled_declaration_and_type_is_documented() -> None:
             text = declaration.xpath("string(xs:annotation/xs:documentation)", namespaces=XS)
             assert isinstance(text, str)
             assert text.strip(), f"{declaration.get('name')} has no xs:documentation"
+
+
+def test_a_file_the_rules_cannot_read_says_that_no_rule_ran() -> None:
+    """A DCC-style file with --schema: the schema ran, no rule ran, and nothing said so (a wrong check
+    digit and a duplicate Device ID gave "valid" and exit 0). Now the report says which rules did not run."""
+    report = mcfcheck.validate(DATA / "dcc-style-invalid.xml", schema=DCC_MAIN)
+    assert report.rules_not_run == (
+        f"the rules read installations in namespace {MCF_NAMESPACE!r}, this file's are in namespace "
+        "'urn:example:migration'"
+    )
+    assert mcfcheck.validate(DATA / "dcc-style-invalid.xml", schema=DCC_MAIN, rules=False).rules_not_run is None
+    assert mcfcheck.validate(SAMPLES / "cb-valid.xml").rules_not_run is None
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_console_verdict_says_the_file_was_checked_against_the_schema_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    copy = tmp_path / "dcc.xml"
+    shutil.copy(DATA / "dcc-style-invalid.xml", copy)
+    files = [str(copy), str(copy)] if jobs == "2" else [str(copy)]  # two files: the workers validate them
+    status = main(["validate", "--jobs", jobs, "--schema", str(DCC_MAIN), *files])
+    assert status == 1
+    verdicts = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{copy}: invalid")]
+    assert verdicts
+    for verdict in verdicts:
+        assert verdict.endswith(
+            f"(3 installations, schema {DCC_MAIN.name}; schema only, no rule ran: the rules read installations "
+            f"in namespace {MCF_NAMESPACE!r}, this file's are in namespace 'urn:example:migration')"
+        )

@@ -59,6 +59,8 @@ class FileReport:
     well-formed XML, or cannot be read); the findings are then those found before
     the problem was met. ``cohort`` is the name of the cohort the header's GroupID
     names (``IOC``, ``CB``, ...), when the header was read and the GroupID is known.
+    ``rules_not_run`` says why no rule ran on a file the rules were asked for (its
+    installations are not in the namespace the rules read): only the schema checked it.
     """
 
     path: str
@@ -67,6 +69,7 @@ class FileReport:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
     error: str | None = None
     cohort: str | None = None
+    rules_not_run: str | None = None
 
     @property
     def valid(self) -> bool:

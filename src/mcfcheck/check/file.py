@@ -399,6 +399,8 @@ class FileCheck:
         self.cohort: str | None = None
         #: The line of the element that holds the first installation, once one is read.
         self.container_line: int | None = None
+        #: Why no rule ran, where rules were asked for and could not run on this file.
+        self.rules_not_run: str | None = None
 
     def __iter__(self) -> Iterator[Finding]:
         """The findings in file order: by the line of the installation or element they are about.
@@ -479,10 +481,21 @@ class FileCheck:
         return cohort.name if cohort is not None else None
 
     def _engine_for(self, schema: CompiledSchema) -> RuleEngine | None:
-        """The rule engine, for documents in the namespace the rules are written for."""
-        if self.rules is None or schema.record_tag is None:
+        """The rule engine, for documents in the namespace the rules are written for.
+
+        Where the rules were asked for and cannot run, :attr:`rules_not_run` says why.
+        """
+        if self.rules is None:
             return None
-        if etree.QName(schema.record_tag).namespace != MCF_NAMESPACE:
+        if schema.record_tag is None:
+            self.rules_not_run = f"the schema {schema.name} declares no Installation element"
+            return None
+        namespace = etree.QName(schema.record_tag).namespace
+        if namespace != MCF_NAMESPACE:
+            where = f"namespace {namespace!r}" if namespace else "no namespace"
+            self.rules_not_run = (
+                f"the rules read installations in namespace {MCF_NAMESPACE!r}, this file's are in {where}"
+            )
             return None
         registry, settings = self.rules
         spill_folder = self.part.spill_folder if self.part is not None else None
@@ -561,7 +574,9 @@ def check_file(
         findings.extend(check)
     except McfcheckError as problem:
         error = str(problem)
-    return FileReport(str(path), check.schema_name, check.installations, tuple(findings), error, check.cohort)
+    return FileReport(
+        str(path), check.schema_name, check.installations, tuple(findings), error, check.cohort, check.rules_not_run
+    )
 
 
 def validate(

@@ -195,8 +195,8 @@ def validate_files(
             except McfcheckError as error:
                 problem = str(error)
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
-            cohort = getattr(check, "cohort", None)
-            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort))
+            cohort, rules_not_run = getattr(check, "cohort", None), getattr(check, "rules_not_run", None)
+            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run))
             outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
             status = max(status, outcome)
     except BrokenProcessPool:
@@ -264,6 +264,7 @@ class _WorkerResult:
         self.installations = 0
         self.schema_name: str | None = None
         self.cohort: str | None = None
+        self.rules_not_run: str | None = None
 
     def __iter__(self) -> Iterator[Finding]:
         result = self.future.result()
@@ -271,6 +272,7 @@ class _WorkerResult:
         self.installations = report.installations
         self.schema_name = report.schema
         self.cohort = report.cohort
+        self.rules_not_run = report.rules_not_run
         try:
             for _anchor, finding in result.findings:
                 yield finding

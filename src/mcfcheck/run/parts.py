@@ -301,6 +301,7 @@ class PartResult:
     installations: int = 0
     schema_name: str | None = None
     cohort: str | None = None
+    rules_not_run: str | None = None
     states: PartState | None = None
     error: str | None = None
 
@@ -349,6 +350,7 @@ def _validate_part(task: _Task) -> PartResult:
     result.installations = check.installations
     result.schema_name = check.schema_name
     result.cohort = check.cohort
+    result.rules_not_run = check.rules_not_run
     result.states = check.states
     return result
 
@@ -384,6 +386,7 @@ class ParallelFileCheck:
         self.installations = 0
         self.schema_name: str | None = compiled.name if compiled is not None else None
         self.cohort: str | None = None
+        self.rules_not_run: str | None = None
         #: Whether the parts were used (False: the file was validated in a single pass).
         self.parallel = False
         self._pool: ProcessPoolExecutor | None = None
@@ -402,6 +405,7 @@ class ParallelFileCheck:
             self.installations = check.installations
             self.schema_name = check.schema_name
             self.cohort = check.cohort
+            self.rules_not_run = check.rules_not_run
 
     def __iter__(self) -> Iterator[Finding]:
         try:
@@ -479,6 +483,7 @@ class ParallelFileCheck:
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         self.cohort = results[0].cohort
+        self.rules_not_run = results[0].rules_not_run
         states = [result.states for result in results if result.states is not None]
         for result in results:
             result.states = None
@@ -578,7 +583,9 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
             spool.add(0, finding)
     except McfcheckError as problem:
         error = str(problem)
-    report = FileReport(str(task.path), check.schema_name, check.installations, (), error, check.cohort)
+    report = FileReport(
+        str(task.path), check.schema_name, check.installations, (), error, check.cohort, check.rules_not_run
+    )
     return WholeFileResult(report, spool.export())
 
 
