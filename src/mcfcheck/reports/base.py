@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from mcfcheck.rules.catalogue import Check
 
 TOOL_NAME = "mcfcheck"
-TOOL_URI = "https://github.com/mcfcheck/mcfcheck"
 
 
 def dumps(value: object) -> str:

@@ -20,7 +20,7 @@ from html import escape
 from typing import Final
 
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter
+from mcfcheck.reports.base import TOOL_NAME, DataReporter
 
 #: The bucket of findings that concern no installation (header, trailer, whole file).
 NO_INSTALLATION: Final = "no installation"
@@ -94,7 +94,7 @@ class HtmlReporter(DataReporter):
             f'<meta name="generator" content="{TOOL_NAME} {escape(self.version)}">\n'
             f"<title>{TOOL_NAME} report</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
             f'<header><h1>{TOOL_NAME} report</h1><p class="muted">{escape(created)} · '
-            f'<a href="{TOOL_URI}">{TOOL_NAME}</a> {escape(self.version)}</p></header>\n'
+            f"{TOOL_NAME} {escape(self.version)}</p></header>\n"
             '<main id="report">\n'
             '<section id="findings"><h2>Findings</h2>\n'
             '<div class="controls"><input id="search" type="search" placeholder="Search findings: code, '

@@ -10,7 +10,7 @@ Its shape is described by ``schemas/mcfcheck-report-1.0.schema.json``::
 from __future__ import annotations
 
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter, dumps
+from mcfcheck.reports.base import TOOL_NAME, DataReporter, dumps
 
 FORMAT_VERSION = "1.0"
 
@@ -37,7 +37,7 @@ class JsonReporter(DataReporter):
     """Writes the JSON report; memory holds counts, not findings."""
 
     def start(self) -> None:
-        tool = {"name": TOOL_NAME, "version": self.version, "informationUri": TOOL_URI}
+        tool = {"name": TOOL_NAME, "version": self.version}
         self.out.write(f'{{"format": "mcfcheck-report", "version": "{FORMAT_VERSION}", "tool": {dumps(tool)}, ')
         self.out.write('"files": [')
         self._files = 0

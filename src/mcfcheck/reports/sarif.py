@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mcfcheck.findings import FileReport, Finding, Severity
-from mcfcheck.reports.base import TOOL_NAME, TOOL_URI, DataReporter, dumps
+from mcfcheck.reports.base import TOOL_NAME, DataReporter, dumps
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
@@ -44,7 +44,6 @@ class SarifReporter(DataReporter):
         driver = {
             "name": TOOL_NAME,
             "version": self.version,
-            "informationUri": TOOL_URI,
             "rules": rules,
         }
         self.out.write(f'{{"$schema": "{SARIF_SCHEMA}", "version": "2.1.0", "runs": [{{')
