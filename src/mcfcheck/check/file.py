@@ -21,7 +21,7 @@ from mcfcheck.check.columns import ColumnFinder
 from mcfcheck.check.part import Part, part_chunks, release_padding_before
 from mcfcheck.check.places import CLARK_NAME, canonical_path, local_name, resolve_log_path
 from mcfcheck.check.spool import Anchored, FindingSpool, in_file_order
-from mcfcheck.check.tree import content_kept, keep_content, remove_markup_before
+from mcfcheck.check.tree import content_kept, release_into_run
 from mcfcheck.errors import InputError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.input.xml import (
@@ -250,21 +250,12 @@ class _FileValidation:
         expect); of several in a row, the first stays.
         """
         parent = record.getparent()
-        reference, status = record.findtext(self._reference_tag), record.findtext(self._status_tag)
-        tail = content_kept(record.tail)
-        if parent is None:
+        if parent is None or release_into_run(parent, record):
             return
-        previous = remove_markup_before(parent, record)
-        if previous is not None and previous.tag == record.tag and (previous.sourceline or 0) in self._aside:
-            record.clear(keep_tail=False)
-            parent.remove(record)
-            keep_content(parent, previous, tail)
-            return
-        self._aside[record.sourceline or 0] = (reference, status)
+        self._aside[record.sourceline or 0] = (record.findtext(self._reference_tag), record.findtext(self._status_tag))
         for child in list(record):
             record.remove(child)
         record.text = None
-        record.tail = tail
 
     def _release(self, record: etree._Element, record_path: str) -> None:
         """Let an installation go: only the first of a run stays, emptied, as a placeholder.
@@ -274,23 +265,14 @@ class _FileValidation:
         for the skeleton's validation to report it.
         """
         parent = record.getparent()
-        tail = content_kept(record.tail)
-        previous = remove_markup_before(parent, record) if parent is not None else None
-        if previous is not None and previous.tag == record.tag and parent is not None:
-            # Emptied first: lxml frees the children at once, where removing the whole
-            # installation would first re-home each of its elements' namespaces (a walk
-            # that measured 6% of a validation's instructions).
-            record.clear(keep_tail=False)
-            parent.remove(record)
-            keep_content(parent, previous, tail)
-        else:
-            self._placeholders[record.sourceline or 0] = (
-                record_path,
-                record.findtext(self._reference_tag),
-                record.findtext(self._status_tag),
-            )
-            record.clear(keep_tail=False)
-            record.tail = tail
+        if parent is not None and release_into_run(parent, record):
+            return
+        self._placeholders[record.sourceline or 0] = (
+            record_path,
+            record.findtext(self._reference_tag),
+            record.findtext(self._status_tag),
+        )
+        record.clear(keep_tail=True)
 
     def check_skeleton(self, root: etree._Element) -> Iterator[Finding]:
         """Validate what is left once every installation has been released; then the trailer's rules."""

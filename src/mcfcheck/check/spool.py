@@ -34,9 +34,6 @@ class SpooledFindings:
     path: Path | None
     last: list[Anchored] = field(default_factory=list)
 
-    def __reduce__(self) -> tuple[type[SpooledFindings], tuple[object, ...]]:
-        return type(self), (self.path, self.last)
-
     def __iter__(self) -> Iterator[Anchored]:
         if self.path is not None:
             with self.path.open("rb") as stream:
