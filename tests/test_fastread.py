@@ -16,9 +16,10 @@ from mcfcheck.rules.views import (
     DEVICE_FIELDS,
     FAST_READER,
     INSTALLATION_FIELDS,
-    InstallationView,
+    Reader,
     read_installation_fields,
 )
+from mcfcheck.schema.binding import default_binding, plan_of
 
 if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
     # make compile could not build the C reader here (no C compiler, or no lxml headers):
@@ -28,6 +29,7 @@ if os.environ.get("MCFCHECK_BUILD") in ("plain", "mypyc"):
 from mcfcheck.native import _fastread as fastread
 
 NAMESPACE = "urn:mcfcheck:mcf"
+BUNDLED_PLAN = plan_of(default_binding())
 OTHER = "urn:example:other"
 
 
@@ -41,7 +43,7 @@ def _installations(path: Path) -> list[etree._Element]:
 
 def _same_reading(element: etree._Element) -> None:
     fast = fastread.read_installation(element)
-    python = read_installation_fields(element)
+    python = read_installation_fields(element, BUNDLED_PLAN)
     assert fast == python
     # The devices' elements are lxml's own proxies of the same nodes.
     for fast_device, python_device in zip(fast[15], python[15], strict=True):
@@ -157,8 +159,8 @@ def test_any_installation_reads_alike(document: str) -> None:
     element = etree.fromstring(document.encode("utf-8"))
     _same_reading(element)
     # The view made from the fields holds the same values whichever reader made them.
-    view = InstallationView(element)
-    fields = read_installation_fields(element)
+    view = Reader(default_binding()).installation(element)
+    fields = read_installation_fields(element, BUNDLED_PLAN)
     assert (view.reference, view.status, view.mpan, view.mprn) == (fields[0], fields[2], fields[3], fields[5])
     assert [device.device_id for device in view.devices] == [device[2] for device in fields[15]]
 
@@ -205,13 +207,13 @@ def test_the_c_reader_names_its_slots_as_the_views_do() -> None:
         b"<Installation><InstallationReference>R-1</InstallationReference><Status>Active</Status>"
         b"<CommunicationsHub><DeviceID>00-0D-6F-00-00-00-00-01</DeviceID></CommunicationsHub></Installation>"
     )
-    fields = read_installation_fields(element)
+    fields = read_installation_fields(element, BUNDLED_PLAN)
     assert len(fields) == len(INSTALLATION_FIELDS)
     hub = dict(zip(INSTALLATION_FIELDS, fields, strict=True))["hub"]
     assert isinstance(hub, tuple)
     assert len(hub) == len(DEVICE_FIELDS)
     assert dict(zip(DEVICE_FIELDS, hub, strict=True))["device_id"] == "00-0D-6F-00-00-00-00-01"
-    view = InstallationView(element)
+    view = Reader(default_binding()).installation(element)
     named = dict(zip(INSTALLATION_FIELDS, fields, strict=True))
     for name in ("reference", "status", "mpan", "iccid", "apn", "utrn_cutover_hours"):
         assert getattr(view, name) == named[name], name

@@ -141,8 +141,7 @@ def test_a_file_the_rules_cannot_read_says_that_no_rule_ran() -> None:
     digit and a duplicate Device ID gave "valid" and exit 0). Now the report says which rules did not run."""
     report = mcfcheck.validate(DATA / "dcc-style-invalid.xml", schema=DCC_MAIN)
     assert report.rules_not_run == (
-        f"the rules read installations in namespace {MCF_NAMESPACE!r}, this file's are in namespace "
-        "'urn:example:migration'"
+        "schema only: no rules ran (namespace 'urn:example:migration' has no binding; see `mcfcheck bind`)"
     )
     assert mcfcheck.validate(DATA / "dcc-style-invalid.xml", schema=DCC_MAIN, rules=False).rules_not_run is None
     assert mcfcheck.validate(SAMPLES / "cb-valid.xml").rules_not_run is None
@@ -161,6 +160,6 @@ def test_the_console_verdict_says_the_file_was_checked_against_the_schema_only(
     assert verdicts
     for verdict in verdicts:
         assert verdict.endswith(
-            f"(3 installations, schema {DCC_MAIN.name}; schema only, no rule ran: the rules read installations "
-            f"in namespace {MCF_NAMESPACE!r}, this file's are in namespace 'urn:example:migration')"
+            f"(3 installations, schema {DCC_MAIN.name}; schema only: no rules ran "
+            "(namespace 'urn:example:migration' has no binding; see `mcfcheck bind`))"
         )

@@ -38,14 +38,10 @@ from mcfcheck.input.xml import (
 )
 from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.rules.views import concept_text, part_of
+from mcfcheck.schema.binding import Binding, default_binding
 from mcfcheck.schema.codes import schema_error_code
-from mcfcheck.schema.loading import MCF_NAMESPACE, CompiledSchema, bundled_schema, load_schema
-
-#: The local name of the element inside an installation that holds its reference.
-REFERENCE_ELEMENT: Final = "InstallationReference"
-#: The installation's Status, told with its findings; the header's GroupID names the cohort.
-STATUS_ELEMENT: Final = "Status"
-GROUP_ID_ELEMENT: Final = "GroupID"
+from mcfcheck.schema.loading import CompiledSchema, bundled_schema, load_schema
 
 
 class Phase(enum.Enum):
@@ -73,8 +69,11 @@ class _FileValidation:
         columns: ColumnFinder,
         engine: RuleEngine | None,
         part: Part | None = None,
+        binding: Binding | None = None,
     ) -> None:
         self.path = path
+        #: Where the header, the trailer, references and statuses are in the file's dialect.
+        self.binding = binding or default_binding()
         self.schema = schema
         self.columns = columns
         self.engine = engine
@@ -88,15 +87,9 @@ class _FileValidation:
         self.container_line: int | None = None
         self.installations = 0
         self._record_tag = schema.record_tag
-        namespace = etree.QName(schema.record_tag).namespace if schema.record_tag else None
-        self._reference_tag = f"{{{namespace}}}{REFERENCE_ELEMENT}" if namespace else REFERENCE_ELEMENT
-        self._status_tag = f"{{{namespace}}}{STATUS_ELEMENT}" if namespace else STATUS_ELEMENT
-        self._header_tag = f"{{{namespace}}}Header" if namespace else "Header"
-        self._group_id_path = f"{self._header_tag}/{{{namespace}}}{GROUP_ID_ELEMENT}" if namespace else "Header/GroupID"
         #: The header's GroupID, once the header has been read.
         self.group_id: str | None = None
         self._header_read = False
-        self._trailer_tag = f"{{{namespace}}}Trailer" if namespace else "Trailer"
         self._parent: etree._Element | None = None
         self._parent_path = ""
         #: Whether the installations under ``_parent`` stand where the schema puts them.
@@ -152,15 +145,20 @@ class _FileValidation:
 
         return locate
 
+    def _identity(self, record: etree._Element) -> tuple[str | None, str | None]:
+        """An installation's reference and status, which its findings tell."""
+        return concept_text(record, self.binding, "reference"), concept_text(record, self.binding, "status")
+
     def _read_header(self, root: etree._Element) -> None:
         """Note the header's GroupID (the header is complete once the first installation arrives)."""
         self._header_read = True
-        self.group_id = root.findtext(self._group_id_path)
+        header = part_of(root, self.binding.header)
+        self.group_id = concept_text(header, self.binding, "group_id") if header is not None else None
 
     def _start_rules(self, root: etree._Element) -> Iterator[Finding]:
         """Give the engine the header (complete once the first installation arrives)."""
         if self.engine is not None and not self.engine.started:
-            yield from self.engine.header(root.find(self._header_tag), self._locate_outside)
+            yield from self.engine.header(part_of(root, self.binding.header), self._locate_outside)
 
     def check_records(self, records: list[etree._Element]) -> Iterator[Finding]:
         """Validate installations that have just been read, in file order, then release them.
@@ -223,8 +221,7 @@ class _FileValidation:
             self._read_header(record.getroottree().getroot())
         findings: list[Finding] = []
         if not schema.validate(record):
-            reference = record.findtext(self._reference_tag)
-            status = record.findtext(self._status_tag)
+            reference, status = self._identity(record)
             for entry in schema.error_log:
                 element = resolve_log_path(record, entry.path)
                 inner = canonical_path(element, stop=record) if element is not None and element is not record else ""
@@ -252,7 +249,7 @@ class _FileValidation:
         parent = record.getparent()
         if parent is None or release_into_run(parent, record):
             return
-        self._aside[record.sourceline or 0] = (record.findtext(self._reference_tag), record.findtext(self._status_tag))
+        self._aside[record.sourceline or 0] = self._identity(record)
         for child in list(record):
             record.remove(child)
         record.text = None
@@ -269,8 +266,7 @@ class _FileValidation:
             return
         self._placeholders[record.sourceline or 0] = (
             record_path,
-            record.findtext(self._reference_tag),
-            record.findtext(self._status_tag),
+            *self._identity(record),
         )
         record.clear(keep_tail=True)
 
@@ -291,7 +287,7 @@ class _FileValidation:
             # The merged stores hold copies: let the parts' states go now.
             self.part.merge_states.clear()
         self.phase = Phase.FINISH
-        yield from self.engine.trailer(root.find(self._trailer_tag), self._locate_outside)
+        yield from self.engine.trailer(part_of(root, self.binding.trailer), self._locate_outside)
 
     def _skeleton_findings(self, root: etree._Element) -> Iterator[Finding]:
         schema = self.schema.skeleton_schema
@@ -381,8 +377,10 @@ class FileCheck:
         self.cohort: str | None = None
         #: The line of the element that holds the first installation, once one is read.
         self.container_line: int | None = None
-        #: Why no rule ran, where rules were asked for and could not run on this file.
+        #: Which rules did not run on this file and why, where rules were asked for.
         self.rules_not_run: str | None = None
+        #: The codes of the selected rules that did not run (their concepts have no binding).
+        self.skipped_rules: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Finding]:
         """The findings in file order: by the line of the installation or element they are about.
@@ -430,8 +428,9 @@ class FileCheck:
             schema = self.schema or self._bundled_schema(head)
             self.schema_name = schema.name
             columns = ColumnFinder()
-            engine = self._engine_for(schema)
-            validation = _FileValidation(self.path, schema, columns, engine, self.part)
+            binding = self._binding_for(schema, head)
+            engine = self._engine_for(schema, binding)
+            validation = _FileValidation(self.path, schema, columns, engine, self.part, binding)
             # The selection decides schema findings' codes too; rules it leaves out are not even built.
             selection = self.rules[1].selection if self.rules is not None else None
             # Whether each code is selected, decided once per code: a file may have millions of findings.
@@ -455,6 +454,7 @@ class FileCheck:
                 self.container_line = validation.container_line
                 self.cohort = self._cohort_named(validation.group_id)
                 if engine is not None:
+                    self._note_rules_not_run(engine)
                     engine.close()
 
     def _cohort_named(self, group_id: str | None) -> str | None:
@@ -462,26 +462,47 @@ class FileCheck:
         cohort = settings.cohort_for(group_id) if group_id is not None else None
         return cohort.name if cohort is not None else None
 
-    def _engine_for(self, schema: CompiledSchema) -> RuleEngine | None:
-        """The rule engine, for documents in the namespace the rules are written for.
+    def _binding_for(self, schema: CompiledSchema, head: bytes) -> Binding | None:
+        """The binding of the file's dialect, chosen by the namespace of its installations (or root)."""
+        settings = self.rules[1] if self.rules is not None else RuleSettings()
+        if schema.record_tag is not None:
+            namespace = etree.QName(schema.record_tag).namespace
+        else:
+            root = read_root(head)
+            namespace = root.namespace if root is not None else None
+        binding = settings.bindings.for_namespace(namespace)
+        if binding is None and self.rules is not None:
+            where = f"namespace {namespace!r}" if namespace else "no namespace"
+            self.rules_not_run = f"schema only: no rules ran ({where} has no binding; see `mcfcheck bind`)"
+        return binding
+
+    def _engine_for(self, schema: CompiledSchema, binding: Binding | None) -> RuleEngine | None:
+        """The rule engine, for files whose dialect has a binding.
 
         Where the rules were asked for and cannot run, :attr:`rules_not_run` says why.
         """
-        if self.rules is None:
+        if self.rules is None or binding is None:
             return None
-        if schema.record_tag is None:
-            self.rules_not_run = f"the schema {schema.name} declares no Installation element"
-            return None
-        namespace = etree.QName(schema.record_tag).namespace
-        if namespace != MCF_NAMESPACE:
-            where = f"namespace {namespace!r}" if namespace else "no namespace"
+        if schema.record_tag is None or etree.QName(schema.record_tag).localname != binding.record:
             self.rules_not_run = (
-                f"the rules read installations in namespace {MCF_NAMESPACE!r}, this file's are in {where}"
+                f"schema only: no rules ran (the schema {schema.name} declares no {binding.record} element, "
+                f"the record of the binding {binding.source})"
             )
             return None
         registry, settings = self.rules
         spill_folder = self.part.spill_folder if self.part is not None else None
-        return RuleEngine(registry, settings, str(self.path), spill_folder)
+        return RuleEngine(registry, settings, str(self.path), spill_folder, binding)
+
+    def _note_rules_not_run(self, engine: RuleEngine) -> None:
+        """Say which selected rules did not run on this file, and why."""
+        if not engine.not_run:
+            return
+        self.skipped_rules = tuple(code for code, _missing in engine.not_run)
+        missing = list(dict.fromkeys(name for _code, names in engine.not_run for name in names))
+        self.rules_not_run = (
+            f"{len(engine.not_run)} of {engine.selected} rules not run: no binding for "
+            f"{', '.join(missing)}; see `mcfcheck bind`"
+        )
 
     def _bundled_schema(self, head: bytes) -> CompiledSchema:
         root = read_root(head)

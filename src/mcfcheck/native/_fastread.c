@@ -241,11 +241,7 @@ read_device(struct LxmlDocument *document, xmlNode *device, const xmlChar *ns)
                 goto error;
             }
         } else if (is_named(child, ns, "DeviceType")) {
-            PyObject *text = shared_text(child);
-            if (text == Py_None) {
-                Py_SETREF(text, PyUnicode_FromStringAndSize("", 0));
-            }
-            if (put(&slots[DEVICE_TYPE], text) < 0) {
+            if (put(&slots[DEVICE_TYPE], shared_text(child)) < 0) {
                 goto error;
             }
         } else if (is_named(child, ns, "DeviceModel")) {
@@ -359,7 +355,8 @@ read_hub(PyObject **slots, struct LxmlDocument *document, xmlNode *hub, const xm
 static int
 read_devices(PyObject **slots, struct LxmlDocument *document, xmlNode *devices, const xmlChar *ns)
 {
-    PyObject *list = PyList_New(0);
+    /* Every device at the path counts, in a repeated container too. */
+    PyObject *list = slots[DEVICES] != NULL ? Py_NewRef(slots[DEVICES]) : PyList_New(0);
     if (list == NULL) {
         return -1;
     }

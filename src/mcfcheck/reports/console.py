@@ -132,7 +132,7 @@ class ConsoleReporter(Reporter):
         counted = f"{report.installations:,} installation{'s' if report.installations != 1 else ''}"
         details = f"{counted}, schema {report.schema}"
         if report.rules_not_run is not None:
-            details += f"; schema only, no rule ran: {escape(report.rules_not_run)}"
+            details += f"; {escape(report.rules_not_run)}"
         if self._errors:
             verdict = f"[bold red]invalid[/bold red], {_count(self._errors, 'error')}"
             if self._warnings:

@@ -9,12 +9,13 @@ import inspect
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from mcfcheck.findings import Severity
 from mcfcheck.rules.options import default_values
+from mcfcheck.schema.binding import Binding, default_binding
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -67,6 +68,8 @@ class RuleContext:
     #: Where rules that spill to disk put named files another process can read, when
     #: the file is validated in parts; None for a single pass.
     spill_folder: Path | None = None
+    #: Where the file's dialect holds what rules read (by default, mcfcheck's own dialect).
+    binding: Binding = field(default_factory=default_binding)
 
 
 class Rule:
@@ -85,6 +88,10 @@ class Rule:
     #: The cohorts (IOC, CB, SECURE, FOC) the rule applies to; empty means all.
     cohorts: ClassVar[frozenset[str]] = frozenset()
     visits: ClassVar[frozenset[Visit]] = frozenset()
+    #: The concepts the rule reads (:data:`mcfcheck.schema.binding.CONCEPTS`): a rule runs
+    #: on a file only where the file's binding places them all. None (the default, for
+    #: rules written before bindings) means every concept.
+    reads: ClassVar[frozenset[str] | None] = None
     #: The rule's options, by name: a default value (its type is the option's), or an
     #: :class:`mcfcheck.rules.options.Option` with bounds or choices. Configuration may
     #: override them; each value is checked when the run starts.

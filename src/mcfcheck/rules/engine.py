@@ -23,7 +23,8 @@ from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
 from mcfcheck.rules.ledger import InstallationLedger
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
-from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
+from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, Reader, TrailerView
+from mcfcheck.schema.binding import CONCEPT_NAMES, Binding, BindingSet, default_binding
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -68,6 +69,8 @@ class RuleSettings:
     cohorts: Mapping[str, Cohort] = field(default_factory=builtin_cohorts)
     #: The SMETS1 Eligible Product Combinations list, when the user gives one.
     epcl: Path | None = None
+    #: The dialects' bindings, chosen by a file's namespace (the bundled ones by default).
+    bindings: BindingSet = field(default_factory=BindingSet.of)
 
     def __reduce__(self) -> tuple[type[RuleSettings], tuple[object, ...]]:
         return type(self), field_values(self)
@@ -81,12 +84,23 @@ class RuleEngine:
     """The rules of one file, and their dispatch."""
 
     def __init__(
-        self, registry: RuleRegistry, settings: RuleSettings, file: str, spill_folder: Path | None = None
+        self,
+        registry: RuleRegistry,
+        settings: RuleSettings,
+        file: str,
+        spill_folder: Path | None = None,
+        binding: Binding | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.file = file
         self.spill_folder = spill_folder
+        self.binding = binding or default_binding()
+        self.reader = Reader(self.binding)
+        #: The selected rules of the file's cohort that did not run, each with the
+        #: concepts its binding lacks; and how many were selected for the cohort.
+        self.not_run: list[tuple[str, tuple[str, ...]]] = []
+        self.selected = 0
         self.ledger = InstallationLedger(spill_folder)
         self._rules: list[Rule] = []
         self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
@@ -102,11 +116,20 @@ class RuleEngine:
         self.ledger.close()
 
     def _build(self, cohort: Cohort) -> None:
-        context = RuleContext(self.file, cohort, self.ledger, self.settings.epcl, self.spill_folder)
+        context = RuleContext(self.file, cohort, self.ledger, self.settings.epcl, self.spill_folder, self.binding)
+        bound = self.binding.concepts
         for code, rule_class in sorted(self.registry.rules.items()):
             if not self.settings.selection.is_selected(code):
                 continue
-            if rule_class.cohorts and cohort.name not in rule_class.cohorts:
+            if rule_class.cohorts and cohort.name not in rule_class.cohorts and "group_id" in bound:
+                continue
+            self.selected += 1
+            reads = CONCEPT_NAMES if rule_class.reads is None else rule_class.reads
+            if rule_class.cohorts:
+                reads = reads | {"group_id"}
+            missing = self.binding.missing(reads)
+            if missing:
+                self.not_run.append((code, tuple(missing)))
                 continue
             options = {
                 **self.settings.options.get(rule_class.name, {}),
@@ -164,12 +187,12 @@ class RuleEngine:
     def header(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
         """Choose the cohort from the header and run the header rules."""
         self._started = True
-        view = HeaderView(element) if element is not None else None
+        view = HeaderView(element, self.binding) if element is not None else None
         group_id = view.group_id if view is not None else None
         cohort = self.settings.cohort_for(group_id)
-        if cohort is None:
+        if cohort is None and "group_id" in self.binding.concepts:
             known = ", ".join(f"{c.group_id} ({c.name})" for c in self.settings.cohorts.values())
-            target = view.find("GroupID") if view is not None else None
+            target = view.place("group_id") if view is not None else None
             line, column, xpath = locate(target) if target is not None else (None, None, None)
             yield Finding(
                 code=UNKNOWN_GROUP_ID,
@@ -178,6 +201,7 @@ class RuleEngine:
                 location=Location(self.file, line, column, xpath, None),
                 rule="unknown-group-id",
             )
+        if cohort is None:
             # Only the rules for every cohort can run.
             cohort = Cohort("UNKNOWN", "unknown cohort", group_id or "", (), (), "", 0)
         self._build(cohort)
@@ -191,7 +215,7 @@ class RuleEngine:
 
     def installation(self, element: etree._Element, locate: Locator, line: int, parent_path: str) -> Iterator[Finding]:
         """Run the installation and device rules over one installation."""
-        view = InstallationView(element)
+        view = self.reader.installation(element)
         reference, status = view.reference, view.status
         self.ledger.add(line, reference, parent_path, status)
         for rule, check in self._installation_checks:
@@ -223,7 +247,7 @@ class RuleEngine:
     def trailer(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
         """Run the trailer rules, then every rule's finish step."""
         if element is not None:
-            view = TrailerView(element)
+            view = TrailerView(element, self.binding)
             yield from self._run(Visit.TRAILER, lambda rule: rule.trailer(view), locate)
         for rule in self._rules:
             for problem in rule.finish():

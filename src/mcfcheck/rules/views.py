@@ -1,15 +1,17 @@
 """Read-only views of the parts of an MCF that rules look at.
 
 An installation is read in one walk over its elements into plain fields, so that the
-dozens of rules that look at it pay for each element once. Elements are found again
-only when a problem needs a place. Views live only while their element does: rules
-must not keep them.
+dozens of rules that look at it pay for each element once. What is read, and where,
+is the dialect's binding (:mod:`mcfcheck.schema.binding`): the rules see concepts, in
+mcfcheck's terms, whatever the file's element names. Elements are found again only
+when a problem needs a place. Views live only while their element does: rules must
+not keep them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Final
 
@@ -17,6 +19,18 @@ from lxml import etree
 
 from mcfcheck.input.xml import split_tag
 from mcfcheck.native import FAST
+from mcfcheck.schema import binding as binding_fields
+from mcfcheck.schema.binding import (
+    DEVICE,
+    FLAG,
+    HUB,
+    TEXT,
+    Binding,
+    PlanNode,
+    ReadingPlan,
+    bundled_bindings,
+    plan_of,
+)
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -49,78 +63,77 @@ def _text(element: etree._Element) -> str | None:
     return text.strip() if text is not None else None
 
 
-class _Names:
-    """The Clark names of the elements the views read, in one namespace.
-
-    Comparing an element's tag with these is cheaper than taking its local name:
-    the walk over an installation compares some forty tags.
-    """
-
-    def __init__(self, namespace: str | None) -> None:
-        prefix = f"{{{namespace}}}" if namespace else ""
-        self.InstallationReference = prefix + "InstallationReference"
-        self.Status = prefix + "Status"
-        self.MeterPoints = prefix + "MeterPoints"
-        self.MPANCore = prefix + "MPANCore"
-        self.MPRN = prefix + "MPRN"
-        self.CommunicationsHub = prefix + "CommunicationsHub"
-        self.Devices = prefix + "Devices"
-        self.Device = prefix + "Device"
-        self.Prepayment = prefix + "Prepayment"
-        self.UTRNCutoverHours = prefix + "UTRNCutoverHours"
-        self.DormantNotice = prefix + "DormantNotice"
-        self.FirmwareNoticeDate = prefix + "FirmwareNoticeDate"
-        self.PlannedUpgradeDate = prefix + "PlannedUpgradeDate"
-        self.MigrationNoticeDate = prefix + "MigrationNoticeDate"
-        self.PlannedMigrationDate = prefix + "PlannedMigrationDate"
-        self.ShorterNoticeAgreed = prefix + "ShorterNoticeAgreed"
-        self.WAN = prefix + "WAN"
-        self.ICCID = prefix + "ICCID"
-        self.IMSI = prefix + "IMSI"
-        self.StaticIPAddress = prefix + "StaticIPAddress"
-        self.APN = prefix + "APN"
-        self.DeviceType = prefix + "DeviceType"
-        self.DeviceID = prefix + "DeviceID"
-        self.DeviceModel = prefix + "DeviceModel"
-        self.Manufacturer = prefix + "Manufacturer"
-        self.Model = prefix + "Model"
-        self.FirmwareVersion = prefix + "FirmwareVersion"
-        self.PaymentMode = prefix + "PaymentMode"
-        self.AuxiliaryLoad = prefix + "AuxiliaryLoad"
+def _line(element: etree._Element) -> int:
+    return element.sourceline or 0
 
 
-@cache
-def _names(namespace: str | None) -> _Names:
-    return _Names(namespace)
+def _place(element: etree._Element, steps: tuple[str, ...]) -> etree._Element | None:
+    """The element at ``steps`` under ``element`` (for an attribute, its element), in its namespace."""
+    if steps and steps[-1].startswith("@"):
+        steps = steps[:-1]
+    if not steps:
+        return element
+    namespace = split_tag(element.tag)[0]
+    prefix = f"{{{namespace}}}" if namespace else ""
+    return element.find("/".join(prefix + step for step in steps))
 
 
-def _names_of(element: etree._Element) -> _Names:
-    tag = element.tag
-    assert isinstance(tag, str)
-    return _names(tag[1 : tag.index("}")] if tag.startswith("{") else None)
+def _value(element: etree._Element, steps: tuple[str, ...]) -> str | None:
+    """The stripped text, or attribute value, at ``steps`` under ``element``."""
+    target = _place(element, steps)
+    if target is None:
+        return None
+    if steps and steps[-1].startswith("@"):
+        found = target.get(steps[-1][1:])
+        return found.strip() if found is not None else None
+    return _text(target)
+
+
+def concept_text(element: etree._Element, binding: Binding, concept: str) -> str | None:
+    """The text of ``concept`` below ``element`` (its parent in the binding), in mcfcheck's terms."""
+    steps = binding.paths.get(concept)
+    if steps is None:
+        return None
+    found = _value(element, steps)
+    mapping = binding.values.get(concept)
+    return mapping.get(found, found) if mapping is not None and found is not None else found
+
+
+def part_of(root: etree._Element, steps: tuple[str, ...] | None) -> etree._Element | None:
+    """The element at ``steps`` below the document's root (the header, the trailer), if there is one."""
+    return _place(root, steps) if steps is not None else None
 
 
 class _Element:
-    """Finding elements under one element by local names, in its namespace."""
+    """A part of the file, read through its dialect's binding."""
 
-    __slots__ = ("element",)
+    __slots__ = ("binding", "element")
 
-    def __init__(self, element: etree._Element) -> None:
+    def __init__(self, element: etree._Element, binding: Binding) -> None:
         self.element = element
+        self.binding = binding
 
-    def _path(self, path: str) -> str:
-        namespace = split_tag(self.element.tag)[0]
-        prefix = f"{{{namespace}}}" if namespace else ""
-        return "/".join(prefix + step for step in path.split("/"))
+    def text(self, concept: str) -> str | None:
+        """The concept's stripped text (or attribute value), in mcfcheck's terms; None where absent."""
+        return concept_text(self.element, self.binding, concept)
 
-    def text(self, path: str) -> str | None:
-        """The stripped text of the first element at ``path`` (local names joined by /)."""
-        found = self.element.findtext(self._path(path))
-        return found.strip() if found is not None else None
+    def place(self, concept: str) -> etree._Element | None:
+        """The element that holds ``concept`` (for an attribute, its element), to point a problem at."""
+        steps = self.binding.paths.get(concept)
+        return _place(self.element, steps) if steps is not None else None
+
+    def container(self, concept: str) -> etree._Element | None:
+        """The element that holds, or would hold, ``concept``: where to point at one that is missing."""
+        steps = self.binding.paths.get(concept)
+        return _place(self.element, steps[:-1]) if steps else None
 
     def find(self, path: str) -> etree._Element | None:
-        """The first element at ``path``, to point a problem at."""
-        return self.element.find(self._path(path))
+        """The first element at ``path`` (local names joined by /, in this element's namespace).
+
+        ``path`` is in the file's own dialect: rules that should reach every dialect use
+        :meth:`place` with a concept instead.
+        """
+        return _place(self.element, tuple(path.split("/")))
 
 
 class HeaderView(_Element):
@@ -130,15 +143,15 @@ class HeaderView(_Element):
 
     @property
     def group_id(self) -> str | None:
-        return self.text("GroupID")
+        return self.text("group_id")
 
     @property
     def smso_name(self) -> str | None:
-        return self.text("SMSOName")
+        return self.text("smso")
 
     @property
     def creation_time(self) -> dt.datetime | None:
-        text = self.text("CreationDateTime")
+        text = self.text("creation_time")
         if text is None:
             return None
         try:
@@ -154,11 +167,59 @@ class TrailerView(_Element):
 
     @property
     def installation_count(self) -> int | None:
-        return _integer(self.text("InstallationCount"))
+        return _integer(self.text("installation_count"))
 
     @property
     def device_count(self) -> int | None:
-        return _integer(self.text("DeviceCount"))
+        return _integer(self.text("device_count"))
+
+
+def concept_xpath(binding: Binding, concept: str) -> str:
+    """The XPath of a concept below its parent ("/MeterPoints/MPANCore"), "" where it is the parent itself."""
+    steps = binding.paths.get(concept, ())
+    return "".join(f"/{step}" for step in steps)
+
+
+def device_slots(installation: InstallationView) -> list[int]:
+    """Each device's slot for places written after it is gone: its position among those of its path.
+
+    A binding may place devices at several paths (by device type); the slot is then the
+    index of the path times :data:`DEVICE_PATH_SLOTS`, plus the position (from 1).
+    """
+    paths = list(dict.fromkeys(installation.binding.devices.values()))
+    if len(paths) <= 1:
+        return list(range(1, len(installation.devices) + 1))
+    counts = [0] * len(paths)
+    slots: list[int] = []
+    for device in installation.devices:
+        names: list[str] = []
+        node: etree._Element | None = device.element
+        while node is not None and node is not installation.element:
+            names.append(etree.QName(node).localname)
+            node = node.getparent()
+        steps = tuple(reversed(names))
+        index = paths.index(steps) if steps in paths else 0
+        counts[index] += 1
+        slots.append(index * DEVICE_PATH_SLOTS + counts[index])
+    return slots
+
+
+#: How device slots are numbered per device path (see :func:`device_slots`).
+DEVICE_PATH_SLOTS: Final = 1 << 20
+
+
+def device_xpath(binding: Binding, slot: int, concept: str) -> str:
+    """The XPath below the installation of a device's concept, from its slot (0 for the hub)."""
+    if slot == 0:
+        hub = binding.paths.get("hub", ())
+        return "".join(f"/{step}" for step in hub) + concept_xpath(binding, concept)
+    paths = list(dict.fromkeys(binding.devices.values()))
+    index, position = divmod(slot, DEVICE_PATH_SLOTS)
+    steps = paths[index] if index < len(paths) else ()
+    if not steps:
+        return concept_xpath(binding, concept)
+    where = "".join(f"/{step}" for step in steps[:-1])
+    return f"{where}/{steps[-1]}[{position}]" + concept_xpath(binding, concept)
 
 
 _Text = str | None
@@ -166,193 +227,136 @@ _Line = int | None
 
 #: The names of a device's fields, in the order of :data:`DeviceFields` (the C reader
 #: exports the names of its slots, and a test checks that they agree).
-DEVICE_FIELDS: Final = (
-    "element",
-    "device_type",
-    "device_id",
-    "device_id_line",
-    "manufacturer",
-    "model",
-    "firmware_version",
-    "payment_mode",
-    "auxiliary_load",
-)
+DEVICE_FIELDS: Final = binding_fields.DEVICE_FIELDS
 #: The names of an installation's fields, in the order of :data:`InstallationFields`.
-INSTALLATION_FIELDS: Final = (
-    "reference",
-    "reference_line",
-    "status",
-    "mpan",
-    "mpan_line",
-    "mprn",
-    "mprn_line",
-    "hub",
-    "iccid",
-    "iccid_line",
-    "imsi",
-    "imsi_line",
-    "static_ip",
-    "static_ip_line",
-    "apn",
-    "devices",
-    "prepayment",
-    "utrn_cutover_hours",
-    "dormant_notice",
-    "firmware_notice_date",
-    "planned_upgrade_date",
-    "migration_notice_date",
-    "planned_migration_date",
-    "shorter_notice_agreed",
-)
+INSTALLATION_FIELDS: Final = binding_fields.INSTALLATION_FIELDS
 
-#: What a device's view is made from: its element, DeviceType (None without one),
-#: DeviceID and its line, Manufacturer, Model, FirmwareVersion, PaymentMode and
-#: AuxiliaryLoad, texts stripped. Where an element repeats, the last one counts.
+#: What a device's view is made from: its element, device type, Device ID and its line,
+#: manufacturer, model, firmware version, payment mode and auxiliary load, where the
+#: binding places them, texts stripped. Where an element repeats, the last one counts.
 DeviceFields = tuple[etree._Element, _Text, _Text, int, _Text, _Text, _Text, _Text, _Text]
 
 #: What an installation's view is made from, in this order. Texts are stripped; a line
 #: is None when its element is absent; where an element repeats, the last one counts.
 # fmt: off
 InstallationFields = tuple[
-    _Text, _Line, _Text,                                # InstallationReference and its line, Status
-    _Text, _Line, _Text, _Line,                         # MPANCore, MPRN, each with its line
-    DeviceFields | None,                                # the CommunicationsHub
-    _Text, _Line, _Text, _Line, _Text, _Line, _Text,    # its WAN: ICCID, IMSI, StaticIPAddress, APN
-    list[DeviceFields],                                 # the Devices
-    bool, _Text,                                        # a Prepayment block, its UTRNCutoverHours
-    bool, _Text, _Text, _Text, _Text, _Text,            # a DormantNotice: its four dates, ShorterNoticeAgreed
+    _Text, _Line, _Text,                                # reference and its line, status
+    _Text, _Line, _Text, _Line,                         # MPAN core, MPRN, each with its line
+    DeviceFields | None,                                # the Communications Hub
+    _Text, _Line, _Text, _Line, _Text, _Line, _Text,    # its SIM: ICCID, IMSI, static IP address, APN
+    list[DeviceFields],                                 # the devices
+    bool, _Text,                                        # prepayment settings, UTRN cutover hours
+    bool, _Text, _Text, _Text, _Text, _Text,            # a dormant notice: its four dates, shorter notice agreed
 ]
 # fmt: on
 
 
-def _line(element: etree._Element) -> int:
-    return element.sourceline or 0
+class _Node:
+    """A reading plan's node, with its children keyed by Clark name in one namespace."""
+
+    __slots__ = ("actions", "attributes", "children", "flag", "line", "value")
+
+    def __init__(self, node: PlanNode, prefix: str) -> None:
+        _name, self.actions, self.value, self.line, self.flag, self.attributes, children = node
+        self.children = {prefix + child[0]: _Node(child, prefix) for child in children}
 
 
-def _read_texts(parent: etree._Element, tags: tuple[str, ...], texts: list[str | None]) -> None:
-    """Put the text of each child of ``parent`` whose tag is in ``tags`` at that tag's index in ``texts``."""
-    for child in parent:
-        tag = child.tag
-        if tag in tags:
-            texts[tags.index(tag)] = _text(child)
+@cache
+def _python_plan(plan: ReadingPlan, namespace: str | None) -> tuple[_Node, _Node]:
+    prefix = f"{{{namespace}}}" if namespace else ""
+    return _Node(plan.installation, prefix), _Node(plan.device, prefix)
 
 
-def read_device_fields(device: etree._Element, n: _Names) -> DeviceFields:
-    """A device's fields, read through lxml's Python API."""
-    device_type: str | None = None
-    device_id: str | None = None
-    device_id_line = 0
-    payment_mode = auxiliary_load = None
-    # Manufacturer, Model and FirmwareVersion, from any DeviceModel (the last one given counts).
-    model: list[str | None] = [None, None, None]
-    for child in device:
-        tag = child.tag
-        if tag == n.DeviceID:
-            device_id = _text(child)
-            device_id_line = _line(child)
-        elif tag == n.DeviceType:
-            device_type = _text(child) or ""
-        elif tag == n.DeviceModel:
-            _read_texts(child, (n.Manufacturer, n.Model, n.FirmwareVersion), model)
-        elif tag == n.PaymentMode:
-            payment_mode = _text(child)
-        elif tag == n.AuxiliaryLoad:
-            auxiliary_load = _text(child)
-    return (
-        device,
-        device_type,
-        device_id,
-        device_id_line,
-        model[0],
-        model[1],
-        model[2],
-        payment_mode,
-        auxiliary_load,
-    )
-
-
-def read_installation_fields(element: etree._Element) -> InstallationFields:
-    """An installation's fields, read through lxml's Python API (what the C reader also gives)."""
-    n = _names_of(element)
-    reference = status = mpan = mprn = iccid = imsi = static_ip = apn = utrn = None
-    reference_line = mpan_line = mprn_line = iccid_line = imsi_line = static_ip_line = None
-    hub: DeviceFields | None = None
-    devices: list[DeviceFields] = []
-    prepayment = notice = False
-    # The DormantNotice's four dates and ShorterNoticeAgreed.
-    notice_texts: list[str | None] = [None] * 5
+def _walk(element: etree._Element, node: _Node, slots: list[object], device: _Node) -> None:
+    """Put what ``node`` reads from ``element`` and its descendants in ``slots``."""
+    for name, value, line, _shared in node.attributes:
+        found = element.get(name)
+        if found is not None:
+            slots[value] = found.strip()
+            if line >= 0:
+                slots[line] = _line(element)
+    children = node.children
     for child in element:
-        tag = child.tag
-        if tag == n.InstallationReference:
-            reference, reference_line = _text(child), _line(child)
-        elif tag == n.Status:
-            status = _text(child)
-        elif tag == n.MeterPoints:
-            for point in child:
-                if point.tag == n.MPANCore:
-                    mpan, mpan_line = _text(point), _line(point)
-                elif point.tag == n.MPRN:
-                    mprn, mprn_line = _text(point), _line(point)
-        elif tag == n.CommunicationsHub:
-            hub = read_device_fields(child, n)
-            for wan in child:
-                if wan.tag != n.WAN:
-                    continue
-                for setting in wan:
-                    setting_tag = setting.tag
-                    if setting_tag == n.ICCID:
-                        iccid, iccid_line = _text(setting), _line(setting)
-                    elif setting_tag == n.IMSI:
-                        imsi, imsi_line = _text(setting), _line(setting)
-                    elif setting_tag == n.StaticIPAddress:
-                        static_ip, static_ip_line = _text(setting), _line(setting)
-                    elif setting_tag == n.APN:
-                        apn = _text(setting)
-        elif tag == n.Devices:
-            devices = [read_device_fields(device, n) for device in child if device.tag == n.Device]
-        elif tag == n.Prepayment:
-            prepayment = True
-            for setting in child:
-                if setting.tag == n.UTRNCutoverHours:
-                    utrn = _text(setting)
-        elif tag == n.DormantNotice:
-            notice = True
-            dates = (n.FirmwareNoticeDate, n.PlannedUpgradeDate, n.MigrationNoticeDate, n.PlannedMigrationDate)
-            _read_texts(child, (*dates, n.ShorterNoticeAgreed), notice_texts)
-    return (
-        reference,
-        reference_line,
-        status,
-        mpan,
-        mpan_line,
-        mprn,
-        mprn_line,
-        hub,
-        iccid,
-        iccid_line,
-        imsi,
-        imsi_line,
-        static_ip,
-        static_ip_line,
-        apn,
-        devices,
-        prepayment,
-        utrn,
-        notice,
-        notice_texts[0],
-        notice_texts[1],
-        notice_texts[2],
-        notice_texts[3],
-        notice_texts[4],
-    )
+        sub = children.get(child.tag)  # type: ignore[arg-type]
+        if sub is None:
+            continue
+        actions = sub.actions
+        if actions & TEXT:
+            slots[sub.value] = _text(child)
+            if sub.line >= 0:
+                slots[sub.line] = _line(child)
+        if actions & FLAG:
+            slots[sub.flag] = True
+        if actions & HUB:
+            slots[sub.flag] = _read_device(child, device)
+        if actions & DEVICE:
+            devices = slots[sub.value]
+            assert isinstance(devices, list)
+            devices.append(_read_device(child, device))
+        if sub.children or sub.attributes:
+            _walk(child, sub, slots, device)
 
 
-#: Reads an installation's fields: in C when the C module is used, else through lxml's Python API.
-_FAST_READER: Final[Callable[[etree._Element], InstallationFields] | None] = (
-    FAST.read_installation if FAST is not None else None
-)
+_DEVICE_ID_LINE: Final = DEVICE_FIELDS.index("device_id_line")
+_DEVICES: Final = INSTALLATION_FIELDS.index("devices")
+_FLAGS: Final = (INSTALLATION_FIELDS.index("prepayment"), INSTALLATION_FIELDS.index("dormant_notice"))
+
+
+def _read_device(element: etree._Element, device: _Node) -> DeviceFields:
+    slots: list[object] = [None] * len(DEVICE_FIELDS)
+    slots[0] = element
+    _walk(element, device, slots, device)
+    if slots[_DEVICE_ID_LINE] is None:
+        slots[_DEVICE_ID_LINE] = 0
+    return tuple(slots)  # type: ignore[return-value]
+
+
+def read_installation_fields(element: etree._Element, plan: ReadingPlan) -> InstallationFields:
+    """An installation's fields, read through lxml's Python API (what the C reader also gives)."""
+    tag = element.tag
+    assert isinstance(tag, str)
+    installation, device = _python_plan(plan, tag[1 : tag.index("}")] if tag.startswith("{") else None)
+    slots: list[object] = [None] * len(INSTALLATION_FIELDS)
+    slots[_DEVICES] = []
+    for flag in _FLAGS:
+        slots[flag] = False
+    _walk(element, installation, slots, device)
+    return tuple(slots)  # type: ignore[return-value]
+
+
+def _c_reader(plan: ReadingPlan) -> Callable[[etree._Element], InstallationFields] | None:
+    """The C reader for ``plan``, when the C module is used and reads it."""
+    if FAST is None or plan != plan_of(bundled_bindings()[0]):
+        return None
+    reader: Callable[[etree._Element], InstallationFields] = FAST.read_installation
+    return reader
+
+
 #: Whether installations are read in C (see :mod:`mcfcheck.native._fastread`).
-FAST_READER = _FAST_READER is not None
+FAST_READER = FAST is not None
+
+
+class Reader:
+    """Reads the installations of one dialect into views: in C when it can, else through lxml."""
+
+    __slots__ = ("binding", "fast", "plan")
+
+    def __init__(self, binding: Binding) -> None:
+        self.binding = binding
+        self.plan = plan_of(binding)
+        self.fast = _c_reader(self.plan)
+
+    def fields(self, element: etree._Element) -> InstallationFields:
+        """An installation's fields, before value maps."""
+        return self.fast(element) if self.fast is not None else read_installation_fields(element, self.plan)
+
+    def installation(self, element: etree._Element) -> InstallationView:
+        """The rules' view of an installation."""
+        return InstallationView(element, self.binding, self.fields(element))
+
+
+def _mapped(values: Mapping[str, str] | None, text: str | None) -> str | None:
+    return values.get(text, text) if values is not None and text is not None else text
 
 
 class DeviceView(_Element):
@@ -369,10 +373,16 @@ class DeviceView(_Element):
         "payment_mode",
     )
 
-    def __init__(self, fields: DeviceFields, default_type: str = "") -> None:
+    def __init__(self, fields: DeviceFields, binding: Binding, default_type: str = "") -> None:
         element, device_type, device_id, device_id_line, manufacturer, model, firmware, payment, auxiliary = fields
-        super().__init__(element)
-        self.device_type = device_type if device_type is not None else default_type
+        super().__init__(element, binding)
+        values = binding.values
+        if values:
+            device_type = _mapped(values.get("device_type"), device_type)
+            payment = _mapped(values.get("payment_mode"), payment)
+            auxiliary = _mapped(values.get("auxiliary_load"), auxiliary)
+            manufacturer = _mapped(values.get("manufacturer"), manufacturer)
+        self.device_type = device_type or default_type
         self.device_id = device_id
         self.device_id_line = device_id_line
         self.manufacturer = manufacturer
@@ -407,13 +417,12 @@ class InstallationView(_Element):
         "utrn_cutover_hours",
     )
 
-    def __init__(self, element: etree._Element) -> None:
-        super().__init__(element)
-        fields = _FAST_READER(element) if _FAST_READER is not None else read_installation_fields(element)
+    def __init__(self, element: etree._Element, binding: Binding, fields: InstallationFields) -> None:
+        super().__init__(element, binding)
         (
             self.reference,
             reference_line,
-            self.status,
+            status,
             self.mpan,
             mpan_line,
             self.mprn,
@@ -436,8 +445,14 @@ class InstallationView(_Element):
             planned_migration,
             shorter_notice,
         ) = fields
-        self.hub = DeviceView(hub, "CHF") if hub is not None else None
-        self.devices = [DeviceView(device) for device in devices]
+        values = binding.values
+        if values:
+            status = _mapped(values.get("status"), status)
+            shorter_notice = _mapped(values.get("shorter_notice_agreed"), shorter_notice)
+            self.apn = _mapped(values.get("apn"), self.apn)
+        self.status = status
+        self.hub = DeviceView(hub, binding, "CHF") if hub is not None else None
+        self.devices = [DeviceView(device, binding) for device in devices]
         self.utrn_cutover_hours = _integer(utrn)
         self.firmware_notice_date = _date(firmware_notice)
         self.planned_upgrade_date = _date(planned_upgrade)

@@ -24,6 +24,8 @@ class DormantAclaraAuxiliaryLoad(Rule):
 
     code = "ACL001"
     name = "dormant-aclara-auxiliary-load"
+
+    reads = frozenset({"devices", "device_type", "status", "manufacturer", "model", "auxiliary_load"})
     visits = frozenset({Visit.INSTALLATION})
     defaults: ClassVar[Mapping[str, object]] = {"manufacturer": "Aclara"}
 

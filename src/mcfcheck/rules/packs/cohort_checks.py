@@ -17,6 +17,7 @@ class SmsoRule(Rule):
     """The header's SMSO must be one of the cohort's SMSOs."""
 
     visits = frozenset({Visit.HEADER})
+    reads = frozenset({"smso"})
 
     def header(self, header: HeaderView) -> Iterator[Problem]:
         allowed = self.context.cohort.smso
@@ -24,7 +25,7 @@ class SmsoRule(Rule):
             yield Problem(
                 f"SMSO {header.smso_name!r} does not operate the {self.context.cohort.name} cohort "
                 f"(expected {' or '.join(repr(name) for name in allowed)})",
-                header.find("SMSOName"),
+                header.place("smso"),
             )
 
 
@@ -33,6 +34,7 @@ class DeviceSetRule(Rule):
 
     # One call per installation, looping over its devices, costs less than one per device.
     visits = frozenset({Visit.INSTALLATION})
+    reads = frozenset({"hub", "devices", "device_type", "manufacturer", "model"})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
@@ -54,5 +56,5 @@ class DeviceSetRule(Rule):
             yield Problem(
                 f"{device.device_type} model {device.manufacturer} {device.model} is not in the "
                 f"{self.context.cohort.name} device set ({sets})",
-                device.find("DeviceModel"),
+                device.container("manufacturer"),
             )

@@ -18,7 +18,14 @@ from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.identifiers import is_digits, is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.options import Option
-from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
+from mcfcheck.rules.views import (
+    HeaderView,
+    InstallationView,
+    TrailerView,
+    concept_xpath,
+    device_slots,
+    device_xpath,
+)
 
 
 class MpanCheckDigit(Rule):
@@ -34,12 +41,14 @@ class MpanCheckDigit(Rule):
 
     code = "GEN001"
     name = "mpan-check-digit"
+
+    reads = frozenset({"mpan"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         mpan = installation.mpan
         if mpan is not None and len(mpan) == 13 and is_digits(mpan) and not is_valid_mpan_core(mpan):
-            yield Problem(f"MPAN core {mpan} has a wrong check digit", installation.find("MeterPoints/MPANCore"))
+            yield Problem(f"MPAN core {mpan} has a wrong check digit", installation.place("mpan"))
 
 
 class IccidCheckDigit(Rule):
@@ -52,6 +61,8 @@ class IccidCheckDigit(Rule):
 
     code = "GEN002"
     name = "iccid-check-digit"
+
+    reads = frozenset({"iccid"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -59,9 +70,7 @@ class IccidCheckDigit(Rule):
         # A malformed ICCID is the schema's to report; this rule adds only the check digit.
         well_formed = iccid is not None and is_digits(iccid) and len(iccid) in (19, 20) and iccid.startswith("89")
         if iccid is not None and well_formed and not is_valid_iccid(iccid):
-            yield Problem(
-                f"ICCID {iccid} has a wrong Luhn check digit", installation.find("CommunicationsHub/WAN/ICCID")
-            )
+            yield Problem(f"ICCID {iccid} has a wrong Luhn check digit", installation.place("iccid"))
 
 
 class MprnCheckDigits(Rule):
@@ -77,13 +86,15 @@ class MprnCheckDigits(Rule):
 
     code = "GEN003"
     name = "mprn-check-digits"
+
+    reads = frozenset({"mprn"})
     severity = Severity.WARNING
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         mprn = installation.mprn
         if mprn is not None and is_digits(mprn) and 6 <= len(mprn) <= 10 and not is_valid_mprn(mprn):
-            yield Problem(f"MPRN {mprn} fails the usual check digits", installation.find("MeterPoints/MPRN"))
+            yield Problem(f"MPRN {mprn} fails the usual check digits", installation.place("mprn"))
 
 
 class ImsiCountryCode(Rule):
@@ -96,6 +107,8 @@ class ImsiCountryCode(Rule):
 
     code = "GEN004"
     name = "imsi-country-code"
+
+    reads = frozenset({"imsi"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -103,7 +116,7 @@ class ImsiCountryCode(Rule):
         if imsi is not None and len(imsi) == 15 and is_digits(imsi) and not is_uk_imsi(imsi):
             yield Problem(
                 f"IMSI {imsi} has country code {imsi[:3]}, not the UK's 234 or 235",
-                installation.find("CommunicationsHub/WAN/IMSI"),
+                installation.place("imsi"),
             )
 
 
@@ -111,13 +124,12 @@ class _UniqueIdentifier(Rule):
     """Shared mechanism of the uniqueness rules: a compact key store, reported at the end.
 
     A rule for an identifier that an installation holds once names the view's field
-    (``field``) and where it sits (``path``); Device IDs, held by every device, override
+    (``field``, a concept of the binding); Device IDs, held by every device, override
     :meth:`installation`.
     """
 
     label: ClassVar[str]
     field: ClassVar[str] = ""
-    path: ClassVar[str] = ""
     visits = frozenset({Visit.INSTALLATION})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
@@ -137,7 +149,7 @@ class _UniqueIdentifier(Rule):
 
     def inner_path(self, slot: int) -> str:
         """Where, inside an installation, the value in ``slot`` sits."""
-        return self.path
+        return concept_xpath(self.context.binding, self.field)
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         value = getattr(installation, self.field)
@@ -176,6 +188,8 @@ class UniqueDeviceId(_UniqueIdentifier):
 
     code = "GEN010"
     name = "unique-device-id"
+
+    reads = frozenset({"hub", "devices", "device_id"})
     label = "Device ID"
 
     def normalise(self, value: str) -> str:
@@ -187,13 +201,13 @@ class UniqueDeviceId(_UniqueIdentifier):
         hub = installation.hub
         if hub is not None and hub.device_id:
             add(self.normalise(hub.device_id), hub.device_id_line, 0)
-        for slot, device in enumerate(installation.devices, start=1):
+        for slot, device in zip(device_slots(installation), installation.devices, strict=True):
             if device.device_id:
                 add(self.normalise(device.device_id), device.device_id_line, slot)
         return iter(())
 
     def inner_path(self, slot: int) -> str:
-        return "/CommunicationsHub/DeviceID" if slot == 0 else f"/Devices/Device[{slot}]/DeviceID"
+        return device_xpath(self.context.binding, slot, "device_id")
 
 
 class UniqueInstallationReference(_UniqueIdentifier):
@@ -206,10 +220,11 @@ class UniqueInstallationReference(_UniqueIdentifier):
 
     code = "GEN011"
     name = "unique-installation-reference"
+
+    reads = frozenset({"reference"})
     label = "Installation reference"
 
     field = "reference"
-    path = "/InstallationReference"
 
 
 class UniqueMpan(_UniqueIdentifier):
@@ -222,10 +237,11 @@ class UniqueMpan(_UniqueIdentifier):
 
     code = "GEN012"
     name = "unique-mpan"
+
+    reads = frozenset({"mpan"})
     label = "MPAN core"
 
     field = "mpan"
-    path = "/MeterPoints/MPANCore"
 
 
 class UniqueMprn(_UniqueIdentifier):
@@ -238,10 +254,11 @@ class UniqueMprn(_UniqueIdentifier):
 
     code = "GEN013"
     name = "unique-mprn"
+
+    reads = frozenset({"mprn"})
     label = "MPRN"
 
     field = "mprn"
-    path = "/MeterPoints/MPRN"
 
 
 class UniqueImsi(_UniqueIdentifier):
@@ -254,10 +271,11 @@ class UniqueImsi(_UniqueIdentifier):
 
     code = "GEN014"
     name = "unique-imsi"
+
+    reads = frozenset({"imsi"})
     label = "IMSI"
 
     field = "imsi"
-    path = "/CommunicationsHub/WAN/IMSI"
 
 
 class UniqueStaticIp(_UniqueIdentifier):
@@ -273,10 +291,11 @@ class UniqueStaticIp(_UniqueIdentifier):
 
     code = "GEN015"
     name = "unique-static-ip"
+
+    reads = frozenset({"static_ip"})
     label = "Static IP address"
 
     field = "static_ip"
-    path = "/CommunicationsHub/WAN/StaticIPAddress"
 
 
 class UniqueIccid(_UniqueIdentifier):
@@ -289,17 +308,19 @@ class UniqueIccid(_UniqueIdentifier):
 
     code = "GEN016"
     name = "unique-iccid"
+
+    reads = frozenset({"iccid"})
     label = "ICCID"
 
     field = "iccid"
-    path = "/CommunicationsHub/WAN/ICCID"
 
 
 class _ControlTotal(Rule):
     """Shared mechanism of the control totals: count while reading, compare with the trailer."""
 
     label: ClassVar[str]
-    element_name: ClassVar[str]
+    #: The concept of the trailer that declares the total.
+    concept: ClassVar[str]
     visits = frozenset({Visit.INSTALLATION, Visit.TRAILER})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
@@ -320,7 +341,7 @@ class _ControlTotal(Rule):
         if declared is not None and declared != self.counted:
             yield Problem(
                 f"the trailer declares {declared:,} {self.label}, the file holds {self.counted:,}",
-                trailer.find(self.element_name),
+                trailer.place(self.concept),
             )
 
 
@@ -334,8 +355,10 @@ class InstallationCountTotal(_ControlTotal):
 
     code = "GEN020"
     name = "installation-count-total"
+
+    reads = frozenset({"installation_count"})
     label = "installations"
-    element_name = "InstallationCount"
+    concept = "installation_count"
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         self.counted += 1
@@ -355,8 +378,10 @@ class DeviceCountTotal(_ControlTotal):
 
     code = "GEN021"
     name = "device-count-total"
+
+    reads = frozenset({"device_count", "hub", "devices"})
     label = "devices"
-    element_name = "DeviceCount"
+    concept = "device_count"
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         self.counted += len(installation.devices) + (installation.hub is not None)
@@ -376,6 +401,8 @@ class GasMeterNeedsProxyAndMprn(Rule):
 
     code = "GEN030"
     name = "gas-meter-needs-gpf-and-mprn"
+
+    reads = frozenset({"devices", "device_type", "mprn"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -398,6 +425,8 @@ class ElectricityMeterNeedsMpan(Rule):
 
     code = "GEN031"
     name = "electricity-meter-needs-mpan"
+
+    reads = frozenset({"devices", "device_type", "mpan"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -416,6 +445,8 @@ class PrepaymentNeedsCutover(Rule):
 
     code = "GEN032"
     name = "prepayment-needs-cutover"
+
+    reads = frozenset({"devices", "payment_mode", "prepayment"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -434,11 +465,13 @@ class DormantNeedsNotice(Rule):
 
     code = "GEN033"
     name = "dormant-needs-notice"
+
+    reads = frozenset({"status", "dormant_notice"})
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant and not installation.dormant_notice:
-            yield Problem("a Dormant installation must carry its notice dates", installation.find("Status"))
+            yield Problem("a Dormant installation must carry its notice dates", installation.place("status"))
 
 
 class CreationTimeSane(Rule):
@@ -454,6 +487,8 @@ class CreationTimeSane(Rule):
 
     code = "GEN040"
     name = "creation-time-sane"
+
+    reads = frozenset({"creation_time"})
     visits = frozenset({Visit.HEADER})
     defaults: ClassVar[Mapping[str, object]] = {
         "earliest": Option("2019-06-21", iso_date=True),
@@ -470,12 +505,12 @@ class CreationTimeSane(Rule):
         now = dt.datetime.now(dt.UTC)
         if created > now + tolerance:
             yield Problem(
-                f"the file's creation time {created.isoformat()} is in the future", header.find("CreationDateTime")
+                f"the file's creation time {created.isoformat()} is in the future", header.place("creation_time")
             )
         elif created < earliest:
             yield Problem(
                 f"the file's creation time {created.isoformat()} is before {earliest.date()}",
-                header.find("CreationDateTime"),
+                header.place("creation_time"),
             )
 
 
@@ -490,6 +525,16 @@ class NoticeDatesInOrder(Rule):
 
     code = "GEN041"
     name = "notice-dates-in-order"
+
+    reads = frozenset(
+        {
+            "dormant_notice",
+            "firmware_notice_date",
+            "planned_upgrade_date",
+            "migration_notice_date",
+            "planned_migration_date",
+        }
+    )
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -517,7 +562,7 @@ class NoticeDatesInOrder(Rule):
             if first is not None and second is not None and first > second:
                 yield Problem(
                     f"the {first_name} date {first} is after the {second_name} date {second}",
-                    installation.find("DormantNotice"),
+                    installation.place("dormant_notice"),
                 )
 
 

@@ -48,7 +48,7 @@ class _NoticePeriod(Rule):
             yield Problem(
                 f"the {what} on {planned} has {days} Working Days' notice (from {notice}); "
                 f"at least {self.minimum} are required{unless}",
-                installation.find(place),
+                installation.place(place),
             )
 
 
@@ -68,6 +68,8 @@ class FirmwareNoticePeriod(_NoticePeriod):
 
     code = "DRM001"
     name = "firmware-notice-period"
+
+    reads = frozenset({"status", "firmware_notice_date", "planned_upgrade_date"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(5, minimum=0), "calendar": CALENDAR}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -77,7 +79,7 @@ class FirmwareNoticePeriod(_NoticePeriod):
                 installation.firmware_notice_date,
                 installation.planned_upgrade_date,
                 "firmware upgrade",
-                "DormantNotice/PlannedUpgradeDate",
+                "planned_upgrade_date",
             )
 
 
@@ -99,6 +101,8 @@ class MigrationNoticePeriod(_NoticePeriod):
 
     code = "DRM002"
     name = "migration-notice-period"
+
+    reads = frozenset({"status", "migration_notice_date", "planned_migration_date", "shorter_notice_agreed"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(15, minimum=0), "calendar": CALENDAR}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -108,7 +112,7 @@ class MigrationNoticePeriod(_NoticePeriod):
                 installation.migration_notice_date,
                 installation.planned_migration_date,
                 "migration",
-                "DormantNotice/PlannedMigrationDate",
+                "planned_migration_date",
                 " unless a shorter period was agreed with the DCC",
             )
 

@@ -76,6 +76,8 @@ class EligibleProductCombination(Rule):
 
     code = "EPC001"
     name = "eligible-product-combination"
+
+    reads = frozenset({"hub", "devices", "device_type", "manufacturer", "model", "firmware_version"})
     visits = frozenset({Visit.INSTALLATION})
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:

@@ -31,12 +31,14 @@ class MdsImsiRequired(Rule):
 
     code = "MDS001"
     name = "mds-imsi-required"
+
+    reads = frozenset({"hub", "imsi"})
     cohorts = MDS
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.hub is not None and installation.imsi is None:
-            yield Problem("the SIM has no IMSI, which MOC (MDS) requires", installation.find("CommunicationsHub/WAN"))
+            yield Problem("the SIM has no IMSI, which MOC (MDS) requires", installation.container("imsi"))
 
 
 class MdsStaticIpRequired(Rule):
@@ -52,6 +54,8 @@ class MdsStaticIpRequired(Rule):
 
     code = "MDS002"
     name = "mds-static-ip-required"
+
+    reads = frozenset({"hub", "static_ip"})
     cohorts = MDS
     visits = frozenset({Visit.INSTALLATION})
 
@@ -59,7 +63,7 @@ class MdsStaticIpRequired(Rule):
         if installation.hub is not None and installation.static_ip is None:
             yield Problem(
                 "the SIM has no static IP address, which MOC (MDS) requires",
-                installation.find("CommunicationsHub/WAN"),
+                installation.container("static_ip"),
             )
 
 
@@ -76,6 +80,8 @@ class MdsDccApn(Rule):
 
     code = "MDS003"
     name = "mds-dcc-apn"
+
+    reads = frozenset({"hub", "apn"})
     cohorts = MDS
     visits = frozenset({Visit.INSTALLATION})
     defaults: ClassVar[Mapping[str, object]] = {"apn": "elster"}
@@ -84,10 +90,10 @@ class MdsDccApn(Rule):
         expected = str(self.options["apn"])
         if installation.hub is not None and installation.apn != expected:
             found = f"APN {installation.apn!r}" if installation.apn is not None else "no APN"
-            place = installation.find("CommunicationsHub/WAN/APN")
+            place = installation.place("apn")
             yield Problem(
                 f"the SIM has {found}; MOC (MDS) SIMs use the DCC's APN {expected!r}",
-                place if place is not None else installation.find("CommunicationsHub/WAN"),
+                place if place is not None else installation.container("apn"),
             )
 
 

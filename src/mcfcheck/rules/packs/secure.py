@@ -63,6 +63,8 @@ class SecureUtrnCutover(Rule):
 
     code = "SEC003"
     name = "secure-utrn-cutover"
+
+    reads = frozenset({"devices", "payment_mode", "utrn_cutover_hours"})
     cohorts = SECURE
     visits = frozenset({Visit.INSTALLATION})
     defaults: ClassVar[Mapping[str, object]] = {"minimum_hours": Option(336, minimum=0)}
@@ -73,7 +75,7 @@ class SecureUtrnCutover(Rule):
         if installation.prepayment and hours is not None and hours < minimum:
             yield Problem(
                 f"the UTRN cutover window is {hours} hours; MOC (Secure) requires at least {minimum}",
-                installation.find("Prepayment/UTRNCutoverHours"),
+                installation.place("utrn_cutover_hours"),
             )
 
 
