@@ -39,9 +39,9 @@ from mcfcheck.input.xml import (
 from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.rules.views import concept_text, part_of
-from mcfcheck.schema.binding import Binding, default_binding
+from mcfcheck.schema.binding import Binding, BindingSet, default_binding
 from mcfcheck.schema.codes import schema_error_code
-from mcfcheck.schema.loading import CompiledSchema, bundled_schema, load_schema
+from mcfcheck.schema.loading import CompiledSchema, bundled_schema, load_schema, target_namespace
 
 
 class Phase(enum.Enum):
@@ -563,6 +563,12 @@ def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
+def load_schema_for(path: Path, bindings: BindingSet) -> CompiledSchema:
+    """A user's schema, with the record element that the binding of its namespace names."""
+    binding = bindings.for_namespace(target_namespace(path))
+    return load_schema(path, binding.record) if binding is not None else load_schema(path)
+
+
 def check_file(
     path: Path,
     schema: CompiledSchema | None = None,
@@ -597,9 +603,10 @@ def validate(
     not well-formed file, no usable schema) are reported in the report's ``error``,
     after the findings made before them.
     """
+    settings = settings or RuleSettings()
     try:
-        compiled = load_schema(Path(schema)) if schema is not None else None
+        compiled = load_schema_for(Path(schema), settings.bindings) if schema is not None else None
     except SchemaError as error:
         return FileReport(str(path), None, 0, (), str(error))
-    setup = (load_registry(), settings or RuleSettings()) if rules else None
+    setup = (load_registry(), settings) if rules else None
     return check_file(Path(path), compiled, setup)
