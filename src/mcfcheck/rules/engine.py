@@ -97,11 +97,11 @@ class RuleEngine:
         self.spill_folder = spill_folder
         self.binding = binding or default_binding()
         self.reader = Reader(self.binding)
+        self.ledger = InstallationLedger(spill_folder, self.binding.record)
         #: The selected rules of the file's cohort that did not run, each with the
         #: concepts its binding lacks; and how many were selected for the cohort.
         self.not_run: list[tuple[str, tuple[str, ...]]] = []
         self.selected = 0
-        self.ledger = InstallationLedger(spill_folder)
         self._rules: list[Rule] = []
         self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
         # The installation and device checks, bound once: they run for every installation.
