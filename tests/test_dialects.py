@@ -122,3 +122,47 @@ def test_a_writer_needs_the_document_element() -> None:
     stripped = type(binding)(**{**binding.__dict__, "root": None})
     with pytest.raises(ValueError, match=r"\[document\] element"):
         DialectWriter(stripped)
+
+
+DCC_STYLE = Path(__file__).parent / "data" / "dcc-style schema"
+
+
+def test_a_partial_binding_runs_the_rules_it_can_and_names_those_it_cannot(tmp_path: Path) -> None:
+    """A DCC-style file with a wrong MPAN check digit and a duplicate Device ID was 'valid' (no rule ran)."""
+    path = tmp_path / "dcc.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<MigrationFile xmlns="urn:example:migration">\n'
+        "  <GroupID>CB</GroupID>\n"
+        "  <Installation>\n"
+        "    <InstallationReference>REF-1</InstallationReference>\n"
+        "    <MPANCore>1800021679847</MPANCore>\n"
+        "    <DeviceID>70-B3-D5-1F-30-00-A0-08</DeviceID>\n"
+        "  </Installation>\n"
+        "  <Installation>\n"
+        "    <InstallationReference>REF-2</InstallationReference>\n"
+        "    <MPANCore>1800021679848</MPANCore>\n"
+        "    <DeviceID>70-B3-D5-1F-30-00-A0-08</DeviceID>\n"
+        "  </Installation>\n"
+        "</MigrationFile>\n",
+        encoding="utf-8",
+    )
+    binding = load_binding(DCC_STYLE / "dcc-style.binding.toml")
+    rules = (REGISTRY, RuleSettings(bindings=BindingSet.of([binding])))
+    check = FileCheck(
+        path, load_schema_for(DCC_STYLE / "Migration Schema V1.0 TMAD 2.0.xsd", rules[1].bindings), rules=rules
+    )
+    findings = list(check)
+    assert [(f.code, f.location.line, f.location.installation) for f in findings] == [
+        ("GEN001", 6, "REF-1"),
+        ("GEN010", 12, "REF-2"),
+    ]
+    assert findings[1].location.xpath == "/MigrationFile/Installation[2]/DeviceID[1]"
+    assert check.cohort == "CB"
+    assert check.rules_not_run is not None
+    ran = {"GEN001", "GEN010", "GEN011", "GEN012"}
+    selected = {code for code, rule in REGISTRY.rules.items() if not rule.cohorts or "CB" in rule.cohorts}
+    assert check.rules_not_run.startswith(f"{len(selected - ran)} of {len(selected)} rules not run: no binding for ")
+    assert "status" in check.rules_not_run
+    assert check.rules_not_run.endswith("see `mcfcheck bind`")
+    assert set(check.skipped_rules) == selected - ran

@@ -302,9 +302,18 @@ _DEVICES: Final = INSTALLATION_FIELDS.index("devices")
 _FLAGS: Final = (INSTALLATION_FIELDS.index("prepayment"), INSTALLATION_FIELDS.index("dormant_notice"))
 
 
+def _own_text(element: etree._Element, node: _Node, slots: list[object]) -> None:
+    """A concept bound to the element itself (path "."): its own text."""
+    if node.actions & TEXT:
+        slots[node.value] = _text(element)
+        if node.line >= 0:
+            slots[node.line] = _line(element)
+
+
 def _read_device(element: etree._Element, device: _Node) -> DeviceFields:
     slots: list[object] = [None] * len(DEVICE_FIELDS)
     slots[0] = element
+    _own_text(element, device, slots)
     _walk(element, device, slots, device)
     if slots[_DEVICE_ID_LINE] is None:
         slots[_DEVICE_ID_LINE] = 0
@@ -320,6 +329,7 @@ def read_installation_fields(element: etree._Element, plan: ReadingPlan) -> Inst
     slots[_DEVICES] = []
     for flag in _FLAGS:
         slots[flag] = False
+    _own_text(element, installation, slots)
     _walk(element, installation, slots, device)
     return tuple(slots)  # type: ignore[return-value]
 
