@@ -9,17 +9,28 @@ namespace when no binding is given for it).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import jsonschema
 import pytest
+from lxml import etree, html
+from typer.testing import CliRunner
 
 import mcfcheck
 from mcfcheck.check.file import FileCheck, check_file
+from mcfcheck.cli import app
 from mcfcheck.findings import FileReport
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.reports.base import Reporter, ReportSettings
+from mcfcheck.reports.console import ConsoleReporter
+from mcfcheck.reports.html import HtmlReporter
+from mcfcheck.reports.json_report import FORMAT_VERSION, JsonReporter
+from mcfcheck.reports.junit import JunitReporter
+from mcfcheck.reports.sarif import SarifReporter
+from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, RuleSettings
 from mcfcheck.rules.registry import load_registry
@@ -30,11 +41,15 @@ from mcfcheck.schema.binding import Binding, BindingSet, parse_binding
 
 from .conftest import ROOT, SAMPLES, SCHEMAS
 
+runner = CliRunner()
 REGISTRY = load_registry()
 DATA = ROOT / "tests" / "data"
 DCC_FILE = DATA / "dcc-style-invalid.xml"
 DCC_SCHEMA = DATA / "dcc-style schema" / "Migration Schema V1.0 TMAD 2.0.xsd"
+REPORT_SCHEMA = SCHEMAS / "mcfcheck-report-1.1.schema.json"
+SARIF_SCHEMA = DATA / "sarif" / "sarif-schema-2.1.0.json"
 CB_FILE = SAMPLES / "cb-valid.xml"
+GEN003_FILE = SAMPLES / "GEN003-mprn-check-digits-invalid.xml"
 PART_BYTES = 40_000
 
 
@@ -170,3 +185,140 @@ def test_every_way_of_running_a_batch_carries_the_rules_not_run(tmp_path: Path, 
     for reports in (single, run([small, large_cb], 2), run([large_cb], 2)):
         assert {report.skipped_rules for report in reports} == {SHORT}
         assert {report.rules_not_run for report in reports} == {single[0].rules_not_run}
+
+
+# --- the reports ------------------------------------------------------------------------------
+
+
+def _reports(paths: Sequence[Path], settings: RuleSettings) -> dict[str, str]:
+    """Every built-in report of one run over ``paths``."""
+    outs = {name: io.StringIO() for name in ("console", "json", "junit", "sarif", "html")}
+    report_settings = ReportSettings(lambda: catalogue(REGISTRY), errors=io.StringIO())
+    sinks = [
+        ConsoleReporter(outs["console"], report_settings),
+        JsonReporter(outs["json"], report_settings),
+        JunitReporter(outs["junit"], report_settings),
+        SarifReporter(outs["sarif"], report_settings),
+        HtmlReporter(outs["html"], report_settings),
+    ]
+    batch.validate_files(paths, batch.Tee(sinks), rules=(REGISTRY, settings), jobs=1)
+    return {name: out.getvalue() for name, out in outs.items()}
+
+
+@pytest.fixture(scope="module")
+def short_reports() -> dict[str, str]:
+    """The reports of a run over two files, the first of them short of rules (the second valid and whole)."""
+    return _reports([CB_FILE, GEN003_FILE], SHORT_SETTINGS)
+
+
+def test_the_json_report_lists_each_files_skipped_rules(short_reports: dict[str, str]) -> None:
+    report = json.loads(short_reports["json"])
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(report)
+    assert report["version"] == FORMAT_VERSION == "1.1"
+    first, second = (file["summary"] for file in report["files"])
+    assert first["skipped_rules"] == list(SHORT)
+    assert first["rules_not_run"].endswith("no binding for imsi, static_ip; see `mcfcheck bind`")
+    assert second["skipped_rules"] == list(SHORT)
+    assert report["summary"]["rules_not_run"] == 2
+
+
+def _skipped_cases(suite: etree._Element) -> dict[str, str | None]:
+    """The skipped test cases of a JUnit suite: each one's code, and its message."""
+    cases: dict[str, str | None] = {}
+    for case in suite:
+        skipped = case.find("skipped")
+        if skipped is not None:
+            cases[str(case.get("name")).split()[0]] = skipped.get("message")
+    return cases
+
+
+def test_the_junit_report_skips_each_rule_that_did_not_run(short_reports: dict[str, str]) -> None:
+    suites = etree.fromstring(short_reports["junit"].encode())
+    for suite in suites:
+        skipped = _skipped_cases(suite)
+        assert list(skipped) == list(SHORT)
+        assert suite.get("skipped") == str(len(SHORT))
+        assert set(skipped.values()) == {mcfcheck.validate(CB_FILE, settings=SHORT_SETTINGS).rules_not_run}
+        # The other checks are there as before, passed or failed.
+        assert len(suite) == len(catalogue(REGISTRY))
+
+
+def test_the_sarif_report_notes_each_rule_that_did_not_run(short_reports: dict[str, str]) -> None:
+    log = json.loads(short_reports["sarif"])
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    (run,) = log["runs"]
+    ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    (invocation,) = run["invocations"]
+    # Rules not run do not make the execution unsuccessful: a file that cannot be checked does.
+    assert invocation["executionSuccessful"] is True
+    notices = invocation["toolExecutionNotifications"]
+    assert [notice["associatedRule"]["id"] for notice in notices] == [*SHORT, *SHORT]
+    for notice in notices:
+        rule = notice["associatedRule"]
+        assert ids[rule["index"]] == rule["id"]
+        assert notice["level"] == "warning"
+        assert "no binding for imsi, static_ip" in notice["message"]["text"]
+    uris = [notice["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for notice in notices]
+    assert uris == [CB_FILE.as_uri()] * len(SHORT) + [GEN003_FILE.as_uri()] * len(SHORT)
+
+
+def test_the_html_report_shows_why_rules_did_not_run(short_reports: dict[str, str]) -> None:
+    page = html.fromstring(short_reports["html"])
+    notes = page.find_class("rules-not-run")
+    assert len(notes) == 2
+    for note in notes:
+        assert "no binding for imsi, static_ip" in note.text_content()
+        assert ", ".join(SHORT) in note.text_content()
+    tiles = {tile.get("data-tile"): tile[0].text_content() for tile in page.find_class("tile")}
+    assert tiles["rules not run"] == "2"
+
+
+def test_the_console_verdicts_and_closing_summary_say_so(short_reports: dict[str, str]) -> None:
+    lines = short_reports["console"].splitlines()
+    verdicts = [line for line in lines if line.startswith((f"{CB_FILE}: valid", f"{GEN003_FILE}: valid"))]
+    assert len(verdicts) == 2
+    assert all("no binding for imsi, static_ip" in line for line in verdicts)
+    assert lines[-1] == (f"rules not run on 2 of 2 files (each verdict says which and why): {CB_FILE}, {GEN003_FILE}")
+
+
+def test_reports_say_nothing_where_every_rule_ran() -> None:
+    reports = _reports([CB_FILE], RuleSettings())
+    summary = json.loads(reports["json"])["files"][0]["summary"]
+    assert (summary["rules_not_run"], summary["skipped_rules"]) == (None, [])
+    assert json.loads(reports["sarif"])["runs"][0]["invocations"][0]["toolExecutionNotifications"] == []
+    assert "<skipped" not in reports["junit"]
+    assert html.fromstring(reports["html"]).find_class("rules-not-run") == []
+    assert "rules not run" not in reports["console"]
+
+
+def test_the_command_line_reports_a_file_with_no_binding(tmp_path: Path) -> None:
+    outputs = {name: tmp_path / f"report.{name}" for name in ("json", "sarif", "junit", "html")}
+    arguments = ["validate", "--jobs", "1", "--schema", str(DCC_SCHEMA)]
+    for name, path in outputs.items():
+        arguments += ["--output", f"{name}={path}"]
+    result = runner.invoke(app, [*arguments, str(DCC_FILE)])
+    assert result.exit_code == 1, result.output
+    everything = _for_cohort(None)
+    report = json.loads(outputs["json"].read_text())
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(report)
+    summary = report["files"][0]["summary"]
+    assert summary["skipped_rules"] == list(everything)
+    assert summary["rules_not_run"].startswith("schema only: no rules ran")
+    log = json.loads(outputs["sarif"].read_text())
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    notices = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [notice["associatedRule"]["id"] for notice in notices] == list(everything)
+    (suite,) = etree.parse(str(outputs["junit"])).getroot()
+    assert list(_skipped_cases(suite)) == list(everything)
+    assert (
+        "schema only: no rules ran"
+        in html.fromstring(outputs["html"].read_text()).find_class("rules-not-run")[0].text_content()
+    )
+    assert result.stdout.splitlines()[-1].startswith("rules not run on 1 of 1 file")
+
+
+def test_the_report_format_1_0_schema_stays_for_older_reports() -> None:
+    old = json.loads((SCHEMAS / "mcfcheck-report-1.0.schema.json").read_text())
+    assert old["properties"]["version"]["const"] == "1.0"
+    new = json.loads(REPORT_SCHEMA.read_text())
+    assert new["properties"]["version"]["const"] == "1.1"
