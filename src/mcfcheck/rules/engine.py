@@ -124,7 +124,8 @@ class RuleEngine:
         self.binding = binding or default_binding()
         self.reader = Reader(self.binding)
         #: The selected rules of the file's cohort that did not run, each with the
-        #: concepts its binding lacks; and how many were selected for the cohort.
+        #: concepts its binding lacks (the engine's own GroupID check among them where
+        #: the binding has no group_id); and how many were selected for the cohort.
         self.not_run: list[tuple[str, tuple[str, ...]]] = []
         self.selected = 0
         self.ledger = InstallationLedger(spill_folder)
