@@ -198,7 +198,10 @@ def validate_files(
                 problem = str(error)
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
             cohort, rules_not_run = getattr(check, "cohort", None), getattr(check, "rules_not_run", None)
-            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run))
+            skipped: tuple[str, ...] = getattr(check, "skipped_rules", ())
+            sink.file_finished(
+                FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run, skipped)
+            )
             outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
             status = max(status, outcome)
     except BrokenProcessPool:
@@ -267,6 +270,7 @@ class _WorkerResult:
         self.schema_name: str | None = None
         self.cohort: str | None = None
         self.rules_not_run: str | None = None
+        self.skipped_rules: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Finding]:
         result = self.future.result()
@@ -275,6 +279,7 @@ class _WorkerResult:
         self.schema_name = report.schema
         self.cohort = report.cohort
         self.rules_not_run = report.rules_not_run
+        self.skipped_rules = report.skipped_rules
         try:
             for _anchor, finding in result.findings:
                 yield finding

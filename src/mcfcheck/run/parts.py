@@ -333,6 +333,7 @@ class PartResult:
     schema_name: str | None = None
     cohort: str | None = None
     rules_not_run: str | None = None
+    skipped_rules: tuple[str, ...] = ()
     states: PartState | None = None
     error: str | None = None
 
@@ -387,6 +388,7 @@ def _validate_part(task: _Task) -> PartResult:
     result.schema_name = check.schema_name
     result.cohort = check.cohort
     result.rules_not_run = check.rules_not_run
+    result.skipped_rules = check.skipped_rules
     result.states = check.states
     return result
 
@@ -395,7 +397,8 @@ class ParallelFileCheck:
     """Validation of one file by ``jobs`` worker processes, with a single pass's findings.
 
     The same interface as :class:`FileCheck`: iterate for the findings (yielded once
-    every part is done), then read ``installations``, ``schema_name`` and ``cohort``.
+    every part is done), then read ``installations``, ``schema_name``, ``cohort``,
+    ``rules_not_run`` and ``skipped_rules``.
     """
 
     def __init__(
@@ -423,6 +426,7 @@ class ParallelFileCheck:
         self.schema_name: str | None = compiled.name if compiled is not None else None
         self.cohort: str | None = None
         self.rules_not_run: str | None = None
+        self.skipped_rules: tuple[str, ...] = ()
         #: Whether the parts were used (False: the file was validated in a single pass).
         self.parallel = False
         #: The local name of the record element: the bundled schemas' unless the schema says.
@@ -446,6 +450,7 @@ class ParallelFileCheck:
             self.schema_name = check.schema_name
             self.cohort = check.cohort
             self.rules_not_run = check.rules_not_run
+            self.skipped_rules = check.skipped_rules
 
     def __iter__(self) -> Iterator[Finding]:
         try:
@@ -529,7 +534,9 @@ class ParallelFileCheck:
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         self.cohort = results[0].cohort
+        # Every part reads the file's head: the first part's cohort and binding are every part's.
         self.rules_not_run = results[0].rules_not_run
+        self.skipped_rules = results[0].skipped_rules
         states = [result.states for result in results if result.states is not None]
         for result in results:
             result.states = None
@@ -634,7 +641,14 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
     except McfcheckError as problem:
         error = str(problem)
     report = FileReport(
-        str(task.path), check.schema_name, check.installations, (), error, check.cohort, check.rules_not_run
+        str(task.path),
+        check.schema_name,
+        check.installations,
+        (),
+        error,
+        check.cohort,
+        check.rules_not_run,
+        check.skipped_rules,
     )
     return WholeFileResult(report, spool.export())
 
