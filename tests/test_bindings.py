@@ -1,0 +1,222 @@
+"""Bindings against the schemas they are used with: the schema model, and check_binding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcfcheck.errors import ConfigError
+from mcfcheck.schema.binding import default_binding, load_binding, parse_binding
+from mcfcheck.schema.loading import XSD_NS, schema_model
+from mcfcheck.schema.model import SchemaModel, check_binding
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_SCHEMA = ROOT / "schemas" / "mcf-1.0.xsd"
+INVENTORY = Path(__file__).parent / "data" / "inventory dialect"
+INVENTORY_SCHEMA = INVENTORY / "Inventory Schema 2.0.xsd"
+INVENTORY_BINDING = INVENTORY / "inventory.binding.toml"
+
+
+def test_the_bundled_binding_fits_the_bundled_schema() -> None:
+    check_binding(default_binding(), schema_model(BUNDLED_SCHEMA))
+
+
+def test_the_inventory_binding_fits_its_schema() -> None:
+    check_binding(load_binding(INVENTORY_BINDING), schema_model(INVENTORY_SCHEMA))
+
+
+def test_the_model_follows_references_named_types_and_imported_simple_types() -> None:
+    model = schema_model(INVENTORY_SCHEMA)
+    site = model.element("{urn:example:inventory}Site")
+    assert site is not None
+    assert site.child_names == ["Supply", "Hub", "Units", "Prepay", "Notice"]
+    assert sorted(site.attributes) == ["ref", "state"]
+    state = site.attributes["state"].type
+    assert state is not None
+    assert state.enumerations == ("A", "D")
+    assert state.names == ("SiteState", "string")
+    (electricity,) = site.children_named("Supply")[0].children_named("Electricity")
+    core, meter = electricity.children
+    assert core.element.name == "Core"
+    assert not core.repeated
+    assert core.element.text is not None
+    assert core.element.text.patterns == (("[0-9]{13}",),)
+    assert meter.element.name == "Meter"
+    assert meter.repeated
+    assert meter.element.child_names == ["EUI", "Make", "Variant", "Firmware", "Payment", "AuxLoad"]
+    assert list(meter.element.attributes) == ["kind"]
+    (sites,) = model.declarations("Sites")
+    assert [(o.element.name, o.repeated) for o in sites.children] == [("Site", True)]
+
+
+def _model(tmp_path: Path, body: str) -> SchemaModel:
+    schema = tmp_path / "model.xsd"
+    schema.write_text(
+        f'<xs:schema xmlns:xs="{XSD_NS}" xmlns:m="urn:m" targetNamespace="urn:m" '
+        f'elementFormDefault="qualified">{body}</xs:schema>',
+        encoding="utf-8",
+    )
+    return schema_model(schema)
+
+
+def test_the_model_follows_extensions_groups_attribute_groups_and_substitution_groups(tmp_path: Path) -> None:
+    model = _model(
+        tmp_path,
+        '<xs:group name="G"><xs:sequence><xs:element name="FromGroup" type="xs:string"/></xs:sequence></xs:group>'
+        '<xs:attributeGroup name="A"><xs:attribute name="fromGroup"/></xs:attributeGroup>'
+        '<xs:complexType name="Base"><xs:sequence><xs:element name="FromBase" type="xs:string"/></xs:sequence>'
+        '<xs:attribute name="base"/></xs:complexType>'
+        '<xs:complexType name="Derived"><xs:complexContent><xs:extension base="m:Base">'
+        '<xs:choice maxOccurs="unbounded"><xs:group ref="m:G"/><xs:element ref="m:Head"/></xs:choice>'
+        '<xs:attributeGroup ref="m:A"/></xs:extension></xs:complexContent></xs:complexType>'
+        '<xs:element name="Head" type="xs:string"/>'
+        '<xs:element name="Member" substitutionGroup="m:Head"/>'
+        '<xs:element name="Root" type="m:Derived"/>'
+        '<xs:element name="Open"><xs:complexType><xs:sequence><xs:any/></xs:sequence>'
+        "<xs:anyAttribute/></xs:complexType></xs:element>"
+        '<xs:element name="Text"><xs:complexType><xs:simpleContent><xs:extension base="xs:date">'
+        '<xs:attribute name="zone"/></xs:extension></xs:simpleContent></xs:complexType></xs:element>',
+    )
+    root = model.element("{urn:m}Root")
+    assert root is not None
+    assert [(o.element.name, o.repeated) for o in root.children] == [
+        ("FromBase", False),
+        ("FromGroup", True),
+        ("Head", True),
+        ("Member", True),
+    ]
+    assert sorted(root.attributes) == ["base", "fromGroup"]
+    member = root.children_named("Member")[0]
+    assert member.text is not None
+    assert member.text.builtin == "string"  # its head's type
+    opened = model.element("{urn:m}Open")
+    assert opened is not None
+    assert opened.open
+    assert opened.open_attributes
+    text = model.element("{urn:m}Text")
+    assert text is not None
+    assert text.simple
+    assert text.text is not None
+    assert text.text.builtin == "date"
+    assert list(text.attributes) == ["zone"]
+
+
+def _inventory_binding(tmp_path: Path, old: str, new: str) -> Path:
+    text = INVENTORY_BINDING.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "broken.binding.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _line(path: Path, text: str) -> int:
+    """The line of the binding that starts with ``text``."""
+    return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'mpan = "Supply/Electricity/Core"',
+            'mpan = "Supply/Power/Core"',
+            "installation.mpan = 'Supply/Power/Core': the schema Inventory Schema 2.0.xsd allows no element "
+            "Power in Supply (allowed: Electricity, Gas)",
+        ),
+        (
+            'static_ip = "Hub/Sim/@ip"',
+            'static_ip = "Hub/Sim/@address"',
+            "installation.static_ip = 'Hub/Sim/@address': the schema Inventory Schema 2.0.xsd allows no attribute "
+            "address on Sim (allowed: @apn, @iccid, @imsi, @ip)",
+        ),
+        (
+            'within = "Sites"',
+            'within = "Places"',
+            "installation.within = 'Places': the schema Inventory Schema 2.0.xsd allows no element Places in "
+            "Inventory (allowed: FileHeader, Sites, Totals)",
+        ),
+        (
+            'element = "Site"',
+            'element = "Premises"',
+            "installation.element = 'Premises': the schema Inventory Schema 2.0.xsd declares no element Premises",
+        ),
+        (
+            'element = "FileHeader"',
+            'element = "Head"',
+            "header.element = 'Head': the schema Inventory Schema 2.0.xsd allows no element Head in Inventory "
+            "(allowed: FileHeader, Sites, Totals)",
+        ),
+        (
+            'installation_count = "@sites"',
+            'installation_count = "Count"',
+            "trailer.installation_count = 'Count': the schema Inventory Schema 2.0.xsd allows no element Count "
+            "in Totals (allowed: none)",
+        ),
+        (
+            'device_id = "EUI"',
+            'device_id = "DeviceID"',
+            # The hub is checked first: a Communications Hub has a Device ID too.
+            "device.device_id = 'DeviceID': the schema Inventory Schema 2.0.xsd allows no element DeviceID in Hub "
+            "(allowed: EUI, Make, Variant, Firmware, Sim)",
+        ),
+        (
+            'payment_mode = "Payment"',
+            'payment_mode = "Sim/@pay"',
+            "device.payment_mode = 'Sim/@pay': the schema Inventory Schema 2.0.xsd allows no element Sim in Meter "
+            "(allowed: EUI, Make, Variant, Firmware, Payment, AuxLoad) (the devices at Supply/Electricity/Meter)",
+        ),
+        (
+            '"*" = "Units/Unit"',
+            '"*" = "Units/Device"',
+            "installation.devices.* = 'Units/Device': the schema Inventory Schema 2.0.xsd allows no element "
+            "Device in Units (allowed: Unit)",
+        ),
+        (
+            'element = "Inventory"',
+            'element = "Stock"',
+            "document.element = 'Stock': the schema Inventory Schema 2.0.xsd declares no global element Stock "
+            "(global: Site, Inventory)",
+        ),
+    ],
+)
+def test_a_path_the_schema_does_not_allow_is_one_line_naming_the_binding_file_and_line(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = _inventory_binding(tmp_path, old, new)
+    binding = load_binding(path)
+    with pytest.raises(ConfigError) as raised:
+        check_binding(binding, schema_model(INVENTORY_SCHEMA))
+    line = _line(path, new if not new.startswith('"*"') else "devices")
+    assert str(raised.value) == f"{path}:{line}: {message}"
+
+
+def test_a_device_concept_the_hub_lacks_is_not_asked_of_the_hub() -> None:
+    """The Communications Hub has no type, payment mode or auxiliary load: those are checked on devices only."""
+    binding = default_binding()
+    assert binding.paths["device_type"] == ("DeviceType",)
+    model = schema_model(BUNDLED_SCHEMA)
+    hub = model.declarations("CommunicationsHub")[0]
+    assert "DeviceType" not in hub.child_names
+    check_binding(binding, model)
+
+
+def test_a_path_below_a_wildcard_is_allowed(tmp_path: Path) -> None:
+    model = _model(
+        tmp_path,
+        '<xs:element name="File"><xs:complexType><xs:sequence>'
+        '<xs:element name="Record" maxOccurs="unbounded"><xs:complexType><xs:sequence>'
+        '<xs:element name="Ref" type="xs:string"/><xs:element name="Extra"><xs:complexType><xs:sequence>'
+        '<xs:any processContents="lax" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element>'
+        "</xs:sequence></xs:complexType></xs:element></xs:sequence></xs:complexType></xs:element>",
+    )
+    binding = parse_binding(
+        'namespaces = ["urn:m"]\n[installation]\nelement = "Record"\nreference = "Ref"\nmpan = "Extra/Any/MPAN"\n',
+        "wild.binding.toml",
+    )
+    check_binding(binding, model)
+    broken = parse_binding(
+        'namespaces = ["urn:m"]\n[installation]\nelement = "Record"\nreference = "Reference"\n', "broken.binding.toml"
+    )
+    with pytest.raises(ConfigError, match=r"^broken.binding.toml:4: installation.reference = 'Reference': .*"):
+        check_binding(broken, model)
