@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from mcfcheck.cli import main
+from mcfcheck.dialects import translate
 from mcfcheck.errors import ConfigError
+from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.schema.binding import default_binding, load_binding, parse_binding
 from mcfcheck.schema.loading import XSD_NS, schema_model
 from mcfcheck.schema.model import SchemaModel, check_binding
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT, SAMPLES
+
 BUNDLED_SCHEMA = ROOT / "schemas" / "mcf-1.0.xsd"
 INVENTORY = Path(__file__).parent / "data" / "inventory dialect"
 INVENTORY_SCHEMA = INVENTORY / "Inventory Schema 2.0.xsd"
@@ -220,3 +228,149 @@ def test_a_path_below_a_wildcard_is_allowed(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"^broken.binding.toml:4: installation.reference = 'Reference': .*"):
         check_binding(broken, model)
+
+
+# --- choosing bindings on the command line and in the configuration ----------------------
+
+
+def _inventory_file(tmp_path: Path, name: str = "inventory.xml", installations: int = 6) -> Path:
+    """A valid file of the inventory dialect: a generated MCF translated through its binding."""
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=3).iter_text(installations))
+    path = tmp_path / name
+    path.write_text("".join(translate([text.encode()], default_binding(), load_binding(INVENTORY_BINDING))))
+    return path
+
+
+def _codes(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    document = json.loads(capsys.readouterr().out)
+    return [finding["code"] for file in document["files"] for finding in file["findings"]]
+
+
+def test_binding_option_is_used_for_every_file_whatever_its_namespace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dialect in a namespace no binding claims: --binding reads it all the same."""
+    stock_schema = tmp_path / "stock.xsd"
+    stock_schema.write_text(
+        INVENTORY_SCHEMA.read_text().replace('"urn:example:inventory"', '"urn:example:stock"'), encoding="utf-8"
+    )
+    shutil.copy(INVENTORY / "Inventory Types 2.0.xsd", tmp_path)
+    stock = _inventory_file(tmp_path)
+    text = stock.read_text().replace('"urn:example:inventory"', '"urn:example:stock"')
+    first_core = re.search(r"<Core>(\d{13})</Core>", text)
+    assert first_core is not None
+    wrong = first_core[1][:-1] + str((int(first_core[1][-1]) + 1) % 10)
+    stock.write_text(text.replace(first_core[0], f"<Core>{wrong}</Core>", 1), encoding="utf-8")
+    assert main(["validate", "--format", "json", "--schema", str(stock_schema), str(stock)]) == 0
+    assert _codes(capsys) == []  # the schema only: no binding for urn:example:stock
+    arguments = ["validate", "--format", "json", "--schema", str(stock_schema), "--binding", str(INVENTORY_BINDING)]
+    assert main([*arguments, str(stock)]) == 1
+    assert _codes(capsys) == ["GEN001"]
+
+
+def test_configuration_bindings_are_relative_to_the_configuration_and_chosen_by_namespace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "dialects"
+    folder.mkdir()
+    shutil.copy(INVENTORY_BINDING, folder / "inventory.binding.toml")
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text('bindings = ["dialects/inventory.binding.toml"]\n', encoding="utf-8")
+    inventory = _inventory_file(tmp_path)
+    arguments = ["validate", "-q", "--schema", str(INVENTORY_SCHEMA), str(inventory)]
+    assert main(arguments) == 0
+    assert "schema only: no rules ran" in capsys.readouterr().out
+    assert main([*arguments, "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"{inventory}: valid (6 installations, schema {INVENTORY_SCHEMA.name})" in out
+    assert "no rules ran" not in out
+
+
+def _fails_with(capsys: pytest.CaptureFixture[str], arguments: list[str], message: str) -> None:
+    assert main(arguments) == 2
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {message}"], captured.err
+
+
+def test_two_bindings_claiming_one_namespace_exit_2_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "copy.binding.toml"
+    shutil.copy(INVENTORY_BINDING, copy)
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text(f'bindings = ["{INVENTORY_BINDING}", "copy.binding.toml"]\n', encoding="utf-8")
+    line = _line(INVENTORY_BINDING, "namespaces")
+    _fails_with(
+        capsys,
+        ["validate", "--config", str(config), str(_inventory_file(tmp_path))],
+        f"{copy}:{line}: namespace 'urn:example:inventory' is already bound by {INVENTORY_BINDING}:{line}",
+    )
+
+
+def test_a_binding_with_an_unknown_key_exits_2_naming_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _inventory_binding(tmp_path, 'apn = "Hub/Sim/@apn"', 'access_point = "Hub/Sim/@apn"')
+    _fails_with(
+        capsys,
+        ["validate", "--binding", str(path), "--schema", str(INVENTORY_SCHEMA), str(_inventory_file(tmp_path))],
+        f"{path}:{_line(path, 'access_point')}: unknown key 'access_point' in [installation]; known: apn, "
+        "devices, dormant_notice, element, firmware_notice_date, hub, iccid, imsi, migration_notice_date, mpan, "
+        "mprn, planned_migration_date, planned_upgrade_date, prepayment, reference, shorter_notice_agreed, "
+        "static_ip, status, utrn_cutover_hours, within",
+    )
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text(f'bindings = ["{path.name}"]\n', encoding="utf-8")
+    assert main(["validate", "--config", str(config), str(_inventory_file(tmp_path))]) == 2
+
+
+def test_a_binding_path_the_schema_forbids_exits_2_before_any_file_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _inventory_binding(tmp_path, 'mprn = "Supply/Gas/Reference"', 'mprn = "Supply/Gas/MPRN"')
+    message = (
+        f"{path}:{_line(path, 'mprn')}: installation.mprn = 'Supply/Gas/MPRN': the schema Inventory Schema 2.0.xsd "
+        "allows no element MPRN in Gas (allowed: Reference, Meter)"
+    )
+    missing = tmp_path / "never-read.xml"
+    _fails_with(capsys, ["validate", "--binding", str(path), "--schema", str(INVENTORY_SCHEMA), str(missing)], message)
+    # Chosen by the configuration, with the user's schema.
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text(f'bindings = ["{path.name}"]\n', encoding="utf-8")
+    _fails_with(capsys, ["validate", "--config", str(config), "--schema", str(INVENTORY_SCHEMA), str(missing)], message)
+
+
+def test_a_users_binding_is_checked_against_the_bundled_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "schemas" / "mcf-1.0.binding.toml").read_text(encoding="utf-8")
+    path = tmp_path / "mine.binding.toml"
+    path.write_text(text.replace('apn = "CommunicationsHub/WAN/APN"', 'apn = "CommunicationsHub/APN"'))
+    _fails_with(
+        capsys,
+        ["validate", "--binding", str(path), str(SAMPLES / "cb-valid.xml")],
+        f"{path}:{_line(path, 'apn')}: installation.apn = 'CommunicationsHub/APN': the schema mcf-1.0.xsd allows "
+        "no element APN in CommunicationsHub (allowed: DeviceID, DeviceModel, WAN)",
+    )
+    path.write_text(text)
+    assert main(["validate", "-q", "--binding", str(path), str(SAMPLES / "cb-valid.xml")]) == 0
+
+
+def test_the_bundled_binding_is_checked_against_a_users_schema_in_its_namespace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = tmp_path / "trimmed.xsd"
+    schema.write_text(
+        BUNDLED_SCHEMA.read_text(encoding="utf-8").replace(
+            '<xs:element name="APN" type="mcf:ShortText" minOccurs="0">', '<xs:element name="AP" type="mcf:ShortText">'
+        ),
+        encoding="utf-8",
+    )
+    line = _line(ROOT / "schemas" / "mcf-1.0.binding.toml", "apn")
+    _fails_with(
+        capsys,
+        ["validate", "--schema", str(schema), str(SAMPLES / "cb-valid.xml")],
+        f"bundled:mcf-1.0.binding.toml:{line}: installation.apn = 'CommunicationsHub/WAN/APN': the schema "
+        "trimmed.xsd allows no element APN in WAN (allowed: ICCID, IMSI, StaticIPAddress, AP)",
+    )

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from mcfcheck import __version__
+from mcfcheck.check.file import check_bindings_fit
 from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
@@ -136,6 +137,15 @@ def validate(
             "by default the bundled schema matching each file's namespace and schemaVersion.",
         ),
     ] = None,
+    binding: Annotated[
+        Path | None,
+        typer.Option(
+            "--binding",
+            help="A binding (docs/bindings.md) that says where the rules find what they read, used for every "
+            "file whatever its namespace; by default each file's is chosen by its namespace among the bundled "
+            "ones and those the configuration lists. Checked against the schema first.",
+        ),
+    ] = None,
     output_format: Annotated[
         str,
         typer.Option("--format", help=f"The format on standard output: {formats.describe()}; or an installed format."),
@@ -207,7 +217,7 @@ def validate(
     err = console(stderr=True)
     try:
         # Before anything is read: a report must never replace an input.
-        targets = _output_targets(outputs or [], [*files, schema, config, epcl])
+        targets = _output_targets(outputs or [], [*files, schema, binding, config, epcl])
     except (McfcheckError, OutputError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -218,7 +228,11 @@ def validate(
     registry = RuleRegistry() if no_rules else _registry(err)
     try:
         configuration = _configuration(config)
-        settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
+        settings = rule_settings(
+            configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl, binding
+        )
+        # A binding that does not fit the schema it is used with stops the run before any file is read.
+        check_bindings_fit(settings.bindings, schema)
     except McfcheckError as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None

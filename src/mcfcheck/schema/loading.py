@@ -84,6 +84,9 @@ class CompiledSchema:
     installation_schema: etree.XMLSchema
     skeleton_schema: etree.XMLSchema
     record_parents: frozenset[tuple[str, ...]] | None = None
+    #: The schema's file, and the local name of the record element it was compiled for.
+    path: Path | None = None
+    record_element: str = RECORD_ELEMENT
 
 
 def schemas_folder() -> Path:
@@ -126,7 +129,7 @@ def load_schema(path: Path, record_element: str = RECORD_ELEMENT) -> CompiledSch
     record = _find_record_declaration(documents, record_element)
     if record is None:
         whole = _compile(path, documents)
-        return CompiledSchema(path.name, None, whole, whole)
+        return CompiledSchema(path.name, None, whole, whole, path=path, record_element=record_element)
     record_tag, declaration_path = record
     installation_docs = _with_global_record(documents, declaration_path)
     skeleton_docs = _with_open_record(documents, declaration_path)
@@ -136,6 +139,8 @@ def load_schema(path: Path, record_element: str = RECORD_ELEMENT) -> CompiledSch
         _compile(path, installation_docs),
         _compile(path, skeleton_docs),
         SchemaModel(documents, path.name).record_parents(record_tag),
+        path,
+        record_element,
     )
 
 
