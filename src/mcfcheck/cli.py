@@ -53,6 +53,7 @@ from mcfcheck.run.batch import (
     validate_files,
 )
 from mcfcheck.run.parts import default_jobs, needs_workers, worker_pool
+from mcfcheck.schema.binding import CONCEPTS, concept
 from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
@@ -509,6 +510,51 @@ def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
     rows.extend(f"{error.line},{error.column},{error.installation},{error.kind},{error.code}\n" for error in planted)
     with atomic_output(path) as listing:
         listing.write("".join(rows).encode("utf-8"))
+
+
+@app.command(
+    epilog=EXIT_CODES_HELP,
+    help="Draft a binding for another dialect of the MCF from its XSD (see docs/bindings.md).\n\n"
+    "The record, the header, the trailer, the Communications Hub and the devices are found by their names and "
+    "what they hold; each concept is placed by the names of elements and attributes, of their types, and by "
+    "their types' patterns. Each guess is written with a comment saying why; value maps are suggested, "
+    "commented out, where a type lists values that are not mcfcheck's. The concepts that could not be placed "
+    "are listed on standard error: finish them by hand, then validate with --binding FILE --schema XSD.",
+)
+def bind(
+    schema: Annotated[
+        Path, typer.Option("--schema", help="The dialect's XSD (its imports and includes are read too, offline).")
+    ],
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", help="The binding file to write; - (the default) for standard output."),
+    ] = "-",
+) -> None:
+    """Draft a binding for another dialect of the MCF from its XSD."""
+    from mcfcheck.schema.draft import draft_binding
+    from mcfcheck.schema.loading import schema_model
+
+    err = console(stderr=True)
+    try:
+        model = schema_model(schema)
+        target = output_target(output, [path for path, _tree in model.documents])
+        draft = draft_binding(model)
+        with atomic_output(target.name) as written:
+            written.write(draft.toml().encode("utf-8"))
+    except ReaderGoneError:
+        raise typer.Exit(ExitStatus.VALID) from None
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    placed = len(CONCEPTS) - len(draft.unplaced)
+    where = "standard output" if target.path is None else output
+    err.print(f"drafted {where}: {placed} of {len(CONCEPTS)} concepts placed", markup=False, highlight=False)
+    if draft.unplaced:
+        names = ", ".join(f"{name} ({concept(name).label})" for name in draft.unplaced)
+        err.print(f"not placed, to finish by hand: {names}", markup=False, highlight=False)
+    if draft.values:
+        names = ", ".join(value_map.concept for value_map in draft.values)
+        err.print(f"value maps suggested, commented out, to check: {names}", markup=False, highlight=False)
 
 
 #: Set to 1, this environment variable has an internal error print its traceback too.

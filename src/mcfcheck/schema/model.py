@@ -60,6 +60,9 @@ class Attribute:
 
     name: str
     type: SimpleType | None = None
+    #: Whether every element of its kind must carry it, and the one value it must have, if fixed.
+    required: bool = False
+    fixed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,12 @@ class Element:
 
     def __repr__(self) -> str:
         return f"Element({self.tag!r})"
+
+    @property
+    def type_name(self) -> str | None:
+        """The local name of the named type it is declared with, if any."""
+        named = self.node.get("type")
+        return named.rpartition(":")[2] if named is not None else None
 
     @property
     def content(self) -> _Content:
@@ -370,11 +379,14 @@ class SchemaModel:
             content.open_attributes = True
         elif node.tag == f"{_XS}attribute":
             reference = node.get("ref")
+            fixed = node.get("fixed")
             if reference is not None:
                 tag = self._qname(node, reference)
                 declared = self._tables["attribute"].get(tag)
                 name = etree.QName(tag).localname
                 kind = self._attribute_type(*declared) if declared is not None else None
+                if declared is not None and fixed is None:
+                    fixed = declared[1].get("fixed")
             else:
                 name = node.get("name", "")
                 kind = self._attribute_type(index, node)
@@ -383,7 +395,7 @@ class SchemaModel:
             if node.get("use") == "prohibited":
                 content.attributes.pop(name, None)
             else:
-                content.attributes[name] = Attribute(name, kind)
+                content.attributes[name] = Attribute(name, kind, node.get("use") == "required", fixed)
         elif node.tag == f"{_XS}attributeGroup" and node.get("ref") is not None:
             tag = self._qname(node, node.get("ref", ""))
             group = self._tables["attributeGroup"].get(tag)
@@ -524,6 +536,15 @@ def follow(parents: Sequence[Element], steps: Path_, schema: str) -> list[Elemen
             raise _MisfitError(f"the schema {schema} allows no element {step} in {where} (allowed: {_listed(allowed)})")
         here, where = list(dict.fromkeys(following)), step
     return here
+
+
+def allows(parents: Sequence[Element], steps: Path_) -> bool:
+    """Whether the schema allows ``steps`` from the elements ``parents`` (see :func:`follow`)."""
+    try:
+        follow(parents, steps, "")
+    except _MisfitError:
+        return False
+    return True
 
 
 def _shown(steps: Path_) -> str:
