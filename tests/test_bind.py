@@ -215,3 +215,30 @@ def test_bind_writes_to_standard_output_by_default(capsys: pytest.CaptureFixture
     captured = capsys.readouterr()
     assert parse_binding(captured.out, "draft").record == "Site"
     assert "drafted standard output: 32 of 32 concepts placed" in captured.err
+
+
+def test_bind_reads_a_header_the_document_element_holds_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The DCC-style schema has no header element: its GroupID stands beside the installations."""
+    folder = Path(__file__).parent / "data" / "dcc-style schema"
+    schema = folder / "Migration Schema V1.0 TMAD 2.0.xsd"
+    text, said = _bind(schema, tmp_path / "dcc.binding.toml", capsys)
+    draft = parse_binding(text, "draft")
+    assert (draft.header, draft.within, draft.record) == ((), (), "Installation")
+    assert draft.paths == {"group_id": ("GroupID",), "reference": ("InstallationReference",), "mpan": ("MPANCore",)}
+    assert "3 of 32 concepts placed" in said
+    assert "devices (devices)" in said
+    path = Path(__file__).parent / "data" / "dcc-style-invalid.xml"
+    arguments = [
+        "validate",
+        "--format",
+        "json",
+        "--schema",
+        str(schema),
+        "--binding",
+        str(tmp_path / "dcc.binding.toml"),
+    ]
+    assert main([*arguments, str(path)]) == 1
+    (report,) = json.loads(capsys.readouterr().out)["files"]
+    assert report["summary"]["cohort"] == "CB"

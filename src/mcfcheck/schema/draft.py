@@ -485,7 +485,15 @@ class _Drafter:
             rank = (held + (3 if named else 0), -len(node.path), -node.order)
             if best is None or rank > best[0]:
                 best = (rank, node)
+        if best is None and self.concepts_below(nodes[0], self.beside(nodes, record), (section,)):
+            return nodes[0]  # the document element holds them itself
         return best[1] if best is not None else None
+
+    @staticmethod
+    def beside(nodes: Sequence[_Node], record: _Node) -> list[_Node]:
+        """The document element and what it holds itself, beside the path down to the records."""
+        root = nodes[0]
+        return [root, *(node for node in root.children if not record.within(node))]
 
     # -- placing concepts ------------------------------------------------------
 
@@ -557,10 +565,15 @@ class _Drafter:
                 draft.sections[section] = None
                 self.unplaced.extend(names)
                 continue
-            why = f"named {part.name}" if _normal(part.name) in (*_HEADER_NAMES, *_TRAILER_NAMES) else "holds them"
+            if part is nodes[0]:
+                why = "the document element holds them itself (read there; a writer cannot write them so)"
+                held = self.beside(nodes, record)
+            else:
+                named = _normal(part.name) in (*_HEADER_NAMES, *_TRAILER_NAMES)
+                why = f"named {part.name}" if named else f"holds the {section}'s concepts"
+                held = [node for node in nodes if node.within(part)]
             draft.sections[section] = (part.path, why)
-            used: set[int] = set()
-            draft.place(self.place(names, part, [n for n in nodes if n.within(part)], used), part)
+            draft.place(self.place(names, part, held, set()), part)
         self.installation(draft, record, [node for node in nodes if node.within(record)])
         draft.unplaced = [item.name for item in CONCEPTS if item.name in self.unplaced_names(draft)]
         draft.values = self.value_maps(draft)
