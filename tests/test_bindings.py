@@ -374,3 +374,63 @@ def test_the_bundled_binding_is_checked_against_a_users_schema_in_its_namespace(
         f"bundled:mcf-1.0.binding.toml:{line}: installation.apn = 'CommunicationsHub/WAN/APN': the schema "
         "trimmed.xsd allows no element APN in WAN (allowed: ICCID, IMSI, StaticIPAddress, AP)",
     )
+
+
+# --- generating files in a dialect -------------------------------------------------------
+
+
+@pytest.mark.parametrize("cohort", ["IOC", "CB", "SECURE", "FOC"])
+def test_a_file_generated_in_the_inventory_dialect_validates_with_no_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cohort: str
+) -> None:
+    path = tmp_path / f"{cohort}.xml"
+    generated = [
+        "generate",
+        "-q",
+        "-o",
+        str(path),
+        "--binding",
+        str(INVENTORY_BINDING),
+        "-n",
+        "120",
+        "--cohort",
+        cohort,
+    ]
+    assert main(generated) == 0
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<Inventory xmlns="urn:example:inventory">')
+    assert "<Installation" not in text
+    checked = ["validate", "-q", "--schema", str(INVENTORY_SCHEMA), "--binding", str(INVENTORY_BINDING), str(path)]
+    assert main(checked) == 0
+    verdict = capsys.readouterr().out.strip().splitlines()[0]
+    assert verdict == f"{path}: valid (120 installations, schema {INVENTORY_SCHEMA.name})"
+
+
+def test_generate_in_a_dialect_streams_the_generators_own_text(tmp_path: Path) -> None:
+    """The same installations as in mcfcheck's own dialect, translated one at a time."""
+    generator = MCFGenerator(builtin_cohorts()["FOC"], seed=9)
+    pieces = list(generator.iter_text_in(load_binding(INVENTORY_BINDING), 5))
+    assert len(pieces) == 1 + 5 + 1  # the start, each installation, the end
+    own = "".join(MCFGenerator(builtin_cohorts()["FOC"], seed=9).iter_text(5))
+    assert "".join(pieces) == "".join(translate([own.encode()], default_binding(), load_binding(INVENTORY_BINDING)))
+
+
+def test_errors_are_planted_in_mcfchecks_own_dialect_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "planted.xml"
+    for extra in (["--error-rate", "0.1"], ["--planted", str(tmp_path / "planted.csv")]):
+        assert main(["generate", "-o", str(output), "--binding", str(INVENTORY_BINDING), *extra]) == 2
+        said = " ".join(re.sub("[│╭╮╰╯─]", " ", capsys.readouterr().err).split())  # typer's box, unwrapped
+        assert "Invalid value for --binding: errors are planted in mcfcheck's own dialect only" in said
+    assert not output.exists()
+    with pytest.raises(ValueError, match="own dialect only"):
+        MCFGenerator(builtin_cohorts()["CB"], error_rate=0.5).write(output, 3, binding=load_binding(INVENTORY_BINDING))
+
+
+def test_a_binding_the_writer_cannot_write_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _inventory_binding(tmp_path, 'element = "FileHeader"', 'element = "."')
+    output = tmp_path / "out.xml"
+    assert main(["generate", "-o", str(output), "--binding", str(path)]) == 2
+    assert capsys.readouterr().err == (f"error: {path}: a writer cannot put the header or trailer on the root\n")
+    assert not output.exists()
+    assert main(["generate", "-o", str(INVENTORY_BINDING), "--binding", str(INVENTORY_BINDING)]) == 2
+    assert "is an input of this run" in capsys.readouterr().err

@@ -53,7 +53,7 @@ from mcfcheck.run.batch import (
     validate_files,
 )
 from mcfcheck.run.parts import default_jobs, needs_workers, worker_pool
-from mcfcheck.schema.binding import CONCEPTS, concept
+from mcfcheck.schema.binding import CONCEPTS, concept, load_binding
 from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
@@ -443,6 +443,14 @@ def generate(
             "default: the output's name with .planted.csv when --error-rate is above 0.",
         ),
     ] = None,
+    binding: Annotated[
+        Path | None,
+        typer.Option(
+            "--binding",
+            help="Write the file in the dialect of this binding (docs/bindings.md) instead of mcfcheck's own; "
+            "errors are planted in mcfcheck's own dialect only.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Write a realistic MCF of any size in constant memory, optionally with planted schema errors."""
@@ -450,32 +458,43 @@ def generate(
     chosen = cohorts.get(cohort.upper())
     if chosen is None:
         raise typer.BadParameter(f"unknown cohort {cohort!r}; choose from {', '.join(cohorts)}", param_hint="--cohort")
+    if binding is not None and (error_rate > 0 or planted is not None):
+        raise typer.BadParameter(
+            "errors are planted in mcfcheck's own dialect only: leave out --error-rate and --planted, or --binding",
+            param_hint="--binding",
+        )
     from mcfcheck.generate import MCFGenerator
 
     err = console(stderr=True)
     try:
         listing = _planted_listing(output, planted, wanted=error_rate > 0)
-    except OutputError as error:
+        if binding is not None:
+            output_target(output, [binding])  # the binding is an input: never replaced by the output
+        dialect = load_binding(binding) if binding is not None else None
+    except (OutputError, McfcheckError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     generator = MCFGenerator(chosen, seed=seed, error_rate=error_rate)
     try:
         if quiet or not err.is_terminal:
-            summary = generator.write(output, installations)
+            summary = generator.write(output, installations, binding=dialect)
         else:
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as progress:
                 task = progress.add_task(f"writing {output.name}", total=installations)
                 summary = generator.write(
-                    output, installations, on_progress=lambda done: progress.update(task, completed=done)
+                    output,
+                    installations,
+                    on_progress=lambda done: progress.update(task, completed=done),
+                    binding=dialect,
                 )
         if listing is not None:
             _write_planted(listing, summary.planted)
     except ReaderGoneError:
         # The reader of standard output went away (``| head``): it has what it wanted.
         raise typer.Exit(ExitStatus.VALID) from None
-    except OutputError as error:
+    except (OutputError, McfcheckError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     if not quiet:
