@@ -415,8 +415,6 @@ class _Drafter:
 
     def __init__(self, model: SchemaModel) -> None:
         self.model = model
-        self.unplaced: list[str] = []
-        self.notes: dict[str, str] = {}
 
     @staticmethod
     def score(name: str, node: _Node) -> _Guess | None:
@@ -428,11 +426,12 @@ class _Drafter:
 
     def root_and_nodes(self) -> tuple[Element, list[_Node], _Node]:
         """The document element, its nodes, and the record's node."""
-        walks = {id(element): (element, _walk(element)) for element in self.model.globals}
-        referenced = {id(node.element) for _element, nodes in walks.values() for node in nodes[1:]}
-        roots = [walk for key, walk in walks.items() if key not in referenced] or list(walks.values())
+        globals_ = self.model.globals
+        held = {id(occurrence.element) for element in self.model.declarations() for occurrence in element.children}
+        roots = [element for element in globals_ if id(element) not in held] or globals_
         best: tuple[tuple[int, int, int], Element, list[_Node], _Node] | None = None
-        for root, nodes in roots:
+        for root in roots:
+            nodes = _walk(root)
             record = self.record(nodes)
             if record is None:
                 continue
@@ -556,14 +555,13 @@ class _Drafter:
         installations = len(self.concepts_below(record, nodes, ("installation", "device")))
         draft.record = (
             record.name,
-            f"may repeat, and holds {installations} elements or attributes named like concepts",
+            f"may repeat, and holds {installations} things named or typed like installations' and devices' concepts",
         )
         draft.within = record.path[:-1]
         for section, part in (("header", header), ("trailer", trailer)):
             names = [item.name for item in CONCEPTS if item.parent == section]
             if part is None:
                 draft.sections[section] = None
-                self.unplaced.extend(names)
                 continue
             if part is nodes[0]:
                 why = "the document element holds them itself (read there; a writer cannot write them so)"

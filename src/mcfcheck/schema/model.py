@@ -231,18 +231,20 @@ class SchemaModel:
         found = self._tables["element"].get(tag)
         return self._element(found[0], found[1], tag) if found is not None else None
 
-    def declarations(self, name: str) -> list[Element]:
-        """Every declaration, global or local, of elements called ``name`` (local name)."""
+    def declarations(self, name: str | None = None) -> list[Element]:
+        """Every declaration, global or local, of elements called ``name`` (local name), or of all elements."""
         found: list[Element] = []
         for index, (_path, tree) in enumerate(self.documents):
             schema = tree.getroot()
             for node in schema.iter(f"{_XS}element"):
-                if node.get("name") != name:
+                declared = node.get("name")
+                if declared is None or (name is not None and declared != name):
                     continue
                 if node.getparent() is schema:
-                    found.append(self._element(index, node, _clark(document_namespace(self.documents, index), name)))
+                    namespace = document_namespace(self.documents, index)
+                    found.append(self._element(index, node, _clark(namespace, declared)))
                 else:
-                    found.append(self._local(index, node, name))
+                    found.append(self._local(index, node, declared))
         return found
 
     def _local(self, index: int, node: etree._Element, name: str) -> Element:
