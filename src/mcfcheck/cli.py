@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from mcfcheck import __version__
+from mcfcheck.check.file import check_bindings_fit
 from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
@@ -52,6 +53,7 @@ from mcfcheck.run.batch import (
     validate_files,
 )
 from mcfcheck.run.parts import default_jobs, needs_workers, worker_pool
+from mcfcheck.schema.binding import CONCEPTS, concept, load_binding
 from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
@@ -136,6 +138,15 @@ def validate(
             "by default the bundled schema matching each file's namespace and schemaVersion.",
         ),
     ] = None,
+    binding: Annotated[
+        Path | None,
+        typer.Option(
+            "--binding",
+            help="A binding (docs/bindings.md) that says where the rules find what they read, used for every "
+            "file whatever its namespace; by default each file's is chosen by its namespace among the bundled "
+            "ones and those the configuration lists. Checked against the schema first.",
+        ),
+    ] = None,
     output_format: Annotated[
         str,
         typer.Option("--format", help=f"The format on standard output: {formats.describe()}; or an installed format."),
@@ -207,7 +218,7 @@ def validate(
     err = console(stderr=True)
     try:
         # Before anything is read: a report must never replace an input.
-        targets = _output_targets(outputs or [], [*files, schema, config, epcl])
+        targets = _output_targets(outputs or [], [*files, schema, binding, config, epcl])
     except (McfcheckError, OutputError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -218,7 +229,11 @@ def validate(
     registry = RuleRegistry() if no_rules else _registry(err)
     try:
         configuration = _configuration(config)
-        settings = rule_settings(configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl)
+        settings = rule_settings(
+            configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl, binding
+        )
+        # A binding that does not fit the schema it is used with stops the run before any file is read.
+        check_bindings_fit(settings.bindings, schema)
     except McfcheckError as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -428,6 +443,14 @@ def generate(
             "default: the output's name with .planted.csv when --error-rate is above 0.",
         ),
     ] = None,
+    binding: Annotated[
+        Path | None,
+        typer.Option(
+            "--binding",
+            help="Write the file in the dialect of this binding (docs/bindings.md) instead of mcfcheck's own; "
+            "errors are planted in mcfcheck's own dialect only.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Write a realistic MCF of any size in constant memory, optionally with planted schema errors."""
@@ -435,32 +458,43 @@ def generate(
     chosen = cohorts.get(cohort.upper())
     if chosen is None:
         raise typer.BadParameter(f"unknown cohort {cohort!r}; choose from {', '.join(cohorts)}", param_hint="--cohort")
+    if binding is not None and (error_rate > 0 or planted is not None):
+        raise typer.BadParameter(
+            "errors are planted in mcfcheck's own dialect only: leave out --error-rate and --planted, or --binding",
+            param_hint="--binding",
+        )
     from mcfcheck.generate import MCFGenerator
 
     err = console(stderr=True)
     try:
         listing = _planted_listing(output, planted, wanted=error_rate > 0)
-    except OutputError as error:
+        if binding is not None:
+            output_target(output, [binding])  # the binding is an input: never replaced by the output
+        dialect = load_binding(binding) if binding is not None else None
+    except (OutputError, McfcheckError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     generator = MCFGenerator(chosen, seed=seed, error_rate=error_rate)
     try:
         if quiet or not err.is_terminal:
-            summary = generator.write(output, installations)
+            summary = generator.write(output, installations, binding=dialect)
         else:
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as progress:
                 task = progress.add_task(f"writing {output.name}", total=installations)
                 summary = generator.write(
-                    output, installations, on_progress=lambda done: progress.update(task, completed=done)
+                    output,
+                    installations,
+                    on_progress=lambda done: progress.update(task, completed=done),
+                    binding=dialect,
                 )
         if listing is not None:
             _write_planted(listing, summary.planted)
     except ReaderGoneError:
         # The reader of standard output went away (``| head``): it has what it wanted.
         raise typer.Exit(ExitStatus.VALID) from None
-    except OutputError as error:
+    except (OutputError, McfcheckError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     if not quiet:
@@ -495,6 +529,51 @@ def _write_planted(path: Path, planted: tuple[PlantedError, ...]) -> None:
     rows.extend(f"{error.line},{error.column},{error.installation},{error.kind},{error.code}\n" for error in planted)
     with atomic_output(path) as listing:
         listing.write("".join(rows).encode("utf-8"))
+
+
+@app.command(
+    epilog=EXIT_CODES_HELP,
+    help="Draft a binding for another dialect of the MCF from its XSD (see docs/bindings.md).\n\n"
+    "The record, the header, the trailer, the Communications Hub and the devices are found by their names and "
+    "what they hold; each concept is placed by the names of elements and attributes, of their types, and by "
+    "their types' patterns. Each guess is written with a comment saying why; value maps are suggested, "
+    "commented out, where a type lists values that are not mcfcheck's. The concepts that could not be placed "
+    "are listed on standard error: finish them by hand, then validate with --binding FILE --schema XSD.",
+)
+def bind(
+    schema: Annotated[
+        Path, typer.Option("--schema", help="The dialect's XSD (its imports and includes are read too, offline).")
+    ],
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", help="The binding file to write; - (the default) for standard output."),
+    ] = "-",
+) -> None:
+    """Draft a binding for another dialect of the MCF from its XSD."""
+    from mcfcheck.schema.draft import draft_binding
+    from mcfcheck.schema.loading import schema_model
+
+    err = console(stderr=True)
+    try:
+        model = schema_model(schema)
+        target = output_target(output, [path for path, _tree in model.documents])
+        draft = draft_binding(model)
+        with atomic_output(target.name) as written:
+            written.write(draft.toml().encode("utf-8"))
+    except ReaderGoneError:
+        raise typer.Exit(ExitStatus.VALID) from None
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    placed = len(CONCEPTS) - len(draft.unplaced)
+    where = "standard output" if target.path is None else output
+    err.print(f"drafted {where}: {placed} of {len(CONCEPTS)} concepts placed", markup=False, highlight=False)
+    if draft.unplaced:
+        names = ", ".join(f"{name} ({concept(name).label})" for name in draft.unplaced)
+        err.print(f"not placed, to finish by hand: {names}", markup=False, highlight=False)
+    if draft.values:
+        names = ", ".join(value_map.concept for value_map in draft.values)
+        err.print(f"value maps suggested, commented out, to check: {names}", markup=False, highlight=False)
 
 
 #: Set to 1, this environment variable has an internal error print its traceback too.

@@ -9,6 +9,11 @@ addresses are unique in the file.
 With an error rate, some installations get one planted schema error each, of a
 known kind, and the generator says where: the line the validator must report, the
 installation's reference and the finding code expected.
+
+Files are written in mcfcheck's own dialect, or, given a binding, in that binding's
+dialect: the generator's own text translated as it is written
+(:func:`mcfcheck.dialects.translate`, one installation at a time). Errors are planted
+in mcfcheck's own dialect only: their lines and codes are those of its schema.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from mcfcheck.errors import ConfigError
 from mcfcheck.outputs import atomic_output
 from mcfcheck.rules.cohorts import Cohort, DeviceModel, DeviceSet
 from mcfcheck.rules.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
+from mcfcheck.schema.binding import Binding, default_binding
 from mcfcheck.schema.loading import MCF_NAMESPACE
 
 INDENT: Final = "  "
@@ -314,16 +321,40 @@ class MCFGenerator:
             f"{INDENT}</Trailer>\n</MigrationFile>\n"
         )
 
+    def iter_text_in(self, binding: Binding | None, installations: int) -> Iterator[str]:
+        """The file's text in the dialect of ``binding`` (mcfcheck's own if None), in pieces.
+
+        Errors are planted in mcfcheck's own dialect only: a :class:`ValueError` otherwise.
+        What the binding's writer cannot write (no document element, a header on the
+        document element itself) is a :class:`ConfigError` naming the binding.
+        """
+        if binding is None:
+            yield from self.iter_text(installations)
+            return
+        if self.error_rate or self.planted_at:
+            raise ValueError("errors are planted in mcfcheck's own dialect only, not through a binding")
+        own = (piece.encode("utf-8") for piece in self.iter_text(installations))
+        from mcfcheck.dialects import translate
+
+        try:
+            yield from translate(own, default_binding(), binding)
+        except ValueError as error:  # what the dialect's writer cannot write
+            raise ConfigError(str(error)) from None
+
     def write(
-        self, path: Path, installations: int, on_progress: Callable[[int], None] | None = None
+        self,
+        path: Path,
+        installations: int,
+        on_progress: Callable[[int], None] | None = None,
+        binding: Binding | None = None,
     ) -> GenerationSummary:
-        """Write the file atomically (a temporary file beside it, then a rename)."""
+        """Write the file atomically (a temporary file beside it, then a rename), in ``binding``'s dialect if given."""
         written = 0
         with atomic_output(path) as output:
             buffer: list[str] = []
             buffered = 0
             # The first piece is the header, then one piece per installation.
-            for done, piece in enumerate(self.iter_text(installations)):
+            for done, piece in enumerate(self.iter_text_in(binding, installations)):
                 buffer.append(piece)
                 buffered += len(piece)
                 if buffered >= WRITE_BUFFER_CHARS:

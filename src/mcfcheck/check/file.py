@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Final
 
@@ -39,9 +40,18 @@ from mcfcheck.input.xml import (
 from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, skipped_without_engine
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.rules.views import concept_text, part_of
-from mcfcheck.schema.binding import Binding, BindingSet, default_binding
+from mcfcheck.schema.binding import Binding, BindingSet, bundled_bindings, default_binding
 from mcfcheck.schema.codes import schema_error_code
-from mcfcheck.schema.loading import CompiledSchema, bundled_schema, load_schema, target_namespace
+from mcfcheck.schema.loading import (
+    BUNDLED,
+    CompiledSchema,
+    bundled_schema,
+    load_schema,
+    schema_model,
+    schemas_folder,
+    target_namespace,
+)
+from mcfcheck.schema.model import SchemaModel, check_binding
 
 
 class Phase(enum.Enum):
@@ -430,6 +440,7 @@ class FileCheck:
             self.schema_name = schema.name
             columns = ColumnFinder()
             binding = self._binding_for(schema, head)
+            schema = _with_record_of(schema, binding)
             engine = self._engine_for(schema, binding)
             validation = _FileValidation(self.path, schema, columns, engine, self.part, binding)
             # The selection decides schema findings' codes too; rules it leaves out are not even built.
@@ -576,6 +587,55 @@ def load_schema_for(path: Path, bindings: BindingSet) -> CompiledSchema:
     """A user's schema, with the record element that the binding of its namespace names."""
     binding = bindings.for_namespace(target_namespace(path))
     return load_schema(path, binding.record) if binding is not None else load_schema(path)
+
+
+@cache
+def _load_with_record(path: Path, record: str) -> CompiledSchema:
+    return load_schema(path, record)
+
+
+def _with_record_of(schema: CompiledSchema, binding: Binding | None) -> CompiledSchema:
+    """``schema``, compiled for the record element ``binding`` names if it was compiled for another.
+
+    A user's schema is compiled for the record its namespace's binding names
+    (:func:`load_schema_for`); one compiled for mcfcheck's record element by a caller that
+    did not know the file's binding is compiled again, once per process, for the file's.
+    """
+    if binding is None or schema.path is None or schema.record_element == binding.record:
+        return schema
+    return _load_with_record(schema.path, binding.record)
+
+
+def check_bindings_fit(bindings: BindingSet, schema: Path | None) -> None:
+    """Check the bindings a run uses against the schemas they are used with (:func:`check_binding`).
+
+    With a user's ``schema``, the binding of its namespace (or the one given for every
+    file) is checked against it; without, each binding the user gave (``--binding`` or
+    the configuration's) against the bundled schemas of its namespaces (every bundled
+    schema for the one given for every file). A schema that cannot be read is left to the
+    run, which reports it. Raises :class:`ConfigError` naming the binding's file and line.
+    """
+    if schema is not None:
+        try:
+            model = schema_model(schema)
+            namespace = target_namespace(schema)
+        except SchemaError:
+            return
+        binding = bindings.for_namespace(namespace)
+        if binding is not None:
+            check_binding(binding, model)
+        return
+    given = [bindings.forced] if bindings.forced is not None else []
+    given += [binding for binding in bindings.bindings if binding not in bundled_bindings()]
+    for binding in given:
+        for (namespace, _version), file_name in sorted(BUNDLED.items()):
+            if binding is bindings.forced or namespace in binding.namespaces:
+                check_binding(binding, _bundled_model(file_name))
+
+
+@cache
+def _bundled_model(file_name: str) -> SchemaModel:
+    return schema_model(schemas_folder() / file_name)
 
 
 def check_file(

@@ -6,6 +6,7 @@ Keys (all optional)::
     ignore = ["GEN003"]              # code prefixes not to run
     extend-select = ["EPC"]          # added to select
     epcl = "eligible-combinations.csv"
+    bindings = ["dialects/inventory.binding.toml"]   # more dialects' bindings
 
     [rules.GEN040]                   # a rule's options, by code or name
     earliest = "2020-01-01"
@@ -35,9 +36,10 @@ from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import ALL, Selection
+from mcfcheck.schema.binding import BindingSet, load_binding
 
 CONFIG_FILE: Final = "mcfcheck.toml"
-_KNOWN_KEYS: Final = ("select", "ignore", "extend-select", "epcl", "rules", "severity", "cohorts")
+_KNOWN_KEYS: Final = ("select", "ignore", "extend-select", "epcl", "bindings", "rules", "severity", "cohorts")
 _COHORT_KEYS: Final = ("group_id", "smso", "apn", "utrn_cutover_hours")
 
 
@@ -50,6 +52,8 @@ class Configuration:
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     epcl: Path | None = None
+    #: Bindings of more dialects (docs/bindings.md), each chosen by the namespace of a file.
+    bindings: tuple[Path, ...] = ()
     rules: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     severity: Mapping[str, Severity] = field(default_factory=dict)
     cohorts: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
@@ -111,12 +115,18 @@ def load_configuration(path: Path) -> Configuration:
     epcl = document.get("epcl")
     if epcl is not None and not isinstance(epcl, str):
         raise ConfigError(f"{path}: epcl must be the path of a CSV file")
+    bindings = document.get("bindings", [])
+    if not isinstance(bindings, list) or not all(isinstance(item, str) and item for item in bindings):
+        raise ConfigError(
+            f'{path}: bindings must be a list of binding files, relative to this file, such as ["my.binding.toml"]'
+        )
     return Configuration(
         source=path,
         select=_prefixes(path, "select", document["select"]) if "select" in document else None,
         ignore=_prefixes(path, "ignore", document.get("ignore", [])),
         extend_select=_prefixes(path, "extend-select", document.get("extend-select", [])),
         epcl=(path.parent / epcl) if epcl is not None else None,
+        bindings=tuple(path.parent / item for item in bindings),
         rules={name: dict(options) for name, options in rules.items() if isinstance(options, dict)},
         severity=severity,
         cohorts={name: dict(overrides) for name, overrides in cohorts.items() if isinstance(overrides, dict)},
@@ -154,8 +164,13 @@ def rule_settings(
     ignore: Sequence[str] = (),
     extend_select: Sequence[str] = (),
     epcl: Path | None = None,
+    binding: Path | None = None,
 ) -> RuleSettings:
-    """The settings a run uses: the configuration, checked against the rules, then the command line's."""
+    """The settings a run uses: the configuration, checked against the rules, then the command line's.
+
+    ``binding`` (``--binding``) is used for every file, whatever its namespace; the
+    configuration's ``bindings`` are chosen by a file's namespace, beside the bundled ones.
+    """
     where = configuration.source
     by_name = {rule.name: rule for rule in registry.rules.values()}
     options: dict[str, Mapping[str, object]] = {}
@@ -190,4 +205,8 @@ def rule_settings(
         severities=dict(configuration.severity),
         cohorts=_cohorts(configuration),
         epcl=epcl or configuration.epcl,
+        bindings=BindingSet.of(
+            [load_binding(path) for path in configuration.bindings],
+            load_binding(binding) if binding is not None else None,
+        ),
     )

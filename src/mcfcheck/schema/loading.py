@@ -30,8 +30,9 @@ from lxml import etree
 
 from mcfcheck.errors import SchemaError
 from mcfcheck.input.xml import split_tag
+from mcfcheck.schema.model import XSD_NS as XSD_NS
+from mcfcheck.schema.model import SchemaModel, document_namespace
 
-XSD_NS: Final = "http://www.w3.org/2001/XMLSchema"
 _XS: Final = f"{{{XSD_NS}}}"
 _REFERENCE_TAGS: Final = tuple(f"{_XS}{name}" for name in ("import", "include", "redefine", "override"))
 _IDENTITY_TAGS: Final = tuple(f"{_XS}{name}" for name in ("unique", "key", "keyref"))
@@ -83,6 +84,9 @@ class CompiledSchema:
     installation_schema: etree.XMLSchema
     skeleton_schema: etree.XMLSchema
     record_parents: frozenset[tuple[str, ...]] | None = None
+    #: The schema's file, and the local name of the record element it was compiled for.
+    path: Path | None = None
+    record_element: str = RECORD_ELEMENT
 
 
 def schemas_folder() -> Path:
@@ -125,7 +129,7 @@ def load_schema(path: Path, record_element: str = RECORD_ELEMENT) -> CompiledSch
     record = _find_record_declaration(documents, record_element)
     if record is None:
         whole = _compile(path, documents)
-        return CompiledSchema(path.name, None, whole, whole)
+        return CompiledSchema(path.name, None, whole, whole, path=path, record_element=record_element)
     record_tag, declaration_path = record
     installation_docs = _with_global_record(documents, declaration_path)
     skeleton_docs = _with_open_record(documents, declaration_path)
@@ -134,8 +138,19 @@ def load_schema(path: Path, record_element: str = RECORD_ELEMENT) -> CompiledSch
         record_tag,
         _compile(path, installation_docs),
         _compile(path, skeleton_docs),
-        _RecordPlaces(documents, record_tag).parents(),
+        SchemaModel(documents, path.name).record_parents(record_tag),
+        path,
+        record_element,
     )
+
+
+def schema_model(path: Path) -> SchemaModel:
+    """What the schema at ``path`` lets each element hold (:mod:`mcfcheck.schema.model`), read offline.
+
+    The schema is read as :func:`load_schema` reads it (imports and includes resolved,
+    nothing remote) but not compiled: a schema libxml2 would refuse may still be modelled.
+    """
+    return SchemaModel(_read_schema_set(path), path.name)
 
 
 # A schema document in the set: its original path and its parsed tree, in the order
@@ -226,20 +241,12 @@ def _compile(path: Path, documents: _SchemaSet) -> etree.XMLSchema:
             raise SchemaError(f"{path}: not a usable XML Schema: {message}") from None
 
 
-def _target_namespace(documents: _SchemaSet, index: int) -> str | None:
-    namespace = documents[index][1].getroot().get("targetNamespace")
-    if namespace is None and index > 0:
-        # A schema included without a target namespace takes its includer's.
-        return documents[0][1].getroot().get("targetNamespace")
-    return namespace
-
-
 def _find_record_declaration(documents: _SchemaSet, local_name: str) -> tuple[str, _DeclarationPath] | None:
     """The record element's Clark name and where its declaration is, global ones first."""
     local: tuple[str, _DeclarationPath] | None = None
     for index, (_path, tree) in enumerate(documents):
         schema = tree.getroot()
-        namespace = _target_namespace(documents, index)
+        namespace = document_namespace(documents, index)
         for declaration in schema.iter(f"{_XS}element"):
             if declaration.get("name") != local_name:
                 continue
@@ -306,126 +313,3 @@ def _with_open_record(documents: _SchemaSet, where: _DeclarationPath) -> _Schema
             assert parent is not None
             parent.remove(constraint)
     return result
-
-
-class _RecordPlaces:
-    """Where a schema lets the record element stand, found by walking its content models.
-
-    From each global element declaration, the walk follows local and referenced
-    element declarations, named and anonymous complex types (with the particles of the
-    types they extend), and model groups. Wildcards are not followed: an installation
-    under one is no place the schema names for it. A schema too deep or too wide to
-    walk gives None. A declaration already open higher up (a recursive content model)
-    is not walked again: a record nested in such recursion is in no place the walk lists.
-    """
-
-    #: How deep the walk goes (element nesting), and how many declarations it visits.
-    MAX_DEPTH: Final = 16
-    MAX_STEPS: Final = 100_000
-
-    def __init__(self, documents: _SchemaSet, record_tag: str) -> None:
-        self.record_tag = record_tag
-        self.elements: dict[str, tuple[int, etree._Element]] = {}
-        self.types: dict[str, tuple[int, etree._Element]] = {}
-        self.groups: dict[str, tuple[int, etree._Element]] = {}
-        self.documents = documents
-        for index, (_path, tree) in enumerate(documents):
-            namespace = _target_namespace(documents, index)
-            for child in tree.getroot():
-                name = child.get("name")
-                table = {
-                    f"{_XS}element": self.elements,
-                    f"{_XS}complexType": self.types,
-                    f"{_XS}group": self.groups,
-                }.get(str(child.tag))
-                if name is not None and table is not None:
-                    table.setdefault(f"{{{namespace}}}{name}" if namespace else name, (index, child))
-        self.found: set[tuple[str, ...]] = set()
-        self.steps = 0
-        self._open: set[int] = set()
-
-    def parents(self) -> frozenset[tuple[str, ...]] | None:
-        """Every path of tags from the root to a parent of the record; None if the walk gave up."""
-        try:
-            for tag, (index, declaration) in self.elements.items():
-                if tag == self.record_tag:
-                    self.found.add(())
-                else:
-                    self._element_content(index, declaration, (tag,))
-        except _WalkTooLongError:
-            return None
-        return frozenset(self.found)
-
-    def _qname(self, element: etree._Element, value: str) -> str:
-        prefix, _, local = value.rpartition(":")
-        namespace = element.nsmap.get(prefix or None)
-        return f"{{{namespace}}}{local}" if namespace else local
-
-    def _element_content(self, index: int, declaration: etree._Element, path: tuple[str, ...]) -> None:
-        """Walk the content of an element declaration whose element stands at ``path``."""
-        self.steps += 1
-        if self.steps > self.MAX_STEPS or len(path) > self.MAX_DEPTH:
-            raise _WalkTooLongError
-        if id(declaration) in self._open:
-            return
-        self._open.add(id(declaration))
-        type_name = declaration.get("type")
-        if type_name is not None:
-            named = self.types.get(self._qname(declaration, type_name))
-            if named is not None:
-                self._complex_type(*named, path)
-        else:
-            for child in declaration.iterchildren(f"{_XS}complexType"):
-                self._complex_type(index, child, path)
-        self._open.discard(id(declaration))
-
-    def _complex_type(self, index: int, complex_type: etree._Element, path: tuple[str, ...]) -> None:
-        for child in complex_type:
-            if child.tag == f"{_XS}complexContent":
-                for derivation in child:
-                    base = derivation.get("base")
-                    if derivation.tag == f"{_XS}extension" and base is not None:
-                        named = self.types.get(self._qname(derivation, base))
-                        if named is not None:
-                            self._complex_type(*named, path)
-                    self._particles(index, derivation, path)
-            else:
-                self._particles(index, child, path)
-
-    def _particles(self, index: int, node: etree._Element, path: tuple[str, ...]) -> None:
-        if node.tag in (f"{_XS}sequence", f"{_XS}choice", f"{_XS}all"):
-            for child in node:
-                self._particles(index, child, path)
-        elif node.tag == f"{_XS}group" and node.get("ref") is not None:
-            group = self.groups.get(self._qname(node, node.get("ref", "")))
-            if group is not None:
-                for child in group[1]:
-                    self._particles(group[0], child, path)
-        elif node.tag == f"{_XS}element":
-            self._child_element(index, node, path)
-
-    def _child_element(self, index: int, node: etree._Element, path: tuple[str, ...]) -> None:
-        reference = node.get("ref")
-        if reference is not None:
-            tag = self._qname(node, reference)
-            declared = self.elements.get(tag)
-            if tag == self.record_tag:
-                self.found.add(path)
-            elif declared is not None:
-                self._element_content(*declared, (*path, tag))
-            return
-        name = node.get("name")
-        if name is None:
-            return
-        schema = self.documents[index][1].getroot()
-        namespace = _target_namespace(self.documents, index)
-        qualified = node.get("form", schema.get("elementFormDefault", "unqualified")) == "qualified"
-        tag = f"{{{namespace}}}{name}" if namespace and qualified else name
-        if tag == self.record_tag:
-            self.found.add(path)
-        else:
-            self._element_content(index, node, (*path, tag))
-
-
-class _WalkTooLongError(Exception):
-    """The schema's content models are too deep or too wide to walk for the record's places."""
