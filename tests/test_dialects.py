@@ -166,3 +166,22 @@ def test_a_partial_binding_runs_the_rules_it_can_and_names_those_it_cannot(tmp_p
     assert "status" in check.rules_not_run
     assert check.rules_not_run.endswith("see `mcfcheck bind`")
     assert set(check.skipped_rules) == selected - ran
+
+
+def test_schema_only_still_reads_records_through_the_binding(tmp_path: Path) -> None:
+    """With --no-rules, --binding was ignored: the schema was compiled for 'Installation' and a
+    file of another dialect was validated as one tree, its findings naming no installation."""
+    import json
+
+    from mcfcheck.cli import main
+
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=2).iter_text(3))
+    written = "".join(translate([text.encode()], default_binding(), BINDING))
+    path = tmp_path / "other.xml"
+    path.write_text(written.replace('state="A"', 'state="X"', 1), encoding="utf-8")
+    report = tmp_path / "report.json"
+    binding = str(INVENTORY / "inventory.binding.toml")
+    arguments = ["validate", "--no-rules", "--schema", str(SCHEMA), "--binding", binding, str(path)]
+    assert main([*arguments, "--output", f"json={report}"]) == 1
+    findings = json.loads(report.read_text(encoding="utf-8"))["files"][0]["findings"]
+    assert [(f["code"], f["location"]["installation"]) for f in findings] == [("XSD001", "CB002-000000001")]

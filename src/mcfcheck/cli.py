@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import signal
@@ -269,7 +270,9 @@ def validate(
         for writer, report in files_out:
             # A report file carries its own error lines; the terminal has them already.
             sinks.append(writer(report.stream, ReportSettings(catalogue_of)))
-        rules = None if no_rules else (registry, settings)
+        # With --no-rules, the settings still say which binding (hence which record
+        # element) each file's dialect has.
+        rules = (registry, dataclasses.replace(settings, run_rules=False) if no_rules else settings)
         try:
             with _progress_bars(err, enabled=not quiet) as progress:
                 status = validate_files(

@@ -444,7 +444,7 @@ class FileCheck:
             engine = self._engine_for(schema, binding)
             validation = _FileValidation(self.path, schema, columns, engine, self.part, binding)
             # The selection decides schema findings' codes too; rules it leaves out are not even built.
-            selection = self.rules[1].selection if self.rules is not None else None
+            selection = self.rules[1].selection if self.rules is not None and self._rules_asked else None
             # Whether each code is selected, decided once per code: a file may have millions of findings.
             selected: dict[str, bool] = {}
             try:
@@ -468,13 +468,18 @@ class FileCheck:
                 if engine is not None:
                     self._note_rules_not_run(engine)
                     engine.close()
-                elif self.rules is not None and self.rules_not_run is not None:
+                elif self._rules_asked and self.rules_not_run is not None:
                     self._note_no_rules_ran()
 
     def _cohort_named(self, group_id: str | None) -> str | None:
         settings = self.rules[1] if self.rules is not None else RuleSettings()
         cohort = settings.cohort_for(group_id) if group_id is not None else None
         return cohort.name if cohort is not None else None
+
+    @property
+    def _rules_asked(self) -> bool:
+        """Whether rules were asked for (``rules`` may only say which bindings to use: ``run_rules``)."""
+        return self.rules is not None and self.rules[1].run_rules
 
     def _binding_for(self, schema: CompiledSchema, head: bytes) -> Binding | None:
         """The binding of the file's dialect, chosen by the namespace of its installations (or root)."""
@@ -485,7 +490,7 @@ class FileCheck:
             root = read_root(head)
             namespace = root.namespace if root is not None else None
         binding = settings.bindings.for_namespace(namespace)
-        if binding is None and self.rules is not None:
+        if binding is None and self._rules_asked:
             where = f"namespace {namespace!r}" if namespace else "no namespace"
             self.rules_not_run = f"schema only: no rules ran ({where} has no binding; see `mcfcheck bind`)"
         return binding
@@ -495,7 +500,7 @@ class FileCheck:
 
         Where the rules were asked for and cannot run, :attr:`rules_not_run` says why.
         """
-        if self.rules is None or binding is None:
+        if self.rules is None or not self._rules_asked or binding is None:
             return None
         if schema.record_tag is None or etree.QName(schema.record_tag).localname != binding.record:
             self.rules_not_run = (

@@ -71,6 +71,9 @@ class RuleSettings:
     epcl: Path | None = None
     #: The dialects' bindings, chosen by a file's namespace (the bundled ones by default).
     bindings: BindingSet = field(default_factory=BindingSet.of)
+    #: Whether rules run (False: the schema only, the bindings still naming each file's
+    #: record element).
+    run_rules: bool = True
 
     def __reduce__(self) -> tuple[type[RuleSettings], tuple[object, ...]]:
         return type(self), field_values(self)

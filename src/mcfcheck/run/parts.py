@@ -551,7 +551,7 @@ class ParallelFileCheck:
         already: the file is not broken there, unless it changed meanwhile (then that is
         the file's error). Their findings stream: as many duplicates as identifiers.
         """
-        if self.rules is None:
+        if self.rules is None or not self.rules[1].run_rules:
             return
         finishing = Part(
             ranges=((0, layout.head_end), (layout.tail_start, layout.size)),
