@@ -19,7 +19,7 @@ from .conftest import ROOT, SAMPLES
 
 runner = CliRunner()
 SARIF_SCHEMA = ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json"
-REPORT_SCHEMA = ROOT / "schemas" / "mcfcheck-report-1.0.schema.json"
+REPORT_SCHEMA = ROOT / "schemas" / "mcfcheck-report-1.1.schema.json"
 INPUTS = [
     SAMPLES / "cb-valid.xml",
     SAMPLES / "GEN003-mprn-check-digits-invalid.xml",
@@ -43,7 +43,10 @@ def test_json_report_follows_its_schema_and_counts(tmp_path: Path) -> None:
     report = json.loads(outputs["json"].read_text())
     jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(report)
     assert [file["path"] for file in report["files"]] == [*map(str, INPUTS), str(tmp_path)]
-    assert report["summary"] == {"files": 5, "valid": 2, "unusable": 1, "errors": 2, "warnings": 1}
+    assert report["summary"] == {"files": 5, "valid": 2, "unusable": 1, "rules_not_run": 0, "errors": 2, "warnings": 1}
+    assert {(file["summary"]["rules_not_run"], len(file["summary"]["skipped_rules"])) for file in report["files"]} == {
+        (None, 0)
+    }
     codes = [finding["code"] for file in report["files"] for finding in file["findings"]]
     assert codes == ["GEN003", "XSD001", "GEN010"]
     # Each finding tells its installation's status: a schema finding, an installation

@@ -9,11 +9,15 @@ import pytest
 
 from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
-from mcfcheck.testing import RuleCase, load_cases, run_case
+from mcfcheck.testing import Dialect, RuleCase, load_cases, run_case
 
 CASES = Path(__file__).parent / "rule_cases"
 ALL_CASES = [case for path in sorted(CASES.glob("*.toml")) for case in load_cases(path)]
 REGISTRY = load_registry()
+INVENTORY = Path(__file__).parent / "data" / "inventory dialect"
+#: A second dialect: other names and namespace, devices under their meter points,
+#: attributes, coded values; its schema's file names have spaces and it imports a sibling.
+SECOND_DIALECT = Dialect(INVENTORY / "inventory.binding.toml", INVENTORY / "Inventory Schema 2.0.xsd")
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=str)
@@ -25,6 +29,19 @@ def test_rule_case(case: RuleCase, tmp_path: Path) -> None:
         assert finding.location.xpath is not None, finding
         if finding.code == case.code:
             assert finding.rule == REGISTRY.rules[case.code].name
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+def test_rule_case_in_a_second_dialect(case: RuleCase, tmp_path: Path) -> None:
+    """The same case, its file translated to another dialect, gives the same codes: the rules reach it."""
+    findings = run_case(case, tmp_path, dialect=SECOND_DIALECT)
+    text = (tmp_path / f"{case.code}-case.xml").read_text(encoding="utf-8")
+    assert "urn:example:inventory" in text
+    assert "<Installation" not in text
+    assert sorted(finding.code for finding in findings) == sorted(case.expect)
+    for finding in findings:
+        assert finding.location.line is not None, finding
+        assert finding.location.xpath is not None, finding
 
 
 def test_built_in_packs_load_without_problems() -> None:

@@ -309,8 +309,8 @@ def test_a_file_cut_short_while_its_parts_are_validated_is_one_line_and_status_2
     size = path.stat().st_size
     planned = parallel.plan
 
-    def plan_then_cut(file: Path, *numbers: int) -> parallel.Plan | None:
-        layout = planned(file, *numbers)
+    def plan_then_cut(file: Path, parts: int, part_bytes: int, workers: int, record: str) -> parallel.Plan | None:
+        layout = planned(file, parts, part_bytes, workers, record)
         os.truncate(file, size // 2)
         return layout
 

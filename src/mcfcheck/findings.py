@@ -59,8 +59,10 @@ class FileReport:
     well-formed XML, or cannot be read); the findings are then those found before
     the problem was met. ``cohort`` is the name of the cohort the header's GroupID
     names (``IOC``, ``CB``, ...), when the header was read and the GroupID is known.
-    ``rules_not_run`` says why no rule ran on a file the rules were asked for (its
-    installations are not in the namespace the rules read): only the schema checked it.
+    ``rules_not_run`` says, in one line, which selected rules did not run on a file the
+    rules were asked for, and why (the file's dialect has no binding, or its binding
+    does not place what they read); ``skipped_rules`` are their codes, in code order.
+    They are None and empty where every selected rule ran, or no rule was asked for.
     """
 
     path: str
@@ -70,6 +72,7 @@ class FileReport:
     error: str | None = None
     cohort: str | None = None
     rules_not_run: str | None = None
+    skipped_rules: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:

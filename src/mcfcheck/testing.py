@@ -34,6 +34,10 @@ In a test suite::
     @pytest.mark.parametrize("case", load_cases(Path("cases/XYZ001.toml")), ids=str)
     def test_rule(case, tmp_path):
         assert [f.code for f in run_case(case, tmp_path)] == list(case.expect)
+
+A case runs in another dialect with ``run_case(case, tmp_path, dialect=Dialect(binding,
+schema))``: its file is written in mcfcheck's own dialect, then translated through the
+binding.
 """
 
 from __future__ import annotations
@@ -42,15 +46,18 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from lxml import etree
 
 from mcfcheck.check.file import validate
+from mcfcheck.dialects import translate
 from mcfcheck.findings import Finding
 from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, RuleSettings
 from mcfcheck.rules.identifiers import luhn_check_digit, mpan_check_digit, mprn_check_digits
 from mcfcheck.rules.selection import Selection
+from mcfcheck.schema.binding import BindingSet, default_binding, load_binding
 from mcfcheck.schema.loading import MCF_NAMESPACE
 
 
@@ -222,10 +229,41 @@ def build_document(case: RuleCase) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="unicode") + "\n"
 
 
-def run_case(case: RuleCase, folder: Path, also: Sequence[str] = ("XSD", UNKNOWN_GROUP_ID)) -> list[Finding]:
+@dataclass(frozen=True)
+class Dialect:
+    """A dialect to run cases in: its binding and its schema (mcfcheck's own by default).
+
+    A case is written in mcfcheck's own dialect; in another, its file is translated
+    through the binding (:func:`mcfcheck.dialects.translate`) before it is validated, so
+    the same case checks that a rule reaches files of that dialect.
+    """
+
+    binding: Path | None = None
+    schema: Path | None = None
+
+    def __str__(self) -> str:
+        return self.binding.stem if self.binding is not None else "mcf"
+
+
+#: mcfcheck's own dialect: its bundled schema and binding.
+OWN_DIALECT: Final = Dialect()
+
+
+def run_case(
+    case: RuleCase,
+    folder: Path,
+    also: Sequence[str] = ("XSD", UNKNOWN_GROUP_ID),
+    dialect: Dialect = OWN_DIALECT,
+) -> list[Finding]:
     """Build the case's file in ``folder`` and return the findings of its rule (and of ``also``)."""
     path = folder / f"{case.code}-case.xml"
-    path.write_text(build_document(case), encoding="utf-8")
+    text = build_document(case)
+    bindings = BindingSet.of()
+    if dialect.binding is not None:
+        binding = load_binding(dialect.binding)
+        bindings = BindingSet.of([binding])
+        text = "".join(translate([text.encode("utf-8")], default_binding(), binding))
+    path.write_text(text, encoding="utf-8")
     epcl = None
     if case.epcl is not None:
         epcl = folder / f"{case.code}-epcl.csv"
@@ -234,8 +272,9 @@ def run_case(case: RuleCase, folder: Path, also: Sequence[str] = ("XSD", UNKNOWN
         selection=Selection(select=(case.code, *also)),
         options={case.code: dict(case.options)},
         epcl=epcl,
+        bindings=bindings,
     )
-    report = validate(path, settings=settings)
+    report = validate(path, schema=dialect.schema, settings=settings)
     if report.error is not None:
         raise AssertionError(f"{case}: {report.error}")
     return list(report.findings)

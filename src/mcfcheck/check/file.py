@@ -36,12 +36,12 @@ from mcfcheck.input.xml import (
     require_lxml,
     secure_pull_parser,
 )
-from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings
+from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, skipped_without_engine
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.rules.views import concept_text, part_of
-from mcfcheck.schema.binding import Binding, default_binding
+from mcfcheck.schema.binding import Binding, BindingSet, default_binding
 from mcfcheck.schema.codes import schema_error_code
-from mcfcheck.schema.loading import CompiledSchema, bundled_schema, load_schema
+from mcfcheck.schema.loading import CompiledSchema, bundled_schema, load_schema, target_namespace
 
 
 class Phase(enum.Enum):
@@ -379,7 +379,8 @@ class FileCheck:
         self.container_line: int | None = None
         #: Which rules did not run on this file and why, where rules were asked for.
         self.rules_not_run: str | None = None
-        #: The codes of the selected rules that did not run (their concepts have no binding).
+        #: The codes of the selected rules that did not run: those whose concepts the
+        #: binding lacks, or every one where no binding or no engine could be used.
         self.skipped_rules: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Finding]:
@@ -456,6 +457,8 @@ class FileCheck:
                 if engine is not None:
                     self._note_rules_not_run(engine)
                     engine.close()
+                elif self.rules is not None and self.rules_not_run is not None:
+                    self._note_no_rules_ran()
 
     def _cohort_named(self, group_id: str | None) -> str | None:
         settings = self.rules[1] if self.rules is not None else RuleSettings()
@@ -503,6 +506,12 @@ class FileCheck:
             f"{len(engine.not_run)} of {engine.selected} rules not run: no binding for "
             f"{', '.join(missing)}; see `mcfcheck bind`"
         )
+
+    def _note_no_rules_ran(self) -> None:
+        """Where no rule could run at all: every rule selected for the file's cohort (if known) was skipped."""
+        assert self.rules is not None
+        registry, settings = self.rules
+        self.skipped_rules = tuple(skipped_without_engine(registry, settings.selection, self.cohort))
 
     def _bundled_schema(self, head: bytes) -> CompiledSchema:
         root = read_root(head)
@@ -563,6 +572,12 @@ def _chain(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
+def load_schema_for(path: Path, bindings: BindingSet) -> CompiledSchema:
+    """A user's schema, with the record element that the binding of its namespace names."""
+    binding = bindings.for_namespace(target_namespace(path))
+    return load_schema(path, binding.record) if binding is not None else load_schema(path)
+
+
 def check_file(
     path: Path,
     schema: CompiledSchema | None = None,
@@ -578,7 +593,14 @@ def check_file(
     except McfcheckError as problem:
         error = str(problem)
     return FileReport(
-        str(path), check.schema_name, check.installations, tuple(findings), error, check.cohort, check.rules_not_run
+        str(path),
+        check.schema_name,
+        check.installations,
+        tuple(findings),
+        error,
+        check.cohort,
+        check.rules_not_run,
+        check.skipped_rules,
     )
 
 
@@ -597,9 +619,10 @@ def validate(
     not well-formed file, no usable schema) are reported in the report's ``error``,
     after the findings made before them.
     """
+    settings = settings or RuleSettings()
     try:
-        compiled = load_schema(Path(schema)) if schema is not None else None
+        compiled = load_schema_for(Path(schema), settings.bindings) if schema is not None else None
     except SchemaError as error:
         return FileReport(str(path), None, 0, (), str(error))
-    setup = (load_registry(), settings or RuleSettings()) if rules else None
+    setup = (load_registry(), settings) if rules else None
     return check_file(Path(path), compiled, setup)

@@ -19,6 +19,8 @@ _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
 #: The variables that set the console's width: rich reads COLUMNS, typer's help TERMINAL_WIDTH.
 WIDTH_VARIABLES: Final = ("COLUMNS", "TERMINAL_WIDTH")
+#: How many files the closing summary names among those with rules not run; it counts the rest.
+NAMED_FILES: Final = 10
 #: The narrowest and widest console a width variable may ask for.
 MIN_WIDTH: Final = 20
 MAX_WIDTH: Final = 1000
@@ -62,12 +64,14 @@ def console(stderr: bool = False) -> Console:
 
 
 class ConsoleReporter(Reporter):
-    """The console report: findings by file and installation, verdicts, a summary table.
+    """The console report: findings by file and installation, verdicts, a closing summary.
 
     Each finding is one line (``file:line:column: CODE message``), for grep and for
     editors that jump to a place; a line names each installation before its findings.
-    ``max_findings`` caps the lines printed (the summary still counts every finding);
-    ``quiet`` prints only the verdicts. Colour and box drawing only on a terminal.
+    A file's verdict says which selected rules did not run on it, and why. The closing
+    summary is a table of findings by check, and a line naming the files on which rules
+    did not run. ``max_findings`` caps the lines printed (the summary still counts every
+    finding); ``quiet`` prints only the verdicts. Colour and box drawing only on a terminal.
     """
 
     tells_verdicts = True
@@ -85,6 +89,10 @@ class ConsoleReporter(Reporter):
         self._shown = 0
         self._errors = self._warnings = self._hidden = 0
         self._installation: str | None = None
+        self._files = 0
+        #: The files on which rules did not run: how many, and the first few names.
+        self._short_files = 0
+        self._short_names: list[str] = []
 
     def file_started(self, path: str) -> None:
         self._errors = self._warnings = self._hidden = 0
@@ -124,6 +132,7 @@ class ConsoleReporter(Reporter):
 
     def file_finished(self, report: FileReport) -> None:
         path = escape(report.path)
+        self._files += 1
         if self._hidden:
             self.console.print(f"[dim]… {self._hidden:,} more findings in {path} not shown (--max-findings)[/dim]")
         if report.error is not None:
@@ -133,6 +142,9 @@ class ConsoleReporter(Reporter):
         details = f"{counted}, schema {report.schema}"
         if report.rules_not_run is not None:
             details += f"; {escape(report.rules_not_run)}"
+            self._short_files += 1
+            if len(self._short_names) < NAMED_FILES:
+                self._short_names.append(report.path)
         if self._errors:
             verdict = f"[bold red]invalid[/bold red], {_count(self._errors, 'error')}"
             if self._warnings:
@@ -144,8 +156,21 @@ class ConsoleReporter(Reporter):
         self.console.print(f"{path}: {verdict} ({details})", highlight=False)
 
     def finish(self) -> None:
-        if self.quiet or not self._by_check:
+        if self.quiet:
             return
+        if self._by_check:
+            self._table()
+        if self._short_files:
+            names = ", ".join(escape(name) for name in self._short_names)
+            if self._short_files > len(self._short_names):
+                names += f" and {self._short_files - len(self._short_names):,} more"
+            self.console.print(
+                f"[yellow]rules not run[/yellow] on {self._short_files:,} of {_count(self._files, 'file')} "
+                f"(each verdict says which and why): {names}",
+                highlight=False,
+            )
+
+    def _table(self) -> None:
         # Imported here: a run without findings draws no table, and starts sooner without.
         from rich import box
         from rich.table import Table

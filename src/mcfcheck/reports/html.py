@@ -2,9 +2,9 @@
 
 The page holds the run's summary, charts of the findings by rule, by cohort and by
 installation status (inline SVG, drawn when the report is written), a table of the
-files, and a searchable, paged table of every finding. It needs nothing at view
-time: styles and script are inline, and its Content-Security-Policy forbids every
-fetch.
+files (each with why selected rules did not run on it, where some did not), and a
+searchable, paged table of every finding. It needs nothing at view time: styles and
+script are inline, and its Content-Security-Policy forbids every fetch.
 
 Findings are written as they are made, as rows of a JSON array inside the page, so
 memory holds counts, never the findings. The summary is written last and shown
@@ -64,6 +64,8 @@ class _File:
     verdict: str
     counts: _Count
     error: str | None
+    rules_not_run: str | None = None
+    skipped_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,18 @@ class HtmlReporter(DataReporter):
         tally.add(Severity.ERROR, counts.errors)
         tally.add(Severity.WARNING, counts.warnings)
         verdict = "unusable" if report.error is not None else "invalid" if counts.errors else "valid"
-        self._files.append(_File(report.path, report.cohort, report.installations, verdict, counts, report.error))
+        self._files.append(
+            _File(
+                report.path,
+                report.cohort,
+                report.installations,
+                verdict,
+                counts,
+                report.error,
+                report.rules_not_run,
+                report.skipped_rules,
+            )
+        )
         self._file_count = _Count()
 
     def finish(self) -> None:
@@ -171,6 +184,9 @@ class HtmlReporter(DataReporter):
             ("errors", errors, "bad" if errors else ""),
             ("warnings", warnings, "warn" if warnings else ""),
         ]
+        short = sum(file.rules_not_run is not None for file in files)
+        if short:
+            tiles.append(("rules not run", short, "warn"))
         tile_html = "".join(
             f'<div class="tile {kind}" data-tile="{name}"><span class="value">{value:,}</span>'
             f'<span class="name">{name}</span></div>'
@@ -216,6 +232,13 @@ class HtmlReporter(DataReporter):
         rows = []
         for file in self._files:
             error = f'<div class="muted">{escape(file.error)}</div>' if file.error else ""
+            if file.rules_not_run is not None:
+                codes = (
+                    f' <span class="muted">({escape(", ".join(file.skipped_rules))})</span>'
+                    if file.skipped_rules
+                    else ""
+                )
+                error += f'<div class="rules-not-run">{escape(file.rules_not_run)}{codes}</div>'
             rows.append(
                 f'<tr class="{file.verdict}"><td>{escape(file.path)}{error}</td>'
                 f"<td>{escape(file.cohort or NOT_KNOWN)}</td>"
@@ -297,6 +320,7 @@ main { display: flex; flex-direction: column; padding: 0 28px 28px; }
 .tile.ok .value { color: var(--ok); }
 .tile.bad .value { color: var(--error); }
 .tile.warn .value { color: var(--warning); }
+.rules-not-run { color: var(--warning); }
 .charts { display: flex; flex-wrap: wrap; gap: 14px; margin-top: 14px; align-items: flex-start; }
 .chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .chart figcaption { font-weight: 600; margin-bottom: 6px; }

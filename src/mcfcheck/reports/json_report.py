@@ -1,10 +1,15 @@
 """The JSON report: one versioned document, written as the files are checked.
 
-Its shape is described by ``schemas/mcfcheck-report-1.0.schema.json``::
+Its shape is described by ``schemas/mcfcheck-report-1.1.schema.json``::
 
-    {"format": "mcfcheck-report", "version": "1.0", "tool": {...},
+    {"format": "mcfcheck-report", "version": "1.1", "tool": {...},
      "files": [{"path": ..., "findings": [...], "summary": {...}}, ...],
-     "summary": {"files": ..., "valid": ..., "unusable": ..., "errors": ..., "warnings": ...}}
+     "summary": {"files": ..., "valid": ..., "unusable": ..., "rules_not_run": ..., "errors": ..., "warnings": ...}}
+
+Version 1.1 added, to each file's summary, ``rules_not_run`` (why selected rules did
+not run on the file, or null) and ``skipped_rules`` (their codes), and to the run's
+summary ``rules_not_run`` (how many files had rules not run). 1.0's schema stays in
+``schemas/`` for the readers of older reports.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.reports.base import TOOL_NAME, DataReporter, dumps
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 
 
 def finding_record(finding: Finding) -> dict[str, object]:
@@ -41,7 +46,7 @@ class JsonReporter(DataReporter):
         self.out.write(f'{{"format": "mcfcheck-report", "version": "{FORMAT_VERSION}", "tool": {dumps(tool)}, ')
         self.out.write('"files": [')
         self._files = 0
-        self._totals = {"files": 0, "valid": 0, "unusable": 0, "errors": 0, "warnings": 0}
+        self._totals = {"files": 0, "valid": 0, "unusable": 0, "rules_not_run": 0, "errors": 0, "warnings": 0}
 
     def file_started(self, path: str) -> None:
         separator = ", " if self._files else ""
@@ -67,6 +72,8 @@ class JsonReporter(DataReporter):
             "schema": report.schema,
             "cohort": report.cohort,
             "error": report.error,
+            "rules_not_run": report.rules_not_run,
+            "skipped_rules": list(report.skipped_rules),
             "errors": self._errors,
             "warnings": self._warnings,
         }
@@ -75,6 +82,7 @@ class JsonReporter(DataReporter):
         totals["files"] += 1
         totals["valid"] += valid
         totals["unusable"] += report.error is not None
+        totals["rules_not_run"] += report.rules_not_run is not None
         totals["errors"] += self._errors
         totals["warnings"] += self._warnings
 

@@ -1,8 +1,10 @@
 """The JUnit XML report, for CI dashboards: one test suite per file, one test case per check.
 
 A test case fails when its check found errors in the file (warnings are written as
-system output); a file that could not be checked is an errored test case. Memory holds
-one file's counts and its first few messages per check, never all the findings.
+system output); a selected rule that did not run on the file (its dialect has no
+binding, or its binding lacks what the rule reads) is a skipped test case, with the
+file's reason as its message; a file that could not be checked is an errored test case.
+Memory holds one file's counts and its first few messages per check, never all the findings.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class JunitReporter(DataReporter):
         path = report.path
         cases: list[str] = []
         failures = 0
+        skipped = set(report.skipped_rules)
+        reason = quoteattr(report.rules_not_run or "not run on this file")
         if report.error is not None:
             cases.append(
                 f'    <testcase classname={quoteattr(path)} name="read">'
@@ -64,7 +68,9 @@ class JunitReporter(DataReporter):
             warnings = self._counts.get((code, Severity.WARNING), 0)
             name = quoteattr(f"{code} {check.name}")
             body = ""
-            if errors:
+            if code in skipped:
+                body = f"<skipped message={reason}/>"
+            elif errors:
                 failures += 1
                 text = escape("\n".join(self._quoted[code]))
                 more = errors + warnings - len(self._quoted[code])
@@ -74,11 +80,18 @@ class JunitReporter(DataReporter):
             elif warnings:
                 body = f"<system-out>{escape(chr(10).join(self._quoted[code]))}</system-out>"
             cases.append(f"    <testcase classname={quoteattr(path)} name={name}>{body}</testcase>\n")
+        for code in report.skipped_rules:
+            if code not in self.checks:
+                # A rule the catalogue does not describe still says it did not run.
+                cases.append(
+                    f"    <testcase classname={quoteattr(path)} name={quoteattr(code)}>"
+                    f"<skipped message={reason}/></testcase>\n"
+                )
         errored = 1 if report.error is not None else 0
         self.out.write(
             _xml(
                 f'  <testsuite name={quoteattr(path)} tests="{len(cases)}" failures="{failures}" '
-                f'errors="{errored}">\n{"".join(cases)}  </testsuite>\n'
+                f'errors="{errored}" skipped="{len(skipped)}">\n{"".join(cases)}  </testsuite>\n'
             )
         )
 

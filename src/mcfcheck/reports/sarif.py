@@ -3,12 +3,16 @@
 Every check is a rule of the tool's driver (its summary as the short description, its
 documentation as help); every finding a result with its physical location (file, line,
 column) and its logical location (the element's XPath). Files that could not be
-checked are tool execution notifications of the run's invocation.
+checked are tool execution notifications of the run's invocation (level "error"); so
+is each selected rule that did not run on a file (level "warning", with the file's
+reason and a reference to the rule's descriptor), which does not make the execution
+unsuccessful.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,7 +30,7 @@ def _uri(path: str) -> str:
 
 
 class SarifReporter(DataReporter):
-    """Writes a SARIF 2.1.0 log with one run; memory holds the unusable files' notices only."""
+    """Writes a SARIF 2.1.0 log with one run; memory holds the notices (files unusable, rules not run) only."""
 
     def start(self) -> None:
         self._index = {code: index for index, code in enumerate(self.checks)}
@@ -49,7 +53,8 @@ class SarifReporter(DataReporter):
         self.out.write(f'{{"$schema": "{SARIF_SCHEMA}", "version": "2.1.0", "runs": [{{')
         self.out.write(f'"tool": {{"driver": {dumps(driver)}}}, "results": [')
         self._results = 0
-        self._notices: list[dict[str, object]] = []
+        #: The files with notices: (path, error, why rules did not run, the codes of those rules).
+        self._notices: list[tuple[str, str | None, str | None, tuple[str, ...]]] = []
 
     def finding(self, finding: Finding) -> None:
         where = finding.location
@@ -77,15 +82,30 @@ class SarifReporter(DataReporter):
         self._results += 1
 
     def file_finished(self, report: FileReport) -> None:
-        if report.error is not None:
-            self._notices.append(
-                {
-                    "level": "error",
-                    "message": {"text": report.error},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}],
+        if report.error is not None or report.skipped_rules:
+            # Held as the file's facts, one per file: the notifications are made as they are written.
+            self._notices.append((report.path, report.error, report.rules_not_run, report.skipped_rules))
+
+    def _notifications(self) -> Iterator[dict[str, object]]:
+        for path, error, reason, skipped in self._notices:
+            locations = [{"physicalLocation": {"artifactLocation": {"uri": _uri(path)}}}]
+            if error is not None:
+                yield {"level": "error", "message": {"text": error}, "locations": locations}
+            for code in skipped:
+                rule: dict[str, object] = {"id": code}
+                if code in self._index:
+                    rule["index"] = self._index[code]
+                yield {
+                    "level": "warning",
+                    "message": {"text": f"{code} did not run on this file: {reason or 'no reason known'}"},
+                    "locations": locations,
+                    "associatedRule": rule,
                 }
-            )
 
     def finish(self) -> None:
-        invocation = {"executionSuccessful": not self._notices, "toolExecutionNotifications": self._notices}
-        self.out.write(f'], "invocations": [{dumps(invocation)}]}}]}}\n')
+        failed = any(error is not None for _path, error, _reason, _skipped in self._notices)
+        self.out.write(f'], "invocations": [{{"executionSuccessful": {dumps(not failed)}, ')
+        self.out.write('"toolExecutionNotifications": [')
+        for index, notification in enumerate(self._notifications()):
+            self.out.write((", " if index else "") + dumps(notification))
+        self.out.write("]}]}]}\n")

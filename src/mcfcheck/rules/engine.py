@@ -80,6 +80,32 @@ class RuleSettings:
         return next((cohort for cohort in self.cohorts.values() if cohort.group_id == group_id), None)
 
 
+def selected_rules(registry: RuleRegistry, selection: Selection, cohort: str | None) -> list[str]:
+    """The codes of the rules selected for a file of ``cohort``, in code order.
+
+    The rules for every cohort, and those of ``cohort``; where the cohort is not known
+    (None), every selected rule, as none can be told not to apply. The engine's own check
+    (:data:`UNKNOWN_GROUP_ID`) is not among them.
+    """
+    return [
+        code
+        for code, rule_class in sorted(registry.rules.items())
+        if selection.is_selected(code) and (cohort is None or not rule_class.cohorts or cohort in rule_class.cohorts)
+    ]
+
+
+def skipped_without_engine(registry: RuleRegistry, selection: Selection, cohort: str | None) -> list[str]:
+    """The codes of what did not run on a file where no rule could (no binding, no engine), in code order.
+
+    Every rule selected for ``cohort`` (see :func:`selected_rules`), and the engine's own
+    check of the GroupID if it is selected.
+    """
+    codes = selected_rules(registry, selection, cohort)
+    if selection.is_selected(UNKNOWN_GROUP_ID):
+        codes.append(UNKNOWN_GROUP_ID)
+    return sorted(codes)
+
+
 class RuleEngine:
     """The rules of one file, and their dispatch."""
 
@@ -97,11 +123,12 @@ class RuleEngine:
         self.spill_folder = spill_folder
         self.binding = binding or default_binding()
         self.reader = Reader(self.binding)
+        self.ledger = InstallationLedger(spill_folder, self.binding.record)
         #: The selected rules of the file's cohort that did not run, each with the
-        #: concepts its binding lacks; and how many were selected for the cohort.
+        #: concepts its binding lacks (the engine's own GroupID check among them where
+        #: the binding has no group_id); and how many were selected for the cohort.
         self.not_run: list[tuple[str, tuple[str, ...]]] = []
         self.selected = 0
-        self.ledger = InstallationLedger(spill_folder)
         self._rules: list[Rule] = []
         self._by_visit: dict[Visit, list[Rule]] = {visit: [] for visit in Visit}
         # The installation and device checks, bound once: they run for every installation.
@@ -117,12 +144,10 @@ class RuleEngine:
 
     def _build(self, cohort: Cohort) -> None:
         context = RuleContext(self.file, cohort, self.ledger, self.settings.epcl, self.spill_folder, self.binding)
-        bound = self.binding.concepts
-        for code, rule_class in sorted(self.registry.rules.items()):
-            if not self.settings.selection.is_selected(code):
-                continue
-            if rule_class.cohorts and cohort.name not in rule_class.cohorts and "group_id" in bound:
-                continue
+        # Without a GroupID to read, the cohort is not known: no rule can be told not to apply.
+        known = cohort.name if "group_id" in self.binding.concepts else None
+        for code in selected_rules(self.registry, self.settings.selection, known):
+            rule_class = self.registry.rules[code]
             self.selected += 1
             reads = CONCEPT_NAMES if rule_class.reads is None else rule_class.reads
             if rule_class.cohorts:
@@ -146,6 +171,11 @@ class RuleEngine:
                 self._installation_checks.append((rule, rule.installation))
             if Visit.DEVICE in rule.active_visits:
                 self._device_checks.append((rule, rule.device))
+        if known is None and self.settings.selection.is_selected(UNKNOWN_GROUP_ID):
+            # The engine's own check of the GroupID cannot run either.
+            self.selected += 1
+            self.not_run.append((UNKNOWN_GROUP_ID, ("group_id",)))
+            self.not_run.sort()
 
     def _finding(
         self,

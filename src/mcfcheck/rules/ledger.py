@@ -29,7 +29,9 @@ class Placed(NamedTuple):
 class InstallationLedger:
     """Every installation's first line (4 bytes in memory), reference and status (on disk)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, record: str = "Installation") -> None:
+        #: The local name of the record element, for XPaths.
+        self.record = record
         self._lines = array("I")
         self._references = Spill(_REFERENCE.size, folder)
         self._segments: list[tuple[int, Spill]] = [(0, self._references)]
@@ -58,7 +60,7 @@ class InstallationLedger:
 
     def xpath(self, position: int, inner: str = "") -> str:
         """The XPath of the installation at ``position``, with ``inner`` (starting with /) appended."""
-        return f"{self.parent_path}/Installation[{position}]{inner}"
+        return f"{self.parent_path}/{self.record}[{position}]{inner}"
 
     def export(self) -> tuple[bytes, Path, str]:
         """The ledger's contents, for merging in another process."""

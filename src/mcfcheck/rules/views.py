@@ -299,9 +299,18 @@ def _walk(element: etree._Element, node: _Node, slots: list[object], device: _No
             _walk(child, sub, slots, device)
 
 
+def _own_text(element: etree._Element, node: _Node, slots: list[object]) -> None:
+    """A concept bound to the element itself (path "."): its own text."""
+    if node.actions & TEXT:
+        slots[node.value] = _text(element)
+        if node.line >= 0:
+            slots[node.line] = _line(element)
+
+
 def _read_device(element: etree._Element, device: _Node) -> DeviceFields:
     slots: list[object] = [None] * len(DEVICE_FIELDS)
     slots[0] = element
+    _own_text(element, device, slots)
     _walk(element, device, slots, device)
     for line in DEVICE_LINE_SLOTS:
         if slots[line] is None:
@@ -318,6 +327,7 @@ def read_installation_fields(element: etree._Element, plan: ReadingPlan) -> Inst
     slots[DEVICES_SLOT] = []
     for flag in FLAG_SLOTS:
         slots[flag] = False
+    _own_text(element, installation, slots)
     _walk(element, installation, slots, device)
     return tuple(slots)  # type: ignore[return-value]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final, Protocol
 
-from mcfcheck.check.file import FileCheck
+from mcfcheck.check.file import FileCheck, load_schema_for
 from mcfcheck.errors import InputError, InternalError, McfcheckError, SchemaError
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES
@@ -31,7 +31,8 @@ from mcfcheck.run.parts import (
     submit_whole_file,
     worker_pool,
 )
-from mcfcheck.schema.loading import CompiledSchema, load_schema
+from mcfcheck.schema.binding import BindingSet
+from mcfcheck.schema.loading import CompiledSchema
 
 #: How many files per worker are handed to the workers ahead of the file being reported.
 WHOLE_FILES_AHEAD: Final = 2
@@ -142,7 +143,8 @@ def validate_files(
     sink.start()
     status = ExitStatus.VALID
     try:
-        compiled = load_schema(schema) if schema is not None else None
+        bindings = rules[1].bindings if rules is not None else BindingSet.of()
+        compiled = load_schema_for(schema, bindings) if schema is not None else None
     except SchemaError as error:
         sink.file_started(str(schema))
         sink.file_finished(FileReport(str(schema), None, 0, (), str(error)))
@@ -196,7 +198,10 @@ def validate_files(
                 problem = str(error)
             installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
             cohort, rules_not_run = getattr(check, "cohort", None), getattr(check, "rules_not_run", None)
-            sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run))
+            skipped: tuple[str, ...] = getattr(check, "skipped_rules", ())
+            sink.file_finished(
+                FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run, skipped)
+            )
             outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
             status = max(status, outcome)
     except BrokenProcessPool:
@@ -265,6 +270,7 @@ class _WorkerResult:
         self.schema_name: str | None = None
         self.cohort: str | None = None
         self.rules_not_run: str | None = None
+        self.skipped_rules: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Finding]:
         result = self.future.result()
@@ -273,6 +279,7 @@ class _WorkerResult:
         self.schema_name = report.schema
         self.cohort = report.cohort
         self.rules_not_run = report.rules_not_run
+        self.skipped_rules = report.skipped_rules
         try:
             for _anchor, finding in result.findings:
                 yield finding

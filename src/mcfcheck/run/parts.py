@@ -40,7 +40,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Final
 
-from mcfcheck.check.file import FileCheck, Phase
+from lxml import etree
+
+from mcfcheck.check.file import FileCheck, Phase, load_schema_for
 from mcfcheck.check.part import Part
 from mcfcheck.check.spool import Anchored, FindingSpool, SpooledFindings, in_file_order
 from mcfcheck.errors import InputError, McfcheckError
@@ -49,7 +51,8 @@ from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 from mcfcheck.native import line_feed_counter, tune_process
 from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
-from mcfcheck.schema.loading import RECORD_ELEMENT, CompiledSchema, load_schema
+from mcfcheck.schema.binding import BindingSet
+from mcfcheck.schema.loading import RECORD_ELEMENT, CompiledSchema
 
 #: Files smaller than two parts of this size are validated in a single pass. On two
 #: cores, a 20 MB file took 0.53-0.58 s in four parts against 0.78-0.83 s in one (16 MiB
@@ -67,13 +70,36 @@ PARTS_PER_JOB: Final = 4
 _SCAN_BYTES: Final = 8 << 20
 #: The searches read 64 KB first, then eight times more each time, up to the limit.
 _FIRST_WINDOW_BYTES: Final = 64 << 10
-#: An installation's start tag at the start of a line (after indentation).
-_INSTALLATION_START: Final = re.compile(rb"\n[ \t]*<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
-#: The position of the installation in a finding's XPath (/Installations/Installation[12]/…).
-_RECORD_POSITION: Final = re.compile(r"(/" + RECORD_ELEMENT + r"\[)(\d+)\]")
-#: An installation's start tag anywhere.
-_RECORD_START: Final = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?Installation[\s>/]")
-_INSTALLATION_END: Final = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?Installation\s*>")
+
+
+@dataclass(frozen=True)
+class RecordPatterns:
+    """How the planner finds a dialect's record elements (installations) in raw bytes."""
+
+    #: A record's start tag at the start of a line (after indentation).
+    line_start: re.Pattern[bytes]
+    #: A record's start tag anywhere, and its end tag.
+    start: re.Pattern[bytes]
+    end: re.Pattern[bytes]
+    #: The record's position in a finding's XPath (/Installations/Installation[12]/…).
+    position: re.Pattern[str]
+
+
+@cache
+def record_patterns(record: str) -> RecordPatterns:
+    """The patterns for records whose element's local name is ``record``."""
+    name = re.escape(record.encode("ascii"))
+    prefix = rb"(?:[A-Za-z_][\w.\-]*:)?"
+    return RecordPatterns(
+        line_start=re.compile(rb"\n[ \t]*<" + prefix + name + rb"[\s>/]"),
+        start=re.compile(rb"<" + prefix + name + rb"[\s>/]"),
+        end=re.compile(rb"</" + prefix + name + rb"\s*>"),
+        position=re.compile(r"(/" + re.escape(record) + r"\[)(\d+)\]"),
+    )
+
+
+_INSTALLATION_START: Final = record_patterns(RECORD_ELEMENT).line_start
+_INSTALLATION_END: Final = record_patterns(RECORD_ELEMENT).end
 _NEWLINE: Final = re.compile(rb"\n")
 #: How many bytes the line counter reads at a time, into a buffer it keeps.
 _COUNT_BYTES: Final = 1 << 20
@@ -157,8 +183,12 @@ class Plan:
             raise FileChangedError(self.path, self.size)
 
 
-def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: int = 1) -> Plan | None:
+def plan(
+    path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: int = 1, record: str = RECORD_ELEMENT
+) -> Plan | None:
     """Split points for about ``parts`` parts of at least ``part_bytes``, or None for one pass.
+
+    ``record`` is the local name of the dialect's record element (the installation).
 
     Where the file is too small for ``parts`` parts, it gets as many as it can hold that
     ``workers`` can share evenly: five parts on two workers left one idle for the last
@@ -170,24 +200,25 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: 
         parts -= parts % workers
     if parts < 2 or is_gzip(path):
         return None
+    patterns = record_patterns(record)
     with path.open("rb", buffering=0) as stream:
-        first = _search_forward(stream, 0, _INSTALLATION_START)
+        first = _search_forward(stream, 0, patterns.line_start)
         if first is None:
             return None
         head_end = first + 1
-        last_end = _search_backward(stream, size, _INSTALLATION_END)
+        last_end = _search_backward(stream, size, patterns.end)
         if last_end is None:
             return None
         newline = _search_forward(stream, last_end, _NEWLINE)
         tail_start = newline + 1 if newline is not None else size
-        if _holds_record(stream, 0, head_end) or _holds_record(stream, tail_start, size):
+        if _holds_record(stream, 0, head_end, patterns) or _holds_record(stream, tail_start, size, patterns):
             # Every part holds the head and the tail: an installation there (the first on
             # the container's line, one in the trailer) would be counted in each.
             return None
         targets = [head_end + (tail_start - head_end) * k // parts for k in range(1, parts)]
         starts = [head_end]
         for target in targets:
-            found = _search_forward(stream, target, _INSTALLATION_START)
+            found = _search_forward(stream, target, patterns.line_start)
             if found is None:
                 continue
             split = found + 1
@@ -198,9 +229,9 @@ def plan(path: Path, parts: int, part_bytes: int = DEFAULT_PART_BYTES, workers: 
     return Plan(path, size, head_end, tail_start, tuple(starts))
 
 
-def _holds_record(stream: FileIO, start: int, end: int) -> bool:
+def _holds_record(stream: FileIO, start: int, end: int, patterns: RecordPatterns) -> bool:
     """Whether the bytes from ``start`` to ``end`` hold an installation's start tag (or what looks like one)."""
-    return _RECORD_START.search(os.pread(stream.fileno(), end - start, start)) is not None
+    return patterns.start.search(os.pread(stream.fileno(), end - start, start)) is not None
 
 
 def _windows() -> Iterator[int]:
@@ -302,6 +333,7 @@ class PartResult:
     schema_name: str | None = None
     cohort: str | None = None
     rules_not_run: str | None = None
+    skipped_rules: tuple[str, ...] = ()
     states: PartState | None = None
     error: str | None = None
 
@@ -315,8 +347,9 @@ class _Task:
 
 
 @cache
-def _worker_schema(path: Path) -> CompiledSchema:
-    return load_schema(path)
+def _worker_schema(path: Path, bindings: BindingSet | None) -> CompiledSchema:
+    """A user's schema, with the record element of its binding."""
+    return load_schema_for(path, bindings if bindings is not None else BindingSet.of())
 
 
 #: The rules the process that made the pool had loaded: forked workers have them already.
@@ -330,7 +363,11 @@ def _worker_registry() -> RuleRegistry:
 
 def _validate_part(task: _Task) -> PartResult:
     """Run in a worker: validate one part and return its findings and states."""
-    schema = _worker_schema(task.schema) if task.schema is not None else None
+    schema = (
+        _worker_schema(task.schema, task.settings.bindings if task.settings else None)
+        if task.schema is not None
+        else None
+    )
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
     check = FileCheck(task.path, schema, rules=rules, part=task.part)
     result = PartResult()
@@ -351,6 +388,7 @@ def _validate_part(task: _Task) -> PartResult:
     result.schema_name = check.schema_name
     result.cohort = check.cohort
     result.rules_not_run = check.rules_not_run
+    result.skipped_rules = check.skipped_rules
     result.states = check.states
     return result
 
@@ -359,7 +397,8 @@ class ParallelFileCheck:
     """Validation of one file by ``jobs`` worker processes, with a single pass's findings.
 
     The same interface as :class:`FileCheck`: iterate for the findings (yielded once
-    every part is done), then read ``installations``, ``schema_name`` and ``cohort``.
+    every part is done), then read ``installations``, ``schema_name``, ``cohort``,
+    ``rules_not_run`` and ``skipped_rules``.
     """
 
     def __init__(
@@ -387,8 +426,13 @@ class ParallelFileCheck:
         self.schema_name: str | None = compiled.name if compiled is not None else None
         self.cohort: str | None = None
         self.rules_not_run: str | None = None
+        self.skipped_rules: tuple[str, ...] = ()
         #: Whether the parts were used (False: the file was validated in a single pass).
         self.parallel = False
+        #: The local name of the record element: the bundled schemas' unless the schema says.
+        self._record = (
+            etree.QName(compiled.record_tag).localname if compiled and compiled.record_tag else RECORD_ELEMENT
+        )
         self._pool: ProcessPoolExecutor | None = None
 
     def _workers(self) -> ProcessPoolExecutor:
@@ -406,10 +450,15 @@ class ParallelFileCheck:
             self.schema_name = check.schema_name
             self.cohort = check.cohort
             self.rules_not_run = check.rules_not_run
+            self.skipped_rules = check.skipped_rules
 
     def __iter__(self) -> Iterator[Finding]:
         try:
-            layout = plan(self.path, self.jobs * PARTS_PER_JOB, self.part_bytes, self.jobs) if self.jobs > 1 else None
+            layout = (
+                plan(self.path, self.jobs * PARTS_PER_JOB, self.part_bytes, self.jobs, self._record)
+                if self.jobs > 1
+                else None
+            )
         except OSError:
             layout = None
         if layout is None:
@@ -438,7 +487,9 @@ class ParallelFileCheck:
         xpath = finding.location.xpath
         if not offset or xpath is None:
             return finding
-        shifted = _RECORD_POSITION.sub(lambda match: f"{match[1]}{int(match[2]) + offset}]", xpath, count=1)
+        shifted = record_patterns(self._record).position.sub(
+            lambda match: f"{match[1]}{int(match[2]) + offset}]", xpath, count=1
+        )
         return dataclasses.replace(finding, location=dataclasses.replace(finding.location, xpath=shifted))
 
     def _run_parts(self, layout: Plan, folder: Path) -> Iterator[Finding] | None:
@@ -483,7 +534,9 @@ class ParallelFileCheck:
         self.installations = sum(result.installations for result in results)
         self.schema_name = results[0].schema_name
         self.cohort = results[0].cohort
+        # Every part reads the file's head: the first part's cohort and binding are every part's.
         self.rules_not_run = results[0].rules_not_run
+        self.skipped_rules = results[0].skipped_rules
         states = [result.states for result in results if result.states is not None]
         for result in results:
             result.states = None
@@ -573,7 +626,11 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
     That is the pool's (see :func:`worker_pool`), which outlives the results; the parent
     removes the spool once it has read it.
     """
-    schema = _worker_schema(task.schema) if task.schema is not None else None
+    schema = (
+        _worker_schema(task.schema, task.settings.bindings if task.settings else None)
+        if task.schema is not None
+        else None
+    )
     rules = (_worker_registry(), task.settings) if task.settings is not None else None
     check = FileCheck(task.path, schema, rules=rules, max_decompressed=task.max_decompressed)
     spool = FindingSpool(Path(tempfile.gettempdir()))
@@ -584,7 +641,14 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
     except McfcheckError as problem:
         error = str(problem)
     report = FileReport(
-        str(task.path), check.schema_name, check.installations, (), error, check.cohort, check.rules_not_run
+        str(task.path),
+        check.schema_name,
+        check.installations,
+        (),
+        error,
+        check.cohort,
+        check.rules_not_run,
+        check.skipped_rules,
     )
     return WholeFileResult(report, spool.export())
 

@@ -131,6 +131,12 @@ class Binding:
     namespaces: tuple[str, ...]
     #: The record element's local name, and the path from the root to its parent.
     record: str
+    #: The document element's local name and the attributes a writer gives it (writing only).
+    root: str | None = None
+    root_attributes: Mapping[str, str] = field(default_factory=dict)
+    #: The installation's concepts in the binding's order ("devices" included): the order
+    #: in which a writer places their elements.
+    order: tuple[str, ...] = ()
     within: Path_ = ()
     header: Path_ | None = None
     trailer: Path_ | None = None
@@ -210,7 +216,7 @@ class _Reader:
         return value
 
     def read(self, document: Mapping[str, object]) -> Binding:
-        known = {"name", "namespaces", "values", *_SECTIONS}
+        known = {"name", "namespaces", "values", "document", *_SECTIONS}
         for key in document:
             if key not in known:
                 raise self.fail(key, f"unknown key {key!r}; a binding has {', '.join(sorted(known))}")
@@ -220,6 +226,7 @@ class _Reader:
             raise self.fail("namespaces", "namespaces must be a list of the namespaces the binding is for")
         sections = {section: self.section(section, document.get(section, {})) for section in _SECTIONS}
         installation = sections["installation"]
+        order = tuple(key for key in installation if key not in ("element", "within"))
         if "element" not in installation:
             raise self.fail("installation", "[installation] must name the record element (element = ...)")
         record = self.path("installation.element", installation.pop("element"))
@@ -235,10 +242,14 @@ class _Reader:
                 paths[key] = self.path(f"{section}.{key}", value)
                 if concept(key).kind != "text" and paths[key] and paths[key][-1].startswith("@"):
                     raise self.fail(f"{section}.{key}", f"{section}.{key} is an element, not an attribute")
+        root, root_attributes = self.document(document.get("document", {}))
         return Binding(
             source=self.source,
             name=name,
             namespaces=tuple(namespaces),
+            root=root,
+            root_attributes=root_attributes,
+            order=order,
             record=record[0],
             within=within,
             header=self.path("header.element", header) if header is not None else None,
@@ -248,6 +259,20 @@ class _Reader:
             values=self.values(document.get("values", {})),
             lines=self.lines,
         )
+
+    def document(self, table: object) -> tuple[str | None, dict[str, str]]:
+        if not isinstance(table, dict):
+            raise self.fail("document", "document must be a table ([document])")
+        for key in table:
+            if key not in ("element", "attributes"):
+                raise self.fail(f"document.{key}", f"unknown key {key!r} in [document]; known: attributes, element")
+        element = table.get("element")
+        if element is not None and (not isinstance(element, str) or not _STEP.match(element) or "@" in element):
+            raise self.fail("document.element", "document.element must be one element name")
+        attributes = table.get("attributes", {})
+        if not isinstance(attributes, dict) or not all(isinstance(v, str) for v in attributes.values()):
+            raise self.fail("document.attributes", "document.attributes must be a table of strings")
+        return element, {str(k): v for k, v in attributes.items()}
 
     def section(self, section: str, table: object) -> dict[str, object]:
         if not isinstance(table, dict):

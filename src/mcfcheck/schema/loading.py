@@ -114,6 +114,11 @@ def _load_bundled(file_name: str) -> CompiledSchema:
     return load_schema(schemas_folder() / file_name)
 
 
+def target_namespace(path: Path) -> str | None:
+    """The target namespace of the schema document at ``path`` (read offline, as the schema is)."""
+    return _parse_schema_document(path.resolve(), None).getroot().get("targetNamespace")
+
+
 def load_schema(path: Path, record_element: str = RECORD_ELEMENT) -> CompiledSchema:
     """Read an XSD and the schemas it imports or includes, offline, and compile it."""
     documents = _read_schema_set(path)

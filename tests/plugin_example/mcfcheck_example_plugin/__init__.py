@@ -23,6 +23,7 @@ class ReferencePrefix(Rule):
     code = "XMP001"
     name = "reference-prefix"
     visits = frozenset({Visit.INSTALLATION})
+    reads = frozenset({"reference"})
     defaults: ClassVar[Mapping[str, object]] = {"prefix": "INST-"}
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
@@ -30,7 +31,7 @@ class ReferencePrefix(Rule):
         if installation.reference is not None and not installation.reference.startswith(prefix):
             yield Problem(
                 f"reference {installation.reference!r} does not start with {prefix!r}",
-                installation.find("InstallationReference"),
+                installation.place("reference"),
             )
 
 
@@ -50,6 +51,8 @@ class InstallationTally(Rule):
     name = "installation-tally"
     severity = Severity.WARNING
     visits = frozenset({Visit.INSTALLATION})
+    #: It counts installations and reads none of their concepts: it runs in any dialect.
+    reads: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)

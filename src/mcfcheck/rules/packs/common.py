@@ -179,7 +179,7 @@ class _UniqueIdentifier(Rule):
 
 
 class UniqueDeviceId(_UniqueIdentifier):
-    """Every Device ID must be unique in the file (Communications Hubs included).
+    """Every Device ID must be unique in the file (Communications Hubs included, where the dialect has them).
 
     Fails: two devices with ``<DeviceID>00-0D-6F-00-00-00-01-02</DeviceID>`` (in any case).
 
@@ -189,7 +189,7 @@ class UniqueDeviceId(_UniqueIdentifier):
     code = "GEN010"
     name = "unique-device-id"
 
-    reads = frozenset({"hub", "devices", "device_id"})
+    reads = frozenset({"devices", "device_id"})
     label = "Device ID"
 
     def normalise(self, value: str) -> str:
