@@ -261,7 +261,7 @@ typedef struct PlanStep {
 
 typedef struct {
     PyObject_HEAD
-    PlanStep installation; /* its own actions are not used: its children's and attributes' are */
+    PlanStep installation; /* of the roots' own actions only TEXT counts: a concept at ".", the element's text */
     PlanStep device;
     int installation_size;
     int device_size;
@@ -576,7 +576,8 @@ static PyTypeObject plan_type = {
 
 /*
  * read_installation() walks libxml2's tree as mcfcheck.rules.views.read_installation_fields()
- * walks lxml's: the children of each element that the plan names (by local name, in the
+ * walks lxml's: the installation's or a device's own text where a concept is at ".", then
+ * the children of each element that the plan names (by local name, in the
  * installation's namespace), where an element that repeats counts last; each device
  * element, at any of the plan's places, read into a tuple of its own and added to the
  * list of devices; the hub read as a device into its slot, and its children still read
@@ -657,6 +658,19 @@ typedef struct {
     const xmlChar *namespace_href; /* the installation's */
 } Reading;
 
+/* The text (and line) of an element that `step` reads as text. */
+static int
+read_text(xmlNode *element, const PlanStep *step, PyObject **slots)
+{
+    if (!(step->actions & ACTION_TEXT)) {
+        return 0;
+    }
+    if (put(&slots[step->value], (step->actions & ACTION_SHARED) ? shared_text(element) : stripped_text(element)) < 0) {
+        return -1;
+    }
+    return step->line >= 0 ? put_line(&slots[step->line], element) : 0;
+}
+
 static PyObject *read_device(const Reading *reading, xmlNode *element);
 
 /* Read what `step` names of `element`'s attributes and of its children, and below them, into `slots`. */
@@ -677,11 +691,8 @@ walk(const Reading *reading, xmlNode *element, const PlanStep *step, PyObject **
             continue;
         }
         int actions = sub->actions;
-        if (actions & ACTION_TEXT) {
-            if (put(&slots[sub->value], (actions & ACTION_SHARED) ? shared_text(child) : stripped_text(child)) < 0
-                || (sub->line >= 0 && put_line(&slots[sub->line], child) < 0)) {
-                return -1;
-            }
+        if (read_text(child, sub, slots) < 0) {
+            return -1;
         }
         if ((actions & ACTION_FLAG) && put(&slots[sub->flag], Py_NewRef(Py_True)) < 0) {
             return -1;
@@ -728,7 +739,8 @@ fill_none(PyObject **slots, int size)
     }
 }
 
-/* A device's reading: its element (lxml's proxy), then what the device's tree reads; its lines 0 where absent. */
+/* A device's reading: its element (lxml's proxy), then what the device's tree reads (its own text first, for a
+ * concept at "."); its lines 0 where absent. */
 static PyObject *
 read_device(const Reading *reading, xmlNode *element)
 {
@@ -739,7 +751,7 @@ read_device(const Reading *reading, xmlNode *element)
         return NULL;
     }
     if (put(&slots[0], (PyObject *)elementFactory(reading->document, element)) < 0
-        || walk(reading, element, &plan->device, slots) < 0) {
+        || read_text(element, &plan->device, slots) < 0 || walk(reading, element, &plan->device, slots) < 0) {
         goto error;
     }
     for (int i = 0; i < plan->line_count; i++) {
@@ -791,7 +803,7 @@ read_installation(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto error;
         }
     }
-    if (walk(&reading, node, &plan->installation, slots) < 0) {
+    if (read_text(node, &plan->installation, slots) < 0 || walk(&reading, node, &plan->installation, slots) < 0) {
         goto error;
     }
     fill_none(slots, plan->installation_size);
