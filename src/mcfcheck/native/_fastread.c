@@ -10,12 +10,17 @@
  * installations reach Python as ordinary lxml elements, for lxml's schema validation.
  * Its parse fails where lxml's fails, with libxml2's first error.
  *
- * read_installation() reads an installation's fields for the rules' view. Through
- * lxml's Python API that makes a Python proxy object per element and builds its
+ * read_installation() reads an installation's fields for the rules' view, in any
+ * dialect: what it reads, and where, is the dialect's reading plan, which Plan() takes
+ * once from mcfcheck.schema.binding (ReadingPlan.as_tuple()) and turns into C
+ * structures, names as C strings, so that no name is looked up per element. Through
+ * lxml's Python API the reading makes a Python proxy object per element and builds its
  * namespaced tag as a string, which costs more than all the rules' checks together.
  * This walks the same elements in C, through lxml's public C API (the element's
  * libxml2 node, lxml's own textOf() for text), and hands the view a tuple of plain
- * values. Only the devices, which rules point problems at, get a proxy.
+ * values. Only the devices, which rules point problems at, get a proxy. The module
+ * knows no element name and no field: the plan gives the names, the slots and the
+ * readings' sizes.
  *
  * KeyBuffer records the identifiers that the uniqueness rules gather (a fingerprint in
  * memory, a fixed-width record on disk) as mcfcheck/rules/keys.py does, byte for byte.
@@ -52,16 +57,11 @@ static PyTypeObject *element_type = NULL;
 
 /* --- small helpers ------------------------------------------------------------- */
 
-/* Whether `node` is the element `name` in `namespace_href`. The first bytes are compared
- * before strcmp() and the namespace's own string before its text: the readers ask this
- * of every element against a chain of names, and most differ at once. */
+/* Whether `node` is in the namespace `namespace_href` (NULL: in none). The namespace's
+ * own string is compared before its text: the elements of a file share one. */
 static inline int
-is_named(const xmlNode *node, const xmlChar *namespace_href, const char *name)
+in_namespace(const xmlNode *node, const xmlChar *namespace_href)
 {
-    if (node->type != XML_ELEMENT_NODE || node->name[0] != (xmlChar)name[0]
-        || strcmp((const char *)node->name, name) != 0) {
-        return 0;
-    }
     if (node->ns == NULL || node->ns->href == NULL) {
         return namespace_href == NULL;
     }
@@ -70,11 +70,10 @@ is_named(const xmlNode *node, const xmlChar *namespace_href, const char *name)
                || strcmp((const char *)node->ns->href, (const char *)namespace_href) == 0);
 }
 
-/* The element's text as lxml's `.text` gives it, stripped as str.strip() does; None when it has none. */
+/* `text` (a new reference, or NULL) stripped as str.strip() does. */
 static PyObject *
-stripped_text(xmlNode *node)
+stripped(PyObject *text)
 {
-    PyObject *text = textOf(node);
     if (text == NULL || text == Py_None) {
         return text;
     }
@@ -93,13 +92,28 @@ stripped_text(xmlNode *node)
     return result;
 }
 
+/* The element's text as lxml's `.text` gives it, stripped; None when it has none. */
+static PyObject *
+stripped_text(xmlNode *node)
+{
+    return stripped(textOf(node));
+}
+
+/* libxml2's text `content` as a Python string (as lxml decodes it), stripped. */
+static PyObject *
+stripped_content(const xmlChar *content)
+{
+    return stripped(PyUnicode_DecodeUTF8((const char *)content, (Py_ssize_t)strlen((const char *)content), NULL));
+}
+
 /*
  * Texts that repeat from one installation to the next (device types, manufacturers,
- * models, firmware versions, payment modes, statuses) are made into Python strings once
- * and shared: a small table keyed by the text's bytes, one entry per slot, the newest
- * kept. Only short ASCII texts, the only text of their element, are shared: the string
- * is then exactly what stripped_text() makes of them. A shared string also keeps its
- * hash, which the rules' lookups of device models use.
+ * models, firmware versions, payment modes, statuses: the plan's SHARED nodes and
+ * attributes) are made into Python strings once and shared: a small table keyed by the
+ * text's bytes, one entry per slot, the newest kept. Only short non-empty ASCII texts
+ * are shared, each the only text of its element or attribute: the string is then
+ * exactly what stripped_text() makes of the element (and lxml of the attribute). A
+ * shared string also keeps its hash, which the rules' lookups of device models use.
  */
 #define SHARED_SLOTS 512
 #define SHARED_BYTES 32
@@ -112,6 +126,39 @@ typedef struct {
 
 static SharedText shared_texts[SHARED_SLOTS];
 
+/* The table's entry for `content`, with its length; NULL for a text that is not shared. */
+static SharedText *
+shared_entry(const xmlChar *content, size_t *length)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    size_t count = 0;
+    for (; content[count] != 0; count++) {
+        if (count == SHARED_BYTES || content[count] >= 0x80) {
+            return NULL;
+        }
+        hash = (hash ^ content[count]) * 16777619u;
+    }
+    *length = count;
+    return count > 0 ? &shared_texts[hash % SHARED_SLOTS] : NULL;
+}
+
+static inline int
+shared_hit(const SharedText *entry, const xmlChar *content, size_t length)
+{
+    return entry->text != NULL && entry->length == length && memcmp(entry->key, content, length) == 0;
+}
+
+static void
+shared_keep(SharedText *entry, const xmlChar *content, size_t length, PyObject *text)
+{
+    if (text != NULL && text != Py_None) {
+        Py_XSETREF(entry->text, Py_NewRef(text));
+        entry->length = length;
+        memcpy(entry->key, content, length);
+    }
+}
+
+/* stripped_text(), shared. */
 static PyObject *
 shared_text(xmlNode *node)
 {
@@ -119,25 +166,33 @@ shared_text(xmlNode *node)
     if (only == NULL || only->type != XML_TEXT_NODE || only->next != NULL || only->content == NULL) {
         return stripped_text(node);
     }
-    const xmlChar *content = only->content;
-    uint32_t hash = 2166136261u; /* FNV-1a */
-    size_t length = 0;
-    for (; content[length] != 0; length++) {
-        if (length == SHARED_BYTES || content[length] >= 0x80) {
-            return stripped_text(node);
-        }
-        hash = (hash ^ content[length]) * 16777619u;
+    size_t length;
+    SharedText *entry = shared_entry(only->content, &length);
+    if (entry == NULL) {
+        return stripped_text(node);
     }
-    SharedText *entry = &shared_texts[hash % SHARED_SLOTS];
-    if (entry->text != NULL && entry->length == length && memcmp(entry->key, content, length) == 0) {
+    if (shared_hit(entry, only->content, length)) {
         return Py_NewRef(entry->text);
     }
     PyObject *text = stripped_text(node);
-    if (text != NULL && text != Py_None) {
-        Py_XSETREF(entry->text, Py_NewRef(text));
-        entry->length = length;
-        memcpy(entry->key, content, length);
+    shared_keep(entry, only->content, length, text);
+    return text;
+}
+
+/* stripped_content(), shared. */
+static PyObject *
+shared_content(const xmlChar *content)
+{
+    size_t length;
+    SharedText *entry = shared_entry(content, &length);
+    if (entry == NULL) {
+        return stripped_content(content);
     }
+    if (shared_hit(entry, content, length)) {
+        return Py_NewRef(entry->text);
+    }
+    PyObject *text = stripped_content(content);
+    shared_keep(entry, content, length, text);
     return text;
 }
 
@@ -160,303 +215,602 @@ put(PyObject **slot, PyObject *value)
 }
 
 static int
-put_text(PyObject **slot, xmlNode *node)
-{
-    return put(slot, stripped_text(node));
-}
-
-static int
-put_shared(PyObject **slot, xmlNode *node)
-{
-    return put(slot, shared_text(node));
-}
-
-static int
 put_line(PyObject **slot, const xmlNode *node)
 {
     return put(slot, line_of(node));
 }
 
+/* --- reading plans ------------------------------------------------------------- */
+
+/*
+ * What read_installation() reads, and where, is a dialect's reading plan
+ * (mcfcheck.schema.binding.reading_plan): a tree of element names below the
+ * installation and one below a device, each node saying what its element gives (its
+ * text, with its line; a flag; the Communications Hub; a device) and which of its
+ * attributes are read. Plan() turns the plan's tuple (ReadingPlan.as_tuple()) into the
+ * structures below once, checking its shape, so that reading compares names and
+ * nothing else.
+ */
+
+/* A node's actions: mcfcheck.schema.binding's TEXT, SHARED, FLAG, DEVICE and HUB. */
+enum { ACTION_TEXT = 1, ACTION_SHARED = 2, ACTION_FLAG = 4, ACTION_DEVICE = 8, ACTION_HUB = 16 };
+#define ACTIONS_ALL (ACTION_TEXT | ACTION_SHARED | ACTION_FLAG | ACTION_DEVICE | ACTION_HUB)
+
+/* How deep a plan's trees and how many a reading's slots may be: far beyond any binding's. */
+#define PLAN_MAX_DEPTH 256
+#define PLAN_MAX_SLOTS 1024
+
+typedef struct {
+    char *name; /* an unqualified attribute's name, UTF-8 */
+    int value;  /* the slot of its stripped value */
+    int line;   /* the slot of its element's line, or -1 */
+    int shared;
+} PlanAttribute;
+
+typedef struct PlanStep {
+    char *name; /* the element's local name, UTF-8 */
+    int actions;
+    int value; /* TEXT: the slot of its text; DEVICE: the list of devices */
+    int line;  /* TEXT: the slot of its line, or -1 */
+    int flag;  /* FLAG: the slot set True; HUB: the slot of its device's reading */
+    int attribute_count;
+    PlanAttribute *attributes;
+    int child_count;
+    struct PlanStep *children;
+} PlanStep;
+
+typedef struct {
+    PyObject_HEAD
+    PlanStep installation; /* of the roots' own actions only TEXT counts: a concept at ".", the element's text */
+    PlanStep device;
+    int installation_size;
+    int device_size;
+    int devices_slot;     /* a new list in every installation's reading */
+    int flag_count;       /* slots that are False in an installation's reading unless read */
+    int *flag_slots;
+    int line_count;       /* slots that are 0 in a device's reading unless read */
+    int *line_slots;
+} Plan;
+
 static void
-release(PyObject **slots, int count)
+free_step(PlanStep *step)
 {
-    for (int i = 0; i < count; i++) {
-        Py_CLEAR(slots[i]);
+    PyMem_Free(step->name);
+    for (int i = 0; i < step->attribute_count; i++) {
+        PyMem_Free(step->attributes[i].name);
     }
+    PyMem_Free(step->attributes);
+    for (int i = 0; i < step->child_count; i++) {
+        free_step(&step->children[i]);
+    }
+    PyMem_Free(step->children);
+    memset(step, 0, sizeof *step);
 }
 
-/* Move the slots into a new tuple, None for those never set. */
-static PyObject *
-as_tuple(PyObject **slots, int count)
+/* What a tree of the plan may hold, for checking its nodes. */
+typedef struct {
+    const char *name; /* "installation" or "device", for messages */
+    int size;         /* the reading's slots */
+    int first_slot;   /* the first a node may read into: slot 0 of a device's reading is its element */
+    int list_slot;    /* the list of devices, which only DEVICE nodes use; -1 in a device's reading */
+    int actions;      /* the actions its nodes may have */
+} PlanTree;
+
+/* `object` as an int from `low` to `high` (both included), in `*result`. */
+static int
+plan_int(PyObject *object, long low, long high, const char *what, int *result)
 {
-    PyObject *tuple = PyTuple_New(count);
-    if (tuple == NULL) {
-        release(slots, count);
+    if (!PyLong_Check(object)) {
+        PyErr_Format(PyExc_TypeError, "Plan(): %s must be an int, not %.100s", what, Py_TYPE(object)->tp_name);
+        return -1;
+    }
+    int overflow;
+    long value = PyLong_AsLongAndOverflow(object, &overflow);
+    if (value == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow != 0 || value < low || value > high) {
+        PyErr_Format(PyExc_ValueError, "Plan(): %s is %R, not from %ld to %ld", what, object, low, high);
+        return -1;
+    }
+    *result = (int)value;
+    return 0;
+}
+
+/* A slot that a node of `tree` reads into: in the reading, not the element's, not the devices' list. */
+static int
+plan_slot(PyObject *object, const PlanTree *tree, const char *what, int *slot)
+{
+    if (plan_int(object, 0, tree->size - 1, what, slot) < 0) {
+        return -1;
+    }
+    if (*slot < tree->first_slot || *slot == tree->list_slot) {
+        PyErr_Format(PyExc_ValueError, "Plan(): %s of the %s tree is slot %d, which holds the %s", what, tree->name,
+                     *slot, *slot == tree->list_slot ? "list of devices" : "device's element");
+        return -1;
+    }
+    return 0;
+}
+
+/* A copy of a name: a non-empty string without NUL or braces (lxml's {namespace}name). */
+static char *
+plan_name(PyObject *object, const char *what)
+{
+    if (!PyUnicode_Check(object)) {
+        PyErr_Format(PyExc_TypeError, "Plan(): %s must be a str, not %.100s", what, Py_TYPE(object)->tp_name);
         return NULL;
     }
-    for (int i = 0; i < count; i++) {
-        PyObject *value = slots[i] != NULL ? slots[i] : Py_NewRef(Py_None);
-        slots[i] = NULL;
-        PyTuple_SET_ITEM(tuple, i, value);
+    Py_ssize_t length;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(object, &length);
+    if (utf8 == NULL) {
+        return NULL;
+    }
+    if (length == 0 || strlen(utf8) != (size_t)length || strpbrk(utf8, "{}") != NULL) {
+        PyErr_Format(PyExc_ValueError, "Plan(): %s %R is not a name", what, object);
+        return NULL;
+    }
+    char *copy = PyMem_Malloc((size_t)length + 1);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    memcpy(copy, utf8, (size_t)length + 1);
+    return copy;
+}
+
+/* `object` as a tuple of `length` items (any length when -1). */
+static int
+plan_tuple(PyObject *object, Py_ssize_t length, const char *what)
+{
+    if (!PyTuple_Check(object)) {
+        PyErr_Format(PyExc_TypeError, "Plan(): %s must be a tuple, not %.100s", what, Py_TYPE(object)->tp_name);
+        return -1;
+    }
+    if (length >= 0 && PyTuple_GET_SIZE(object) != length) {
+        PyErr_Format(PyExc_ValueError, "Plan(): %s must have %zd items, not %zd", what, length,
+                     PyTuple_GET_SIZE(object));
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(object) > PLAN_MAX_SLOTS) {
+        PyErr_Format(PyExc_ValueError, "Plan(): %s has more than %d items", what, PLAN_MAX_SLOTS);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+build_attribute(PlanAttribute *attribute, PyObject *object, const PlanTree *tree)
+{
+    if (plan_tuple(object, 4, "an attribute (name, value slot, line slot, shared)") < 0) {
+        return -1;
+    }
+    PyObject *shared = PyTuple_GET_ITEM(object, 3);
+    if (!PyBool_Check(shared)) {
+        PyErr_Format(PyExc_TypeError, "Plan(): an attribute's shared must be a bool, not %.100s",
+                     Py_TYPE(shared)->tp_name);
+        return -1;
+    }
+    attribute->shared = shared == Py_True;
+    attribute->line = -1;
+    if ((attribute->name = plan_name(PyTuple_GET_ITEM(object, 0), "an attribute's name")) == NULL
+        || plan_slot(PyTuple_GET_ITEM(object, 1), tree, "an attribute's value slot", &attribute->value) < 0) {
+        return -1;
+    }
+    PyObject *line = PyTuple_GET_ITEM(object, 2);
+    if (plan_int(line, -1, tree->size - 1, "an attribute's line slot", &attribute->line) < 0) {
+        return -1;
+    }
+    return attribute->line >= 0 ? plan_slot(line, tree, "an attribute's line slot", &attribute->line) : 0;
+}
+
+static int
+build_step(PlanStep *step, PyObject *node, const PlanTree *tree, int depth)
+{
+    if (depth > PLAN_MAX_DEPTH) {
+        PyErr_Format(PyExc_ValueError, "Plan(): the %s tree is deeper than %d levels", tree->name, PLAN_MAX_DEPTH);
+        return -1;
+    }
+    if (plan_tuple(node, 7, "a node (name, actions, value, line, flag, attributes, children)") < 0) {
+        return -1;
+    }
+    step->line = -1;
+    if ((step->name = plan_name(PyTuple_GET_ITEM(node, 0), "a node's name")) == NULL
+        || plan_int(PyTuple_GET_ITEM(node, 1), 0, ACTIONS_ALL, "a node's actions", &step->actions) < 0
+        || plan_int(PyTuple_GET_ITEM(node, 2), -1, tree->size - 1, "a node's value slot", &step->value) < 0
+        || plan_int(PyTuple_GET_ITEM(node, 3), -1, tree->size - 1, "a node's line slot", &step->line) < 0
+        || plan_int(PyTuple_GET_ITEM(node, 4), -1, tree->size - 1, "a node's flag slot", &step->flag) < 0) {
+        return -1;
+    }
+    int actions = step->actions;
+    if ((actions & ~tree->actions) != 0) {
+        PyErr_Format(PyExc_ValueError, "Plan(): node %R of the %s tree has actions %d; it may have only those of %d",
+                     PyTuple_GET_ITEM(node, 0), tree->name, actions, tree->actions);
+        return -1;
+    }
+    if ((actions & ACTION_TEXT)
+        && (plan_slot(PyTuple_GET_ITEM(node, 2), tree, "a text's value slot", &step->value) < 0
+            || (step->line >= 0 && plan_slot(PyTuple_GET_ITEM(node, 3), tree, "a text's line slot", &step->line) < 0))) {
+        return -1;
+    }
+    if ((actions & (ACTION_FLAG | ACTION_HUB))
+        && plan_slot(PyTuple_GET_ITEM(node, 4), tree, "a flag's or hub's slot", &step->flag) < 0) {
+        return -1;
+    }
+    if ((actions & ACTION_DEVICE) && step->value != tree->list_slot) {
+        PyErr_Format(PyExc_ValueError, "Plan(): node %R reads devices into slot %d, not the list of devices (%d)",
+                     PyTuple_GET_ITEM(node, 0), step->value, tree->list_slot);
+        return -1;
+    }
+    PyObject *attributes = PyTuple_GET_ITEM(node, 5);
+    if (plan_tuple(attributes, -1, "a node's attributes") < 0) {
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(attributes) > 0) {
+        step->attributes = PyMem_Calloc((size_t)PyTuple_GET_SIZE(attributes), sizeof *step->attributes);
+        if (step->attributes == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        step->attribute_count = (int)PyTuple_GET_SIZE(attributes);
+        for (int i = 0; i < step->attribute_count; i++) {
+            if (build_attribute(&step->attributes[i], PyTuple_GET_ITEM(attributes, i), tree) < 0) {
+                return -1;
+            }
+        }
+    }
+    PyObject *children = PyTuple_GET_ITEM(node, 6);
+    if (plan_tuple(children, -1, "a node's children") < 0) {
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(children) > 0) {
+        step->children = PyMem_Calloc((size_t)PyTuple_GET_SIZE(children), sizeof *step->children);
+        if (step->children == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        step->child_count = (int)PyTuple_GET_SIZE(children);
+        for (int i = 0; i < step->child_count; i++) {
+            if (build_step(&step->children[i], PyTuple_GET_ITEM(children, i), tree, depth + 1) < 0) {
+                return -1;
+            }
+            for (int j = 0; j < i; j++) {
+                if (strcmp(step->children[j].name, step->children[i].name) == 0) {
+                    PyErr_Format(PyExc_ValueError, "Plan(): node %R has two children named %s",
+                                 PyTuple_GET_ITEM(node, 0), step->children[i].name);
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* A tuple of slots, each checked by plan_slot() against `tree`, into a new array. */
+static int
+build_slots(PyObject *object, const PlanTree *tree, const char *what, int **slots, int *count)
+{
+    if (plan_tuple(object, -1, what) < 0) {
+        return -1;
+    }
+    Py_ssize_t length = PyTuple_GET_SIZE(object);
+    *slots = PyMem_Calloc(length > 0 ? (size_t)length : 1, sizeof **slots);
+    if (*slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *count = (int)length;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (plan_slot(PyTuple_GET_ITEM(object, i), tree, what, &(*slots)[i]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+plan_dealloc(Plan *self)
+{
+    free_step(&self->installation);
+    free_step(&self->device);
+    PyMem_Free(self->flag_slots);
+    PyMem_Free(self->line_slots);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+plan_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *source;
+    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) > 0) || !PyArg_ParseTuple(args, "O:Plan", &source)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "Plan() takes one argument, a ReadingPlan's as_tuple()");
+        }
+        return NULL;
+    }
+    if (plan_tuple(source, 7,
+                   "a plan (installation, device, installation size, device size, devices' slot, flags' slots, "
+                   "device lines' slots)")
+        < 0) {
+        return NULL;
+    }
+    Plan *self = (Plan *)type->tp_alloc(type, 0); /* zeroed */
+    if (self == NULL) {
+        return NULL;
+    }
+    if (plan_int(PyTuple_GET_ITEM(source, 2), 1, PLAN_MAX_SLOTS, "the installation's size", &self->installation_size)
+            < 0
+        || plan_int(PyTuple_GET_ITEM(source, 3), 1, PLAN_MAX_SLOTS, "a device's size", &self->device_size) < 0
+        || plan_int(PyTuple_GET_ITEM(source, 4), 0, self->installation_size - 1, "the devices' slot",
+                    &self->devices_slot)
+               < 0) {
+        goto error;
+    }
+    PlanTree installation = {"installation", self->installation_size, 0, self->devices_slot, ACTIONS_ALL};
+    PlanTree device = {"device", self->device_size, 1, -1, ACTION_TEXT | ACTION_SHARED};
+    if (build_slots(PyTuple_GET_ITEM(source, 5), &installation, "a flag's slot", &self->flag_slots, &self->flag_count)
+            < 0
+        || build_slots(PyTuple_GET_ITEM(source, 6), &device, "a device line's slot", &self->line_slots,
+                       &self->line_count)
+               < 0
+        || build_step(&self->installation, PyTuple_GET_ITEM(source, 0), &installation, 0) < 0
+        || build_step(&self->device, PyTuple_GET_ITEM(source, 1), &device, 0) < 0) {
+        goto error;
+    }
+    return (PyObject *)self;
+error:
+    Py_DECREF(self);
+    return NULL;
+}
+
+static PyTypeObject plan_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "mcfcheck.native._fastread.Plan",
+    .tp_basicsize = sizeof(Plan),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Plan(plan_tuple): a reading plan (ReadingPlan.as_tuple()) made ready for read_installation().",
+    .tp_new = plan_new,
+    .tp_dealloc = (destructor)plan_dealloc,
+};
+
+/* --- reading installations ----------------------------------------------------- */
+
+/*
+ * read_installation() walks libxml2's tree as mcfcheck.rules.views.read_installation_fields()
+ * walks lxml's: the installation's or a device's own text where a concept is at ".", then
+ * the children of each element that the plan names (by local name, in the
+ * installation's namespace), where an element that repeats counts last; each device
+ * element, at any of the plan's places, read into a tuple of its own and added to the
+ * list of devices; the hub read as a device into its slot, and its children still read
+ * for the installation. The readings are tuples filled in place.
+ */
+
+/* The step below `step` that `node` is, if any. The first bytes of the names are compared
+ * before strcmp(): most differ at once. */
+static inline const PlanStep *
+matching(const PlanStep *step, const xmlNode *node, const xmlChar *namespace_href)
+{
+    if (node->type != XML_ELEMENT_NODE) {
+        return NULL;
+    }
+    const char *name = (const char *)node->name;
+    for (int i = 0; i < step->child_count; i++) {
+        const PlanStep *child = &step->children[i];
+        if (child->name[0] == name[0] && strcmp(child->name, name) == 0) {
+            return in_namespace(node, namespace_href) ? child : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* The stripped value of an attribute as lxml's get() reads it, where libxml2 does not hold
+ * it as one string: entities in it, or a default from the document's DTD. */
+static PyObject *
+attribute_through_lxml(struct LxmlDocument *document, xmlNode *element, const char *name)
+{
+    PyObject *proxy = (PyObject *)elementFactory(document, element);
+    if (proxy == NULL) {
+        return NULL;
+    }
+    PyObject *value = PyObject_CallMethod(proxy, "get", "s", name);
+    Py_DECREF(proxy);
+    if (value != NULL && value != Py_None && !PyUnicode_Check(value)) {
+        Py_DECREF(value);
+        PyErr_SetString(PyExc_TypeError, "lxml's get() gave an attribute's value that is not a str");
+        return NULL;
+    }
+    return stripped(value);
+}
+
+/* Read an attribute that the plan names (unqualified), with its element's line; nothing where it is absent. */
+static int
+read_attribute(struct LxmlDocument *document, xmlNode *element, const PlanAttribute *attribute, PyObject **slots)
+{
+    xmlAttr *found = element->properties;
+    while (found != NULL && (found->ns != NULL || strcmp((const char *)found->name, attribute->name) != 0)) {
+        found = found->next;
+    }
+    PyObject *value;
+    xmlNode *text = found != NULL ? found->children : NULL;
+    if (found != NULL
+        && (text == NULL
+            || (text->next == NULL && (text->type == XML_TEXT_NODE || text->type == XML_CDATA_SECTION_NODE)))) {
+        /* As libxml2's xmlGetNsProp(), which lxml's get() calls: the only text, or "". */
+        const xmlChar *content = text != NULL && text->content != NULL ? text->content : (const xmlChar *)"";
+        value = attribute->shared ? shared_content(content) : stripped_content(content);
+    } else if (found != NULL || (element->doc != NULL && element->doc->intSubset != NULL)) {
+        value = attribute_through_lxml(document, element, attribute->name);
+        if (value == Py_None) {
+            Py_DECREF(value);
+            return 0;
+        }
+    } else {
+        return 0;
+    }
+    if (put(&slots[attribute->value], value) < 0) {
+        return -1;
+    }
+    return attribute->line >= 0 ? put_line(&slots[attribute->line], element) : 0;
+}
+
+typedef struct {
+    struct LxmlDocument *document;
+    const Plan *plan;
+    const xmlChar *namespace_href; /* the installation's */
+} Reading;
+
+/* The text (and line) of an element that `step` reads as text. */
+static int
+read_text(xmlNode *element, const PlanStep *step, PyObject **slots)
+{
+    if (!(step->actions & ACTION_TEXT)) {
+        return 0;
+    }
+    if (put(&slots[step->value], (step->actions & ACTION_SHARED) ? shared_text(element) : stripped_text(element)) < 0) {
+        return -1;
+    }
+    return step->line >= 0 ? put_line(&slots[step->line], element) : 0;
+}
+
+static PyObject *read_device(const Reading *reading, xmlNode *element);
+
+/* Read what `step` names of `element`'s attributes and of its children, and below them, into `slots`. */
+static int
+walk(const Reading *reading, xmlNode *element, const PlanStep *step, PyObject **slots)
+{
+    for (int i = 0; i < step->attribute_count; i++) {
+        if (read_attribute(reading->document, element, &step->attributes[i], slots) < 0) {
+            return -1;
+        }
+    }
+    if (step->child_count == 0) {
+        return 0;
+    }
+    for (xmlNode *child = element->children; child != NULL; child = child->next) {
+        const PlanStep *sub = matching(step, child, reading->namespace_href);
+        if (sub == NULL) {
+            continue;
+        }
+        int actions = sub->actions;
+        if (read_text(child, sub, slots) < 0) {
+            return -1;
+        }
+        if ((actions & ACTION_FLAG) && put(&slots[sub->flag], Py_NewRef(Py_True)) < 0) {
+            return -1;
+        }
+        if ((actions & ACTION_HUB) && put(&slots[sub->flag], read_device(reading, child)) < 0) {
+            return -1;
+        }
+        if (actions & ACTION_DEVICE) {
+            /* Plan() lets only DEVICE nodes use this slot, and the reading starts it as a list. */
+            PyObject *device = read_device(reading, child);
+            if (device == NULL || PyList_Append(slots[sub->value], device) < 0) {
+                Py_XDECREF(device);
+                return -1;
+            }
+            Py_DECREF(device);
+        }
+        if ((sub->child_count > 0 || sub->attribute_count > 0) && walk(reading, child, sub, slots) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A new tuple of `size` slots, to fill in place (NULL until set; a tuple's deallocation and
+ * the garbage collector allow that). */
+static PyObject *
+new_reading(int size, PyObject ***slots)
+{
+    PyObject *tuple = PyTuple_New(size);
+    if (tuple != NULL) {
+        *slots = ((PyTupleObject *)tuple)->ob_item;
     }
     return tuple;
 }
 
-/* --- devices ------------------------------------------------------------------- */
-
-/*
- * The slots of a device's tuple, in order, each with the name mcfcheck.rules.views gives
- * it (DEVICE_FIELDS): the names are exported, and a test checks that both agree.
- */
-#define DEVICE_FIELD_LIST(X)                                                                                 \
-    X(DEVICE_ELEMENT, "element")                                                                             \
-    X(DEVICE_TYPE, "device_type")                                                                            \
-    X(DEVICE_ID, "device_id")                                                                                \
-    X(DEVICE_ID_LINE, "device_id_line")                                                                      \
-    X(DEVICE_MANUFACTURER, "manufacturer")                                                                   \
-    X(DEVICE_MODEL, "model")                                                                                 \
-    X(DEVICE_FIRMWARE_VERSION, "firmware_version")                                                           \
-    X(DEVICE_PAYMENT_MODE, "payment_mode")                                                                   \
-    X(DEVICE_AUXILIARY_LOAD, "auxiliary_load")
-
-#define FIELD_SLOT(slot, name) slot,
-#define FIELD_NAME(slot, name) name,
-
-enum { DEVICE_FIELD_LIST(FIELD_SLOT) DEVICE_SLOTS };
-static const char *const device_field_names[] = {DEVICE_FIELD_LIST(FIELD_NAME)};
-
-static PyObject *
-read_device(struct LxmlDocument *document, xmlNode *device, const xmlChar *ns)
+/* Set the slots never read to None. */
+static void
+fill_none(PyObject **slots, int size)
 {
-    PyObject *slots[DEVICE_SLOTS] = {NULL};
-    if (put(&slots[DEVICE_ELEMENT], (PyObject *)elementFactory(document, device)) < 0) {
-        goto error;
-    }
-    for (xmlNode *child = device->children; child != NULL; child = child->next) {
-        if (child->type != XML_ELEMENT_NODE) {
-            continue;
-        }
-        if (is_named(child, ns, "DeviceID")) {
-            if (put_text(&slots[DEVICE_ID], child) < 0 || put_line(&slots[DEVICE_ID_LINE], child) < 0) {
-                goto error;
-            }
-        } else if (is_named(child, ns, "DeviceType")) {
-            if (put(&slots[DEVICE_TYPE], shared_text(child)) < 0) {
-                goto error;
-            }
-        } else if (is_named(child, ns, "DeviceModel")) {
-            for (xmlNode *part = child->children; part != NULL; part = part->next) {
-                int index = is_named(part, ns, "Manufacturer")      ? DEVICE_MANUFACTURER
-                            : is_named(part, ns, "Model")           ? DEVICE_MODEL
-                            : is_named(part, ns, "FirmwareVersion") ? DEVICE_FIRMWARE_VERSION
-                                                                    : -1;
-                if (index >= 0 && put_shared(&slots[index], part) < 0) {
-                    goto error;
-                }
-            }
-        } else if (is_named(child, ns, "PaymentMode")) {
-            if (put_shared(&slots[DEVICE_PAYMENT_MODE], child) < 0) {
-                goto error;
-            }
-        } else if (is_named(child, ns, "AuxiliaryLoad")) {
-            if (put_shared(&slots[DEVICE_AUXILIARY_LOAD], child) < 0) {
-                goto error;
-            }
+    for (int i = 0; i < size; i++) {
+        if (slots[i] == NULL) {
+            slots[i] = Py_NewRef(Py_None);
         }
     }
-    if (slots[DEVICE_ID_LINE] == NULL && put(&slots[DEVICE_ID_LINE], PyLong_FromLong(0)) < 0) {
+}
+
+/* A device's reading: its element (lxml's proxy), then what the device's tree reads (its own text first, for a
+ * concept at "."); its lines 0 where absent. */
+static PyObject *
+read_device(const Reading *reading, xmlNode *element)
+{
+    const Plan *plan = reading->plan;
+    PyObject **slots;
+    PyObject *tuple = new_reading(plan->device_size, &slots);
+    if (tuple == NULL) {
+        return NULL;
+    }
+    if (put(&slots[0], (PyObject *)elementFactory(reading->document, element)) < 0
+        || read_text(element, &plan->device, slots) < 0 || walk(reading, element, &plan->device, slots) < 0) {
         goto error;
     }
-    return as_tuple(slots, DEVICE_SLOTS);
+    for (int i = 0; i < plan->line_count; i++) {
+        PyObject **slot = &slots[plan->line_slots[i]];
+        if ((*slot == NULL || *slot == Py_None) && put(slot, PyLong_FromLong(0)) < 0) {
+            goto error;
+        }
+    }
+    fill_none(slots, plan->device_size);
+    return tuple;
 error:
-    release(slots, DEVICE_SLOTS);
+    Py_DECREF(tuple);
     return NULL;
 }
 
-/* --- installations ------------------------------------------------------------- */
-
-/* The slots of an installation's tuple, with their names in mcfcheck.rules.views (INSTALLATION_FIELDS). */
-#define INSTALLATION_FIELD_LIST(X)                                                                           \
-    X(REFERENCE, "reference")                                                                                \
-    X(REFERENCE_LINE, "reference_line")                                                                      \
-    X(STATUS, "status")                                                                                      \
-    X(MPAN, "mpan")                                                                                          \
-    X(MPAN_LINE, "mpan_line")                                                                                \
-    X(MPRN, "mprn")                                                                                          \
-    X(MPRN_LINE, "mprn_line")                                                                                \
-    X(HUB, "hub")                                                                                            \
-    X(ICCID, "iccid")                                                                                        \
-    X(ICCID_LINE, "iccid_line")                                                                              \
-    X(IMSI, "imsi")                                                                                          \
-    X(IMSI_LINE, "imsi_line")                                                                                \
-    X(STATIC_IP, "static_ip")                                                                                \
-    X(STATIC_IP_LINE, "static_ip_line")                                                                      \
-    X(APN, "apn")                                                                                            \
-    X(DEVICES, "devices")                                                                                    \
-    X(PREPAYMENT, "prepayment")                                                                              \
-    X(UTRN_CUTOVER_HOURS, "utrn_cutover_hours")                                                              \
-    X(DORMANT_NOTICE, "dormant_notice")                                                                      \
-    X(FIRMWARE_NOTICE_DATE, "firmware_notice_date")                                                          \
-    X(PLANNED_UPGRADE_DATE, "planned_upgrade_date")                                                          \
-    X(MIGRATION_NOTICE_DATE, "migration_notice_date")                                                        \
-    X(PLANNED_MIGRATION_DATE, "planned_migration_date")                                                      \
-    X(SHORTER_NOTICE_AGREED, "shorter_notice_agreed")
-
-enum { INSTALLATION_FIELD_LIST(FIELD_SLOT) INSTALLATION_SLOTS };
-static const char *const installation_field_names[] = {INSTALLATION_FIELD_LIST(FIELD_NAME)};
-
-static int
-read_meter_points(PyObject **slots, xmlNode *points, const xmlChar *ns)
-{
-    for (xmlNode *point = points->children; point != NULL; point = point->next) {
-        if (is_named(point, ns, "MPANCore")) {
-            if (put_text(&slots[MPAN], point) < 0 || put_line(&slots[MPAN_LINE], point) < 0) {
-                return -1;
-            }
-        } else if (is_named(point, ns, "MPRN")) {
-            if (put_text(&slots[MPRN], point) < 0 || put_line(&slots[MPRN_LINE], point) < 0) {
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-static int
-read_hub(PyObject **slots, struct LxmlDocument *document, xmlNode *hub, const xmlChar *ns)
-{
-    if (put(&slots[HUB], read_device(document, hub, ns)) < 0) {
-        return -1;
-    }
-    for (xmlNode *child = hub->children; child != NULL; child = child->next) {
-        if (!is_named(child, ns, "WAN")) {
-            continue;
-        }
-        for (xmlNode *setting = child->children; setting != NULL; setting = setting->next) {
-            int index = is_named(setting, ns, "ICCID")             ? ICCID
-                        : is_named(setting, ns, "IMSI")            ? IMSI
-                        : is_named(setting, ns, "StaticIPAddress") ? STATIC_IP
-                        : is_named(setting, ns, "APN")             ? APN
-                                                                   : -1;
-            if (index < 0) {
-                continue;
-            }
-            if ((index == APN ? put_shared(&slots[index], setting) : put_text(&slots[index], setting)) < 0) {
-                return -1;
-            }
-            if (index != APN && put_line(&slots[index + 1], setting) < 0) {
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-static int
-read_devices(PyObject **slots, struct LxmlDocument *document, xmlNode *devices, const xmlChar *ns)
-{
-    /* Every device at the path counts, in a repeated container too. */
-    PyObject *list = slots[DEVICES] != NULL ? Py_NewRef(slots[DEVICES]) : PyList_New(0);
-    if (list == NULL) {
-        return -1;
-    }
-    for (xmlNode *device = devices->children; device != NULL; device = device->next) {
-        if (!is_named(device, ns, "Device")) {
-            continue;
-        }
-        PyObject *fields = read_device(document, device, ns);
-        if (fields == NULL || PyList_Append(list, fields) < 0) {
-            Py_XDECREF(fields);
-            Py_DECREF(list);
-            return -1;
-        }
-        Py_DECREF(fields);
-    }
-    return put(&slots[DEVICES], list);
-}
-
-static int
-read_notice(PyObject **slots, xmlNode *notice, const xmlChar *ns)
-{
-    if (put(&slots[DORMANT_NOTICE], Py_NewRef(Py_True)) < 0) {
-        return -1;
-    }
-    for (xmlNode *child = notice->children; child != NULL; child = child->next) {
-        int index = is_named(child, ns, "FirmwareNoticeDate")     ? FIRMWARE_NOTICE_DATE
-                    : is_named(child, ns, "PlannedUpgradeDate")   ? PLANNED_UPGRADE_DATE
-                    : is_named(child, ns, "MigrationNoticeDate")  ? MIGRATION_NOTICE_DATE
-                    : is_named(child, ns, "PlannedMigrationDate") ? PLANNED_MIGRATION_DATE
-                    : is_named(child, ns, "ShorterNoticeAgreed")  ? SHORTER_NOTICE_AGREED
-                                                                  : -1;
-        if (index >= 0 && (index == SHORTER_NOTICE_AGREED ? put_shared : put_text)(&slots[index], child) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int
-read_child(PyObject **slots, struct LxmlDocument *document, xmlNode *child, const xmlChar *ns)
-{
-    if (is_named(child, ns, "InstallationReference")) {
-        if (put_text(&slots[REFERENCE], child) < 0 || put_line(&slots[REFERENCE_LINE], child) < 0) {
-            return -1;
-        }
-    } else if (is_named(child, ns, "Status")) {
-        return put_shared(&slots[STATUS], child);
-    } else if (is_named(child, ns, "MeterPoints")) {
-        return read_meter_points(slots, child, ns);
-    } else if (is_named(child, ns, "CommunicationsHub")) {
-        return read_hub(slots, document, child, ns);
-    } else if (is_named(child, ns, "Devices")) {
-        return read_devices(slots, document, child, ns);
-    } else if (is_named(child, ns, "Prepayment")) {
-        if (put(&slots[PREPAYMENT], Py_NewRef(Py_True)) < 0) {
-            return -1;
-        }
-        for (xmlNode *setting = child->children; setting != NULL; setting = setting->next) {
-            if (is_named(setting, ns, "UTRNCutoverHours") && put_shared(&slots[UTRN_CUTOVER_HOURS], setting) < 0) {
-                return -1;
-            }
-        }
-    } else if (is_named(child, ns, "DormantNotice")) {
-        return read_notice(slots, child, ns);
-    }
-    return 0;
-}
-
 static PyObject *
-read_installation(PyObject *module, PyObject *element)
+read_installation(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!PyObject_TypeCheck(element, element_type)) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "read_installation(element, plan) takes two arguments");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], element_type)) {
         PyErr_SetString(PyExc_TypeError, "read_installation() takes an lxml element");
         return NULL;
     }
-    struct LxmlElement *installation = (struct LxmlElement *)element;
+    if (!PyObject_TypeCheck(args[1], &plan_type)) {
+        PyErr_Format(PyExc_TypeError, "read_installation() takes a Plan, not %.100s", Py_TYPE(args[1])->tp_name);
+        return NULL;
+    }
+    struct LxmlElement *installation = (struct LxmlElement *)args[0];
     xmlNode *node = installation->_c_node;
-    if (node == NULL) {
-        PyErr_SetString(PyExc_ValueError, "the element has no node");
+    if (node == NULL || node->type != XML_ELEMENT_NODE) {
+        PyErr_SetString(PyExc_ValueError, "read_installation() takes an element");
         return NULL;
     }
-    const xmlChar *ns = node->ns != NULL ? node->ns->href : NULL;
-    PyObject *slots[INSTALLATION_SLOTS] = {NULL};
-    for (xmlNode *child = node->children; child != NULL; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE && read_child(slots, installation->_doc, child, ns) < 0) {
-            release(slots, INSTALLATION_SLOTS);
-            return NULL;
-        }
-    }
-    if (slots[DEVICES] == NULL && put(&slots[DEVICES], PyList_New(0)) < 0) {
-        release(slots, INSTALLATION_SLOTS);
+    const Plan *plan = (const Plan *)args[1];
+    Reading reading = {installation->_doc, plan, node->ns != NULL ? node->ns->href : NULL};
+    PyObject **slots;
+    PyObject *tuple = new_reading(plan->installation_size, &slots);
+    if (tuple == NULL) {
         return NULL;
     }
-    PyObject **flags[] = {&slots[PREPAYMENT], &slots[DORMANT_NOTICE]};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        if (*flags[i] == NULL) {
-            *flags[i] = Py_NewRef(Py_False);
+    if (put(&slots[plan->devices_slot], PyList_New(0)) < 0) {
+        goto error;
+    }
+    for (int i = 0; i < plan->flag_count; i++) {
+        if (put(&slots[plan->flag_slots[i]], Py_NewRef(Py_False)) < 0) {
+            goto error;
         }
     }
-    return as_tuple(slots, INSTALLATION_SLOTS);
+    if (read_text(node, &plan->installation, slots) < 0 || walk(&reading, node, &plan->installation, slots) < 0) {
+        goto error;
+    }
+    fill_none(slots, plan->installation_size);
+    return tuple;
+error:
+    Py_DECREF(tuple);
+    return NULL;
 }
 
 /* --- streaming parse ------------------------------------------------------------ */
@@ -1496,8 +1850,8 @@ static PyMethodDef methods[] = {
      "repeated_positions(fingerprints, table, start, stop) -> bytes: the positions of repeated fingerprints."},
     {"tune_allocator", tune_allocator, METH_NOARGS,
      "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
-    {"read_installation", read_installation, METH_O,
-     "read_installation(element) -> tuple: an installation's fields (see _fastread.pyi)."},
+    {"read_installation", (PyCFunction)(void (*)(void))read_installation, METH_FASTCALL,
+     "read_installation(element, plan) -> tuple: an installation's fields, read by a Plan (see _fastread.pyi)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1505,27 +1859,6 @@ static struct PyModuleDef module_definition = {
     PyModuleDef_HEAD_INIT, "mcfcheck.native._fastread",
     "Installations found and read on libxml2's tree in C.", -1, methods,
 };
-
-/* Add the names of a tuple's slots to the module, as a tuple of strings called `attribute`. */
-static int
-add_names(PyObject *module, const char *attribute, const char *const *names, int count)
-{
-    PyObject *tuple = PyTuple_New(count);
-    if (tuple == NULL) {
-        return -1;
-    }
-    for (int i = 0; i < count; i++) {
-        PyObject *name = PyUnicode_FromString(names[i]);
-        if (name == NULL) {
-            Py_DECREF(tuple);
-            return -1;
-        }
-        PyTuple_SET_ITEM(tuple, i, name);
-    }
-    int added = PyModule_AddObjectRef(module, attribute, tuple);
-    Py_DECREF(tuple);
-    return added;
-}
 
 PyMODINIT_FUNC
 PyInit__fastread(void)
@@ -1539,7 +1872,7 @@ PyInit__fastread(void)
     if (bound < 0 || import_lxml__etree() < 0) {
         return NULL;
     }
-    if (PyType_Ready(&record_parser_type) < 0 || PyType_Ready(&key_buffer_type) < 0) {
+    if (PyType_Ready(&record_parser_type) < 0 || PyType_Ready(&key_buffer_type) < 0 || PyType_Ready(&plan_type) < 0) {
         return NULL;
     }
     build_crc_table();
@@ -1548,8 +1881,7 @@ PyInit__fastread(void)
         && (PyModule_AddStringConstant(module, "LXML_VERSION", LXML_VERSION_STRING) < 0
             || PyModule_AddObjectRef(module, "RecordParser", (PyObject *)&record_parser_type) < 0
             || PyModule_AddObjectRef(module, "KeyBuffer", (PyObject *)&key_buffer_type) < 0
-            || add_names(module, "DEVICE_FIELDS", device_field_names, DEVICE_SLOTS) < 0
-            || add_names(module, "INSTALLATION_FIELDS", installation_field_names, INSTALLATION_SLOTS) < 0)) {
+            || PyModule_AddObjectRef(module, "Plan", (PyObject *)&plan_type) < 0)) {
         Py_DECREF(module);
         return NULL;
     }

@@ -3,13 +3,10 @@
 from lxml import etree
 
 from mcfcheck.rules.views import InstallationFields
+from mcfcheck.schema.binding import PlanTuple
 
 #: The lxml version the module was compiled against (it loads under that version only).
 LXML_VERSION: str
-#: The names of the slots of a device's and an installation's tuples, in order: those of
-#: mcfcheck.rules.views.DEVICE_FIELDS and INSTALLATION_FIELDS.
-DEVICE_FIELDS: tuple[str, ...]
-INSTALLATION_FIELDS: tuple[str, ...]
 
 def count_lines(data: bytes | bytearray | memoryview, /) -> int:
     """The line feeds in ``data`` (as ``data.count(b"\\n")``, many bytes at a time)."""
@@ -33,8 +30,25 @@ def repeated_positions(
 def tune_allocator() -> bool:
     """Turn off glibc malloc's fast bins in this process (see _fastread.c); whether it did."""
 
-def read_installation(element: etree._Element, /) -> InstallationFields:
-    """The installation's fields, as :func:`mcfcheck.rules.views.read_installation_fields` reads them."""
+class Plan:
+    """A dialect's reading plan, in C structures for :func:`read_installation`.
+
+    Made once from :meth:`mcfcheck.schema.binding.ReadingPlan.as_tuple`; its shape is
+    checked here (TypeError for a wrong type, ValueError for a wrong value: a slot
+    outside its reading, devices read into another slot than the list's, an action a
+    device's tree may not have, a name that is empty or holds NUL or braces, two
+    children of one node with one name, a tree deeper than 256 levels).
+    """
+
+    def __new__(cls, plan: PlanTuple, /) -> Plan: ...
+
+def read_installation(element: etree._Element, plan: Plan, /) -> InstallationFields:
+    """The installation's fields read by ``plan``, as :func:`mcfcheck.rules.views.read_installation_fields` reads them.
+
+    The same values, the same types: texts as ``str`` (those the plan shares, one
+    string per repeated value), lines as ``int``, the devices' elements as lxml's own
+    proxies.
+    """
 
 class KeyBuffer:
     """A key store's occurrences in C: fingerprints in memory, records written to ``fd``.

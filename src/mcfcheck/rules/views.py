@@ -22,13 +22,15 @@ from mcfcheck.native import FAST
 from mcfcheck.schema import binding as binding_fields
 from mcfcheck.schema.binding import (
     DEVICE,
+    DEVICE_LINE_SLOTS,
+    DEVICES_SLOT,
     FLAG,
+    FLAG_SLOTS,
     HUB,
     TEXT,
     Binding,
     PlanNode,
     ReadingPlan,
-    bundled_bindings,
     plan_of,
 )
 
@@ -225,8 +227,8 @@ def device_xpath(binding: Binding, slot: int, concept: str) -> str:
 _Text = str | None
 _Line = int | None
 
-#: The names of a device's fields, in the order of :data:`DeviceFields` (the C reader
-#: exports the names of its slots, and a test checks that they agree).
+#: The names of a device's fields, in the order of :data:`DeviceFields` (the reading
+#: plan's slots, which both readers take from the plan).
 DEVICE_FIELDS: Final = binding_fields.DEVICE_FIELDS
 #: The names of an installation's fields, in the order of :data:`InstallationFields`.
 INSTALLATION_FIELDS: Final = binding_fields.INSTALLATION_FIELDS
@@ -297,11 +299,6 @@ def _walk(element: etree._Element, node: _Node, slots: list[object], device: _No
             _walk(child, sub, slots, device)
 
 
-_DEVICE_ID_LINE: Final = DEVICE_FIELDS.index("device_id_line")
-_DEVICES: Final = INSTALLATION_FIELDS.index("devices")
-_FLAGS: Final = (INSTALLATION_FIELDS.index("prepayment"), INSTALLATION_FIELDS.index("dormant_notice"))
-
-
 def _own_text(element: etree._Element, node: _Node, slots: list[object]) -> None:
     """A concept bound to the element itself (path "."): its own text."""
     if node.actions & TEXT:
@@ -315,8 +312,9 @@ def _read_device(element: etree._Element, device: _Node) -> DeviceFields:
     slots[0] = element
     _own_text(element, device, slots)
     _walk(element, device, slots, device)
-    if slots[_DEVICE_ID_LINE] is None:
-        slots[_DEVICE_ID_LINE] = 0
+    for line in DEVICE_LINE_SLOTS:
+        if slots[line] is None:
+            slots[line] = 0
     return tuple(slots)  # type: ignore[return-value]
 
 
@@ -326,20 +324,20 @@ def read_installation_fields(element: etree._Element, plan: ReadingPlan) -> Inst
     assert isinstance(tag, str)
     installation, device = _python_plan(plan, tag[1 : tag.index("}")] if tag.startswith("{") else None)
     slots: list[object] = [None] * len(INSTALLATION_FIELDS)
-    slots[_DEVICES] = []
-    for flag in _FLAGS:
+    slots[DEVICES_SLOT] = []
+    for flag in FLAG_SLOTS:
         slots[flag] = False
     _own_text(element, installation, slots)
     _walk(element, installation, slots, device)
     return tuple(slots)  # type: ignore[return-value]
 
 
-def _c_reader(plan: ReadingPlan) -> Callable[[etree._Element], InstallationFields] | None:
-    """The C reader for ``plan``, when the C module is used and reads it."""
-    if FAST is None or plan != plan_of(bundled_bindings()[0]):
-        return None
-    reader: Callable[[etree._Element], InstallationFields] = FAST.read_installation
-    return reader
+@cache
+def fast_plan(plan: ReadingPlan) -> object:
+    """The C reader's form of ``plan`` (``_fastread.Plan``), made once per plan; needs the C module."""
+    assert FAST is not None
+    made: object = FAST.Plan(plan.as_tuple())
+    return made
 
 
 #: Whether installations are read in C (see :mod:`mcfcheck.native._fastread`).
@@ -347,18 +345,24 @@ FAST_READER = FAST is not None
 
 
 class Reader:
-    """Reads the installations of one dialect into views: in C when it can, else through lxml."""
+    """Reads the installations of one dialect into views: in C where the C module is built, else through lxml."""
 
-    __slots__ = ("binding", "fast", "plan")
+    __slots__ = ("binding", "fast", "plan", "read_fast")
 
     def __init__(self, binding: Binding) -> None:
         self.binding = binding
         self.plan = plan_of(binding)
-        self.fast = _c_reader(self.plan)
+        #: The C reader, and the plan it reads by; None without the C module.
+        self.read_fast: Callable[[etree._Element, object], InstallationFields] | None = None
+        self.fast: object = None
+        if FAST is not None:
+            self.read_fast = FAST.read_installation
+            self.fast = fast_plan(self.plan)
 
     def fields(self, element: etree._Element) -> InstallationFields:
         """An installation's fields, before value maps."""
-        return self.fast(element) if self.fast is not None else read_installation_fields(element, self.plan)
+        read = self.read_fast
+        return read(element, self.fast) if read is not None else read_installation_fields(element, self.plan)
 
     def installation(self, element: etree._Element) -> InstallationView:
         """The rules' view of an installation."""

@@ -402,6 +402,19 @@ HUB: Final = 16
 #: ``attributes`` are (local name, value slot, line slot, shared); ``children`` nodes.
 PlanNode = tuple[str, int, int, int, int, tuple[tuple[str, int, int, bool], ...], tuple["PlanNode", ...]]
 
+#: The slots of a reading that hold a value where the plan reads nothing into them:
+#: the installation's devices (a new list), its flags (False), and a device's lines (0).
+DEVICES_SLOT: Final = INSTALLATION_FIELDS.index("devices")
+FLAG_SLOTS: Final = tuple(
+    INSTALLATION_FIELDS.index(item.name) for item in CONCEPTS if item.parent == "installation" and item.kind == "flag"
+)
+DEVICE_LINE_SLOTS: Final = tuple(
+    DEVICE_FIELDS.index(f"{item.name}_line") for item in CONCEPTS if item.parent == "device" and item.line
+)
+
+#: A reading plan as the C reader takes it (:meth:`ReadingPlan.as_tuple`).
+PlanTuple = tuple[PlanNode, PlanNode, int, int, int, tuple[int, ...], tuple[int, ...]]
+
 
 @dataclass(frozen=True)
 class ReadingPlan:
@@ -413,9 +426,22 @@ class ReadingPlan:
     installation: PlanNode
     device: PlanNode
 
-    def as_tuple(self) -> tuple[PlanNode, PlanNode, int, int]:
-        """The plan as the C reader takes it: the two trees and the sizes of the two readings."""
-        return self.installation, self.device, len(INSTALLATION_FIELDS), len(DEVICE_FIELDS)
+    def as_tuple(self) -> PlanTuple:
+        """The plan as the C reader takes it (``mcfcheck.native._fastread.Plan``).
+
+        The two trees, the sizes of the two readings, and the slots that hold a value
+        where nothing is read: the devices' (a list), the flags' (False) and a device's
+        lines' (0).
+        """
+        return (
+            self.installation,
+            self.device,
+            len(INSTALLATION_FIELDS),
+            len(DEVICE_FIELDS),
+            DEVICES_SLOT,
+            FLAG_SLOTS,
+            DEVICE_LINE_SLOTS,
+        )
 
 
 class _Trie:
