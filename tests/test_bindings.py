@@ -434,3 +434,31 @@ def test_a_binding_the_writer_cannot_write_is_one_line(tmp_path: Path, capsys: p
     assert not output.exists()
     assert main(["generate", "-o", str(INVENTORY_BINDING), "--binding", str(INVENTORY_BINDING)]) == 2
     assert "is an input of this run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "other"),
+    [
+        (('mprn = "MeterPoints/MPRN"', 'mprn = "MeterPoints/MPANCore"'), "installation.mprn", "installation.mpan"),
+        (
+            ('prepayment = "Prepayment"', 'prepayment = "DormantNotice"'),
+            "installation.dormant_notice",
+            "installation.prepayment",
+        ),
+        (('hub = "CommunicationsHub"', 'hub = "Prepayment"'), "installation.prepayment", "installation.hub"),
+        (('status = "Status"', 'status = "Devices/Device"'), "installation.devices", "installation.status"),
+    ],
+)
+def test_two_concepts_one_element_cannot_hold_are_one_line_naming_the_second(
+    change: tuple[str, str], key: str, other: str
+) -> None:
+    """A plan node holds one value and one flag: the second concept there was silently not read."""
+    text = (ROOT / "schemas" / "mcf-1.0.binding.toml").read_text(encoding="utf-8")
+    assert change[0] in text
+    changed = text.replace(change[0], change[1])
+    line = next(
+        number for number, row in enumerate(changed.splitlines(), 1) if row.startswith(key.split(".")[1] + " =")
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_binding(changed, "b.toml")
+    assert str(raised.value).startswith(f"b.toml:{line}: {key} is at the element of {other}: an element can hold one ")

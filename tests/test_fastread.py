@@ -30,6 +30,7 @@ from mcfcheck.schema.binding import (
     Binding,
     PlanNode,
     ReadingPlan,
+    concept,
     default_binding,
     parse_binding,
     plan_of,
@@ -256,6 +257,17 @@ def _bindings(draw: st.DrawFn) -> Binding:
     # one place: a plan's node has one value slot and one flag slot.
     places = set(devices.values())
     paths = {name: steps for name, steps in paths.items() if steps not in places}
+    # Nor two texts in one element (a binding that asks it is refused).
+    texts: set[tuple[str, tuple[str, ...]]] = set()
+    for name in list(paths):
+        steps = paths[name]
+        item = concept(name)
+        if item.kind != "text" or (steps and steps[-1].startswith("@")):
+            continue
+        if (item.parent, steps) in texts:
+            del paths[name]
+        else:
+            texts.add((item.parent, steps))
     flagged: set[tuple[str, ...]] = set()
     for name in ("hub", "prepayment", "dormant_notice"):
         if name in paths and paths[name] in flagged:

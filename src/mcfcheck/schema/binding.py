@@ -321,7 +321,9 @@ def parse_binding(text: str, source: str) -> Binding:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not a valid TOML binding: {error}") from None
-    return _Reader(source, text).read(document)
+    binding = _Reader(source, text).read(document)
+    plan_of(binding)  # Two concepts that one element cannot hold are an error now, not when reading.
+    return binding
 
 
 def load_binding(path: Path) -> Binding:
@@ -451,6 +453,17 @@ class _Trie:
         self.value = self.line = self.flag = -1
         self.attributes: list[tuple[str, int, int, bool]] = []
         self.children: dict[str, _Trie] = {}
+        #: Which key of the binding took the node's value slot and its flag slot.
+        self.claims: dict[str, str] = {}
+
+    def claim(self, slot: str, key: str, binding: Binding) -> None:
+        """Take the node's ``slot`` ("value" or "flag") for ``key``: an element holds one of each."""
+        other = self.claims.setdefault(slot, key)
+        if other != key:
+            raise ConfigError(
+                f"{binding.where(key)}: {key} is at the element of {other}: an element can hold one "
+                f"{'text concept or list of devices' if slot == 'value' else 'of hub, prepayment and dormant notice'}"
+            )
 
     def at(self, steps: Path_) -> _Trie:
         node = self
@@ -470,13 +483,14 @@ class _Trie:
         )
 
 
-def _place_text(root: _Trie, steps: Path_, item: Concept, fields: tuple[str, ...]) -> None:
+def _place_text(root: _Trie, steps: Path_, item: Concept, fields: tuple[str, ...], binding: Binding) -> None:
     value = fields.index(item.name)
     line = fields.index(f"{item.name}_line") if item.line else -1
     if steps and steps[-1].startswith("@"):
         root.at(steps[:-1]).attributes.append((steps[-1][1:], value, line, item.shared))
         return
     node = root.at(steps)
+    node.claim("value", f"{item.parent}.{item.name}", binding)
     node.actions |= TEXT | (SHARED if item.shared else 0)
     node.value, node.line = value, line
 
@@ -488,21 +502,24 @@ def reading_plan(binding: Binding) -> ReadingPlan:
     for name, steps in binding.paths.items():
         item = concept(name)
         if item.parent == "device":
-            _place_text(device, steps, item, DEVICE_FIELDS)
+            _place_text(device, steps, item, DEVICE_FIELDS, binding)
         elif item.parent != "installation":
             continue
         elif item.kind == "text":
-            _place_text(installation, steps, item, INSTALLATION_FIELDS)
+            _place_text(installation, steps, item, INSTALLATION_FIELDS, binding)
         elif item.kind == "flag":
             node = installation.at(steps)
+            node.claim("flag", f"installation.{name}", binding)
             node.actions |= FLAG
             node.flag = INSTALLATION_FIELDS.index(name)
         elif item.kind == "element":
             node = installation.at(steps)
+            node.claim("flag", f"installation.{name}", binding)
             node.actions |= HUB
             node.flag = INSTALLATION_FIELDS.index(name)
     for steps in dict.fromkeys(binding.devices.values()):
         node = installation.at(steps)
+        node.claim("value", "installation.devices", binding)
         node.actions |= DEVICE
         node.value = INSTALLATION_FIELDS.index("devices")
     return ReadingPlan(installation.freeze(), device.freeze())
