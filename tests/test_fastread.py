@@ -420,15 +420,17 @@ def test_a_dialect_of_its_own_reads_as_placed() -> None:
         "firmware_version": None,
         "payment_mode": None,
         "auxiliary_load": None,
+        "place": -1,
     }
     devices = fields["devices"]
     assert isinstance(devices, list)
     # Every device at any of the paths, in document order; the one in another namespace is not one.
-    assert [(device[1], device[2], device[3], device[7]) for device in devices] == [
-        ("ESME", "E-1", 5, "Credit"),
-        ("GSME", "G-2", 6, None),
-        (None, "E-2", 7, None),
-        ("PPMID", "X-1", 9, None),
+    # Each with its place: the index of its path among the binding's device paths.
+    assert [(device[1], device[2], device[3], device[7], device[-1]) for device in devices] == [
+        ("ESME", "E-1", 5, "Credit", 0),
+        ("GSME", "G-2", 6, None, 1),
+        (None, "E-2", 7, None, 0),
+        ("PPMID", "X-1", 9, None, 2),
     ]
 
 
@@ -455,6 +457,7 @@ def test_the_readings_have_the_views_fields() -> None:
     assert INSTALLATION_FIELDS[plan[4]] == "devices"
     assert [INSTALLATION_FIELDS[slot] for slot in plan[5]] == ["prepayment", "dormant_notice"]
     assert [DEVICE_FIELDS[slot] for slot in plan[6]] == ["device_id_line"]
+    assert DEVICE_FIELDS[plan[7]] == "place"
     element = etree.fromstring(b"<Installation><CommunicationsHub/></Installation>")
     fields = dict(zip(INSTALLATION_FIELDS, fastread.read_installation(element, BUNDLED), strict=True))
     hub = fields.pop("hub")
@@ -465,7 +468,8 @@ def test_the_readings_have_the_views_fields() -> None:
     }
     assert isinstance(hub, tuple)
     assert dict(zip(DEVICE_FIELDS, hub, strict=True)) == {
-        name: element[0] if name == "element" else 0 if name == "device_id_line" else None for name in DEVICE_FIELDS
+        name: element[0] if name == "element" else 0 if name == "device_id_line" else -1 if name == "place" else None
+        for name in DEVICE_FIELDS
     }
     element = etree.fromstring(
         b"<Installation><InstallationReference>R-1</InstallationReference><Status>Active</Status>"
@@ -539,7 +543,9 @@ _INSTALLATION, _DEVICE = _PLAN[0], _PLAN[1]
 _TEXT_INTO_DEVICES = ("Odd", TEXT, _PLAN[4], -1, -1, (), ())
 _MISPLACED: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("a list", lambda: list(_PLAN), TypeError, "must be a tuple"),
-    ("too short", lambda: _PLAN[:4], ValueError, "7 items"),
+    ("too short", lambda: _PLAN[:4], ValueError, "8 items"),
+    ("a place beyond a device's reading", lambda: _replace(_PLAN, 7, 10), ValueError, "device place's slot"),
+    ("a place in the element's slot", lambda: _replace(_PLAN, 7, 0), ValueError, "device place's slot"),
     ("a size as text", lambda: _replace(_PLAN, 2, "24"), TypeError, "must be an int"),
     ("no slots", lambda: _replace(_PLAN, 3, 0), ValueError, "a device's size"),
     ("a huge size", lambda: _replace(_PLAN, 2, 2**80), ValueError, "installation's size"),
@@ -552,7 +558,7 @@ _MISPLACED: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("a name with NUL", lambda: _replace(_PLAN, 0, _node(_INSTALLATION, 0, "A\0B")), ValueError, "not a name"),
     ("a Clark name", lambda: _replace(_PLAN, 0, _node(_INSTALLATION, 0, "{u}A")), ValueError, "not a name"),
     ("an unknown action", lambda: _replace(_PLAN, 0, _node(_INSTALLATION, 1, 32)), ValueError, "actions"),
-    ("a slot beyond", lambda: _replace(_PLAN, 1, _node(_DEVICE, 2, 9)), ValueError, "value slot"),
+    ("a slot beyond", lambda: _replace(_PLAN, 1, _node(_DEVICE, 2, 10)), ValueError, "value slot"),
     ("a line below -1", lambda: _replace(_PLAN, 1, _node(_DEVICE, 3, -2)), ValueError, "line slot"),
     (
         "text into the devices' slot",
@@ -562,9 +568,15 @@ _MISPLACED: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ),
     (
         "devices into another slot",
-        lambda: _replace(_PLAN, 0, _node(_INSTALLATION, 6, (("Odd", DEVICE, 3, -1, -1, (), ()),))),
+        lambda: _replace(_PLAN, 0, _node(_INSTALLATION, 6, (("Odd", DEVICE, 3, 0, -1, (), ()),))),
         ValueError,
         "not the list of devices",
+    ),
+    (
+        "devices without their place",
+        lambda: _replace(_PLAN, 0, _node(_INSTALLATION, 6, (("Odd", DEVICE, 15, -1, -1, (), ()),))),
+        ValueError,
+        "without their place",
     ),
     (
         "devices in a device",

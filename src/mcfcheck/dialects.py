@@ -231,8 +231,8 @@ def record_of(element: etree._Element, binding: Binding) -> Record:
     return Record(
         values=_texts(fields, INSTALLATION_FIELDS, binding),
         flags={name for name in ("prepayment", "dormant_notice") if named[name] is True},
-        hub=_texts(hub[1:], DEVICE_FIELDS[1:], binding) if isinstance(hub, tuple) else None,
-        devices=[_texts(device[1:], DEVICE_FIELDS[1:], binding) for device in devices],
+        hub=_texts(hub[1:-1], DEVICE_FIELDS[1:-1], binding) if isinstance(hub, tuple) else None,
+        devices=[_texts(device[1:-1], DEVICE_FIELDS[1:-1], binding) for device in devices],
     )
 
 

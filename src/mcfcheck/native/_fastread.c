@@ -251,7 +251,7 @@ typedef struct PlanStep {
     char *name; /* the element's local name, UTF-8 */
     int actions;
     int value; /* TEXT: the slot of its text; DEVICE: the list of devices */
-    int line;  /* TEXT: the slot of its line, or -1 */
+    int line;  /* TEXT: the slot of its line, or -1; DEVICE: the place its devices' readings hold */
     int flag;  /* FLAG: the slot set True; HUB: the slot of its device's reading */
     int attribute_count;
     PlanAttribute *attributes;
@@ -270,6 +270,7 @@ typedef struct {
     int *flag_slots;
     int line_count;       /* slots that are 0 in a device's reading unless read */
     int *line_slots;
+    int place_slot;       /* a device's place: the index of the path it was found at (-1: the hub) */
 } Plan;
 
 static void
@@ -436,6 +437,10 @@ build_step(PlanStep *step, PyObject *node, const PlanTree *tree, int depth)
         && plan_slot(PyTuple_GET_ITEM(node, 4), tree, "a flag's or hub's slot", &step->flag) < 0) {
         return -1;
     }
+    if ((actions & ACTION_DEVICE) && step->line < 0) {
+        PyErr_Format(PyExc_ValueError, "Plan(): node %R reads devices without their place", PyTuple_GET_ITEM(node, 0));
+        return -1;
+    }
     if ((actions & ACTION_DEVICE) && step->value != tree->list_slot) {
         PyErr_Format(PyExc_ValueError, "Plan(): node %R reads devices into slot %d, not the list of devices (%d)",
                      PyTuple_GET_ITEM(node, 0), step->value, tree->list_slot);
@@ -527,9 +532,9 @@ plan_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         }
         return NULL;
     }
-    if (plan_tuple(source, 7,
+    if (plan_tuple(source, 8,
                    "a plan (installation, device, installation size, device size, devices' slot, flags' slots, "
-                   "device lines' slots)")
+                   "device lines' slots, device place's slot)")
         < 0) {
         return NULL;
     }
@@ -542,6 +547,8 @@ plan_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         || plan_int(PyTuple_GET_ITEM(source, 3), 1, PLAN_MAX_SLOTS, "a device's size", &self->device_size) < 0
         || plan_int(PyTuple_GET_ITEM(source, 4), 0, self->installation_size - 1, "the devices' slot",
                     &self->devices_slot)
+               < 0
+        || plan_int(PyTuple_GET_ITEM(source, 7), 1, self->device_size - 1, "a device place's slot", &self->place_slot)
                < 0) {
         goto error;
     }
@@ -671,7 +678,7 @@ read_text(xmlNode *element, const PlanStep *step, PyObject **slots)
     return step->line >= 0 ? put_line(&slots[step->line], element) : 0;
 }
 
-static PyObject *read_device(const Reading *reading, xmlNode *element);
+static PyObject *read_device(const Reading *reading, xmlNode *element, int place);
 
 /* Read what `step` names of `element`'s attributes and of its children, and below them, into `slots`. */
 static int
@@ -697,12 +704,12 @@ walk(const Reading *reading, xmlNode *element, const PlanStep *step, PyObject **
         if ((actions & ACTION_FLAG) && put(&slots[sub->flag], Py_NewRef(Py_True)) < 0) {
             return -1;
         }
-        if ((actions & ACTION_HUB) && put(&slots[sub->flag], read_device(reading, child)) < 0) {
+        if ((actions & ACTION_HUB) && put(&slots[sub->flag], read_device(reading, child, -1)) < 0) {
             return -1;
         }
         if (actions & ACTION_DEVICE) {
             /* Plan() lets only DEVICE nodes use this slot, and the reading starts it as a list. */
-            PyObject *device = read_device(reading, child);
+            PyObject *device = read_device(reading, child, sub->line);
             if (device == NULL || PyList_Append(slots[sub->value], device) < 0) {
                 Py_XDECREF(device);
                 return -1;
@@ -742,7 +749,7 @@ fill_none(PyObject **slots, int size)
 /* A device's reading: its element (lxml's proxy), then what the device's tree reads (its own text first, for a
  * concept at "."); its lines 0 where absent. */
 static PyObject *
-read_device(const Reading *reading, xmlNode *element)
+read_device(const Reading *reading, xmlNode *element, int place)
 {
     const Plan *plan = reading->plan;
     PyObject **slots;
@@ -751,7 +758,8 @@ read_device(const Reading *reading, xmlNode *element)
         return NULL;
     }
     if (put(&slots[0], (PyObject *)elementFactory(reading->document, element)) < 0
-        || read_text(element, &plan->device, slots) < 0 || walk(reading, element, &plan->device, slots) < 0) {
+        || put(&slots[plan->place_slot], PyLong_FromLong(place)) < 0 || read_text(element, &plan->device, slots) < 0
+        || walk(reading, element, &plan->device, slots) < 0) {
         goto error;
     }
     for (int i = 0; i < plan->line_count; i++) {

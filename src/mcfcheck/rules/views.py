@@ -23,6 +23,7 @@ from mcfcheck.schema import binding as binding_fields
 from mcfcheck.schema.binding import (
     DEVICE,
     DEVICE_LINE_SLOTS,
+    DEVICE_PLACE_SLOT,
     DEVICES_SLOT,
     FLAG,
     FLAG_SLOTS,
@@ -188,21 +189,14 @@ def device_slots(installation: InstallationView) -> list[int]:
     A binding may place devices at several paths (by device type); the slot is then the
     index of the path times :data:`DEVICE_PATH_SLOTS`, plus the position (from 1).
     """
-    paths = list(dict.fromkeys(installation.binding.devices.values()))
-    if len(paths) <= 1:
+    if len(installation.binding.devices) <= 1:
         return list(range(1, len(installation.devices) + 1))
-    counts = [0] * len(paths)
+    counts: dict[int, int] = {}
     slots: list[int] = []
     for device in installation.devices:
-        names: list[str] = []
-        node: etree._Element | None = device.element
-        while node is not None and node is not installation.element:
-            names.append(etree.QName(node).localname)
-            node = node.getparent()
-        steps = tuple(reversed(names))
-        index = paths.index(steps) if steps in paths else 0
-        counts[index] += 1
-        slots.append(index * DEVICE_PATH_SLOTS + counts[index])
+        place = device.path_index
+        counts[place] = position = counts.get(place, 0) + 1
+        slots.append(place * DEVICE_PATH_SLOTS + position)
     return slots
 
 
@@ -235,8 +229,9 @@ INSTALLATION_FIELDS: Final = binding_fields.INSTALLATION_FIELDS
 
 #: What a device's view is made from: its element, device type, Device ID and its line,
 #: manufacturer, model, firmware version, payment mode and auxiliary load, where the
-#: binding places them, texts stripped. Where an element repeats, the last one counts.
-DeviceFields = tuple[etree._Element, _Text, _Text, int, _Text, _Text, _Text, _Text, _Text]
+#: binding places them, texts stripped (where an element repeats, the last one counts);
+#: and its place: the index of the device path it was found at (-1 for the hub).
+DeviceFields = tuple[etree._Element, _Text, _Text, int, _Text, _Text, _Text, _Text, _Text, int]
 
 #: What an installation's view is made from, in this order. Texts are stripped; a line
 #: is None when its element is absent; where an element repeats, the last one counts.
@@ -290,11 +285,11 @@ def _walk(element: etree._Element, node: _Node, slots: list[object], device: _No
         if actions & FLAG:
             slots[sub.flag] = True
         if actions & HUB:
-            slots[sub.flag] = _read_device(child, device)
+            slots[sub.flag] = _read_device(child, device, -1)
         if actions & DEVICE:
             devices = slots[sub.value]
             assert isinstance(devices, list)
-            devices.append(_read_device(child, device))
+            devices.append(_read_device(child, device, sub.line))
         if sub.children or sub.attributes:
             _walk(child, sub, slots, device)
 
@@ -307,9 +302,10 @@ def _own_text(element: etree._Element, node: _Node, slots: list[object]) -> None
             slots[node.line] = _line(element)
 
 
-def _read_device(element: etree._Element, device: _Node) -> DeviceFields:
+def _read_device(element: etree._Element, device: _Node, place: int) -> DeviceFields:
     slots: list[object] = [None] * len(DEVICE_FIELDS)
     slots[0] = element
+    slots[DEVICE_PLACE_SLOT] = place
     _own_text(element, device, slots)
     _walk(element, device, slots, device)
     for line in DEVICE_LINE_SLOTS:
@@ -384,11 +380,14 @@ class DeviceView(_Element):
         "firmware_version",
         "manufacturer",
         "model",
+        "path_index",
         "payment_mode",
     )
 
     def __init__(self, fields: DeviceFields, binding: Binding, default_type: str = "") -> None:
-        element, device_type, device_id, device_id_line, manufacturer, model, firmware, payment, auxiliary = fields
+        element, device_type, device_id, device_id_line, manufacturer, model, firmware, payment, auxiliary, place = (
+            fields
+        )
         super().__init__(element, binding)
         values = binding.values
         if values:
@@ -404,6 +403,8 @@ class DeviceView(_Element):
         self.firmware_version = firmware
         self.payment_mode = payment
         self.auxiliary_load = _boolean(auxiliary)
+        #: The index of the binding's device path it was found at (-1 for the hub).
+        self.path_index = place
 
 
 class InstallationView(_Element):

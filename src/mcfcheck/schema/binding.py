@@ -98,6 +98,8 @@ INSTALLATION_FIELDS: Final = tuple(
     if concept.parent == "installation"
     for name in ((concept.name, f"{concept.name}_line") if concept.line else (concept.name,))
 )
+#: A device's reading starts with its element and ends with its place: the index of
+#: the path it was found at among the binding's device paths (-1 for the hub).
 DEVICE_FIELDS: Final = (
     "element",
     *(
@@ -106,6 +108,7 @@ DEVICE_FIELDS: Final = (
         if concept.parent == "device"
         for name in ((concept.name, f"{concept.name}_line") if concept.line else (concept.name,))
     ),
+    "place",
 )
 
 
@@ -400,7 +403,9 @@ DEVICE: Final = 8
 HUB: Final = 16
 
 #: A node of a reading plan: (local name, actions, value slot, line slot, flag slot,
-#: attributes, children). Slots are indexes in the reading's tuple, -1 for none.
+#: attributes, children). Slots are indexes in the reading's tuple, -1 for none. A DEVICE
+#: node (which reads no text) has in its line slot's place its device place: the index
+#: of its path among the binding's device paths, which its devices' readings hold.
 #: ``attributes`` are (local name, value slot, line slot, shared); ``children`` nodes.
 PlanNode = tuple[str, int, int, int, int, tuple[tuple[str, int, int, bool], ...], tuple["PlanNode", ...]]
 
@@ -414,8 +419,11 @@ DEVICE_LINE_SLOTS: Final = tuple(
     DEVICE_FIELDS.index(f"{item.name}_line") for item in CONCEPTS if item.parent == "device" and item.line
 )
 
+#: The slot of a device's reading that holds its place (see :data:`DEVICE_FIELDS`).
+DEVICE_PLACE_SLOT: Final = DEVICE_FIELDS.index("place")
+
 #: A reading plan as the C reader takes it (:meth:`ReadingPlan.as_tuple`).
-PlanTuple = tuple[PlanNode, PlanNode, int, int, int, tuple[int, ...], tuple[int, ...]]
+PlanTuple = tuple[PlanNode, PlanNode, int, int, int, tuple[int, ...], tuple[int, ...], int]
 
 
 @dataclass(frozen=True)
@@ -431,9 +439,9 @@ class ReadingPlan:
     def as_tuple(self) -> PlanTuple:
         """The plan as the C reader takes it (``mcfcheck.native._fastread.Plan``).
 
-        The two trees, the sizes of the two readings, and the slots that hold a value
+        The two trees, the sizes of the two readings, the slots that hold a value
         where nothing is read: the devices' (a list), the flags' (False) and a device's
-        lines' (0).
+        lines' (0); and the slot of a device's place.
         """
         return (
             self.installation,
@@ -443,6 +451,7 @@ class ReadingPlan:
             DEVICES_SLOT,
             FLAG_SLOTS,
             DEVICE_LINE_SLOTS,
+            DEVICE_PLACE_SLOT,
         )
 
 
@@ -517,10 +526,11 @@ def reading_plan(binding: Binding) -> ReadingPlan:
             node.claim("flag", f"installation.{name}", binding)
             node.actions |= HUB
             node.flag = INSTALLATION_FIELDS.index(name)
-    for steps in dict.fromkeys(binding.devices.values()):
+    for place, steps in enumerate(dict.fromkeys(binding.devices.values())):
         node = installation.at(steps)
         node.claim("value", "installation.devices", binding)
         node.actions |= DEVICE
+        node.line = place
         node.value = INSTALLATION_FIELDS.index("devices")
     return ReadingPlan(installation.freeze(), device.freeze())
 
