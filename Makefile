@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser compile lint typecheck samples docs bench bench-memory fuzz differential clean
+.PHONY: run test browser compile lint typecheck samples docs bench bench-dialects bench-memory fuzz differential clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ docs: compile browser
 ## bench: memory and speed against peers on generated files (see BENCHMARKS.md)
 bench: compile
 	$(BIN)/python bench/run.py
+
+## bench-dialects: the same content validated in mcfcheck's own dialect and in a second one
+bench-dialects: compile
+	$(BIN)/python bench/dialects.py --size 100 --rounds 7 --jobs 1
 
 ## bench-memory: peak memory on a file whose identifiers all repeat and on one with a
 ## comment after every installation, against a normal file of the same size; SIZE in MB
