@@ -203,6 +203,15 @@ def test_rules_code_prints_the_documentation(code: str, expected: str) -> None:
     assert "Passes:" in result.output
 
 
+@pytest.mark.parametrize(
+    ("code", "reads"), [("GEN001", "mpan"), ("MDS003", "apn, hub"), ("GEN020", "installation_count")]
+)
+def test_rules_code_says_what_the_rule_reads(code: str, reads: str) -> None:
+    result = runner.invoke(app, ["rules", code], terminal_width=240)
+    assert result.exit_code == 0
+    assert f"Reads: {reads} (a file's binding must place them for it to run" in result.output
+
+
 def test_rules_for_an_unknown_code_exits_2() -> None:
     result = runner.invoke(app, ["rules", "NOPE999"])
     assert result.exit_code == 2

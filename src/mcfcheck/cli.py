@@ -392,6 +392,9 @@ def list_rules(
             out.print(f"{rule.code} {rule.name} ({rule.severity.value}; {cohorts}; from {registry.plugins[rule.code]})")
             out.print()
             out.print(rule.documentation(), markup=False)
+            out.print()
+            reads = "every concept (it does not say)" if rule.reads is None else ", ".join(sorted(rule.reads)) or "none"
+            out.print(f"Reads: {reads} (a file's binding must place them for it to run; see docs/bindings.md)")
             if rule.defaults:
                 from mcfcheck.rules.options import option_specs
 
