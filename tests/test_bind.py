@@ -226,9 +226,18 @@ def test_bind_reads_a_header_the_document_element_holds_itself(
     text, said = _bind(schema, tmp_path / "dcc.binding.toml", capsys)
     draft = parse_binding(text, "draft")
     assert (draft.header, draft.within, draft.record) == ((), (), "Installation")
-    assert draft.paths == {"group_id": ("GroupID",), "reference": ("InstallationReference",), "mpan": ("MPANCore",)}
-    assert "3 of 32 concepts placed" in said
-    assert "devices (devices)" in said
+    # Its Device IDs repeat in each installation, held by no element: each is a device of its own.
+    assert draft.paths == {
+        "group_id": ("GroupID",),
+        "reference": ("InstallationReference",),
+        "mpan": ("MPANCore",),
+        "device_id": (),
+    }
+    assert draft.devices == {"*": ("DeviceID",)}
+    hand_written = load_binding(folder / "dcc-style.binding.toml")
+    assert (draft.paths, draft.devices) == (hand_written.paths, hand_written.devices)
+    assert "5 of 32 concepts placed" in said
+    assert "devices (devices)" not in said
     path = Path(__file__).parent / "data" / "dcc-style-invalid.xml"
     arguments = [
         "validate",
@@ -242,3 +251,6 @@ def test_bind_reads_a_header_the_document_element_holds_itself(
     assert main([*arguments, str(path)]) == 1
     (report,) = json.loads(capsys.readouterr().out)["files"]
     assert report["summary"]["cohort"] == "CB"
+    # The rules that read what it placed ran.
+    assert "GEN010" not in report["summary"]["skipped_rules"]
+    assert "GEN001" not in report["summary"]["skipped_rules"]

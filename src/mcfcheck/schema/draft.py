@@ -591,9 +591,13 @@ class _Drafter:
         if devices:
             draft.devices = [(node.below(record), self.device_types(node, record), node) for node in devices]
             draft.devices_why = (
-                "the elements of a record other than the hub that hold a Device ID ("
-                + ", ".join(dict.fromkeys(self.device_id_of(node) for node in devices))
-                + "); filed by type where they stand under an electricity or gas element"
+                (
+                    "the elements of a record other than the hub that hold a Device ID ("
+                    + ", ".join(dict.fromkeys(self.device_id_of(node) for node in devices))
+                    + "); filed by type where they stand under an electricity or gas element"
+                )
+                if devices[0].holder
+                else "no element holds a Device ID, and Device IDs repeat in the record: each one is a device"
             )
         inside = [node for node in nodes if not any(node.within(device) for device in devices)]
         names = [
@@ -617,7 +621,13 @@ class _Drafter:
                 "shorter_notice_agreed",
             ),
         )
-        if devices:
+        if devices and not devices[0].holder:
+            first = devices[0]
+            guess = self.score("device_id", first)
+            assert guess is not None
+            why = "each device is a Device ID of its own: " + "; ".join(guess.reasons)
+            draft.paths["device_id"] = ((), why, first)
+        elif devices:
             first = devices[0]
             device_nodes = [node for node in nodes if node.within(first)]
             names = [item.name for item in CONCEPTS if item.parent == "device"]
@@ -663,7 +673,10 @@ class _Drafter:
         return (best[1], best[2]) if best is not None else None
 
     def device_id_of(self, node: _Node) -> str:
-        """The name of the element's child or attribute most surely a Device ID, or ''."""
+        """The name of the element's child or attribute most surely a Device ID, or '' (or that of the element
+        itself, for a device that is its Device ID)."""
+        if not node.holder:
+            return node.shown
         best: tuple[int, str] = (0, "")
         for child in node.children:
             guess = self.score("device_id", child)
@@ -682,6 +695,17 @@ class _Drafter:
                 continue
             if self.device_id_of(node):
                 found.append(node)
+        if not found:
+            # No element holding a Device ID: Device IDs that repeat in the record itself
+            # (or in an element of it) are each a device, whose Device ID is its own value.
+            for node in nodes:
+                if node.attribute is not None or node.holder or not node.repeated or not node.within(record):
+                    continue
+                if hub is not None and node.within(hub):
+                    continue
+                guess = self.score("device_id", node)
+                if guess is not None and guess.score >= _THRESHOLD:
+                    found.append(node)
         return found
 
     @staticmethod
