@@ -61,14 +61,18 @@ class Option:
             if not (whole or (kind is float and isinstance(value, float))):
                 raise ValueError(self.describe())
             assert isinstance(value, int | float)
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(self.describe())
             if (self.minimum is not None and value < self.minimum) or (
                 self.maximum is not None and value > self.maximum
             ):
                 raise ValueError(self.describe())
-            # A number option takes a whole number as the number it is.
-            accepted = float(value) if kind is float else value
+            # A number option takes a whole number as the nearest number it can hold; one
+            # beyond any float (10**400 in TOML) is no number it can take.
+            try:
+                accepted = float(value) if kind is float else value
+            except OverflowError:
+                raise ValueError(self.describe()) from None
         else:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise ValueError(self.describe())
