@@ -159,6 +159,7 @@ def test_a_number_option_takes_finite_whole_and_decimal_numbers_not_booleans(val
         and value >= 0
     )
     if admitted:
+        assert isinstance(value, int | float)
         checked = option.check(value)
         assert checked == float(value)
         assert isinstance(checked, float)
