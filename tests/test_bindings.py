@@ -462,3 +462,149 @@ def test_two_concepts_one_element_cannot_hold_are_one_line_naming_the_second(
     with pytest.raises(ConfigError) as raised:
         parse_binding(changed, "b.toml")
     assert str(raised.value).startswith(f"b.toml:{line}: {key} is at the element of {other}: an element can hold one ")
+
+
+# --- bindings that passed every check and read nothing, or read wrongly ------------
+
+
+def _schema_copy(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "schema"
+    shutil.copytree(INVENTORY, folder)
+    main_schema = folder / INVENTORY_SCHEMA.name
+    text = main_schema.read_text(encoding="utf-8")
+    assert old in text
+    main_schema.write_text(text.replace(old, new), encoding="utf-8")
+    return main_schema
+
+
+def test_an_element_the_schema_declares_unqualified_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The readers look in the installation's namespace: an unqualified Core was never read (false GEN031s)."""
+    schema = _schema_copy(
+        tmp_path,
+        '<xs:element name="Core" type="t:MPANCoreNumber"',
+        '<xs:element name="Core" form="unqualified" type="t:MPANCoreNumber"',
+    )
+    _fails_with(
+        capsys,
+        ["validate", "--binding", str(INVENTORY_BINDING), "--schema", str(schema), str(tmp_path / "never-read.xml")],
+        f"{INVENTORY_BINDING}:{_line(INVENTORY_BINDING, 'mpan')}: installation.mpan = 'Supply/Electricity/Core': "
+        "the schema Inventory Schema 2.0.xsd declares Core in Electricity with no namespace (unqualified), not in "
+        "the installation's namespace 'urn:example:inventory', where mcfcheck reads it",
+    )
+
+
+def test_a_text_concept_at_an_element_that_holds_elements_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mpan = 'Supply/Electricity' read '' and lost every check digit finding."""
+    path = _inventory_binding(tmp_path, 'mpan = "Supply/Electricity/Core"', 'mpan = "Supply/Electricity"')
+    _fails_with(
+        capsys,
+        ["validate", "--binding", str(path), "--schema", str(INVENTORY_SCHEMA), str(tmp_path / "never-read.xml")],
+        f"{path}:{_line(path, 'mpan')}: installation.mpan = 'Supply/Electricity': the schema Inventory Schema 2.0.xsd "
+        "lets Electricity hold elements, not the text of the MPAN core",
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        (
+            'hub = "Hub"',
+            'hub = "Supply/Electricity/Meter"',
+            "devices",
+            "installation.devices is at the element of installation.hub: the hub would be read as a device too",
+        ),
+        (
+            'status = "@state"',
+            'status = "@ref"',
+            "status",
+            "installation.status is the attribute @ref of installation.reference: an attribute holds one",
+        ),
+        (
+            'hub = "Hub"',
+            'hub = "."',
+            "hub",
+            "installation.hub is an element below the installation, not the installation itself",
+        ),
+        (
+            'prepayment = "Prepay"',
+            'prepayment = "."',
+            "prepayment",
+            "installation.prepayment is an element below the installation, not the installation itself",
+        ),
+    ],
+)
+def test_a_binding_that_would_read_wrongly_is_refused_when_read(
+    tmp_path: Path, old: str, new: str, key: str, message: str
+) -> None:
+    path = _inventory_binding(tmp_path, old, new)
+    with pytest.raises(ConfigError) as raised:
+        load_binding(path)
+    assert str(raised.value) == f"{path}:{_line(path, key + ' =')}: {message}"
+
+
+def test_every_value_map_applies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A map for the MPAN core (or any text concept but a few) was accepted and ignored."""
+    source = _inventory_file(tmp_path, installations=2)
+    text = source.read_text(encoding="utf-8")
+    core = re.search(r"<Core>(\d{13})</Core>", text)
+    assert core is not None
+    wrong = core[1][:-1] + str((int(core[1][-1]) + 1) % 10)
+    source.write_text(text.replace(core[0], f"<Core>{wrong}</Core>"), encoding="utf-8")
+    arguments = ["validate", "--format", "json", "--schema", str(INVENTORY_SCHEMA), str(source)]
+    assert main([*arguments, "--binding", str(INVENTORY_BINDING)]) == 1
+    assert _codes(capsys) == ["GEN001"]
+    mapped = _inventory_binding(
+        tmp_path, "[values.status]", f'[values.mpan]\n"{wrong}" = "{core[1]}"\n\n[values.status]'
+    )
+    assert main([*arguments, "--binding", str(mapped)]) == 0
+    assert _codes(capsys) == []
+
+
+def test_names_may_be_any_xml_names(tmp_path: Path) -> None:
+    """bind drafted 'Électricité' and the binding reader refused it."""
+    binding = parse_binding(
+        INVENTORY_BINDING.read_text(encoding="utf-8").replace("Electricity", "Électricité"), "b.toml"
+    )
+    assert binding.paths["mpan"] == ("Supply", "Électricité", "Core")
+
+
+def test_a_binding_for_no_bundled_namespace_without_schema_asks_for_the_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was checked against the bundled schema and said that schema declares no Inventory."""
+    _fails_with(
+        capsys,
+        ["validate", "--binding", str(INVENTORY_BINDING), str(_inventory_file(tmp_path))],
+        f"{tmp_path / 'inventory.xml'}: no bundled schema for namespace 'urn:example:inventory' version None "
+        "(known: urn:mcfcheck:mcf version 1.0); pass the schema with --schema PATH",
+    )
+
+
+def test_a_group_that_holds_itself_is_the_schemas_error_not_an_internal_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = _schema_copy(
+        tmp_path,
+        '<xs:complexType name="Hub">',
+        '<xs:group name="Loop"><xs:sequence><xs:group ref="i:Loop"/></xs:sequence></xs:group>\n'
+        '  <xs:complexType name="Hub">',
+    )
+    status = main(
+        ["validate", "--binding", str(INVENTORY_BINDING), "--schema", str(schema), str(_inventory_file(tmp_path))]
+    )
+    assert status == 2
+    assert "Circular reference to the model group definition" in capsys.readouterr().err
+    assert main(["bind", "--schema", str(schema), "-o", str(tmp_path / "draft.toml")]) in (0, 2)
+
+
+def test_a_file_of_any_size_translates(tmp_path: Path) -> None:
+    """libxml2's limit on a text (10 MB) stopped translate() unless it lifts it."""
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=3).iter_text(1))
+    big = "X" * 11_000_000
+    text = re.sub(r"<FileIdentifier>[^<]*<", f"<FileIdentifier>{big}<", text)
+    written = "".join(translate([text.encode()], default_binding(), load_binding(INVENTORY_BINDING)))
+    assert f"<FileRef>{big}</FileRef>" in written

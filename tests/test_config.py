@@ -185,6 +185,29 @@ def test_a_rule_whose_option_default_has_no_type_is_refused_at_registration() ->
     assert registry.problems == ["plugin 'mine': XMP009 (Listed): option 'names' has a default of type list"]
 
 
+def test_a_rule_that_reads_a_concept_no_binding_has_is_refused_at_registration() -> None:
+    """A misspelt concept in ``reads`` was ignored: the rule ran even where its concept had no binding."""
+
+    class Misspelt(Rule):
+        """Reads a misspelt concept.
+
+        Fails: never. Passes: always.
+        """
+
+        code = "XMP010"
+        name = "misspelt"
+        visits = frozenset({Visit.INSTALLATION})
+        reads = frozenset({"mpan", "mpna"})
+
+    registry = RuleRegistry()
+    registry.register("mine", Misspelt)
+    assert registry.problems == [
+        "plugin 'mine': XMP010 (Misspelt) reads 'mpna', which no binding can place "
+        "(see mcfcheck.schema.binding.CONCEPTS)"
+    ]
+    assert "XMP010" not in registry.rules
+
+
 def test_invalid_configuration_exits_2_on_the_command_line(tmp_path: Path) -> None:
     config = tmp_path / "mcfcheck.toml"
     config.write_text("colour = 1\n")

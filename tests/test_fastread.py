@@ -257,12 +257,12 @@ def _bindings(draw: st.DrawFn) -> Binding:
     # one place: a plan's node has one value slot and one flag slot.
     places = set(devices.values())
     paths = {name: steps for name, steps in paths.items() if steps not in places}
-    # Nor two texts in one element (a binding that asks it is refused).
+    # Nor two texts in one element or attribute (a binding that asks it is refused).
     texts: set[tuple[str, tuple[str, ...]]] = set()
     for name in list(paths):
         steps = paths[name]
         item = concept(name)
-        if item.kind != "text" or (steps and steps[-1].startswith("@")):
+        if item.kind != "text":
             continue
         if (item.parent, steps) in texts:
             del paths[name]

@@ -254,7 +254,9 @@ def translate(chunks: Iterable[bytes], source: Binding, target: Binding) -> Iter
     What is not a concept of both bindings is left behind.
     """
     writer = DialectWriter(target)
-    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True)
+    # One installation is held at a time, so a file of any size may be translated (huge_tree
+    # lifts libxml2's limits on a document's size, not on what is held).
+    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=True)
     path: list[str] = []
     record_path = (*source.within, source.record)
     started = False

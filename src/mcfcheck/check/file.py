@@ -616,9 +616,9 @@ def check_bindings_fit(bindings: BindingSet, schema: Path | None) -> None:
 
     With a user's ``schema``, the binding of its namespace (or the one given for every
     file) is checked against it; without, each binding the user gave (``--binding`` or
-    the configuration's) against the bundled schemas of its namespaces (every bundled
-    schema for the one given for every file). A schema that cannot be read is left to the
-    run, which reports it. Raises :class:`ConfigError` naming the binding's file and line.
+    the configuration's) against the bundled schemas of its namespaces. A schema that
+    cannot be read is left to the run, which reports it. Raises :class:`ConfigError`
+    naming the binding's file and line.
     """
     if schema is not None:
         try:
@@ -633,8 +633,10 @@ def check_bindings_fit(bindings: BindingSet, schema: Path | None) -> None:
     given = [bindings.forced] if bindings.forced is not None else []
     given += [binding for binding in bindings.bindings if binding not in bundled_bindings()]
     for binding in given:
+        # A binding is used with the bundled schema of a namespace it names; for another,
+        # the run asks for --schema.
         for (namespace, _version), file_name in sorted(BUNDLED.items()):
-            if binding is bindings.forced or namespace in binding.namespaces:
+            if namespace in binding.namespaces:
                 check_binding(binding, _bundled_model(file_name))
 
 

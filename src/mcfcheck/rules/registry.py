@@ -18,6 +18,7 @@ from mcfcheck.findings import Severity
 from mcfcheck.rules.base import CODE_PATTERN, NAME_PATTERN, Rule, Visit
 from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.selection import Selection
+from mcfcheck.schema.binding import CONCEPT_NAMES
 
 ENTRY_POINT_GROUP: Final = "mcfcheck.rules"
 
@@ -82,6 +83,14 @@ def _registration_problem(rule: object) -> str | None:
         return f"{code} ({rule.__name__}) does not say what it visits"
     if not rule.summary():
         return f"{code} ({rule.__name__}) has no documentation"
+    reads = rule.reads
+    if reads is not None:
+        unknown = sorted(str(name) for name in reads if name not in CONCEPT_NAMES)
+        if unknown:
+            return (
+                f"{code} ({rule.__name__}) reads {', '.join(repr(name) for name in unknown)}, "
+                "which no binding can place (see mcfcheck.schema.binding.CONCEPTS)"
+            )
     try:
         option_specs(rule.defaults)
     except TypeError as error:

@@ -11,7 +11,7 @@ not keep them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from typing import Final
 
@@ -343,11 +343,20 @@ FAST_READER = FAST is not None
 class Reader:
     """Reads the installations of one dialect into views: in C where the C module is built, else through lxml."""
 
-    __slots__ = ("binding", "fast", "plan", "read_fast")
+    __slots__ = ("binding", "device_maps", "fast", "installation_maps", "plan", "read_fast")
 
     def __init__(self, binding: Binding) -> None:
         self.binding = binding
         self.plan = plan_of(binding)
+        #: The dialect's value maps, by the slot of the reading they apply to.
+        self.installation_maps = [
+            (INSTALLATION_FIELDS.index(name), mapping)
+            for name, mapping in binding.values.items()
+            if name in INSTALLATION_FIELDS
+        ]
+        self.device_maps = [
+            (DEVICE_FIELDS.index(name), mapping) for name, mapping in binding.values.items() if name in DEVICE_FIELDS
+        ]
         #: The C reader, and the plan it reads by; None without the C module.
         self.read_fast: Callable[[etree._Element, object], InstallationFields] | None = None
         self.fast: object = None
@@ -361,12 +370,38 @@ class Reader:
         return read(element, self.fast) if read is not None else read_installation_fields(element, self.plan)
 
     def installation(self, element: etree._Element) -> InstallationView:
-        """The rules' view of an installation."""
-        return InstallationView(element, self.binding, self.fields(element))
+        """The rules' view of an installation, its values in mcfcheck's terms."""
+        fields = self.fields(element)
+        if self.installation_maps or self.device_maps:
+            fields = self.mapped(fields)
+        return InstallationView(element, self.binding, fields)
+
+    def mapped(self, fields: InstallationFields) -> InstallationFields:
+        """``fields`` with the dialect's values mapped to mcfcheck's."""
+        slots = list(fields)
+        for slot, mapping in self.installation_maps:
+            text = slots[slot]
+            if isinstance(text, str):
+                slots[slot] = mapping.get(text, text)
+        if self.device_maps:
+            hub = slots[_HUB]
+            if isinstance(hub, tuple):
+                slots[_HUB] = self._mapped_device(hub)
+            devices = slots[DEVICES_SLOT]
+            assert isinstance(devices, list)
+            slots[DEVICES_SLOT] = [self._mapped_device(device) for device in devices]
+        return tuple(slots)  # type: ignore[return-value]
+
+    def _mapped_device(self, device: DeviceFields) -> DeviceFields:
+        slots = list(device)
+        for slot, mapping in self.device_maps:
+            text = slots[slot]
+            if isinstance(text, str):
+                slots[slot] = mapping.get(text, text)
+        return tuple(slots)  # type: ignore[return-value]
 
 
-def _mapped(values: Mapping[str, str] | None, text: str | None) -> str | None:
-    return values.get(text, text) if values is not None and text is not None else text
+_HUB: Final = INSTALLATION_FIELDS.index("hub")
 
 
 class DeviceView(_Element):
@@ -389,12 +424,6 @@ class DeviceView(_Element):
             fields
         )
         super().__init__(element, binding)
-        values = binding.values
-        if values:
-            device_type = _mapped(values.get("device_type"), device_type)
-            payment = _mapped(values.get("payment_mode"), payment)
-            auxiliary = _mapped(values.get("auxiliary_load"), auxiliary)
-            manufacturer = _mapped(values.get("manufacturer"), manufacturer)
         self.device_type = device_type or default_type
         self.device_id = device_id
         self.device_id_line = device_id_line
@@ -460,11 +489,6 @@ class InstallationView(_Element):
             planned_migration,
             shorter_notice,
         ) = fields
-        values = binding.values
-        if values:
-            status = _mapped(values.get("status"), status)
-            shorter_notice = _mapped(values.get("shorter_notice_agreed"), shorter_notice)
-            self.apn = _mapped(values.get("apn"), self.apn)
         self.status = status
         self.hub = DeviceView(hub, binding, "CHF") if hub is not None else None
         self.devices = [DeviceView(device, binding) for device in devices]

@@ -27,7 +27,7 @@ from typing import Final
 from mcfcheck.errors import ConfigError
 
 #: A path's steps: element names (NCNames); the last may be an attribute (``@name``).
-_STEP: Final = re.compile(r"^@?[A-Za-z_][A-Za-z0-9._-]*$")
+_STEP: Final = re.compile(r"^@?[^\W\d][\w.\-]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +173,7 @@ def _key_lines(text: str) -> dict[str, int]:
     found: dict[str, int] = {}
     table = ""
     header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
-    key = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_*-]+)\s*=""")
+    key = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_*.-]+)\s*=""")
     for number, line in enumerate(text.splitlines(), 1):
         match = header.match(line)
         if match:
@@ -239,12 +239,21 @@ class _Reader:
         header = sections["header"].pop("element", None)
         trailer = sections["trailer"].pop("element", None)
         devices = self.devices(installation.pop("devices", None))
+        for device_type, steps in devices.items():
+            if not steps or steps[-1].startswith("@"):
+                key = "installation.devices" if device_type == "*" else f"installation.devices.{device_type}"
+                raise self.fail(key, f"{key}: devices are elements below the installation")
         paths: dict[str, Path_] = {}
         for section, entries in sections.items():
             for key, value in entries.items():
                 paths[key] = self.path(f"{section}.{key}", value)
                 if concept(key).kind != "text" and paths[key] and paths[key][-1].startswith("@"):
                     raise self.fail(f"{section}.{key}", f"{section}.{key} is an element, not an attribute")
+                if concept(key).kind != "text" and not paths[key]:
+                    raise self.fail(
+                        f"{section}.{key}",
+                        f"{section}.{key} is an element below the installation, not the installation itself",
+                    )
         root, root_attributes = self.document(document.get("document", {}))
         return Binding(
             source=self.source,
@@ -468,11 +477,12 @@ class _Trie:
     def claim(self, slot: str, key: str, binding: Binding) -> None:
         """Take the node's ``slot`` ("value" or "flag") for ``key``: an element holds one of each."""
         other = self.claims.setdefault(slot, key)
-        if other != key:
-            raise ConfigError(
-                f"{binding.where(key)}: {key} is at the element of {other}: an element can hold one "
-                f"{'text concept or list of devices' if slot == 'value' else 'of hub, prepayment and dormant notice'}"
-            )
+        if other == key:
+            return
+        if slot.startswith("@"):
+            raise ConfigError(f"{binding.where(key)}: {key} is the attribute {slot} of {other}: an attribute holds one")
+        held = "text concept or list of devices" if slot == "value" else "of hub, prepayment and dormant notice"
+        raise ConfigError(f"{binding.where(key)}: {key} is at the element of {other}: an element can hold one {held}")
 
     def at(self, steps: Path_) -> _Trie:
         node = self
@@ -495,11 +505,14 @@ class _Trie:
 def _place_text(root: _Trie, steps: Path_, item: Concept, fields: tuple[str, ...], binding: Binding) -> None:
     value = fields.index(item.name)
     line = fields.index(f"{item.name}_line") if item.line else -1
+    key = f"{item.parent}.{item.name}"
     if steps and steps[-1].startswith("@"):
-        root.at(steps[:-1]).attributes.append((steps[-1][1:], value, line, item.shared))
+        owner = root.at(steps[:-1])
+        owner.claim(steps[-1], key, binding)
+        owner.attributes.append((steps[-1][1:], value, line, item.shared))
         return
     node = root.at(steps)
-    node.claim("value", f"{item.parent}.{item.name}", binding)
+    node.claim("value", key, binding)
     node.actions |= TEXT | (SHARED if item.shared else 0)
     node.value, node.line = value, line
 
@@ -529,6 +542,11 @@ def reading_plan(binding: Binding) -> ReadingPlan:
     for place, steps in enumerate(dict.fromkeys(binding.devices.values())):
         node = installation.at(steps)
         node.claim("value", "installation.devices", binding)
+        if node.actions & HUB:
+            raise ConfigError(
+                f"{binding.where('installation.devices')}: installation.devices is at the element of "
+                "installation.hub: the hub would be read as a device too"
+            )
         node.actions |= DEVICE
         node.line = place
         node.value = INSTALLATION_FIELDS.index("devices")

@@ -193,6 +193,8 @@ class SchemaModel:
         #: The global elements that may stand for another, by the Clark name of their head.
         self._members: dict[str, list[str]] = {}
         self._elements: dict[int, Element] = {}
+        #: The model groups being walked, so that one that holds itself is walked once.
+        self._open_groups: set[str] = set()
         for index, (_path, tree) in enumerate(documents):
             namespace = document_namespace(documents, index)
             for child in tree.getroot():
@@ -351,10 +353,16 @@ class SchemaModel:
             for child in node:
                 self._particles(content, index, child, repeated or _repeats(node))
         elif node.tag == f"{_XS}group" and node.get("ref") is not None:
-            group = self._tables["group"].get(self._qname(node, node.get("ref", "")))
-            if group is not None:
-                for child in group[1]:
-                    self._particles(content, group[0], child, repeated or _repeats(node))
+            name = self._qname(node, node.get("ref", ""))
+            group = self._tables["group"].get(name)
+            # A group that holds itself (which no schema processor accepts) is walked once.
+            if group is not None and name not in self._open_groups:
+                self._open_groups.add(name)
+                try:
+                    for child in group[1]:
+                        self._particles(content, group[0], child, repeated or _repeats(node))
+                finally:
+                    self._open_groups.discard(name)
         elif node.tag == f"{_XS}any":
             content.open = True
         elif node.tag == f"{_XS}element":
@@ -510,12 +518,24 @@ def _listed(names: Sequence[str]) -> str:
     return ", ".join(names) if names else "none"
 
 
-def follow(parents: Sequence[Element], steps: Path_, schema: str) -> list[Element]:
+_ANY_NAMESPACE: Final = "*"
+
+
+def _namespace_of(tag: str) -> str | None:
+    return tag[1 : tag.index("}")] if tag.startswith("{") else None
+
+
+def follow(
+    parents: Sequence[Element], steps: Path_, schema: str, namespace: str | None = _ANY_NAMESPACE
+) -> list[Element]:
     """The declarations ``steps`` (element names, an attribute last) lead to from ``parents``.
 
     Raises :class:`_MisfitError` saying which step the schema does not allow. An attribute step
     leads to its element's declarations; a step below an open element (a wildcard) is
-    allowed, and leads nowhere further the model can check (an empty list).
+    allowed, and leads nowhere further the model can check (an empty list). With
+    ``namespace``, each step's element must be in it (mcfcheck's readers look for the
+    elements of an installation in the installation's namespace): an element the schema
+    declares unqualified, or in another namespace, is not one they find.
     """
     here = list(parents)
     where = parents[0].name if parents else ""
@@ -531,6 +551,16 @@ def follow(parents: Sequence[Element], steps: Path_, schema: str) -> list[Elemen
                 f"the schema {schema} allows no attribute {name} on {where} (allowed: {_listed(allowed)})"
             )
         following = [child for element in here for child in element.children_named(step)]
+        if namespace != _ANY_NAMESPACE and following:
+            elsewhere = [child for child in following if _namespace_of(child.tag) != namespace]
+            following = [child for child in following if _namespace_of(child.tag) == namespace]
+            if not following:
+                found = _namespace_of(elsewhere[0].tag)
+                raise _MisfitError(
+                    f"the schema {schema} declares {step} in {where} "
+                    + (f"in namespace {found!r}" if found else "with no namespace (unqualified)")
+                    + f", not in the installation's namespace {namespace!r}, where mcfcheck reads it"
+                )
         if not following and any(element.open for element in here):
             return []
         if not following:
@@ -559,6 +589,8 @@ class _Fit:
     def __init__(self, binding: Binding, schema: SchemaModel) -> None:
         self.binding = binding
         self.schema = schema
+        #: The namespace the readers look for elements in: the record's (once it is found).
+        self.namespace: str | None = _ANY_NAMESPACE
 
     def where(self, key: str) -> str:
         """``source:line`` of ``key``, or of the nearest table that holds it."""
@@ -574,7 +606,7 @@ class _Fit:
 
     def follow(self, key: str, parents: Sequence[Element], steps: Path_, shown: str | None = None) -> list[Element]:
         try:
-            return follow(parents, steps, self.schema.name)
+            return follow(parents, steps, self.schema.name, self.namespace)
         except _MisfitError as misfit:
             raise self.fail(key, shown if shown is not None else _shown(steps), str(misfit)) from None
 
@@ -631,13 +663,26 @@ class _Fit:
         if not parents:
             return
         for name, steps in self.binding.paths.items():
-            if concept(name).parent == section and (only is None or name in only):
-                self.follow(f"{section}.{name}", parents, steps)
+            if concept(name).parent != section or (only is not None and name not in only):
+                continue
+            key = f"{section}.{name}"
+            reached = self.follow(key, parents, steps)
+            if concept(name).kind != "text" or (steps and steps[-1].startswith("@")):
+                continue
+            holders = [element for element in reached if not element.simple and not element.open]
+            if holders:
+                raise self.fail(
+                    key,
+                    _shown(steps),
+                    f"the schema {self.schema.name} lets {holders[0].name} hold elements, not the text of "
+                    f"the {concept(name).label}",
+                )
 
     def check(self) -> None:
         binding = self.binding
         roots = self.roots()
         records, roots = self.records(roots)
+        self.namespace = _namespace_of(records[0].tag) if records else _ANY_NAMESPACE
         self.part("header", roots, binding.header)
         self.part("trailer", roots, binding.trailer)
         self.concepts("installation", records)
