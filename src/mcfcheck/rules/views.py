@@ -11,7 +11,7 @@ not keep them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Final
 
@@ -378,27 +378,25 @@ class Reader:
 
     def mapped(self, fields: InstallationFields) -> InstallationFields:
         """``fields`` with the dialect's values mapped to mcfcheck's."""
-        slots = list(fields)
-        for slot, mapping in self.installation_maps:
-            text = slots[slot]
-            if isinstance(text, str):
-                slots[slot] = mapping.get(text, text)
+        slots = _mapped_slots(fields, self.installation_maps)
         if self.device_maps:
             hub = slots[_HUB]
             if isinstance(hub, tuple):
-                slots[_HUB] = self._mapped_device(hub)
+                slots[_HUB] = tuple(_mapped_slots(hub, self.device_maps))
             devices = slots[DEVICES_SLOT]
             assert isinstance(devices, list)
-            slots[DEVICES_SLOT] = [self._mapped_device(device) for device in devices]
+            slots[DEVICES_SLOT] = [tuple(_mapped_slots(device, self.device_maps)) for device in devices]
         return tuple(slots)  # type: ignore[return-value]
 
-    def _mapped_device(self, device: DeviceFields) -> DeviceFields:
-        slots = list(device)
-        for slot, mapping in self.device_maps:
-            text = slots[slot]
-            if isinstance(text, str):
-                slots[slot] = mapping.get(text, text)
-        return tuple(slots)  # type: ignore[return-value]
+
+def _mapped_slots(fields: tuple[object, ...], maps: list[tuple[int, Mapping[str, str]]]) -> list[object]:
+    """``fields`` as a list, each text in a mapped slot replaced by its mapping's value for it."""
+    slots = list(fields)
+    for slot, mapping in maps:
+        text = slots[slot]
+        if isinstance(text, str):
+            slots[slot] = mapping.get(text, text)
+    return slots
 
 
 _HUB: Final = INSTALLATION_FIELDS.index("hub")
