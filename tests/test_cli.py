@@ -247,6 +247,7 @@ class _Faulty(Rule):
 
     code = "ZZZ001"
     name = "planted-fault"
+    own_check = "None: it tests how a fault in a rule is reported."
     visits = frozenset({Visit.INSTALLATION})
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mcfcheck.cli import app
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
-from mcfcheck.rules import Rule, Visit
+from mcfcheck.rules import Document, Rule, Source, Visit
 from mcfcheck.rules.config import find_configuration, load_configuration, rule_settings
 from mcfcheck.rules.options import Option
 from mcfcheck.rules.registry import RuleRegistry, load_registry
@@ -239,3 +239,37 @@ def test_schema_only_runs_ignore_rule_options(tmp_path: Path) -> None:
     config.write_text('[rules.GEN040]\nearliest = "2020-01-01"\n')
     result = runner.invoke(app, ["validate", "--no-rules", "--config", str(config), str(SAMPLES / "cb-valid.xml")])
     assert result.exit_code == 0, result.output
+
+
+def test_a_rule_that_says_neither_its_source_nor_why_is_refused_at_registration() -> None:
+    class Unsourced(Rule):
+        """Says nothing of where it comes from.
+
+        Fails: never. Passes: always.
+        """
+
+        code = "XMP011"
+        name = "unsourced"
+        visits = frozenset({Visit.INSTALLATION})
+
+    class Sourced(Unsourced):
+        """Cites a document of its author's own.
+
+        Fails: never. Passes: always.
+        """
+
+        code = "XMP012"
+        name = "sourced"
+        sources = (
+            Source(Document("ACME", "Inventory rules", "1 May 2026", "the supplier's own"), "rule 3", "as quoted"),
+        )
+
+    registry = RuleRegistry()
+    registry.register("mine", Unsourced)
+    registry.register("mine", Sourced)
+    assert registry.problems == [
+        "plugin 'mine': XMP011 (Unsourced) says neither where it comes from (sources) nor why a correct file must "
+        "pass it (own_check)"
+    ]
+    assert list(registry.rules) == ["XMP012"]
+    assert "Source: ACME, Inventory rules, 1 May 2026\n- rule 3: \u201cas quoted\u201d" in Sourced.documentation()

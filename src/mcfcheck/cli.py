@@ -401,7 +401,7 @@ def list_rules(
                 out.print()
                 out.print("Options:")
                 for key, spec in option_specs(rule.defaults).items():
-                    out.print(f"  {key} = {spec.default!r} ({spec.describe()})", markup=False)
+                    out.print(f"  {key} = {spec.shown()} ({spec.describe()})", markup=False)
             raise typer.Exit(ExitStatus.VALID)
         if code.upper() in builtin:
             name, summary = builtin[code.upper()]

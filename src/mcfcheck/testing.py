@@ -25,7 +25,8 @@ or with ``append = true`` adds ``xml`` as the last child of the element at ``pat
 ``"."`` is the installation itself.
 Other case keys: ``cohort`` (default CB), ``installations`` (default 1), ``header``
 and ``trailer`` (element text overrides), ``options`` (the rule's options), ``epcl``
-(the text of an Eligible Product Combinations CSV).
+(the text of an Eligible Product Combinations CSV), ``severity`` (the severity the
+rule's findings must have: "error" or "warning").
 
 In a test suite::
 
@@ -85,6 +86,7 @@ class RuleCase:
     trailer: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, object] = field(default_factory=dict)
     epcl: str | None = None
+    severity: str | None = None
 
     def __str__(self) -> str:
         return f"{self.code}: {self.name}"
@@ -117,6 +119,7 @@ def load_cases(path: Path) -> list[RuleCase]:
                 trailer={key: str(value) for key, value in entry.get("trailer", {}).items()},
                 options=dict(entry.get("options", {})),
                 epcl=entry.get("epcl"),
+                severity=entry.get("severity"),
             )
         )
     return cases

@@ -10,5 +10,6 @@ the ``mcfcheck.rules`` entry-point group::
 from __future__ import annotations
 
 from mcfcheck.rules.base import CODE_PATTERN, Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.provenance import Document, Source
 
-__all__ = ["CODE_PATTERN", "Problem", "Rule", "RuleContext", "Visit"]
+__all__ = ["CODE_PATTERN", "Document", "Problem", "Rule", "RuleContext", "Source", "Visit"]

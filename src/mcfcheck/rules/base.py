@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 
 from mcfcheck.findings import Severity
 from mcfcheck.rules.options import default_values
+from mcfcheck.rules.provenance import Source, provenance
 from mcfcheck.schema.binding import Binding, default_binding
 
 if TYPE_CHECKING:
@@ -76,8 +77,9 @@ class Rule:
     """The base of every rule. Subclasses set the class attributes and override visits.
 
     The class docstring is the rule's documentation: its first line is the summary
-    shown by ``mcfcheck rules`` and in reports; the rest says which TMAD or seed
-    clause it enforces and shows a failing and a passing example.
+    shown by ``mcfcheck rules`` and in reports; the rest shows a failing and a passing
+    example. Where the rule comes from is said apart from it, by :attr:`sources` (and
+    :attr:`reading`) or by :attr:`own_check` (see :mod:`mcfcheck.rules.provenance`).
 
     A rule that spans records keeps small state and reports from :meth:`finish`.
     """
@@ -96,6 +98,13 @@ class Rule:
     #: :class:`mcfcheck.rules.options.Option` with bounds or choices. Configuration may
     #: override them; each value is checked when the run starts.
     defaults: ClassVar[Mapping[str, object]] = {}
+    #: The clauses of public documents the rule checks, each with what it says.
+    sources: ClassVar[tuple[Source, ...]] = ()
+    #: Where the rule reads more into its sources than they say (a convention, an
+    #: inference about what a file must therefore hold): what mcfcheck reads into them.
+    reading: ClassVar[str] = ""
+    #: For a check no document gives: why a correct file must pass it.
+    own_check: ClassVar[str] = ""
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         self.context = context
@@ -107,12 +116,19 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         """The first line of the rule's documentation."""
-        return cls.documentation().split("\n", 1)[0].strip()
+        return cls.docstring().split("\n", 1)[0].strip()
+
+    @classmethod
+    def docstring(cls) -> str:
+        """The rule's docstring, read from its source if compiled away."""
+        return inspect.cleandoc(cls.__doc__ or source_docstrings(cls.__module__).get(cls.__qualname__, ""))
 
     @classmethod
     def documentation(cls) -> str:
-        """The rule's whole documentation: its docstring, read from its source if compiled away."""
-        return inspect.cleandoc(cls.__doc__ or source_docstrings(cls.__module__).get(cls.__qualname__, ""))
+        """The rule's whole documentation: its summary, where it comes from, then the rest of its docstring."""
+        summary, _, rest = cls.docstring().partition("\n")
+        parts = [summary.strip(), provenance(cls.sources, cls.reading, cls.own_check), rest.strip()]
+        return "\n\n".join(part for part in parts if part)
 
     def header(self, header: HeaderView) -> Iterator[Problem]:
         """Check the file's header."""

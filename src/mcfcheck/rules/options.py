@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -23,18 +24,24 @@ class Option:
     """One option: its default, and the values it may take.
 
     The type is the default's (an ``int`` default admits whole numbers, a ``float`` one
-    any number); ``minimum`` and ``maximum`` bound a number; ``choices`` lists the
-    strings admitted; ``iso_date`` asks a string to be a date as ``YYYY-MM-DD``.
+    any number, a tuple of strings a list of strings); ``minimum`` and ``maximum`` bound
+    a number; ``choices`` lists the strings admitted; ``iso_date`` asks a string to be a
+    date as ``YYYY-MM-DD``; ``pattern`` is a regular expression every string of a list
+    must match whole, with ``pattern_says`` saying in words what it admits.
     """
 
-    default: bool | int | float | str
+    default: bool | int | float | str | tuple[str, ...]
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     iso_date: bool = False
+    pattern: str = ""
+    pattern_says: str = ""
 
     def describe(self) -> str:
         """What values the option takes, for messages and documentation."""
+        if isinstance(self.default, tuple):
+            return f"a list of {self.pattern_says or 'strings'}"
         if self.choices:
             return "one of " + ", ".join(repr(choice) for choice in self.choices)
         if self.iso_date:
@@ -48,11 +55,23 @@ class Option:
             return f"{kind} of at most {self.maximum:g}"
         return kind
 
-    def check(self, value: object) -> bool | int | float | str:
+    def shown(self) -> str:
+        """The default as a configuration file writes it (a list as ``["234", "235"]``)."""
+        if isinstance(self.default, tuple):
+            return "[" + ", ".join(f'"{item}"' for item in self.default) + "]"
+        return repr(self.default)
+
+    def check(self, value: object) -> bool | int | float | str | tuple[str, ...]:
         """``value`` as the option's type; :class:`ValueError` saying what is expected otherwise."""
         kind = type(self.default)
-        accepted: bool | int | float | str
-        if kind is bool:
+        accepted: bool | int | float | str | tuple[str, ...]
+        if kind is tuple:
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(item, str) and (not self.pattern or re.fullmatch(self.pattern, item)) for item in value
+            ):
+                raise ValueError(self.describe())
+            accepted = tuple(str(item) for item in value)
+        elif kind is bool:
             if not isinstance(value, bool):
                 raise ValueError(self.describe())
             accepted = value
@@ -91,7 +110,9 @@ def option_specs(defaults: Mapping[str, object]) -> dict[str, Option]:
     for name, default in defaults.items():
         if isinstance(default, Option):
             specs[name] = default
-        elif isinstance(default, bool | int | float | str):
+        elif isinstance(default, bool | int | float | str) or (
+            isinstance(default, tuple) and all(isinstance(item, str) for item in default)
+        ):
             specs[name] = Option(default)
         else:
             raise TypeError(f"option {name!r} has a default of type {type(default).__name__}")

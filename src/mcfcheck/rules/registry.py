@@ -17,6 +17,7 @@ from typing import Final
 from mcfcheck.findings import Severity
 from mcfcheck.rules.base import CODE_PATTERN, NAME_PATTERN, Rule, Visit
 from mcfcheck.rules.options import option_specs
+from mcfcheck.rules.provenance import Source
 from mcfcheck.rules.selection import Selection
 from mcfcheck.schema.binding import CONCEPT_NAMES
 
@@ -95,6 +96,13 @@ def _registration_problem(rule: object) -> str | None:
         option_specs(rule.defaults)
     except TypeError as error:
         return f"{code} ({rule.__name__}): {error}"
+    if not isinstance(rule.sources, tuple) or not all(isinstance(source, Source) for source in rule.sources):
+        return f"{code} ({rule.__name__}) has sources that are not mcfcheck.rules.provenance.Source"
+    if not rule.sources and not rule.own_check:
+        return (
+            f"{code} ({rule.__name__}) says neither where it comes from (sources) nor why a correct file "
+            "must pass it (own_check)"
+        )
     return None
 
 

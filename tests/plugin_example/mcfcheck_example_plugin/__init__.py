@@ -22,6 +22,7 @@ class ReferencePrefix(Rule):
 
     code = "XMP001"
     name = "reference-prefix"
+    own_check = "The supplier numbers its installations with this prefix: any other reference is mistyped."
     visits = frozenset({Visit.INSTALLATION})
     reads = frozenset({"reference"})
     defaults: ClassVar[Mapping[str, object]] = {"prefix": "INST-"}
@@ -49,6 +50,7 @@ class InstallationTally(Rule):
 
     code = "XMP002"
     name = "installation-tally"
+    own_check = "None: it reports a count, to show how a rule reports from its finish step."
     severity = Severity.WARNING
     visits = frozenset({Visit.INSTALLATION})
     #: It counts installations and reads none of their concepts: it runs in any dialect.

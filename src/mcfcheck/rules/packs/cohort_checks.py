@@ -12,6 +12,13 @@ from collections.abc import Iterator, Mapping
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.views import HeaderView, InstallationView
 
+#: What the SMSO and device-set rules read into the documents that define each cohort.
+COHORT_REGISTRY_READING = (
+    "The documents name each cohort's device set and SMSO, not the names a file gives them or the device "
+    "models of each set: those are mcfcheck's cohort registry (cohorts.toml), which a configuration can "
+    "override (``[cohorts]``; see the README)."
+)
+
 
 class SmsoRule(Rule):
     """The header's SMSO must be one of the cohort's SMSOs."""

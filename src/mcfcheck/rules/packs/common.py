@@ -1,10 +1,11 @@
 """Rules for every cohort: check digits, identifier formats, uniqueness, totals, structure, dates.
 
-Their source is the domain model's rules for every cohort (unique Device IDs,
-installation references, MPxNs, IMSIs and static IPs across the file; check digits; a
-GSME needs a GPF and an MPRN; an ESME needs an MPAN; trailer totals equal what the file
-holds; timestamps sane), which follow from the TMAD's requirement that each SMETS1
-Installation be identified and migrated as a whole.
+Most are mcfcheck's own checks, not clauses of the TMAD: they follow from what an
+inventory of installations must be if each one is to be migrated as a whole (every
+installation, device, meter point and SIM listed once and with its own identifier;
+identifiers whose check digits hold; meters with the meter point and proxy they need;
+control totals that agree with the file). Each rule says why a correct file passes it,
+and cites a document where one gives it (GEN033, GEN040).
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ from typing import ClassVar
 
 from mcfcheck.findings import Severity
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
-from mcfcheck.rules.identifiers import is_digits, is_uk_imsi, is_valid_iccid, is_valid_mpan_core, is_valid_mprn
+from mcfcheck.rules.identifiers import (
+    UK_IMSI_COUNTRY_CODES,
+    is_digits,
+    is_valid_iccid,
+    is_valid_mpan_core,
+    is_valid_mprn,
+)
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.options import Option
+from mcfcheck.rules.packs.dormant import NOTICE_READING
+from mcfcheck.rules.provenance import BEIS_DIRECTION_JULY_2020, NOTIFICATION_PERIODS_CONCLUSIONS, Source
 from mcfcheck.rules.views import (
     HeaderView,
     InstallationView,
@@ -32,7 +41,7 @@ class MpanCheckDigit(Rule):
     """An MPAN core's last digit must be its check digit.
 
     The check digit is the sum of the first twelve digits weighted 3, 5, 7, 13, 17, 19,
-    23, 29, 31, 37, 41, 43, modulo 11, modulo 10 (the MRA's MPAN check).
+    23, 29, 31, 37, 41, 43, modulo 11, modulo 10.
 
     Fails: ``<MPANCore>1800021679847</MPANCore>``
 
@@ -41,6 +50,10 @@ class MpanCheckDigit(Rule):
 
     code = "GEN001"
     name = "mpan-check-digit"
+    own_check = (
+        "Every MPAN core ends with a check digit computed from its first twelve digits; a core whose last "
+        "digit is not that check digit was mistyped or damaged, and names no meter point."
+    )
 
     reads = frozenset({"mpan"})
     visits = frozenset({Visit.INSTALLATION})
@@ -61,6 +74,10 @@ class IccidCheckDigit(Rule):
 
     code = "GEN002"
     name = "iccid-check-digit"
+    own_check = (
+        "An ICCID ends with a Luhn check digit (ITU-T E.118); one whose last digit fails the Luhn check was "
+        "mistyped or damaged, and names no SIM."
+    )
 
     reads = frozenset({"iccid"})
     visits = frozenset({Visit.INSTALLATION})
@@ -86,6 +103,10 @@ class MprnCheckDigits(Rule):
 
     code = "GEN003"
     name = "mprn-check-digits"
+    own_check = (
+        "The MPRN check digits are widely used but not published officially, so a failure is a warning "
+        "to look at, not an error."
+    )
 
     reads = frozenset({"mprn"})
     severity = Severity.WARNING
@@ -98,24 +119,44 @@ class MprnCheckDigits(Rule):
 
 
 class ImsiCountryCode(Rule):
-    """A SIM's IMSI must have a United Kingdom mobile country code (234 or 235).
+    """A SIM's IMSI should have one of the expected mobile country codes (a warning; UK by default).
 
-    Fails: ``<IMSI>310150123456789</IMSI>``
+    Option: ``country_codes`` (["234", "235"], the United Kingdom's): the mobile country
+    codes the SIMs of your files are expected to have.
 
-    Passes: ``<IMSI>234150123456789</IMSI>``
+    Fails: ``<IMSI>310150123456789</IMSI>`` (a warning).
+
+    Passes: ``<IMSI>234150123456789</IMSI>``, or a country code listed in ``country_codes``.
     """
 
     code = "GEN004"
     name = "imsi-country-code"
+    own_check = (
+        "An IMSI's first three digits are its mobile country code (ITU-T E.212). No document requires a "
+        "meter's SIM to be British, and meter SIMs are often issued by networks outside the UK, so a country "
+        "code outside ``country_codes`` is a warning: a sign of a mistyped IMSI, or of a SIM to confirm."
+    )
+    severity = Severity.WARNING
 
     reads = frozenset({"imsi"})
     visits = frozenset({Visit.INSTALLATION})
+    defaults: ClassVar[Mapping[str, object]] = {
+        "country_codes": Option(
+            tuple(sorted(UK_IMSI_COUNTRY_CODES)), pattern="[0-9]{3}", pattern_says="three-digit country codes"
+        )
+    }
+
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        super().__init__(context, options)
+        codes = self.options["country_codes"]
+        self.country_codes = frozenset(str(code) for code in codes) if isinstance(codes, list | tuple) else frozenset()
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         imsi = installation.imsi
-        if imsi is not None and len(imsi) == 15 and is_digits(imsi) and not is_uk_imsi(imsi):
+        if imsi is not None and len(imsi) == 15 and is_digits(imsi) and imsi[:3] not in self.country_codes:
+            expected = ", ".join(sorted(self.country_codes)) or "none"
             yield Problem(
-                f"IMSI {imsi} has country code {imsi[:3]}, not the UK's 234 or 235",
+                f"IMSI {imsi} has mobile country code {imsi[:3]}, not one expected (country_codes: {expected})",
                 installation.place("imsi"),
             )
 
@@ -188,6 +229,10 @@ class UniqueDeviceId(_UniqueIdentifier):
 
     code = "GEN010"
     name = "unique-device-id"
+    own_check = (
+        "A device is in one installation, once: a Device ID listed twice is a device listed twice or a "
+        "mistyped ID, and one device cannot be migrated as part of two installations."
+    )
 
     reads = frozenset({"devices", "device_id"})
     label = "Device ID"
@@ -220,6 +265,10 @@ class UniqueInstallationReference(_UniqueIdentifier):
 
     code = "GEN011"
     name = "unique-installation-reference"
+    own_check = (
+        "The installation reference is how the file's installations are told apart: two with one reference "
+        "cannot be told apart in a response."
+    )
 
     reads = frozenset({"reference"})
     label = "Installation reference"
@@ -237,6 +286,10 @@ class UniqueMpan(_UniqueIdentifier):
 
     code = "GEN012"
     name = "unique-mpan"
+    own_check = (
+        "A meter point belongs to one installation: an MPAN core listed twice is an installation listed twice "
+        "or a mistyped core."
+    )
 
     reads = frozenset({"mpan"})
     label = "MPAN core"
@@ -254,6 +307,10 @@ class UniqueMprn(_UniqueIdentifier):
 
     code = "GEN013"
     name = "unique-mprn"
+    own_check = (
+        "A meter point belongs to one installation: an MPRN listed twice is an installation listed twice or a "
+        "mistyped MPRN."
+    )
 
     reads = frozenset({"mprn"})
     label = "MPRN"
@@ -271,6 +328,10 @@ class UniqueImsi(_UniqueIdentifier):
 
     code = "GEN014"
     name = "unique-imsi"
+    own_check = (
+        "An IMSI identifies one SIM, in one Communications Hub: an IMSI listed twice is a hub listed twice or "
+        "a mistyped IMSI."
+    )
 
     reads = frozenset({"imsi"})
     label = "IMSI"
@@ -281,8 +342,8 @@ class UniqueImsi(_UniqueIdentifier):
 class UniqueStaticIp(_UniqueIdentifier):
     """Every static IP address must be unique in the file.
 
-    For MOC (MDS), each SIM is allocated its own static IP address for use after
-    migration (TMAD v1.4 consultation, Figure 1, row 9; TMAD 14.3).
+    For MOC (MDS), the DCC's communications service provider allocates each SIM a static
+    IP address for use after migration (see MDS002).
 
     Fails: two SIMs with ``<StaticIPAddress>10.0.0.1</StaticIPAddress>``.
 
@@ -291,6 +352,10 @@ class UniqueStaticIp(_UniqueIdentifier):
 
     code = "GEN015"
     name = "unique-static-ip"
+    own_check = (
+        "A static IP address allocated to a SIM for use after migration addresses that SIM alone: two SIMs "
+        "with one address cannot both be reached."
+    )
 
     reads = frozenset({"static_ip"})
     label = "Static IP address"
@@ -308,6 +373,10 @@ class UniqueIccid(_UniqueIdentifier):
 
     code = "GEN016"
     name = "unique-iccid"
+    own_check = (
+        "An ICCID identifies one SIM card, in one Communications Hub: an ICCID listed twice is a hub listed "
+        "twice or a mistyped ICCID."
+    )
 
     reads = frozenset({"iccid"})
     label = "ICCID"
@@ -355,6 +424,10 @@ class InstallationCountTotal(_ControlTotal):
 
     code = "GEN020"
     name = "installation-count-total"
+    own_check = (
+        "The trailer's totals are the file's control totals: one that disagrees with what the file holds "
+        "means a file cut short, joined, or edited after it was written."
+    )
 
     reads = frozenset({"installation_count"})
     label = "installations"
@@ -378,6 +451,10 @@ class DeviceCountTotal(_ControlTotal):
 
     code = "GEN021"
     name = "device-count-total"
+    own_check = (
+        "The trailer's totals are the file's control totals: one that disagrees with what the file holds "
+        "means a file cut short, joined, or edited after it was written."
+    )
 
     reads = frozenset({"device_count", "hub", "devices"})
     label = "devices"
@@ -401,6 +478,10 @@ class GasMeterNeedsProxyAndMprn(Rule):
 
     code = "GEN030"
     name = "gas-meter-needs-gpf-and-mprn"
+    own_check = (
+        "A SMETS1 gas meter reaches the Communications Hub through a gas proxy function and is identified by "
+        "its meter point's MPRN: without either, the installation is not whole."
+    )
 
     reads = frozenset({"devices", "device_type", "mprn"})
     visits = frozenset({Visit.INSTALLATION})
@@ -425,6 +506,9 @@ class ElectricityMeterNeedsMpan(Rule):
 
     code = "GEN031"
     name = "electricity-meter-needs-mpan"
+    own_check = (
+        "An electricity meter is identified by its meter point's MPAN core: without it, the installation is not whole."
+    )
 
     reads = frozenset({"devices", "device_type", "mpan"})
     visits = frozenset({Visit.INSTALLATION})
@@ -445,6 +529,10 @@ class PrepaymentNeedsCutover(Rule):
 
     code = "GEN032"
     name = "prepayment-needs-cutover"
+    own_check = (
+        "mcfcheck's schema records each prepayment installation's UTRN cutover window; without it, the "
+        "cutover period (SEC003 for MOC (Secure)) cannot be checked."
+    )
 
     reads = frozenset({"devices", "payment_mode", "prepayment"})
     visits = frozenset({Visit.INSTALLATION})
@@ -456,7 +544,7 @@ class PrepaymentNeedsCutover(Rule):
 
 
 class DormantNeedsNotice(Rule):
-    """A Dormant installation must carry its notice dates (TMAD 4.29 and 4.30).
+    """A Dormant installation must carry the dates of the notices it was given (TMAD 4.29 and 4.30).
 
     Fails: ``<Status>Dormant</Status>`` and no ``<DormantNotice>``.
 
@@ -465,6 +553,18 @@ class DormantNeedsNotice(Rule):
 
     code = "GEN033"
     name = "dormant-needs-notice"
+    sources = (
+        Source(
+            NOTIFICATION_PERIODS_CONCLUSIONS,
+            "section 4.2.1 (TMAD 4.29 and 4.30)",
+            "reduce the notification period from 15 working days to 5 Working Days for to the upgrade of "
+            "firmware / application of configuration",
+        ),
+    )
+    reading = (
+        NOTICE_READING.replace("the rule checks", "DRM001 and DRM002 check")
+        + " Without the dates recorded, neither period can be checked."
+    )
 
     reads = frozenset({"status", "dormant_notice"})
     visits = frozenset({Visit.INSTALLATION})
@@ -477,8 +577,8 @@ class DormantNeedsNotice(Rule):
 class CreationTimeSane(Rule):
     """The file's creation time must be neither in the future nor before the earliest date.
 
-    Options: ``earliest`` (ISO date, default 2019-06-21, when the first TMAD was
-    designated), ``future_tolerance_hours`` (default 24).
+    Options: ``earliest`` (ISO date, default 2019-02-14, when the TMAD was first
+    incorporated into the SEC), ``future_tolerance_hours`` (default 24).
 
     Fails: ``<CreationDateTime>2099-01-01T00:00:00Z</CreationDateTime>``
 
@@ -487,11 +587,23 @@ class CreationTimeSane(Rule):
 
     code = "GEN040"
     name = "creation-time-sane"
+    sources = (
+        Source(
+            BEIS_DIRECTION_JULY_2020,
+            "paragraph 2",
+            "It was first incorporated into the SEC as Annex AL by the Secretary of State on 14 February 2019.",
+        ),
+    )
+    reading = (
+        "A Migration Common File is made under the TMAD, so mcfcheck takes one created before the TMAD was "
+        "first in the SEC, or more than ``future_tolerance_hours`` ahead of the clock, for a wrong clock or "
+        "a mistyped time."
+    )
 
     reads = frozenset({"creation_time"})
     visits = frozenset({Visit.HEADER})
     defaults: ClassVar[Mapping[str, object]] = {
-        "earliest": Option("2019-06-21", iso_date=True),
+        "earliest": Option("2019-02-14", iso_date=True),
         # Up to a year: beyond, a creation time would never be in the future.
         "future_tolerance_hours": Option(24.0, minimum=0, maximum=8784),
     }
@@ -525,6 +637,11 @@ class NoticeDatesInOrder(Rule):
 
     code = "GEN041"
     name = "notice-dates-in-order"
+    own_check = (
+        "A notice comes before what it announces; and since the firmware upgrade or configuration change of "
+        "Dormant Devices is what readies them for migration, mcfcheck expects it planned no later than the "
+        "migration."
+    )
 
     reads = frozenset(
         {

@@ -1,10 +1,16 @@
 """Notice periods for SMETS1 Installations with Dormant Devices (TMAD 4.29 and 4.30).
 
-DCC's June 2020 conclusions (seed 004, section 4.2 and Table 2) set the notice of a
-firmware upgrade or configuration change at 5 Working Days, and kept the notice of
-migration at 15 Working Days, unless a shorter period is mutually agreed with the DCC.
-Working Days are weekdays that are not bank holidays, from the maintained holiday
-calendar (England & Wales by default; ``calendar`` = "scotland" or "northern-ireland").
+Under TMAD 4.29 and 4.30 (numbered as in the AL v4.1 draft), it is the DCC that gives
+the supplier notice of a firmware upgrade or configuration change of an installation
+with Dormant Devices (at least 5 Working Days ahead, since the DCC's conclusions of 4
+June 2020) and of its migration (at least 15 Working Days ahead, unless a shorter period
+is mutually agreed with that supplier). mcfcheck's schema records the notices given;
+these rules check that the dates recorded met the periods.
+
+The counting convention is mcfcheck's reading: Working Days are counted after the notice
+date, up to and including the planned date; Working Days are weekdays that are not bank
+holidays in the maintained holiday calendar (England & Wales by default; ``calendar`` =
+"scotland" or "northern-ireland"). ``mcfcheck workdays`` plans dates with the same count.
 """
 
 from __future__ import annotations
@@ -15,11 +21,20 @@ from typing import ClassVar, Final
 
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.options import Option
+from mcfcheck.rules.provenance import NOTIFICATION_PERIODS_CONCLUSIONS, Source
 from mcfcheck.rules.views import InstallationView
 from mcfcheck.rules.workdays import CALENDARS, working_days_of_notice
 
 #: The calendar of bank holidays Working Days are counted in.
 CALENDAR: Final = Option("england-and-wales", choices=tuple(CALENDARS))
+
+#: What both rules read into their sources.
+NOTICE_READING: Final = (
+    "It is the DCC that gives these notices to the supplier; mcfcheck's schema records the notices given "
+    "(DormantNotice), and the rule checks that the dates recorded met the period. The counting convention "
+    "is mcfcheck's reading: Working Days after the notice date, up to and including the planned date, "
+    "weekends and the ``calendar``'s bank holidays excluded."
+)
 
 
 class _NoticePeriod(Rule):
@@ -55,10 +70,7 @@ class _NoticePeriod(Rule):
 class FirmwareNoticePeriod(_NoticePeriod):
     """A firmware upgrade or configuration change needs at least 5 Working Days' notice.
 
-    Enforces TMAD 4.29 as concluded by the DCC in June 2020 (seed 004, section 4.2 and
-    Table 2: "reducing the notice period to 5 Working Days for firmware and
-    configuration changes"). Working Days are counted after the notice date, up to and
-    including the planned date. Options: ``working_days`` (5), ``calendar``.
+    Options: ``working_days`` (5), ``calendar``.
 
     Fails: ``<FirmwareNoticeDate>2026-02-23</FirmwareNoticeDate>`` and
     ``<PlannedUpgradeDate>2026-02-27</PlannedUpgradeDate>`` (4 Working Days).
@@ -68,6 +80,15 @@ class FirmwareNoticePeriod(_NoticePeriod):
 
     code = "DRM001"
     name = "firmware-notice-period"
+    sources = (
+        Source(
+            NOTIFICATION_PERIODS_CONCLUSIONS,
+            "Table 2, Clause 4.29 and 4.30",
+            "Amended to reflect the approach of reducing the notice period to 5 Working Days for firmware and "
+            "configuration changes and allowing further reductions to be agreed.",
+        ),
+    )
+    reading = NOTICE_READING
 
     reads = frozenset({"status", "firmware_notice_date", "planned_upgrade_date"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(5, minimum=0), "calendar": CALENDAR}
@@ -86,10 +107,8 @@ class FirmwareNoticePeriod(_NoticePeriod):
 class MigrationNoticePeriod(_NoticePeriod):
     """Migration of a Dormant installation needs at least 15 Working Days' notice, unless agreed.
 
-    Enforces TMAD 4.30 as concluded by the DCC in June 2020 (seed 004, section 4.2:
-    the notice period "should remain at 15 days for migration with an amendment to
-    allow DCC to mutually agree a shorter timeframe"). A shorter period passes when
-    ``<ShorterNoticeAgreed>true</ShorterNoticeAgreed>``. Options: ``working_days``
+    A shorter period passes when the file records it as agreed
+    (``<ShorterNoticeAgreed>true</ShorterNoticeAgreed>``). Options: ``working_days``
     (15), ``calendar``.
 
     Fails: ``<MigrationNoticeDate>2026-03-02</MigrationNoticeDate>``,
@@ -101,6 +120,16 @@ class MigrationNoticePeriod(_NoticePeriod):
 
     code = "DRM002"
     name = "migration-notice-period"
+    sources = (
+        Source(
+            NOTIFICATION_PERIODS_CONCLUSIONS,
+            "section 4.2.1 (TMAD 4.30)",
+            "the notification period for commencing the Migration of SMETS1 Installations containing Dormant "
+            "Devices should remain at 15 days for migration with an amendment to allow DCC to mutually agree a "
+            "shorter timeframe with each Energy Supplier where possible",
+        ),
+    )
+    reading = NOTICE_READING
 
     reads = frozenset({"status", "migration_notice_date", "planned_migration_date", "shorter_notice_agreed"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(15, minimum=0), "calendar": CALENDAR}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mcfcheck.errors import InputError
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.provenance import SMART_ENERGY_CODE, Source
 from mcfcheck.rules.views import DeviceView, InstallationView
 
 _COLUMNS = ("combination", "device_type", "manufacturer", "model")
@@ -64,9 +65,7 @@ def _matches(device: DeviceView, entry: _Entry) -> bool:
 class EligibleProductCombination(Rule):
     """An installation's device models must form a SMETS1 Eligible Product Combination.
 
-    Enforces SEC F2.10A: only combinations of device models on the SMETS1 Eligible
-    Product Combinations list may be migrated; the DCC's security testing covers a set of
-    such combinations (seed 004). Runs only when the list is given (``--epcl FILE.csv``).
+    Runs only when the list is given (``--epcl FILE.csv``).
 
     Fails: a Honeywell Elster hub with a Landis+Gyr E470 ESME, when no listed combination
     holds both.
@@ -76,6 +75,20 @@ class EligibleProductCombination(Rule):
 
     code = "EPC001"
     name = "eligible-product-combination"
+    sources = (
+        Source(
+            SMART_ENERGY_CODE,
+            "Section F2.10A (SMETS1 Lists)",
+            "each combination of SMETS1 Device Models and communication services provider in relation to which "
+            "the DCC has demonstrated through testing [...] that it is able to successfully process SMETS1 "
+            "Service Requests and relevant SMETS1 Alerts (the \u201cSMETS1 Eligible Product Combinations\u201d), "
+            "including the date on which each entry was first added to the list",
+        ),
+    )
+    reading = (
+        "mcfcheck checks an installation's device models against the list the user gives; the DCC's own "
+        "migration check for this is MA110 of its Migration Error Handling and Retry Strategy (MEHRS)."
+    )
 
     reads = frozenset({"hub", "devices", "device_type", "manufacturer", "model", "firmware_version"})
     visits = frozenset({Visit.INSTALLATION})

@@ -1,17 +1,25 @@
-"""IOC: the Honeywell Elster device set, operated by the IOC SMSO (seed 001, section 1)."""
+"""IOC, the initial operating capability: the Honeywell Elster device set, operated by the IOC SMSO."""
 
 from __future__ import annotations
 
-from mcfcheck.rules.packs.cohort_checks import DeviceSetRule, SmsoRule
+from mcfcheck.rules.packs.cohort_checks import COHORT_REGISTRY_READING, DeviceSetRule, SmsoRule
+from mcfcheck.rules.provenance import TMAD_MDS_CONSULTATION, Source
 
 IOC = frozenset({"IOC"})
+
+_IOC_TMAD = Source(
+    TMAD_MDS_CONSULTATION,
+    "section 1",
+    "The current TMAD (which covers requirements for the initial operating capability (known as 'IOC') "
+    "for SMETS1 Services) was designated by the Secretary of State on 21 June 2019",
+)
+_IOC_DEVICE_SET = Source(
+    TMAD_MDS_CONSULTATION, "section 2", "the same Honeywell Elster device set being included in IOC"
+)
 
 
 class IocSmso(SmsoRule):
     """For IOC, the SMSO must be the IOC SMSO (configured in the cohort registry).
-
-    Enforces the IOC cohort's definition (seed 001, section 1: the TMAD for IOC covers
-    the Honeywell Elster device set and its SMSO).
 
     Fails: ``<SMSOName>MDS</SMSOName>``
 
@@ -20,14 +28,13 @@ class IocSmso(SmsoRule):
 
     code = "IOC001"
     name = "ioc-smso"
+    sources = (_IOC_TMAD, _IOC_DEVICE_SET)
+    reading = COHORT_REGISTRY_READING
     cohorts = IOC
 
 
 class IocDeviceSet(DeviceSetRule):
     """For IOC, every device must be of the Honeywell Elster device set.
-
-    Enforces the IOC cohort's definition (seed 001, section 2). Models come from the
-    cohort registry.
 
     Fails: ``<Manufacturer>Landis+Gyr</Manufacturer><Model>E470</Model>``
 
@@ -36,6 +43,8 @@ class IocDeviceSet(DeviceSetRule):
 
     code = "IOC002"
     name = "ioc-device-set"
+    sources = (_IOC_DEVICE_SET,)
+    reading = COHORT_REGISTRY_READING
     cohorts = IOC
 
 

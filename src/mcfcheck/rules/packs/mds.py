@@ -1,10 +1,14 @@
 """MOC (MDS), GroupID "CB": the Honeywell Elster device set operated by MDS.
 
-Seed 001 (DCC's TMAD v1.4 consultation, Figure 1, rows 8 to 11; TMAD 14.3 and
-14.14): before migration each SIM is given a static IP address for post-migration
-use, its IMSI is transferred to MDS and a new APN exclusive to the DCC is created;
-after migration, migrated SIMs sit on a communications plan that supports only the
-"elster" APN.
+The DCC's consultation on TMAD v1.4 (9 August 2019) introduces GroupID "CB" for this
+cohort (Figure 1, rows 8 and 11) and two clauses, 14.3 and 14.14, on the SIMs: before
+migration each SIM is given a static IP address for use after migration, its IMSI is
+transferred to MDS and a new APN for the DCC's exclusive use is created; once every
+installation that can be migrated has been, the migrated SIMs sit on a communications
+plan that supports only the "elster" APN. Those clauses bind the DCC and its
+communications service provider, not DCC Users (section 2). That a "CB" file carries
+each hub's IMSI, a static IP address and the DCC's APN is mcfcheck's inference from
+them, and the rules below say so.
 """
 
 from __future__ import annotations
@@ -13,16 +17,27 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from mcfcheck.rules.base import Problem, Rule, Visit
-from mcfcheck.rules.packs.cohort_checks import DeviceSetRule, SmsoRule
+from mcfcheck.rules.packs.cohort_checks import COHORT_REGISTRY_READING, DeviceSetRule, SmsoRule
+from mcfcheck.rules.provenance import TMAD_MDS_CONSULTATION, Source
 from mcfcheck.rules.views import InstallationView
 
 MDS = frozenset({"CB"})
 
+#: What the consultation says of the clauses behind MDS001 to MDS003.
+_NOT_DCC_USERS = Source(
+    TMAD_MDS_CONSULTATION,
+    "section 2",
+    "The new clauses in TMAD (14.3 and 14.14) define the relationship between DCC and its service "
+    "providers and does not affect DCC Users.",
+)
+_INFERENCE = (
+    "TMAD 14.3 and 14.14 bind the DCC and its communications service provider, not the supplier. That a "
+    '"CB" file must carry {what} is mcfcheck\'s inference from them.'
+)
+
 
 class MdsImsiRequired(Rule):
     """For GroupID "CB", every Communications Hub's SIM must carry its IMSI.
-
-    Enforces TMAD 14.3 (seed 001, Figure 1, row 9: "Transfer of the SIM IMSI value to MDS").
 
     Fails: a ``<WAN>`` with no ``<IMSI>``.
 
@@ -31,6 +46,11 @@ class MdsImsiRequired(Rule):
 
     code = "MDS001"
     name = "mds-imsi-required"
+    sources = (
+        Source(TMAD_MDS_CONSULTATION, "Figure 1 row 9 (TMAD 14.3)", "Transfer of the SIM IMSI value to MDS"),
+        _NOT_DCC_USERS,
+    )
+    reading = _INFERENCE.format(what="each hub's IMSI")
 
     reads = frozenset({"hub", "imsi"})
     cohorts = MDS
@@ -38,14 +58,15 @@ class MdsImsiRequired(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.hub is not None and installation.imsi is None:
-            yield Problem("the SIM has no IMSI, which MOC (MDS) requires", installation.container("imsi"))
+            yield Problem(
+                "the SIM has no IMSI, which mcfcheck expects for MOC (MDS) (see MDS001)", installation.container("imsi")
+            )
 
 
 class MdsStaticIpRequired(Rule):
     """For GroupID "CB", every SIM must carry the static IPv4 address allocated for use after migration.
 
-    Enforces TMAD 14.3 (seed 001, Figure 1, row 9: "Allocation of a Static IP Address
-    for each SIM to be used post-migration"). Uniqueness is GEN015.
+    Uniqueness is GEN015.
 
     Fails: a ``<WAN>`` with no ``<StaticIPAddress>``.
 
@@ -54,6 +75,15 @@ class MdsStaticIpRequired(Rule):
 
     code = "MDS002"
     name = "mds-static-ip-required"
+    sources = (
+        Source(
+            TMAD_MDS_CONSULTATION,
+            "Figure 1 row 9 (TMAD 14.3)",
+            "Allocation of a Static IP Address for each SIM to be used post-migration",
+        ),
+        _NOT_DCC_USERS,
+    )
+    reading = _INFERENCE.format(what="the static IP address allocated to each SIM")
 
     reads = frozenset({"hub", "static_ip"})
     cohorts = MDS
@@ -62,16 +92,13 @@ class MdsStaticIpRequired(Rule):
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.hub is not None and installation.static_ip is None:
             yield Problem(
-                "the SIM has no static IP address, which MOC (MDS) requires",
+                "the SIM has no static IP address, which mcfcheck expects for MOC (MDS) (see MDS002)",
                 installation.container("static_ip"),
             )
 
 
 class MdsDccApn(Rule):
-    """For GroupID "CB", every SIM must use the DCC's APN (option ``apn``, default "elster").
-
-    Enforces TMAD 14.14 (seed 001, Figure 1, row 10: after migration, SIMs sit on a
-    communications plan that only supports the "elster" APN).
+    """For GroupID "CB", every SIM must name the DCC's APN (option ``apn``, default "elster").
 
     Fails: ``<APN>smso.private</APN>`` or no ``<APN>``.
 
@@ -80,6 +107,26 @@ class MdsDccApn(Rule):
 
     code = "MDS003"
     name = "mds-dcc-apn"
+    sources = (
+        Source(
+            TMAD_MDS_CONSULTATION,
+            "Figure 1 row 9 (TMAD 14.3)",
+            "Creation of a new APN for exclusive use by the DCC.",
+        ),
+        Source(
+            TMAD_MDS_CONSULTATION,
+            "Figure 1 row 10 (TMAD 14.14)",
+            "Those that have been successfully migrated to the DCC will be transferred to a Communications "
+            "Plan that only supports the \u201celster\u201d APN.",
+        ),
+        _NOT_DCC_USERS,
+    )
+    reading = (
+        _INFERENCE.format(what="the DCC's APN for each SIM")
+        + ' The consultation does not name the new APN; "elster" is the APN of the state after migration, '
+        "\u201conce the Migration process has completed, i.e. all Installations that can be migrated have been "
+        "migrated\u201d (row 10). Set ``apn`` to the APN the DCC gives you."
+    )
 
     reads = frozenset({"hub", "apn"})
     cohorts = MDS
@@ -92,16 +139,13 @@ class MdsDccApn(Rule):
             found = f"APN {installation.apn!r}" if installation.apn is not None else "no APN"
             place = installation.place("apn")
             yield Problem(
-                f"the SIM has {found}; MOC (MDS) SIMs use the DCC's APN {expected!r}",
+                f"the SIM has {found}; mcfcheck expects the DCC's APN {expected!r} for MOC (MDS) (see MDS003)",
                 place if place is not None else installation.container("apn"),
             )
 
 
 class MdsSmso(SmsoRule):
     """For GroupID "CB", the SMSO must be MDS.
-
-    Enforces the MOC (MDS) cohort's definition (seed 001, section 1: "a Honeywell
-    Elster device set operated via MDS as the SMSO").
 
     Fails: ``<SMSOName>Secure</SMSOName>``
 
@@ -110,14 +154,20 @@ class MdsSmso(SmsoRule):
 
     code = "MDS004"
     name = "mds-smso"
+    sources = (
+        Source(TMAD_MDS_CONSULTATION, "section 1", "a Honeywell Elster device set operated via MDS as the SMSO"),
+        Source(
+            TMAD_MDS_CONSULTATION,
+            "Figure 1 row 8 (TMAD section 14)",
+            "Inclusion of new GroupID = \u201cCB\u201d for MOC MDS cohort.",
+        ),
+    )
+    reading = COHORT_REGISTRY_READING
     cohorts = MDS
 
 
 class MdsDeviceSet(DeviceSetRule):
     """For GroupID "CB", every device must be of the Honeywell Elster device set.
-
-    Enforces the MOC (MDS) cohort's definition (seed 001, section 2: "the same Honeywell
-    Elster device set being included in IOC"). Models come from the cohort registry.
 
     Fails: ``<Manufacturer>Landis+Gyr</Manufacturer><Model>E470</Model>``
 
@@ -126,6 +176,10 @@ class MdsDeviceSet(DeviceSetRule):
 
     code = "MDS005"
     name = "mds-device-set"
+    sources = (
+        Source(TMAD_MDS_CONSULTATION, "section 2", "the same Honeywell Elster device set being included in IOC"),
+    )
+    reading = COHORT_REGISTRY_READING
     cohorts = MDS
 
 

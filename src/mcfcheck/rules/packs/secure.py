@@ -1,7 +1,7 @@
-"""MOC (Secure): the Secure device set operated by Secure.
+"""MOC (Secure): the Secure device set operated by Secure, and its UTRN cutover period.
 
-Seed 003 (BEIS direction, July 2020, paragraph 4): the UTRN cutover period was
-raised from 48 to 336 hours.
+The BEIS direction of 24 July 2020 (paragraph 4) notes that the DCC raised the UTRN
+cutover period of the TMAD for Secure from 48 to 336 hours.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from typing import ClassVar
 
 from mcfcheck.rules.base import Problem, Rule, Visit
 from mcfcheck.rules.options import Option
-from mcfcheck.rules.packs.cohort_checks import DeviceSetRule, SmsoRule
+from mcfcheck.rules.packs.cohort_checks import COHORT_REGISTRY_READING, DeviceSetRule, SmsoRule
+from mcfcheck.rules.provenance import BEIS_DIRECTION_JULY_2020, TMAD_MDS_CONSULTATION, Source
 from mcfcheck.rules.views import InstallationView
 
 SECURE = frozenset({"SECURE"})
 
+_SECURE = Source(TMAD_MDS_CONSULTATION, "section 1", "a Secure device set operated by Secure as the SMSO")
+
 
 class SecureSmso(SmsoRule):
     """For MOC (Secure), the SMSO must be Secure.
-
-    Enforces the MOC (Secure) cohort's definition (seed 001, section 1: "a Secure device
-    set operated by Secure as the SMSO").
 
     Fails: ``<SMSOName>MDS</SMSOName>``
 
@@ -30,14 +30,13 @@ class SecureSmso(SmsoRule):
 
     code = "SEC001"
     name = "secure-smso"
+    sources = (_SECURE,)
+    reading = COHORT_REGISTRY_READING
     cohorts = SECURE
 
 
 class SecureDeviceSet(DeviceSetRule):
     """For MOC (Secure), every device must be of the Secure device set.
-
-    Enforces the MOC (Secure) cohort's definition (seed 001, section 1). Models come from
-    the cohort registry.
 
     Fails: ``<Manufacturer>Honeywell Elster</Manufacturer><Model>AS300P</Model>``
 
@@ -46,14 +45,14 @@ class SecureDeviceSet(DeviceSetRule):
 
     code = "SEC002"
     name = "secure-device-set"
+    sources = (_SECURE,)
+    reading = COHORT_REGISTRY_READING
     cohorts = SECURE
 
 
 class SecureUtrnCutover(Rule):
     """For MOC (Secure), a prepayment installation's UTRN cutover must be at least 336 hours.
 
-    Enforces the TMAD for Secure as re-designated in 2020 (seed 003, paragraph 4: "DCC
-    has accordingly amended the drafting to increase the period to 336 hours").
     Option: ``minimum_hours`` (336).
 
     Fails: ``<UTRNCutoverHours>48</UTRNCutoverHours>`` with a prepayment meter.
@@ -63,6 +62,18 @@ class SecureUtrnCutover(Rule):
 
     code = "SEC003"
     name = "secure-utrn-cutover"
+    sources = (
+        Source(
+            BEIS_DIRECTION_JULY_2020,
+            "paragraph 4",
+            "DCC has accordingly amended the drafting to increase the period to 336 hours",
+        ),
+    )
+    reading = (
+        "The TMAD sets the period of the DCC's UTRN cutover arrangements. mcfcheck's schema records each "
+        "prepayment installation's UTRN cutover window (UTRNCutoverHours); the rule checks that the window "
+        "recorded is at least that period."
+    )
 
     reads = frozenset({"devices", "payment_mode", "utrn_cutover_hours"})
     cohorts = SECURE
@@ -74,7 +85,7 @@ class SecureUtrnCutover(Rule):
         hours = installation.utrn_cutover_hours
         if installation.prepayment and hours is not None and hours < minimum:
             yield Problem(
-                f"the UTRN cutover window is {hours} hours; MOC (Secure) requires at least {minimum}",
+                f"the UTRN cutover window is {hours} hours; the TMAD's period for MOC (Secure) is {minimum}",
                 installation.place("utrn_cutover_hours"),
             )
 
