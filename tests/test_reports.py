@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,14 @@ def test_sarif_report_follows_the_official_schema(tmp_path: Path) -> None:
     assert gen003["defaultConfiguration"]["level"] == "warning"
     assert "check digits" in gen003["shortDescription"]["text"]
     assert "Fails:" in gen003["help"]["text"]
+    # Each rule's help says where it comes from, in words a reader can look up.
+    assert "mcfcheck's own check: " in gen003["help"]["text"]
+    drm002 = rules[ids.index("DRM002")]["help"]["text"]
+    assert "Source: DCC, SMETS1 regulatory changes to the TMAD" in drm002
+    assert "4 June 2020" in drm002
+    assert "mcfcheck's reading: It is the DCC that gives these notices" in drm002
+    for rule in rules:
+        assert not re.search(r"\bseeds?\b", rule["help"]["text"], re.IGNORECASE), rule["id"]
     results = run["results"]
     assert [result["ruleId"] for result in results] == ["GEN003", "XSD001", "GEN010"]
     for result in results:
