@@ -18,7 +18,9 @@ from mcfcheck.rules import workdays
 from mcfcheck.rules.workdays import (
     CALENDARS,
     bank_holidays_between,
+    earliest_planned,
     is_working_day,
+    latest_notice,
     working_days_of_notice,
 )
 
@@ -26,6 +28,7 @@ from .conftest import SAMPLES
 
 days = st.dates(min_value=dt.date(2018, 1, 1), max_value=dt.date(2030, 12, 31))
 calendars = st.sampled_from(sorted(CALENDARS))
+periods = st.integers(min_value=1, max_value=40)
 ONE_DAY = dt.timedelta(days=1)
 
 
@@ -99,6 +102,57 @@ def test_an_unknown_calendar_is_named() -> None:
         working_days_of_notice(dt.date(2026, 3, 2), dt.date(2026, 3, 2), "wales")
     with pytest.raises(ValueError, match="unknown calendar"):
         is_working_day(dt.date(2026, 3, 2), "wales")
+
+
+@given(days, periods, calendars)
+def test_the_earliest_planned_date_is_the_first_with_the_period(notice: dt.date, period: int, calendar: str) -> None:
+    planned = earliest_planned(notice, period, calendar)
+    assert planned is not None
+    assert working_days_of_notice(notice, planned, calendar) >= period
+    assert working_days_of_notice(notice, planned - ONE_DAY, calendar) < period
+    assert is_working_day(planned, calendar)
+
+
+@given(days, periods, calendars)
+def test_the_latest_notice_date_is_the_last_with_the_period(planned: dt.date, period: int, calendar: str) -> None:
+    notice = latest_notice(planned, period, calendar)
+    assert notice is not None
+    assert working_days_of_notice(notice, planned, calendar) >= period
+    assert working_days_of_notice(notice + ONE_DAY, planned, calendar) < period
+    assert is_working_day(notice + ONE_DAY, calendar)
+
+
+@given(days, periods, calendars)
+def test_the_earliest_and_latest_dates_make_round_trips(day: dt.date, period: int, calendar: str) -> None:
+    planned = earliest_planned(day, period, calendar)
+    assert planned is not None
+    back = latest_notice(planned, period, calendar)
+    assert back is not None
+    assert back >= day
+    assert earliest_planned(back, period, calendar) == planned
+    notice = latest_notice(day, period, calendar)
+    assert notice is not None
+    forth = earliest_planned(notice, period, calendar)
+    assert forth is not None
+    assert forth <= day
+    assert latest_notice(forth, period, calendar) == notice
+
+
+def test_the_dates_at_the_ends_of_the_calendar() -> None:
+    # 9999-12-31 is a Friday: 5 Working Days after the Friday before it, and none after it.
+    assert earliest_planned(dt.date(9999, 12, 24), 5) == dt.date.max
+    assert earliest_planned(dt.date(9999, 12, 27), 5) is None
+    assert earliest_planned(dt.date.max, 1) is None
+    # 0001-01-01 is a Monday: the notice for Tuesday 2 January is given on the Monday.
+    assert latest_notice(dt.date(1, 1, 2), 1) == dt.date.min
+    assert latest_notice(dt.date(1, 1, 2), 2) is None
+    assert latest_notice(dt.date.min, 1) is None
+    # Easter 2026 in England and Wales: Good Friday (3 April) and Easter Monday (6 April).
+    assert earliest_planned(dt.date(2026, 3, 30), 5) == dt.date(2026, 4, 8)
+    assert earliest_planned(dt.date(2026, 3, 30), 5, "scotland") == dt.date(2026, 4, 7)
+    assert latest_notice(dt.date(2026, 4, 7), 5) == dt.date(2026, 3, 29)
+    with pytest.raises(ValueError, match="at least 1"):
+        earliest_planned(dt.date(2026, 3, 2), 0)
 
 
 @pytest.fixture

@@ -29,6 +29,14 @@ from typing import Final
 CALENDARS: Final = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
 #: The calendar used unless another is named.
 DEFAULT_CALENDAR: Final = "england-and-wales"
+#: How the counting is read, for whatever tells a user a count.
+CONVENTION: Final = (
+    "Working Days are counted after the notice date, up to and including the planned date; "
+    "they are Monday to Friday, but the bank holidays of the calendar (mcfcheck's reading of TMAD 4.29 and 4.30)"
+)
+
+_FIRST: Final = dt.date.min.toordinal()
+_LAST: Final = dt.date.max.toordinal()
 #: The module of the United Kingdom's bank holidays in the ``holidays`` package, and its class.
 _UK_MODULE: Final = "holidays.countries.united_kingdom"
 _UK_CLASS: Final = "UnitedKingdom"
@@ -138,6 +146,14 @@ def _years_on(first: int, last: int) -> Iterator[tuple[int, int]]:
         first = end + 1
 
 
+def _years_back(last: int, first: int) -> Iterator[tuple[int, int]]:
+    """The days from ``last`` back to ``first`` (ordinals) as spans within a year, last to first."""
+    while last >= first:
+        start = max(_year_start(last), first)
+        yield start, last
+        last = start - 1
+
+
 def is_working_day(day: dt.date, calendar: str = DEFAULT_CALENDAR) -> bool:
     """Whether ``day`` is a Working Day: Monday to Friday and not a bank holiday."""
     _subdivision(calendar)
@@ -162,6 +178,45 @@ def working_days_of_notice(
         if at_most is not None and days >= at_most:
             return at_most
     return days
+
+
+def _nth_working_day(calendar: str, spans: Iterator[tuple[int, int]], days: int, forward: bool) -> int | None:
+    """The ordinal of the ``days``-th Working Day of ``spans`` (each a year's span, in order), or None."""
+    if days < 1:
+        raise ValueError(f"a notice period of {days} Working Days: give at least 1")
+    for first, last in spans:
+        found = _working_days(calendar, first, last)
+        if found < days:
+            days -= found
+            continue
+        for ordinal in range(first, last + 1) if forward else range(last, first - 1, -1):
+            days -= _is_working(calendar, ordinal)
+            if not days:
+                return ordinal
+    return None
+
+
+def earliest_planned(notice: dt.date, days: int, calendar: str = DEFAULT_CALENDAR) -> dt.date | None:
+    """The earliest planned date with at least ``days`` Working Days' notice from ``notice`` (``days`` >= 1).
+
+    The smallest date ``d`` with ``working_days_of_notice(notice, d) >= days``: the
+    ``days``-th Working Day after the notice date. None where that would be after 9999-12-31.
+    """
+    _subdivision(calendar)
+    found = _nth_working_day(calendar, _years_on(notice.toordinal() + 1, _LAST), days, forward=True)
+    return dt.date.fromordinal(found) if found is not None else None
+
+
+def latest_notice(planned: dt.date, days: int, calendar: str = DEFAULT_CALENDAR) -> dt.date | None:
+    """The latest notice date that gives at least ``days`` Working Days' notice of ``planned`` (``days`` >= 1).
+
+    The largest date ``d`` with ``working_days_of_notice(d, planned) >= days``: the day
+    before the ``days``-th Working Day counted back from the planned date, itself
+    included. None where that would be before 0001-01-01.
+    """
+    _subdivision(calendar)
+    found = _nth_working_day(calendar, _years_back(planned.toordinal(), _FIRST), days, forward=False)
+    return dt.date.fromordinal(found - 1) if found is not None and found > _FIRST else None
 
 
 def bank_holidays_between(notice: dt.date, planned: dt.date, calendar: str = DEFAULT_CALENDAR) -> list[dt.date]:
