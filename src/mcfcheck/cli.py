@@ -7,10 +7,10 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -59,6 +59,7 @@ from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
     from mcfcheck.generate import PlantedError
+    from mcfcheck.rules.catalogue import Check
 
 # What only some runs use is imported where it is used (the report writers, the
 # generator, progress bars, tables): a run's start-up is what a pre-commit hook waits for.
@@ -249,63 +250,89 @@ def validate(
     split = not unmerged
     pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:
-        try:
-            # A report is UTF-8 wherever it goes; so is standard output when it carries one.
-            main = reporter_class(output_format)
-            on_stdout = standard_text(
-                sys.stdout, STANDARD_OUTPUT_NAME, *(() if main.keeps_name_bytes else ("utf-8", REPLACE_UNDECODABLE))
-            )
-            on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
-            catalogue_of = functools.partial(catalogue, registry)
-            sinks: list[ReportSink] = [
-                main(on_stdout, ReportSettings(catalogue_of, on_stderr, quiet=quiet, max_findings=max_findings))
-            ]
-            if not main.tells_verdicts:
-                # Verdicts and errors go to standard error, so that standard output is the report.
-                sinks.append(ConsoleReporter(on_stderr, ReportSettings(catalogue_of, quiet=True)))
-            files_out = _report_files(targets)
-        except (McfcheckError, OutputError) as error:
-            err.print(f"error: {error}", markup=False)
-            raise typer.Exit(ExitStatus.UNUSABLE) from None
-        for writer, report in files_out:
-            # A report file carries its own error lines; the terminal has them already.
-            sinks.append(writer(report.stream, ReportSettings(catalogue_of)))
         # With --no-rules, the settings still say which binding (hence which record
         # element) each file's dialect has.
         rules = (registry, dataclasses.replace(settings, run_rules=False) if no_rules else settings)
-        try:
-            with _progress_bars(err, enabled=not quiet) as progress:
-                status = validate_files(
-                    files,
-                    Tee(sinks),
-                    schema=schema,
-                    progress=progress,
-                    rules=rules,
-                    jobs=workers,
-                    max_decompressed=int(max_decompressed * (1 << 30)),
-                    fail_on=fail_on,
-                    pool=pool,
-                    split=split,
-                )
-            on_stdout.flush()
-            # Every report is written out before any is put in place: a full disk leaves them all as they were.
-            for _writer, report in files_out:
-                report.close()
-            for _writer, report in files_out:
-                report.commit()
-        except OutputError as error:
-            for _writer, report in files_out:
-                report.abort()
-            err.print(f"error: {error}", markup=False)
-            raise typer.Exit(ExitStatus.UNUSABLE) from None
-        except BaseException:
-            for _writer, report in files_out:
-                report.abort()
-            raise
+        catalogue_of = functools.partial(catalogue, registry)
+        with (
+            _reports(err, output_format, targets, catalogue_of, quiet=quiet, max_findings=max_findings) as sink,
+            _progress_bars(err, enabled=not quiet) as progress,
+        ):
+            status = validate_files(
+                files,
+                sink,
+                schema=schema,
+                progress=progress,
+                rules=rules,
+                jobs=workers,
+                max_decompressed=int(max_decompressed * (1 << 30)),
+                fail_on=fail_on,
+                pool=pool,
+                split=split,
+            )
         raise typer.Exit(status)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _unusable(err: Console, error: Exception | str) -> NoReturn:
+    """Say what cannot be used, in one line, and end with exit status 2."""
+    err.print(f"error: {error}", markup=False)
+    raise typer.Exit(ExitStatus.UNUSABLE)
+
+
+@contextmanager
+def _reports(
+    err: Console,
+    output_format: str,
+    targets: list[tuple[str, OutputTarget]],
+    checks_of: Callable[[], Mapping[str, Check]],
+    quiet: bool = False,
+    max_findings: int | None = None,
+) -> Iterator[ReportSink]:
+    """The reports of a run as one sink: ``output_format`` on standard output, the ``--output`` files.
+
+    Where the format on standard output does not tell each file's verdict, the console
+    tells them on standard error. The files are put in place when the run is done, all
+    or none: a run that fails, or one that cannot write them, leaves them as they were
+    (and ends with exit status 2 and one line).
+    """
+    try:
+        # A report is UTF-8 wherever it goes; so is standard output when it carries one.
+        main = reporter_class(output_format)
+        on_stdout = standard_text(
+            sys.stdout, STANDARD_OUTPUT_NAME, *(() if main.keeps_name_bytes else ("utf-8", REPLACE_UNDECODABLE))
+        )
+        on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
+        sinks: list[ReportSink] = [
+            main(on_stdout, ReportSettings(checks_of, on_stderr, quiet=quiet, max_findings=max_findings))
+        ]
+        if not main.tells_verdicts:
+            # Verdicts and errors go to standard error, so that standard output is the report.
+            sinks.append(ConsoleReporter(on_stderr, ReportSettings(checks_of, quiet=True)))
+        files_out = _report_files(targets)
+    except (McfcheckError, OutputError) as error:
+        _unusable(err, error)
+    for writer, report in files_out:
+        # A report file carries its own error lines; the terminal has them already.
+        sinks.append(writer(report.stream, ReportSettings(checks_of)))
+    try:
+        yield Tee(sinks)
+        on_stdout.flush()
+        # Every report is written out before any is put in place: a full disk leaves them all as they were.
+        for _writer, report in files_out:
+            report.close()
+        for _writer, report in files_out:
+            report.commit()
+    except OutputError as error:
+        for _writer, report in files_out:
+            report.abort()
+        _unusable(err, error)
+    except BaseException:
+        for _writer, report in files_out:
+            report.abort()
+        raise
 
 
 def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple[str, OutputTarget]]:
