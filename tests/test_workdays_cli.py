@@ -16,7 +16,7 @@ from mcfcheck.cli import app
 from mcfcheck.rules.workdays import CONVENTION
 from mcfcheck.run.schedule import default_working_days
 
-from .conftest import SAMPLES
+from .conftest import ROOT, SAMPLES
 from .test_reports import REPORT_SCHEMA, SARIF_SCHEMA
 
 runner = CliRunner()
@@ -354,3 +354,11 @@ def test_the_console_script_plans_as_a_user_would_run_it(tmp_path: Path) -> None
     )
     assert done.returncode == 1
     assert f"{tmp_path / 'schedule.csv'}:3: DRM001 the firmware upgrade on 2026-04-07" in done.stdout
+
+
+def test_the_readmes_example_is_what_the_command_prints() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ mcfcheck workdays --notice 2026-03-30 --kind firmware\n"
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0].splitlines()
+    _status, lines, _errors = _workdays(*command.split()[3:])
+    assert lines == shown
