@@ -95,6 +95,9 @@ def test_the_farthest_dates_the_schema_admits_are_counted_without_error() -> Non
     bank_holidays = bank_holidays_between(dt.date.min, dt.date.max)
     assert working_days_of_notice(dt.date.min, dt.date.max) == weekdays - len(bank_holidays)
     assert bank_holidays[0].year == 1872  # the Bank Holidays Act 1871
+    # The calendar's first and last years are asked for too.
+    assert not is_working_day(dt.date(1872, 12, 26))  # Boxing Day, a Thursday
+    assert not is_working_day(dt.date(2100, 12, 27))  # Monday, for Boxing Day on a Sunday
 
 
 def test_an_unknown_calendar_is_named() -> None:

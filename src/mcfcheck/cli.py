@@ -663,8 +663,7 @@ def workdays(
         str | None, typer.Option("--notice", metavar="DATE", help="The date the notice is given, as YYYY-MM-DD.")
     ] = None,
     planned: Annotated[
-        str | None,
-        typer.Option("--planned", metavar="DATE", help="The planned date of the upgrade or migration, as YYYY-MM-DD."),
+        str | None, typer.Option("--planned", metavar="DATE", help="The upgrade or migration date, as YYYY-MM-DD.")
     ] = None,
     kind: Annotated[
         str | None,
