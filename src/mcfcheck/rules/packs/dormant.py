@@ -79,10 +79,10 @@ class FirmwareNoticePeriod(_NoticePeriod):
 
     code = "DRM001"
     name = "firmware-notice-period"
-    notice_of = "firmware upgrade"
 
     reads = frozenset({"status", "firmware_notice_date", "planned_upgrade_date"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(5, minimum=0), "calendar": CALENDAR}
+    notice_of = "firmware upgrade"
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant:
@@ -112,11 +112,11 @@ class MigrationNoticePeriod(_NoticePeriod):
 
     code = "DRM002"
     name = "migration-notice-period"
-    notice_of = "migration"
-    unless = " unless a shorter period was agreed with the DCC"
 
     reads = frozenset({"status", "migration_notice_date", "planned_migration_date", "shorter_notice_agreed"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(15, minimum=0), "calendar": CALENDAR}
+    notice_of = "migration"
+    unless = " unless a shorter period was agreed with the DCC"
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant and not installation.shorter_notice_agreed:
