@@ -54,7 +54,9 @@ _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def default_working_days(kind: str) -> int:
     """The notice period of ``kind`` (firmware or migration): the default of its rule's ``working_days``."""
-    return int(option_specs(KINDS[kind].defaults)["working_days"].default)
+    default = option_specs(KINDS[kind].defaults)["working_days"].default
+    assert isinstance(default, int)
+    return default
 
 
 def schedule_checks() -> dict[str, Check]:
