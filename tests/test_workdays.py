@@ -198,3 +198,12 @@ def test_a_dormant_file_is_checked_with_the_calendar_of_the_united_kingdom_alone
         check=True,
     )
     assert done.stdout.splitlines()[-1].split() == ["1", "True", "False"]
+
+
+@given(days, calendars)
+def test_the_latest_working_day_is_the_day_or_the_last_working_day_before_it(day: dt.date, calendar: str) -> None:
+    found = workdays.latest_working_day(day, calendar)
+    assert found is not None
+    assert found <= day
+    assert is_working_day(found, calendar)
+    assert working_days_of_notice(found, day, calendar) == 0

@@ -362,3 +362,53 @@ def test_the_readmes_example_is_what_the_command_prints() -> None:
     shown = readme[readme.index(command) + len(command) :].split("```", 1)[0].splitlines()
     _status, lines, _errors = _workdays(*command.split()[3:])
     assert lines == shown
+
+
+def test_the_configuration_s_periods_and_calendar_are_the_rules_and_the_command_line_stands_over_them(
+    tmp_path: Path,
+) -> None:
+    """A supplier who configured DRM002 for 10 Working Days in Scotland plans and checks with the same."""
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text('[rules.DRM002]\nworking_days = 10\ncalendar = "northern-ireland"\n', encoding="utf-8")
+    status, lines, _errors = _workdays("--notice", "2026-03-09", "--kind", "migration", "--config", str(config))
+    assert status == 0
+    assert _fact(lines, "notice period").startswith("10 Working Days before a migration")
+    assert _fact(lines, "calendar") == "northern-ireland"
+    # St Patrick's Day, Tuesday 17 March 2026, is not counted in Northern Ireland.
+    assert _fact(lines, "earliest planned date") == "2026-03-24 (Tuesday)"
+    _status, lines, _errors = _workdays(
+        "--notice", "2026-03-09", "--kind", "migration", "--config", str(config), "--calendar", "scotland"
+    )
+    assert _fact(lines, "earliest planned date") == "2026-03-23 (Monday)"
+    # Firmware keeps its own rule's defaults.
+    _status, lines, _errors = _workdays("--notice", "2026-03-02", "--kind", "firmware", "--config", str(config))
+    assert _fact(lines, "notice period").startswith("5 Working Days before a firmware upgrade")
+    schedule = tmp_path / "schedule.csv"
+    schedule.write_text(
+        "installation,kind,notice_date,planned_date\nA,migration,2026-03-09,2026-03-23\nB,migration,2026-03-09,2026-03-24\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["workdays", "--check", str(schedule), "--config", str(config), "--format", "json"])
+    report = json.loads(result.stdout)
+    findings = [(finding["code"], finding["location"]["line"]) for finding in report["files"][0]["findings"]]
+    assert (result.exit_code, findings) == (1, [("DRM002", 2)])
+    assert "9 Working Days' notice" in report["files"][0]["findings"][0]["message"]
+
+
+def test_a_configuration_that_is_wrong_is_one_line_and_status_2(tmp_path: Path) -> None:
+    config = tmp_path / "mcfcheck.toml"
+    config.write_text("[rules.DRM002]\nworking_days = -1\n", encoding="utf-8")
+    status, lines, errors = _workdays("--notice", "2026-03-02", "--kind", "migration", "--config", str(config))
+    assert (status, lines) == (2, [])
+    assert "rules.DRM002.working_days of DRM002 must be" in errors
+    assert len(errors.strip().splitlines()) == 1
+
+
+def test_the_latest_notice_date_on_a_day_off_names_the_working_day_before_it() -> None:
+    status, lines, _errors = _workdays("--planned", "2026-04-07", "--kind", "firmware")
+    assert status == 0
+    assert _fact(lines, "latest notice date") == "2026-03-29 (Sunday)"
+    assert _fact(lines, "latest Working Day for it") == "2026-03-27 (Friday)"
+    status, lines, _errors = _workdays("--planned", "2026-03-09", "--kind", "firmware")
+    assert _fact(lines, "latest notice date") == "2026-03-02 (Monday)"
+    assert not [line for line in lines if line.startswith("latest Working Day")]

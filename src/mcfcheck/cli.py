@@ -674,14 +674,31 @@ def workdays(
         ),
     ] = None,
     calendar: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--calendar", metavar="|".join(CALENDARS), help="The bank holidays of this part of the United Kingdom."
+            "--calendar",
+            metavar="|".join(CALENDARS),
+            help="The bank holidays of this part of the United Kingdom "
+            f"(default: the rule's calendar in the configuration, else {DEFAULT_CALENDAR}).",
+            show_default=False,
         ),
-    ] = DEFAULT_CALENDAR,
+    ] = None,
     working_days: Annotated[
         int | None,
-        typer.Option("--working-days", min=1, help="The notice period in Working Days (default: that of --kind)."),
+        typer.Option(
+            "--working-days",
+            min=1,
+            help="The notice period in Working Days (default: the rule's working_days in the configuration, "
+            "else that of --kind).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A configuration file (mcfcheck.toml or pyproject.toml) whose DRM001 and DRM002 options "
+            "(working_days, calendar) set the periods; by default the nearest one.",
+        ),
     ] = None,
     check: Annotated[
         Path | None,
@@ -703,11 +720,15 @@ def workdays(
     ] = None,
 ) -> None:
     """Plan and check the notice periods of Dormant installations in Working Days."""
-    from mcfcheck.run.schedule import KINDS, check_schedule, default_working_days, parse_date, schedule_checks
+    from mcfcheck.run.schedule import KINDS, check_schedule, parse_date, periods, schedule_checks
 
     err = console(stderr=True)
-    if calendar not in CALENDARS:
+    if calendar is not None and calendar not in CALENDARS:
         _unusable(err, f"--calendar {calendar}: unknown calendar; choose from {', '.join(CALENDARS)}")
+    try:
+        configured = rule_settings(_configuration(config), _registry(err)).options
+    except McfcheckError as error:
+        _unusable(err, error)
     if check is not None:
         planning = {"--notice": notice, "--planned": planned, "--kind": kind, "--working-days": working_days}
         given = [option for option, value in planning.items() if value is not None]
@@ -718,7 +739,7 @@ def workdays(
         except (McfcheckError, OutputError) as error:
             _unusable(err, error)
         with _reports(err, output_format, targets, schedule_checks) as sink:
-            status = check_schedule(check, sink, calendar)
+            status = check_schedule(check, sink, periods(configured, calendar))
         raise typer.Exit(status)
     if outputs:
         _unusable(err, "--output is for --check SCHEDULE.csv; the dates are printed (--format json for JSON)")
@@ -735,9 +756,9 @@ def workdays(
         except ValueError as error:
             _unusable(err, f"{option} {error}")
     kind = kind.lower()
-    days = working_days if working_days is not None else default_working_days(kind)
+    period = periods(configured, calendar, working_days)[kind]
     try:
-        facts = _plan(KINDS[kind], kind, dates[0], dates[1], days, calendar)
+        facts = _plan(KINDS[kind], kind, dates[0], dates[1], period.working_days, period.calendar)
     except ValueError as error:
         _unusable(err, error)
     out = console()
@@ -772,7 +793,13 @@ def _plan(
     :class:`ValueError` where the date asked for would be before 0001-01-01 or after
     9999-12-31, or where the planned date is before the notice date.
     """
-    from mcfcheck.rules.workdays import bank_holidays_between, earliest_planned, latest_notice, working_days_of_notice
+    from mcfcheck.rules.workdays import (
+        bank_holidays_between,
+        earliest_planned,
+        latest_notice,
+        latest_working_day,
+        working_days_of_notice,
+    )
 
     period = f"{days:,} Working Day{'s' if days != 1 else ''} before a {rule.notice_of} ({rule.code})"
     facts = [
@@ -792,7 +819,12 @@ def _plan(
         notice = latest_notice(planned, days, calendar)
         if notice is None:
             raise ValueError(f"no notice date from 0001-01-01 gives {days:,} Working Days' notice of {planned}")
-        facts += [_date_fact("latest_notice_date", notice), _date_fact("planned_date", planned)]
+        facts.append(_date_fact("latest_notice_date", notice))
+        # The latest date can fall on a day off: the notice gives as much on the Working Day before.
+        working = latest_working_day(notice, calendar)
+        if working is not None and working != notice:
+            facts.append(_Fact("latest_working_day", working.isoformat(), "latest Working Day for it", _day(working)))
+        facts.append(_date_fact("planned_date", planned))
     else:
         if planned < notice:
             raise ValueError(f"the planned date {planned} is before the notice date {notice}")

@@ -219,6 +219,13 @@ def latest_notice(planned: dt.date, days: int, calendar: str = DEFAULT_CALENDAR)
     return dt.date.fromordinal(found - 1) if found is not None and found > _FIRST else None
 
 
+def latest_working_day(day: dt.date, calendar: str = DEFAULT_CALENDAR) -> dt.date | None:
+    """``day`` if it is a Working Day, else the last Working Day before it; None where there is none."""
+    _subdivision(calendar)
+    found = _nth_working_day(calendar, _years_back(day.toordinal(), _FIRST), 1, forward=False)
+    return dt.date.fromordinal(found) if found is not None else None
+
+
 def bank_holidays_between(notice: dt.date, planned: dt.date, calendar: str = DEFAULT_CALENDAR) -> list[dt.date]:
     """The bank holidays on weekdays after ``notice``, up to and including ``planned``: the weekdays not counted."""
     _subdivision(calendar)

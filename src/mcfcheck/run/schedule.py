@@ -16,16 +16,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding, Location, Severity
 from mcfcheck.rules.catalogue import Check
-from mcfcheck.rules.options import option_specs
+from mcfcheck.rules.options import default_values, option_specs
 from mcfcheck.rules.packs.dormant import FirmwareNoticePeriod, MigrationNoticePeriod
-from mcfcheck.rules.workdays import CONVENTION, DEFAULT_CALENDAR
+from mcfcheck.rules.workdays import CONVENTION
 from mcfcheck.run.batch import ExitStatus, ReportSink, report_file
 
 #: A rule that checks a notice period.
@@ -59,6 +60,34 @@ def default_working_days(kind: str) -> int:
     return default
 
 
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A kind of notice's period: the Working Days it needs, counted in a calendar."""
+
+    working_days: int
+    calendar: str
+
+
+def periods(
+    options: Mapping[str, Mapping[str, object]] | None = None,
+    calendar: str | None = None,
+    working_days: int | None = None,
+) -> dict[str, Period]:
+    """Each kind's period: its rule's ``working_days`` and ``calendar`` as ``options`` (by code) set them.
+
+    ``options`` are a configuration's, checked (:func:`mcfcheck.rules.config.rule_settings`);
+    a rule's default stands where they say nothing, and ``calendar`` or ``working_days``,
+    where given (the command line's), stand over both.
+    """
+    found = {}
+    for kind, rule in KINDS.items():
+        values = {**default_values(rule.defaults), **(options or {}).get(rule.code, {})}
+        days = working_days if working_days is not None else values["working_days"]
+        assert isinstance(days, int)
+        found[kind] = Period(days, calendar or str(values["calendar"]))
+    return found
+
+
 def schedule_checks() -> dict[str, Check]:
     """The checks a schedule's report describes: DRM000, and the rules DRM001 and DRM002."""
     checks = {BAD_ROW: Check(BAD_ROW, BAD_ROW_NAME, Severity.ERROR, BAD_ROW_SUMMARY, BAD_ROW_HELP)}
@@ -75,12 +104,11 @@ class ScheduleCheck:
     ``installations`` counts the installation references of the rows read.
     """
 
-    def __init__(self, path: Path, calendar: str = DEFAULT_CALENDAR) -> None:
+    def __init__(self, path: Path, periods_by_kind: Mapping[str, Period] | None = None) -> None:
         self.path = path
-        self.calendar = calendar
+        self.periods = periods_by_kind or periods()
         self.installations = 0
         self._references: set[str] = set()
-        self._minimums = {kind: default_working_days(kind) for kind in KINDS}
 
     def __iter__(self) -> Iterator[Finding]:
         path = self.path
@@ -158,7 +186,8 @@ class ScheduleCheck:
         if problems or notice is None or planned is None or (kind == "migration" and agreed in _YES):
             return
         rule = KINDS[kind]
-        message = rule.short_notice_message(notice, planned, self.calendar, self._minimums[kind])
+        period = self.periods[kind]
+        message = rule.short_notice_message(notice, planned, period.calendar, period.working_days)
         if message is not None:
             yield Finding(rule.code, message, rule.severity, where, rule.name)
 
@@ -185,14 +214,16 @@ def parse_date(value: str) -> dt.date:
         raise ValueError(f"{value!r} is not a date ({error})") from None
 
 
-def check_schedule(path: Path, sink: ReportSink, calendar: str = DEFAULT_CALENDAR) -> ExitStatus:
+def check_schedule(path: Path, sink: ReportSink, periods_by_kind: Mapping[str, Period] | None = None) -> ExitStatus:
     """Check the notification schedule at ``path``, telling ``sink`` its findings; the exit status.
+
+    ``periods_by_kind`` are the periods of each kind (:func:`periods`; the rules' defaults if None).
 
     0 where every row gives the notice its kind needs, 1 where some row does not or
     cannot be read, 2 where the file cannot be read as a schedule.
     """
     sink.start()
     sink.file_started(str(path))
-    status = report_file(ScheduleCheck(path, calendar), path, sink)
+    status = report_file(ScheduleCheck(path, periods_by_kind), path, sink)
     sink.finish()
     return status
