@@ -77,7 +77,7 @@ def test_sarif_report_follows_the_official_schema(tmp_path: Path) -> None:
     drm002 = rules[ids.index("DRM002")]["help"]["text"]
     assert "Source: DCC, SMETS1 regulatory changes to the TMAD" in drm002
     assert "4 June 2020" in drm002
-    assert "mcfcheck's reading: It is the DCC that gives these notices" in drm002
+    assert "mcfcheck's reading: mcfcheck reads TMAD 4.29-4.30 as notices the DCC gives the supplier" in drm002
     for rule in rules:
         assert not re.search(r"\bseeds?\b", rule["help"]["text"], re.IGNORECASE), rule["id"]
     results = run["results"]

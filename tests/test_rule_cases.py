@@ -100,3 +100,14 @@ def test_no_rule_text_names_a_document_no_reader_can_look_up(code: str) -> None:
     module_doc = __import__(rule.__module__, fromlist=["_"]).__doc__ or source_docstrings(rule.__module__)[""]
     for text in (rule.documentation(), module_doc):
         assert not re.search(r"\bseeds?\b", text, re.IGNORECASE), code
+
+
+def test_the_readme_shows_a_rule_s_documentation_as_the_command_prints_it() -> None:
+    from typer.testing import CliRunner
+
+    from mcfcheck.cli import app
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ mcfcheck rules MDS002\n", 1)[1].split("\n…\n", 1)[0]
+    printed = CliRunner().invoke(app, ["rules", "MDS002"], terminal_width=1000).stdout
+    assert printed.startswith(shown)

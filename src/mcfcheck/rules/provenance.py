@@ -60,7 +60,7 @@ TMAD_MDS_CONSULTATION: Final = Document(
 )
 NOTIFICATION_PERIODS_CONCLUSIONS: Final = Document(
     "DCC",
-    "SMETS1 regulatory changes to the TMAD - SMETS1 Device Security Testing and Notification Periods - "
+    "SMETS1 regulatory changes to the TMAD - SMETS1 Device Security Testing and Notification Periods \u2013 "
     "Conclusions Document",
     "4 June 2020",
     "the DCC's conclusions and report to the Secretary of State (file CON_DST&NP_conclusion_issued); "

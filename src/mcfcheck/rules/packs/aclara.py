@@ -1,9 +1,11 @@
 """S1SR v4.0, Aclara: dormant meters with Auxiliary Load circuits are not migrated until a workaround exists.
 
-The SMETS1 Supporting Requirements (S1SR, SEC Appendix AM) v4.0, designated with
-effect from 26 July 2020, hold the DCC's proposal that such meters are not migrated
-"until a root cause analysis indicates a reliable workaround" (BEIS direction of 24
-July 2020, paragraphs 7 and 11). A later S1SR may lift it.
+The BEIS direction of 24 July 2020 reports that the DCC "proposed that dormant meters
+with Auxiliary Load circuits are not migrated until a root cause analysis indicates a
+reliable workaround" (paragraph 7), and designates the SMETS1 Supporting Requirements
+(S1SR, SEC Appendix AM) v4.0, "incorporating the changes from the two separate
+consultations", with effect from 26 July 2020 (paragraph 11). That S1SR v4.0 holds the
+exclusion is mcfcheck's reading of those paragraphs; a later S1SR may lift it.
 """
 
 from __future__ import annotations
@@ -40,14 +42,16 @@ class DormantAclaraAuxiliaryLoad(Rule):
         Source(
             BEIS_DIRECTION_JULY_2020,
             "paragraph 11",
-            "for the new version of the S1SR (V4.0) to be designated on 26 July 2020",
+            "V4.0 of the S1SR (incorporating the changes from the two separate consultations referred to above) "
+            "is included at Annex C",
         ),
     )
     reading = (
         "The direction speaks of Aclara meters with Auxiliary Load circuits; mcfcheck finds them as an ESME "
         "whose manufacturer is ``manufacturer`` and whose AuxiliaryLoad is true, in a Dormant installation. "
-        "It holds under the S1SR v4.0 (SEC Appendix AM, designated with effect from 26 July 2020), and only "
-        "while the S1SR in force keeps the exclusion: \u201cuntil ... a reliable workaround\u201d."
+        "That S1SR v4.0 (SEC Appendix AM, designated with effect from 26 July 2020) holds the exclusion the "
+        "DCC proposed is mcfcheck's reading of paragraphs 7 and 11; the rule holds only while the S1SR in force "
+        "keeps it: \u201cuntil ... a reliable workaround\u201d, in the direction's words."
     )
 
     reads = frozenset({"devices", "device_type", "status", "manufacturer", "model", "auxiliary_load"})
@@ -62,7 +66,7 @@ class DormantAclaraAuxiliaryLoad(Rule):
             if meter.manufacturer == manufacturer and meter.auxiliary_load:
                 yield Problem(
                     f"a Dormant {manufacturer} ESME ({meter.model}) with an auxiliary load circuit is not "
-                    "migrated under S1SR v4.0 until a reliable workaround exists",
+                    "migrated while the S1SR keeps the exclusion the DCC proposed (see ACL001)",
                     meter.element,
                 )
 

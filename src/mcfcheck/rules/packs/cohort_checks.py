@@ -14,9 +14,10 @@ from mcfcheck.rules.views import HeaderView, InstallationView
 
 #: What the SMSO and device-set rules read into the documents that define each cohort.
 COHORT_REGISTRY_READING = (
-    "The documents name each cohort's device set and SMSO, not the names a file gives them or the device "
-    "models of each set: those are mcfcheck's cohort registry (cohorts.toml), which a configuration can "
-    "override (``[cohorts]``; see the README)."
+    "The documents name each cohort's device set, and the SMSO of MOC (MDS) and of MOC (Secure); they name "
+    "no SMSO for IOC, and for FOC say only \u201cthree SMSOs\u201d. The SMSO names a file gives, those of IOC and "
+    "FOC, and the device models of each set are mcfcheck's cohort registry (cohorts.toml), which a "
+    "configuration can override (``[cohorts]``; see the README)."
 )
 
 

@@ -25,6 +25,7 @@ from mcfcheck.rules.identifiers import (
 )
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.options import Option
+from mcfcheck.rules.packs.dormant import DCC_GIVES_NOTICE
 from mcfcheck.rules.provenance import BEIS_DIRECTION_JULY_2020, NOTIFICATION_PERIODS_CONCLUSIONS, Source
 from mcfcheck.rules.views import (
     HeaderView,
@@ -341,8 +342,8 @@ class UniqueImsi(_UniqueIdentifier):
 class UniqueStaticIp(_UniqueIdentifier):
     """Every static IP address must be unique in the file.
 
-    For MOC (MDS), the DCC's communications service provider allocates each SIM a static
-    IP address for use after migration (see MDS002).
+    For MOC (MDS), the transition of the SIMs supports the "Allocation of a Static IP
+    Address for each SIM to be used post-migration" (see MDS002).
 
     Fails: two SIMs with ``<StaticIPAddress>10.0.0.1</StaticIPAddress>``.
 
@@ -543,7 +544,7 @@ class PrepaymentNeedsCutover(Rule):
 
 
 class DormantNeedsNotice(Rule):
-    """A Dormant installation must carry the dates of the notices it was given (TMAD 4.29 and 4.30).
+    """A Dormant installation must carry the dates of the notices it was given (those of TMAD 4.29-4.30).
 
     Fails: ``<Status>Dormant</Status>`` and no ``<DormantNotice>``.
 
@@ -555,15 +556,15 @@ class DormantNeedsNotice(Rule):
     sources = (
         Source(
             NOTIFICATION_PERIODS_CONCLUSIONS,
-            "section 4.2.1 (TMAD 4.29 and 4.30)",
+            "section 4.2.1 (TMAD 4.29-4.30, Table 2)",
             "reduce the notification period from 15 working days to 5 Working Days for to the upgrade of "
             "firmware / application of configuration",
         ),
     )
     reading = (
-        "It is the DCC that gives these notices to the supplier. mcfcheck's schema records the notices given "
-        "(DormantNotice), and DRM001 and DRM002 check that the dates recorded met the periods: without the "
-        "dates recorded, neither period can be checked."
+        DCC_GIVES_NOTICE + " mcfcheck's schema records the notices given (DormantNotice), and DRM001 and "
+        "DRM002 check that the dates recorded met the periods: without the dates recorded, neither period can "
+        "be checked."
     )
 
     reads = frozenset({"status", "dormant_notice"})
@@ -638,9 +639,10 @@ class NoticeDatesInOrder(Rule):
     code = "GEN041"
     name = "notice-dates-in-order"
     own_check = (
-        "A notice comes before what it announces; and since the firmware upgrade or configuration change of "
-        "Dormant Devices is what readies them for migration, mcfcheck expects it planned no later than the "
-        "migration."
+        "A notice comes before what it announces. And mcfcheck takes the firmware upgrade or configuration "
+        "change of Dormant Devices to be one of the actions that enable them for migration (TMAD 3.17, as the "
+        "DCC's consultation of 9 August 2019 describes it in Figure 1 row 3), so it expects the upgrade "
+        "planned no later than the migration."
     )
 
     reads = frozenset(

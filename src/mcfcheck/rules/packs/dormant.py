@@ -1,11 +1,13 @@
-"""Notice periods for SMETS1 Installations with Dormant Devices (TMAD 4.29 and 4.30).
+"""Notice periods for SMETS1 Installations with Dormant Devices (TMAD 4.29-4.30).
 
-Under TMAD 4.29 and 4.30 (numbered as in the AL v4.1 draft), it is the DCC that gives
-the supplier notice of a firmware upgrade or configuration change of an installation
-with Dormant Devices (at least 5 Working Days ahead, since the DCC's conclusions of 4
-June 2020) and of its migration (at least 15 Working Days ahead, unless a shorter period
-is mutually agreed with that supplier). mcfcheck's schema records the notices given;
-these rules check that the dates recorded met the periods.
+The DCC's conclusions of 4 June 2020 (with the AL v4.1 draft of the TMAD, clauses
+4.29-4.30, that it submitted with them) reduce the notice of a firmware upgrade or
+configuration change of an installation with Dormant Devices to 5 Working Days, and
+keep the notice of its migration at 15 days, unless a shorter period is mutually agreed
+with the supplier. mcfcheck reads them as notices the DCC gives the supplier: the
+conclusions speak of the period "prior to DCC commencing the Migration" and of "DCC" and
+"each Energy Supplier" agreeing a shorter one. mcfcheck's schema records the notices
+given; these rules check that the dates recorded met the periods.
 
 The counting convention is mcfcheck's reading: Working Days are counted after the notice
 date, up to and including the planned date; Working Days are weekdays that are not bank
@@ -28,12 +30,18 @@ from mcfcheck.rules.workdays import CALENDARS, working_days_of_notice
 #: The calendar of bank holidays Working Days are counted in.
 CALENDAR: Final = Option("england-and-wales", choices=tuple(CALENDARS))
 
+#: Who gives the notices, as mcfcheck reads the conclusions (GEN033 says it too).
+DCC_GIVES_NOTICE: Final = (
+    "mcfcheck reads TMAD 4.29-4.30 as notices the DCC gives the supplier: the conclusions speak of the "
+    "notification period \u201cprior to DCC commencing the Migration\u201d and let \u201cDCC to mutually agree a "
+    "shorter timeframe with each Energy Supplier\u201d (section 4.2.1)."
+)
 #: What both rules read into their sources.
 NOTICE_READING: Final = (
-    "It is the DCC that gives these notices to the supplier; mcfcheck's schema records the notices given "
-    "(DormantNotice), and the rule checks that the dates recorded met the period. The counting convention "
-    "is mcfcheck's reading: Working Days after the notice date, up to and including the planned date, "
-    "weekends and the ``calendar``'s bank holidays excluded."
+    f"{DCC_GIVES_NOTICE} mcfcheck's schema records the notices given (DormantNotice), and the rule checks "
+    "that the dates recorded met the period. The counting convention is mcfcheck's reading: Working Days "
+    "after the notice date, up to and including the planned date, weekends and the ``calendar``'s bank "
+    "holidays excluded."
 )
 
 
@@ -99,7 +107,10 @@ class FirmwareNoticePeriod(_NoticePeriod):
             "configuration changes and allowing further reductions to be agreed.",
         ),
     )
-    reading = NOTICE_READING
+    reading = (
+        NOTICE_READING + " Section 4.2.1 gives the mutually agreed shorter period for migration; mcfcheck "
+        "applies it to DRM002 only (the file's ShorterNoticeAgreed is of the migration notice)."
+    )
 
     reads = frozenset({"status", "firmware_notice_date", "planned_upgrade_date"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(5, minimum=0), "calendar": CALENDAR}
@@ -134,13 +145,17 @@ class MigrationNoticePeriod(_NoticePeriod):
     sources = (
         Source(
             NOTIFICATION_PERIODS_CONCLUSIONS,
-            "section 4.2.1 (TMAD 4.30)",
+            "section 4.2.1 (TMAD 4.29-4.30, Table 2)",
             "the notification period for commencing the Migration of SMETS1 Installations containing Dormant "
             "Devices should remain at 15 days for migration with an amendment to allow DCC to mutually agree a "
             "shorter timeframe with each Energy Supplier where possible",
         ),
     )
-    reading = NOTICE_READING
+    reading = (
+        NOTICE_READING + " The conclusions say the migration period \u201cshould remain at 15 days\u201d; that "
+        "these are Working Days, as the firmware period is (\u201cfrom 15 working days to 5 Working Days\u201d, "
+        "section 4.2.1), is mcfcheck's reading too."
+    )
 
     reads = frozenset({"status", "migration_notice_date", "planned_migration_date", "shorter_notice_agreed"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(15, minimum=0), "calendar": CALENDAR}

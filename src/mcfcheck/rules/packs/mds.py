@@ -1,12 +1,13 @@
 """MOC (MDS), GroupID "CB": the Honeywell Elster device set operated by MDS.
 
 The DCC's consultation on TMAD v1.4 (9 August 2019) introduces GroupID "CB" for this
-cohort (Figure 1, rows 8 and 11) and two clauses, 14.3 and 14.14, on the SIMs: before
-migration each SIM is given a static IP address for use after migration, its IMSI is
-transferred to MDS and a new APN for the DCC's exclusive use is created; once every
-installation that can be migrated has been, the migrated SIMs sit on a communications
-plan that supports only the "elster" APN. Those clauses bind the DCC and its
-communications service provider, not DCC Users (section 2). That a "CB" file carries
+cohort (Figure 1, rows 8 and 11) and two clauses, 14.3 and 14.14, whose rationale
+(Figure 1, rows 9 and 10) explains what they are for: the transition of the SIMs
+supports the allocation of a static IP address for each SIM to be used after migration,
+the transfer of the SIM's IMSI to MDS and a new APN for the DCC's exclusive use; once
+every installation that can be migrated has been, the migrated SIMs are moved to a
+communications plan that supports only the "elster" APN. Those clauses bind the DCC and
+its communications service provider, not DCC Users (section 2). That a "CB" file carries
 each hub's IMSI, a static IP address and the DCC's APN is mcfcheck's inference from
 them, and the rules below say so.
 """
@@ -47,7 +48,9 @@ class MdsImsiRequired(Rule):
     code = "MDS001"
     name = "mds-imsi-required"
     sources = (
-        Source(TMAD_MDS_CONSULTATION, "Figure 1 row 9 (TMAD 14.3)", "Transfer of the SIM IMSI value to MDS"),
+        Source(
+            TMAD_MDS_CONSULTATION, "Figure 1 row 9, rationale for TMAD 14.3", "Transfer of the SIM IMSI value to MDS"
+        ),
         _NOT_DCC_USERS,
     )
     reading = _INFERENCE.format(what="each hub's IMSI")
@@ -78,7 +81,7 @@ class MdsStaticIpRequired(Rule):
     sources = (
         Source(
             TMAD_MDS_CONSULTATION,
-            "Figure 1 row 9 (TMAD 14.3)",
+            "Figure 1 row 9, rationale for TMAD 14.3",
             "Allocation of a Static IP Address for each SIM to be used post-migration",
         ),
         _NOT_DCC_USERS,
@@ -110,12 +113,12 @@ class MdsDccApn(Rule):
     sources = (
         Source(
             TMAD_MDS_CONSULTATION,
-            "Figure 1 row 9 (TMAD 14.3)",
+            "Figure 1 row 9, rationale for TMAD 14.3",
             "Creation of a new APN for exclusive use by the DCC.",
         ),
         Source(
             TMAD_MDS_CONSULTATION,
-            "Figure 1 row 10 (TMAD 14.14)",
+            "Figure 1 row 10, rationale for TMAD 14.14",
             "Those that have been successfully migrated to the DCC will be transferred to a Communications "
             "Plan that only supports the \u201celster\u201d APN.",
         ),
@@ -159,7 +162,7 @@ class MdsSmso(SmsoRule):
         Source(
             TMAD_MDS_CONSULTATION,
             "Figure 1 row 8 (TMAD section 14)",
-            "Inclusion of new GroupID = \u201cCB\u201d for MOC MDS cohort.",
+            'Inclusion of new GroupID = "CB" for MOC MDS cohort.',
         ),
     )
     reading = COHORT_REGISTRY_READING

@@ -72,7 +72,8 @@ class SecureUtrnCutover(Rule):
     reading = (
         "The TMAD sets the period of the DCC's UTRN cutover arrangements. mcfcheck's schema records each "
         "prepayment installation's UTRN cutover window (UTRNCutoverHours); the rule checks that the window "
-        "recorded is at least that period."
+        "recorded is at least that period. That the TMAD's period is a window each prepayment installation "
+        "declares is mcfcheck's inference."
     )
 
     reads = frozenset({"devices", "payment_mode", "utrn_cutover_hours"})
@@ -85,7 +86,7 @@ class SecureUtrnCutover(Rule):
         hours = installation.utrn_cutover_hours
         if installation.prepayment and hours is not None and hours < minimum:
             yield Problem(
-                f"the UTRN cutover window is {hours} hours; the TMAD's period for MOC (Secure) is {minimum}",
+                f"the UTRN cutover window is {hours} hours; at least {minimum} are expected for MOC (Secure)",
                 installation.place("utrn_cutover_hours"),
             )
 
