@@ -352,6 +352,149 @@ def _report_files(targets: list[tuple[str, OutputTarget]]) -> list[tuple[type[Re
     return opened
 
 
+STATS_FORMATS = ("console", "json", "csv")
+
+
+@app.command(
+    epilog="Exit status: 0 every file counted, 2 usage error, unusable input, schema or output, "
+    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
+def stats(
+    files: Annotated[list[Path], typer.Argument(help="MCF files to count.", show_default=False)],
+    output_format: Annotated[
+        str, typer.Option("--format", help=f"The format on standard output: {', '.join(STATS_FORMATS)}.")
+    ] = "console",
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help=f"Also write the statistics to a file, as FORMAT=PATH ({', '.join(STATS_FORMATS)}); may be "
+            "repeated. Files are replaced atomically; an input of the run is refused.",
+        ),
+    ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="The XSD of the files' dialect (it says where installations stand); by default the bundled "
+            "schema matching each file's namespace and schemaVersion. Files are not validated against it.",
+        ),
+    ] = None,
+    binding: Annotated[
+        Path | None,
+        typer.Option(
+            "--binding",
+            help="A binding (docs/bindings.md) that says where each counted concept is, used for every file; "
+            "by default each file's is chosen by its namespace. Checked against the schema first.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A configuration file (its bindings and cohorts are used); by default the nearest one.",
+        ),
+    ] = None,
+    max_values: Annotated[
+        int,
+        typer.Option(
+            "--max-values",
+            min=1,
+            help="The most distinct values a distribution shows (the most frequent); the rest are one 'other' "
+            "row. Counts stay exact: values beyond it are counted on disk.",
+        ),
+    ] = 1000,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes: large files are read in parts, several files at once (0: all cores; "
+            "1: a single process). The counts are the same either way.",
+        ),
+    ] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed",
+            min=0.001,
+            help="The most a gzip-compressed file may decompress to, in GiB, against decompression bombs.",
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Count what MCF files hold: installations, devices, SIMs, notices, per file and in total.
+
+    One streaming pass per file, as validate's (large files in parts on every core), through
+    each file's binding. The files are not validated: run validate for a verdict.
+    """
+    from mcfcheck.reports.stats import FORMATS, StatsRun
+    from mcfcheck.run.stats import count_files, statistics_pool, statistics_settings
+
+    workers = jobs or default_jobs()
+    err = console(stderr=True)
+    try:
+        if output_format not in FORMATS:
+            raise McfcheckError(f"--format {output_format!r}: choose from {', '.join(FORMATS)}")
+        targets = _output_targets(outputs or [], [*files, schema, binding, config])
+        for name, target in targets:
+            if name not in FORMATS:
+                raise McfcheckError(f"--output {name}={target.name}: choose a format from {', '.join(FORMATS)}")
+        settings = statistics_settings(
+            rule_settings(_configuration(config), RuleRegistry(), binding=binding), max_values
+        )
+        check_bindings_fit(settings.bindings, schema)
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    pool = statistics_pool(workers) if needs_workers(files, workers) else None
+    opened: list[tuple[str, TextOutput]] = []
+    try:
+        for name, target in targets:
+            opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
+        with _progress_bars(err, enabled=not quiet) as progress:
+            counts = []
+            for count in count_files(
+                files,
+                settings,
+                schema=schema,
+                jobs=workers,
+                pool=pool,
+                progress=progress,
+                max_decompressed=int(max_decompressed * (1 << 30)),
+            ):
+                if count.error is not None:
+                    err.print(f"error: {count.error}", markup=False, highlight=False)
+                counts.append(count)
+        run = StatsRun(counts, max_values)
+        on_stdout = standard_text(
+            sys.stdout, STANDARD_OUTPUT_NAME, *(() if output_format == "console" else ("utf-8", REPLACE_UNDECODABLE))
+        )
+        FORMATS[output_format][1](on_stdout, run)
+        on_stdout.flush()
+        for name, report in opened:
+            FORMATS[name][1](report.stream, run)
+        for _name, report in opened:
+            report.close()
+        for _name, report in opened:
+            report.commit()
+    except (McfcheckError, OutputError) as error:
+        for _name, report in opened:
+            report.abort()
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    except BaseException:
+        for _name, report in opened:
+            report.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.UNUSABLE if any(count.error for count in counts) else ExitStatus.VALID)
+
+
 def _split(values: list[str] | None) -> list[str]:
     """Code prefixes given as repeated and comma-separated options."""
     return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
