@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import ClassVar, Final
 
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.engine import field_values
 from mcfcheck.rules.options import Option
 from mcfcheck.rules.selection import Selection
 from mcfcheck.rules.views import HeaderView, InstallationView, TrailerView
@@ -52,6 +53,9 @@ class Dimension:
     reads: tuple[str, ...]
     #: What it is, in words.
     description: str
+
+    def __reduce__(self) -> tuple[type[Dimension], tuple[object, ...]]:
+        return type(self), field_values(self)
 
 
 #: The distributions, in the order every output gives them.
@@ -175,6 +179,9 @@ class Distribution:
     def distinct(self) -> int:
         return len(self.rows) + self.other_values
 
+    def __reduce__(self) -> tuple[type[Distribution], tuple[object, ...]]:
+        return type(self), field_values(self)
+
 
 @dataclass(frozen=True)
 class Totals:
@@ -195,6 +202,9 @@ class Totals:
     def devices_agree(self) -> bool | None:
         return None if self.declared_devices is None else self.declared_devices == self.devices
 
+    def __reduce__(self) -> tuple[type[Totals], tuple[object, ...]]:
+        return type(self), field_values(self)
+
 
 @dataclass(frozen=True)
 class FileStatistics:
@@ -210,6 +220,9 @@ class FileStatistics:
     not_bound: tuple[str, ...] = ()
     #: Whether the file has a trailer.
     trailer: bool = True
+
+    def __reduce__(self) -> tuple[type[FileStatistics], tuple[object, ...]]:
+        return type(self), field_values(self)
 
 
 class ValueTable:
