@@ -207,7 +207,10 @@ def write_console(out: TextIO, run: StatsRun) -> None:
             rows.add_column(dimension.counts, justify="right")
             rows.add_column("share", justify="right")
             whole = distribution.total
-            for key, count in distribution.rows:
+            listed = distribution.rows
+            if dimension.chronological:
+                listed = tuple(sorted(listed, key=lambda row: (row[0][0] is None, row[0][0] or "")))
+            for key, count in listed:
                 rows.add_row(*(shown(part) for part in key), f"{count:,}", f"{count / whole:.1%}")
             if distribution.other_values:
                 label = f"[italic](other: {distribution.other_values:,} values)[/italic]"

@@ -53,6 +53,8 @@ class Dimension:
     reads: tuple[str, ...]
     #: What it is, in words.
     description: str
+    #: Whether its values are times, which the console lists in order (the data, by count).
+    chronological: bool = False
 
     def __reduce__(self) -> tuple[type[Dimension], tuple[object, ...]]:
         return type(self), field_values(self)
@@ -116,6 +118,7 @@ DIMENSIONS: Final = (
         ("iso_week",),
         ("status", "planned_migration_date"),
         "Dormant installations by the ISO week of their planned migration date (2026-W18)",
+        chronological=True,
     ),
     Dimension(
         "sims_by_apn",
