@@ -452,3 +452,36 @@ def test_console_tables() -> None:
 def test_usage_errors(max_values: str) -> None:
     status, _out, _err = _stats(SAMPLES / "cb-valid.xml", "--max-values", max_values)
     assert status == 2
+
+
+def test_a_binding_that_places_less_counts_what_it_places() -> None:
+    dcc = ROOT / "tests" / "data" / "dcc-style schema"
+    status, out, err = _stats(
+        ROOT / "tests" / "data" / "dcc-style-invalid.xml",
+        "--schema",
+        dcc / "Migration Schema V1.0 TMAD 2.0.xsd",
+        "--binding",
+        dcc / "dcc-style.binding.toml",
+        "--format",
+        "json",
+    )
+    assert (status, err) == (0, "")
+    statistics = json.loads(out)["files"][0]["statistics"]
+    assert statistics["installations"] == 3
+    assert {"status", "device_type", "apn"} <= set(statistics["not_bound"])
+    by_status = statistics["distributions"][0]
+    assert by_status["rows"] == [{"values": [None], "count": 3}]
+
+
+@pytest.mark.slow
+def test_the_command_in_parts_gives_the_single_pass_document(tmp_path: Path) -> None:
+    path = tmp_path / "large.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=9).write(path, 5000)
+    assert path.stat().st_size > 8 << 20
+    documents = []
+    for jobs in ("1", "2"):
+        result = runner.invoke(app, ["stats", "--jobs", jobs, "--format", "json", str(path)])
+        assert result.exit_code == 0
+        documents.append(json.loads(result.stdout))
+    assert documents[0] == documents[1]
+    assert documents[0]["files"][0]["statistics"]["installations"] == 5000
