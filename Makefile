@@ -87,7 +87,7 @@ typecheck: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 
-## docs: the screenshot of the HTML report in docs/
+## docs: the screenshots of the HTML report and of the stats page in docs/
 docs: compile browser
 	$(BIN)/python docs/report_screenshot.py
 

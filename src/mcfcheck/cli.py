@@ -352,7 +352,7 @@ def _report_files(targets: list[tuple[str, OutputTarget]]) -> list[tuple[type[Re
     return opened
 
 
-STATS_FORMATS = ("console", "json", "csv")
+STATS_FORMATS = ("console", "json", "csv", "html")
 
 
 @app.command(

@@ -1,4 +1,4 @@
-"""The outputs of ``mcfcheck stats``: console tables, a JSON document, a tidy CSV table.
+"""The outputs of ``mcfcheck stats``: console tables, a JSON document, a tidy CSV table, an HTML page.
 
 The JSON document's shape is described by ``schemas/mcfcheck-stats-1.0.schema.json``::
 
@@ -230,9 +230,17 @@ def write_console(out: TextIO, run: StatsRun) -> None:
         print_statistics(f"{TOTAL_NAME}: {len(run.counted):,} of {len(run.files):,} files", total)
 
 
+def write_html(out: TextIO, run: StatsRun) -> None:
+    """One self-contained page of tables and charts (:mod:`mcfcheck.reports.stats_html`)."""
+    from mcfcheck.reports.stats_html import write_html as write_page
+
+    write_page(out, run)
+
+
 #: The formats by name, each with what it is and its writer.
 FORMATS: Final[dict[str, tuple[str, Callable[[TextIO, StatsRun], None]]]] = {
     "console": ("tables, per file and in total", write_console),
     "json": (f"one versioned JSON document ({FORMAT_NAME} {FORMAT_VERSION})", write_json),
     "csv": ("one tidy table: file, dimension, value, count", write_csv),
+    "html": ("one self-contained page of tables and charts", write_html),
 }
