@@ -404,7 +404,7 @@ def stats(
             help="The most distinct values a distribution shows (the most frequent); the rest are one 'other' "
             "row. Counts stay exact: values beyond it are counted on disk.",
         ),
-    ] = 1000,
+    ] = 1000,  # mcfcheck.rules.statistics.DEFAULT_MAX_VALUES, imported only when the command runs
     jobs: Annotated[
         int,
         typer.Option(

@@ -88,16 +88,6 @@ def _no_statistics(path: Path, reason: str | None) -> str:
     return f"{path}: no statistics: {why}"
 
 
-class _Counted:
-    """What a check of a file leaves: its collector's outcome, schema name and the reason rules did not run."""
-
-    def __init__(self, path: Path, outcomes: dict[str, object], schema: str | None, rules_not_run: str | None) -> None:
-        found = outcomes.get(STATISTICS_CODE)
-        self.statistics = found if isinstance(found, FileStatistics) else None
-        self.error = None if self.statistics is not None else _no_statistics(path, rules_not_run)
-        self.schema = schema
-
-
 def _count_file(
     path: Path,
     compiled: CompiledSchema | None,
@@ -126,8 +116,10 @@ def _count_file(
         raise
     except Exception as error:
         raise InternalError(str(path), error) from error
-    counted = _Counted(path, check.outcomes, check.schema_name, check.rules_not_run)
-    return FileCount(str(path), counted.statistics, counted.error, counted.schema)
+    found = check.outcomes.get(STATISTICS_CODE)
+    if isinstance(found, FileStatistics):
+        return FileCount(str(path), found, None, check.schema_name)
+    return FileCount(str(path), None, _no_statistics(path, check.rules_not_run), check.schema_name)
 
 
 @dataclass(frozen=True)
