@@ -96,7 +96,7 @@ def test_hostile_text_stays_text() -> None:
     statistics = FileStatistics(
         header=dict.fromkeys(HEADER_FIELDS, hostile),
         cohort=None,
-        totals=Totals(3, None, 2, 0),
+        totals=Totals.of(3, None, 2, 0),
         distributions=distributions,
     )
     out = io.StringIO()

@@ -88,6 +88,34 @@ def statistics_record(statistics: FileStatistics) -> dict[str, object]:
     }
 
 
+def totals_said(statistics: FileStatistics, several: bool = False) -> list[tuple[str, int, str, str]]:
+    """Each total (installations, devices): what is counted, whether the trailer agrees (``agree``,
+    ``disagree`` or ``none``) and that in words; for the files together (``several``), every trailer.
+    """
+    totals = statistics.totals
+    said = []
+    for label, declared, counted, agree in (
+        ("installations", totals.declared_installations, totals.installations, totals.installations_agree),
+        ("devices", totals.declared_devices, totals.devices, totals.devices_agree),
+    ):
+        if agree is None:
+            kind = "none"
+            words = (
+                "not every trailer gives one"
+                if several
+                else "the trailer gives none"
+                if statistics.trailer
+                else "no trailer"
+            )
+        elif agree:
+            kind, words = "agree", "every trailer agrees" if several else "the trailer agrees"
+        else:
+            kind = "disagree"
+            words = "some trailers disagree" if several else f"the trailer declares {declared:,}"
+        said.append((label, counted, kind, words))
+    return said
+
+
 def _agrees(statistics: FileStatistics) -> bool:
     """Whether the trailer declares both totals and both are the file's."""
     totals = statistics.totals
@@ -174,8 +202,7 @@ def write_console(out: TextIO, run: StatsRun) -> None:
     def shown(text: str | None) -> str:
         return escape(text) if text is not None else "[dim](none)[/dim]"
 
-    def print_statistics(title: str, statistics: FileStatistics) -> None:
-        totals = statistics.totals
+    def print_statistics(title: str, statistics: FileStatistics, several: bool = False) -> None:
         console.print(f"[bold]{escape(title)}[/bold]")
         table = Table(box=frame, show_header=False, title_justify="left")
         table.add_column("field")
@@ -183,17 +210,9 @@ def write_console(out: TextIO, run: StatsRun) -> None:
         for name, value in statistics.header.items():
             table.add_row(name.replace("_", " "), shown(value))
         table.add_row("cohort", shown(statistics.cohort))
-        for label, declared, counted, agree in (
-            ("installations", totals.declared_installations, totals.installations, totals.installations_agree),
-            ("devices", totals.declared_devices, totals.devices, totals.devices_agree),
-        ):
-            if agree is None:
-                said = "the trailer gives none" if statistics.trailer else "no trailer"
-            elif agree:
-                said = "[green]the trailer agrees[/green]"
-            else:
-                said = f"[bold red]the trailer declares {declared:,}[/bold red]"
-            table.add_row(label, f"{counted:,} ({said})")
+        for label, counted, kind, words in totals_said(statistics, several):
+            style = {"agree": "green", "disagree": "bold red"}.get(kind)
+            table.add_row(label, f"{counted:,} ({f'[{style}]{words}[/{style}]' if style else words})")
         if statistics.not_bound:
             table.add_row("not bound", "[yellow]" + escape(", ".join(statistics.not_bound)) + "[/yellow]")
         console.print(table)
@@ -227,7 +246,7 @@ def write_console(out: TextIO, run: StatsRun) -> None:
             print_statistics(count.path, count.statistics)
     total = run.total()
     if total is not None and len(run.files) > 1:
-        print_statistics(f"{TOTAL_NAME}: {len(run.counted):,} of {len(run.files):,} files", total)
+        print_statistics(f"{TOTAL_NAME}: {len(run.counted):,} of {len(run.files):,} files", total, several=True)
 
 
 def write_html(out: TextIO, run: StatsRun) -> None:

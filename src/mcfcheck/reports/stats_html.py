@@ -16,7 +16,7 @@ from typing import Final, TextIO
 from mcfcheck import __version__
 from mcfcheck.reports.base import TOOL_NAME
 from mcfcheck.reports.html import PAGE_POLICY, PAGE_STYLE
-from mcfcheck.reports.stats import TOTAL_NAME, StatsRun
+from mcfcheck.reports.stats import TOTAL_NAME, StatsRun, totals_said
 from mcfcheck.rules.statistics import DIMENSIONS, Dimension, Distribution, FileStatistics, Key
 
 #: The most bars a chart draws; the values beyond are one bar, with the other row's.
@@ -34,6 +34,7 @@ _STYLE: Final = """
 .stats dd { margin: 0; }
 .stats .agree { color: var(--ok); font-weight: 600; }
 .stats .disagree { color: var(--error); font-weight: 600; }
+.stats .none { color: var(--muted); }
 .stats .chart rect { fill: #3b6ea8; }
 .stats .chart g.other rect { fill: #9aa7b4; }
 .stats .chart text.count { fill: var(--muted); }
@@ -85,33 +86,14 @@ def _chart(dimension: Dimension, distribution: Distribution, chart_id: str) -> s
     return "".join(parts)
 
 
-def _agreement(declared: int | None, counted: int, agree: bool | None, trailer: bool) -> str:
-    if agree is None:
-        said = "the trailer gives none" if trailer else "no trailer"
-        return f"{counted:,} <span class='muted'>({said})</span>"
-    if agree:
-        return f"{counted:,} <span class='agree'>(the trailer agrees)</span>"
-    return f"{counted:,} <span class='disagree'>(the trailer declares {declared:,})</span>"
-
-
-def _section(title: str, anchor: str, statistics: FileStatistics) -> str:
-    totals = statistics.totals
+def _section(title: str, anchor: str, statistics: FileStatistics, several: bool = False) -> str:
     fields = [
         (name.replace("_", " "), escape(value) if value is not None else "<span class='muted'>(none)</span>")
         for name, value in statistics.header.items()
     ]
     fields.append(("cohort", escape(statistics.cohort or "(none)")))
-    fields.append(
-        (
-            "installations",
-            _agreement(
-                totals.declared_installations, totals.installations, totals.installations_agree, statistics.trailer
-            ),
-        )
-    )
-    fields.append(
-        ("devices", _agreement(totals.declared_devices, totals.devices, totals.devices_agree, statistics.trailer))
-    )
+    for label, counted, kind, words in totals_said(statistics, several):
+        fields.append((label, f"{counted:,} <span class='{kind}'>({escape(words)})</span>"))
     if statistics.not_bound:
         fields.append(("not bound", escape(", ".join(statistics.not_bound))))
     listing = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in fields)
@@ -168,7 +150,9 @@ def write_html(out: TextIO, run: StatsRun) -> None:
         )
     sections = []
     if total is not None and len(run.files) > 1:
-        sections.append(_section(f"{TOTAL_NAME}: {len(counted):,} of {len(run.files):,} files", "total", total))
+        sections.append(
+            _section(f"{TOTAL_NAME}: {len(counted):,} of {len(run.files):,} files", "total", total, several=True)
+        )
     sections.extend(
         _section(count.path, f"file-{index + 1}", count.statistics)
         for index, count in enumerate(run.files)

@@ -188,22 +188,31 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Totals:
-    """The trailer's control totals and what the file holds."""
+    """The trailer's control totals and what the file holds (or, from :func:`combine`, several files)."""
 
     #: The totals the trailer declares (None where it gives none, or not a whole number).
     declared_installations: int | None
     declared_devices: int | None
     installations: int
     devices: int
+    #: Whether the declared installation count is the file's (None where none is
+    #: declared); for several files, whether every file's is (None where one declares none).
+    installations_agree: bool | None
+    devices_agree: bool | None
 
-    @property
-    def installations_agree(self) -> bool | None:
-        """Whether the trailer's installation count is the file's (None where it gives none)."""
-        return None if self.declared_installations is None else self.declared_installations == self.installations
-
-    @property
-    def devices_agree(self) -> bool | None:
-        return None if self.declared_devices is None else self.declared_devices == self.devices
+    @classmethod
+    def of(
+        cls, declared_installations: int | None, declared_devices: int | None, installations: int, devices: int
+    ) -> Totals:
+        """A file's totals: what its trailer declares, and what it holds."""
+        return cls(
+            declared_installations,
+            declared_devices,
+            installations,
+            devices,
+            None if declared_installations is None else declared_installations == installations,
+            None if declared_devices is None else declared_devices == devices,
+        )
 
     def __reduce__(self) -> tuple[type[Totals], tuple[object, ...]]:
         return type(self), field_values(self)
@@ -429,7 +438,7 @@ class StatisticsCollector(Rule):
         return FileStatistics(
             header=self.header_fields,
             cohort=cohort_name,
-            totals=Totals(declared[0], declared[1], self.installations, self.devices),
+            totals=Totals.of(declared[0], declared[1], self.installations, self.devices),
             distributions={name: table.distribution(name) for name, table in self.tables.items()},
             not_bound=tuple(self.context.binding.missing(READS)),
             trailer=self.totals is not None,
@@ -482,11 +491,17 @@ def combine(files: Iterable[FileStatistics], limit: int) -> FileStatistics:
         found = list(values)
         return None if any(value is None for value in found) else sum(value for value in found if value is not None)
 
+    def agree(values: Iterable[bool | None]) -> bool | None:
+        found = list(values)
+        return None if any(value is None for value in found) else all(found)
+
     totals = Totals(
         declared(statistics.totals.declared_installations for statistics in files),
         declared(statistics.totals.declared_devices for statistics in files),
         sum(statistics.totals.installations for statistics in files),
         sum(statistics.totals.devices for statistics in files),
+        agree(statistics.totals.installations_agree for statistics in files),
+        agree(statistics.totals.devices_agree for statistics in files),
     )
     return FileStatistics(
         header=header,
