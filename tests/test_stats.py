@@ -398,9 +398,15 @@ def test_bad_input_gives_validates_errors_and_status(tmp_path: Path) -> None:
     missing = tmp_path / "missing.xml"
     foreign = tmp_path / "foreign.xml"
     foreign.write_text('<?xml version="1.0"?><Migration xmlns="urn:example:other"><Header/></Migration>')
-    for path in (not_xml, truncated, missing, foreign):
-        status, out, err = _stats(path, "--format", "json")
-        validate = runner.invoke(app, ["validate", "--jobs", "1", "--format", "json", str(path)])
+    doctype = tmp_path / "doctype.xml"
+    text = (SAMPLES / "cb-valid.xml").read_text()
+    doctype.write_text(text.replace("?>", '?>\n<!DOCTYPE MigrationFile [<!ENTITY e "e">]>', 1))
+    bomb = tmp_path / "bomb.xml.gz"
+    bomb.write_bytes(gzip.compress(text.encode() + b"<!--" + b" " * 3_000_000 + b"-->"))
+    guard = ("--max-decompressed", "0.001")
+    for path, options in ((not_xml, ()), (truncated, ()), (missing, ()), (foreign, ()), (doctype, ()), (bomb, guard)):
+        status, out, err = _stats(path, "--format", "json", *options)
+        validate = runner.invoke(app, ["validate", "--jobs", "1", "--format", "json", *options, str(path)])
         assert (status, validate.exit_code) == (2, 2)
         assert err.strip().splitlines() == validate.stderr.strip().splitlines()
         document = json.loads(out)
