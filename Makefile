@@ -50,12 +50,7 @@ $(BYTECODE_STAMP): $(COMPILED_STAMP) $(shell find src/mcfcheck -name '*.py')
 	@mkdir -p src/build
 	@$(BIN)/python -m compileall -q src/mcfcheck > /dev/null
 	@touch $@
-## The bank holidays of the years files fall in, from the installed holidays calendar:
-## loading the calendar itself takes about 0.15 s in every process that needs it.
-HOLIDAYS_TABLE := src/mcfcheck/rules/bank_holidays.json
-$(HOLIDAYS_TABLE): $(STAMP) src/mcfcheck/rules/workdays.py
-	$(BIN)/python -m mcfcheck.rules.workdays
-compile: $(COMPILED_STAMP) $(BYTECODE_STAMP) $(HOLIDAYS_TABLE)
+compile: $(COMPILED_STAMP) $(BYTECODE_STAMP)
 
 ## run: validate every shipped sample; the *-valid files must pass, the *-invalid files must fail
 run: compile
@@ -122,5 +117,5 @@ differential: compile
 		$(BIN)/python -m pytest tests/test_differential.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/data fuzz/corpus src/build $(COMPILED_STAMP) $(HOLIDAYS_TABLE)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/data fuzz/corpus src/build $(COMPILED_STAMP)
 	find src -name '*.so' -delete

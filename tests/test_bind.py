@@ -56,6 +56,7 @@ def test_bind_places_every_concept_of_the_inventory_dialect_by_name_and_type(
         "imsi": "Hub/Sim/@imsi",
         "static_ip": "Hub/Sim/@ip",
         "apn": "Hub/Sim/@apn",
+        "csp": "Hub/Sim/@csp",
         "prepayment": "Prepay",
         "utrn_cutover_hours": "Prepay/CutoverHours",
         "dormant_notice": "Notice",
@@ -94,7 +95,7 @@ def test_bind_places_every_concept_of_the_inventory_dialect_by_name_and_type(
     assert '# [values.status]  @state takes A, D; mcfcheck\'s: Active, Dormant\n# A = "Active"\n' in text
     assert '# G = "GSME"  or GPF\n' in text
     assert '# K = ""  no guess\n' in text
-    assert "32 of 32 concepts placed" in said
+    assert "33 of 33 concepts placed" in said
     assert "not placed" not in said
     assert "value maps suggested, commented out, to check: status, device_type, payment_mode" in said
     check_binding(draft, schema_model(INVENTORY_SCHEMA))
@@ -109,7 +110,7 @@ def test_bind_lists_what_it_cannot_place_and_the_user_finishes_it(
     text = text.replace('name="CutoverHours"', 'name="Window"').replace('name="Make"', 'name="Origin"')
     schema.write_text(text, encoding="utf-8")
     draft_text, said = _bind(schema, tmp_path / "draft.binding.toml", capsys)
-    assert "30 of 32 concepts placed" in said
+    assert "31 of 33 concepts placed" in said
     assert "not placed, to finish by hand: utrn_cutover_hours (UTRN cutover hours), manufacturer (manufacturer)" in said
     assert '# utrn_cutover_hours = ""  # not placed: no element or attribute looks like the UTRN cutover hours\n' in (
         draft_text
@@ -146,7 +147,7 @@ def test_bind_on_the_bundled_schema_gives_the_bundled_binding(
     )
     assert draft.order == bundled.order
     assert "[values." not in text  # the bundled schema's values are mcfcheck's
-    assert "32 of 32 concepts placed" in said
+    assert "33 of 33 concepts placed" in said
 
 
 def _translated(tmp_path: Path) -> Path:
@@ -214,7 +215,7 @@ def test_bind_writes_to_standard_output_by_default(capsys: pytest.CaptureFixture
     assert main(["bind", "--schema", str(INVENTORY_SCHEMA)]) == 0
     captured = capsys.readouterr()
     assert parse_binding(captured.out, "draft").record == "Site"
-    assert "drafted standard output: 32 of 32 concepts placed" in captured.err
+    assert "drafted standard output: 33 of 33 concepts placed" in captured.err
 
 
 def test_bind_reads_a_header_the_document_element_holds_itself(
@@ -236,7 +237,7 @@ def test_bind_reads_a_header_the_document_element_holds_itself(
     assert draft.devices == {"*": ("DeviceID",)}
     hand_written = load_binding(folder / "dcc-style.binding.toml")
     assert (draft.paths, draft.devices) == (hand_written.paths, hand_written.devices)
-    assert "5 of 32 concepts placed" in said
+    assert "5 of 33 concepts placed" in said
     assert "devices (devices)" not in said
     path = Path(__file__).parent / "data" / "dcc-style-invalid.xml"
     arguments = [

@@ -136,7 +136,7 @@ def _line(path: Path, text: str) -> int:
             'static_ip = "Hub/Sim/@ip"',
             'static_ip = "Hub/Sim/@address"',
             "installation.static_ip = 'Hub/Sim/@address': the schema Inventory Schema 2.0.xsd allows no attribute "
-            "address on Sim (allowed: @apn, @iccid, @imsi, @ip)",
+            "address on Sim (allowed: @apn, @csp, @iccid, @imsi, @ip)",
         ),
         (
             'within = "Sites"',
@@ -316,7 +316,7 @@ def test_a_binding_with_an_unknown_key_exits_2_naming_its_line(
         capsys,
         ["validate", "--binding", str(path), "--schema", str(INVENTORY_SCHEMA), str(_inventory_file(tmp_path))],
         f"{path}:{_line(path, 'access_point')}: unknown key 'access_point' in [installation]; known: apn, "
-        "devices, dormant_notice, element, firmware_notice_date, hub, iccid, imsi, migration_notice_date, mpan, "
+        "csp, devices, dormant_notice, element, firmware_notice_date, hub, iccid, imsi, migration_notice_date, mpan, "
         "mprn, planned_migration_date, planned_upgrade_date, prepayment, reference, shorter_notice_agreed, "
         "static_ip, status, utrn_cutover_hours, within",
     )
@@ -372,7 +372,8 @@ def test_the_bundled_binding_is_checked_against_a_users_schema_in_its_namespace(
         capsys,
         ["validate", "--schema", str(schema), str(SAMPLES / "cb-valid.xml")],
         f"bundled:mcf-1.0.binding.toml:{line}: installation.apn = 'CommunicationsHub/WAN/APN': the schema "
-        "trimmed.xsd allows no element APN in WAN (allowed: ICCID, IMSI, StaticIPAddress, AP)",
+        "trimmed.xsd allows no element APN in WAN (allowed: ICCID, IMSI, StaticIPAddress, AP, "
+        "CommunicationsServiceProvider)",
     )
 
 

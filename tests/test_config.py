@@ -12,10 +12,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import mcfcheck
 from mcfcheck.cli import app
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
 from mcfcheck.rules import Document, Rule, Source, Visit
+from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.config import find_configuration, load_configuration, rule_settings
 from mcfcheck.rules.options import Option
 from mcfcheck.rules.registry import RuleRegistry, load_registry
@@ -87,6 +89,14 @@ def test_a_pyproject_without_the_table_is_not_a_configuration(tmp_path: Path) ->
         ("[cohorts.MOC]\nsmso = []", "cohorts.MOC is not a cohort"),
         ("[cohorts.FOC]\nsmsos = []", "unknown key cohorts.FOC.smsos"),
         ("[cohorts.FOC]\nsmso = 'x'", "cohorts.FOC.smso must be a list of names"),
+        ('[cohorts.FOC]\ngroup_id = "CD"\ngroup_ids = ["CE"]', "cohorts.FOC gives group_id and group_ids"),
+        ("[cohorts.FOC]\ngroup_ids = []", 'cohorts.FOC.group_ids must be a list of GroupIDs, such as ["CD", "CE"]'),
+        ('[cohorts.FOC]\ngroup_ids = "CD"', "cohorts.FOC.group_ids must be a list of GroupIDs"),
+        ("[cohorts.FOC]\ngroup_id = 7", "cohorts.FOC.group_id must be a GroupID (a string), not 7"),
+        (
+            '[cohorts.SECURE]\ngroup_ids = ["CC", "CD"]',
+            "GroupID 'CD' is claimed by both cohorts.SECURE and cohorts.FOC; a GroupID selects one cohort",
+        ),
         ("select = [", "not valid TOML"),
         (
             '[rules.GEN040]\nfuture_tolerance_hours = "abc"',
@@ -273,3 +283,48 @@ def test_a_rule_that_says_neither_its_source_nor_why_is_refused_at_registration(
     ]
     assert list(registry.rules) == ["XMP012"]
     assert "Source: ACME, Inventory rules, 1 May 2026\n- rule 3: \u201cas quoted\u201d" in Sourced.documentation()
+
+
+def test_several_group_ids_select_one_cohort(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, '[cohorts.FOC]\ngroup_ids = ["CD", "CE"]\n')
+    foc = settings.cohorts["FOC"]
+    assert (foc.group_ids, foc.group_id) == (("CD", "CE"), "CD")
+    assert settings.cohort_for("CD") is foc
+    assert settings.cohort_for("CE") is foc
+    text = (SAMPLES / "foc-valid.xml").read_text(encoding="utf-8")
+    for group_id in ("CD", "CE"):
+        path = tmp_path / f"foc-{group_id}.xml"
+        path.write_text(text.replace("<GroupID>CD</GroupID>", f"<GroupID>{group_id}</GroupID>"), encoding="utf-8")
+        report = mcfcheck.validate(path, settings=settings)
+        assert (report.cohort, report.findings) == ("FOC", ())
+        # FOC's own rules run on it: an SMSO of another cohort is FOC001's finding.
+        path.write_text(path.read_text(encoding="utf-8").replace("Landis+Gyr</SMSOName>", "MDS</SMSOName>"))
+        assert [finding.code for finding in mcfcheck.validate(path, settings=settings).findings] == ["FOC001"]
+
+
+def test_an_unknown_group_id_lists_every_known_one(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, '[cohorts.FOC]\ngroup_ids = ["CD", "CE"]\n')
+    path = tmp_path / "unknown.xml"
+    text = (SAMPLES / "foc-valid.xml").read_text(encoding="utf-8")
+    path.write_text(text.replace("<GroupID>CD</GroupID>", "<GroupID>ZZ</GroupID>"), encoding="utf-8")
+    (finding,) = mcfcheck.validate(path, settings=settings).findings
+    assert finding.code == "COH001"
+    assert finding.message == (
+        "GroupID 'ZZ' names no known cohort; known GroupIDs: CA (IOC), CB (CB), CC (SECURE), CD (FOC), CE (FOC)"
+    )
+
+
+def test_the_bundled_registry_gives_each_cohort_one_group_id() -> None:
+    cohorts = builtin_cohorts()
+    assert {name: cohort.group_ids for name, cohort in cohorts.items()} == {
+        "IOC": ("CA",),
+        "CB": ("CB",),
+        "SECURE": ("CC",),
+        "FOC": ("CD",),
+    }
+    assert {name: cohort.group_id for name, cohort in cohorts.items()} == {
+        "IOC": "CA",
+        "CB": "CB",
+        "SECURE": "CC",
+        "FOC": "CD",
+    }

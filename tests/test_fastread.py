@@ -178,7 +178,7 @@ def _installation(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(0, 2))):
         parts.append(f"<MeterPoints>{draw(_elements(['MPANCore', 'MPRN']))}</MeterPoints>")
     for _ in range(draw(st.integers(0, 2))):
-        wan = draw(_elements(["ICCID", "IMSI", "StaticIPAddress", "APN"]))
+        wan = draw(_elements(["ICCID", "IMSI", "StaticIPAddress", "APN", "CommunicationsServiceProvider"]))
         hub = draw(_device("CommunicationsHub"))
         parts.append(hub.replace("</CommunicationsHub>", f"<WAN>{wan}</WAN></CommunicationsHub>"))
     for _ in range(draw(st.integers(0, 2))):
@@ -549,7 +549,7 @@ _MISPLACED: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("a size as text", lambda: _replace(_PLAN, 2, "24"), TypeError, "must be an int"),
     ("no slots", lambda: _replace(_PLAN, 3, 0), ValueError, "a device's size"),
     ("a huge size", lambda: _replace(_PLAN, 2, 2**80), ValueError, "installation's size"),
-    ("devices beyond the reading", lambda: _replace(_PLAN, 4, 24), ValueError, "devices' slot"),
+    ("devices beyond the reading", lambda: _replace(_PLAN, 4, len(INSTALLATION_FIELDS)), ValueError, "devices' slot"),
     ("a flag in the devices' slot", lambda: _replace(_PLAN, 5, (16, _PLAN[4])), ValueError, "list of devices"),
     ("a device line in the element's slot", lambda: _replace(_PLAN, 6, (0,)), ValueError, "device's element"),
     ("a node as a list", lambda: _replace(_PLAN, 0, list(_INSTALLATION)), TypeError, "must be a tuple"),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final, NoReturn
 
 import typer
 from rich.console import Console
@@ -36,7 +37,7 @@ from mcfcheck.outputs import (
     standard_text,
 )
 from mcfcheck.reports import formats
-from mcfcheck.reports.base import Reporter, ReportSettings
+from mcfcheck.reports.base import Reporter, ReportSettings, dumps
 from mcfcheck.reports.console import ConsoleReporter, console, sane_widths
 from mcfcheck.reports.formats import UnknownFormatError, reporter_class
 from mcfcheck.rules.catalogue import catalogue
@@ -44,6 +45,7 @@ from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.config import Configuration, find_configuration, load_configuration, rule_settings
 from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
 from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.rules.workdays import CALENDARS, CONVENTION, DEFAULT_CALENDAR
 from mcfcheck.run.batch import (
     ExitStatus,
     ReportSink,
@@ -59,6 +61,8 @@ from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
     from mcfcheck.generate import PlantedError
+    from mcfcheck.rules.catalogue import Check
+    from mcfcheck.run.schedule import NoticeRule
 
 # What only some runs use is imported where it is used (the report writers, the
 # generator, progress bars, tables): a run's start-up is what a pre-commit hook waits for.
@@ -72,9 +76,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+#: The exit statuses every command shares.
+_EXIT_TAIL = "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
 EXIT_CODES_HELP = (
-    "Exit status: 0 every file valid, 1 findings, 2 usage error or unusable input, schema or output, "
-    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+    f"Exit status: 0 every file valid, 1 findings, 2 usage error or unusable input, schema or output, {_EXIT_TAIL}"
 )
 
 
@@ -249,63 +254,89 @@ def validate(
     split = not unmerged
     pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:
-        try:
-            # A report is UTF-8 wherever it goes; so is standard output when it carries one.
-            main = reporter_class(output_format)
-            on_stdout = standard_text(
-                sys.stdout, STANDARD_OUTPUT_NAME, *(() if main.keeps_name_bytes else ("utf-8", REPLACE_UNDECODABLE))
-            )
-            on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
-            catalogue_of = functools.partial(catalogue, registry)
-            sinks: list[ReportSink] = [
-                main(on_stdout, ReportSettings(catalogue_of, on_stderr, quiet=quiet, max_findings=max_findings))
-            ]
-            if not main.tells_verdicts:
-                # Verdicts and errors go to standard error, so that standard output is the report.
-                sinks.append(ConsoleReporter(on_stderr, ReportSettings(catalogue_of, quiet=True)))
-            files_out = _report_files(targets)
-        except (McfcheckError, OutputError) as error:
-            err.print(f"error: {error}", markup=False)
-            raise typer.Exit(ExitStatus.UNUSABLE) from None
-        for writer, report in files_out:
-            # A report file carries its own error lines; the terminal has them already.
-            sinks.append(writer(report.stream, ReportSettings(catalogue_of)))
         # With --no-rules, the settings still say which binding (hence which record
         # element) each file's dialect has.
         rules = (registry, dataclasses.replace(settings, run_rules=False) if no_rules else settings)
-        try:
-            with _progress_bars(err, enabled=not quiet) as progress:
-                status = validate_files(
-                    files,
-                    Tee(sinks),
-                    schema=schema,
-                    progress=progress,
-                    rules=rules,
-                    jobs=workers,
-                    max_decompressed=int(max_decompressed * (1 << 30)),
-                    fail_on=fail_on,
-                    pool=pool,
-                    split=split,
-                )
-            on_stdout.flush()
-            # Every report is written out before any is put in place: a full disk leaves them all as they were.
-            for _writer, report in files_out:
-                report.close()
-            for _writer, report in files_out:
-                report.commit()
-        except OutputError as error:
-            for _writer, report in files_out:
-                report.abort()
-            err.print(f"error: {error}", markup=False)
-            raise typer.Exit(ExitStatus.UNUSABLE) from None
-        except BaseException:
-            for _writer, report in files_out:
-                report.abort()
-            raise
+        catalogue_of = functools.partial(catalogue, registry)
+        with (
+            _reports(err, output_format, targets, catalogue_of, quiet=quiet, max_findings=max_findings) as sink,
+            _progress_bars(err, enabled=not quiet) as progress,
+        ):
+            status = validate_files(
+                files,
+                sink,
+                schema=schema,
+                progress=progress,
+                rules=rules,
+                jobs=workers,
+                max_decompressed=int(max_decompressed * (1 << 30)),
+                fail_on=fail_on,
+                pool=pool,
+                split=split,
+            )
         raise typer.Exit(status)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _unusable(err: Console, error: Exception | str) -> NoReturn:
+    """Say what cannot be used, in one line, and end with exit status 2."""
+    err.print(f"error: {error}", markup=False)
+    raise typer.Exit(ExitStatus.UNUSABLE)
+
+
+@contextmanager
+def _reports(
+    err: Console,
+    output_format: str,
+    targets: list[tuple[str, OutputTarget]],
+    checks_of: Callable[[], Mapping[str, Check]],
+    quiet: bool = False,
+    max_findings: int | None = None,
+) -> Iterator[ReportSink]:
+    """The reports of a run as one sink: ``output_format`` on standard output, the ``--output`` files.
+
+    Where the format on standard output does not tell each file's verdict, the console
+    tells them on standard error. The files are put in place when the run is done, all
+    or none: a run that fails, or one that cannot write them, leaves them as they were
+    (and ends with exit status 2 and one line).
+    """
+    try:
+        # A report is UTF-8 wherever it goes; so is standard output when it carries one.
+        main = reporter_class(output_format)
+        on_stdout = standard_text(
+            sys.stdout, STANDARD_OUTPUT_NAME, *(() if main.keeps_name_bytes else ("utf-8", REPLACE_UNDECODABLE))
+        )
+        on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
+        sinks: list[ReportSink] = [
+            main(on_stdout, ReportSettings(checks_of, on_stderr, quiet=quiet, max_findings=max_findings))
+        ]
+        if not main.tells_verdicts:
+            # Verdicts and errors go to standard error, so that standard output is the report.
+            sinks.append(ConsoleReporter(on_stderr, ReportSettings(checks_of, quiet=True)))
+        files_out = _report_files(targets)
+    except (McfcheckError, OutputError) as error:
+        _unusable(err, error)
+    for writer, report in files_out:
+        # A report file carries its own error lines; the terminal has them already.
+        sinks.append(writer(report.stream, ReportSettings(checks_of)))
+    try:
+        yield Tee(sinks)
+        on_stdout.flush()
+        # Every report is written out before any is put in place: a full disk leaves them all as they were.
+        for _writer, report in files_out:
+            report.close()
+        for _writer, report in files_out:
+            report.commit()
+    except OutputError as error:
+        for _writer, report in files_out:
+            report.abort()
+        _unusable(err, error)
+    except BaseException:
+        for _writer, report in files_out:
+            report.abort()
+        raise
 
 
 def _output_targets(outputs: list[str], inputs: list[Path | None]) -> list[tuple[str, OutputTarget]]:
@@ -513,10 +544,17 @@ def _configuration(path: Path | None) -> Configuration:
     return load_configuration(found) if found is not None else Configuration()
 
 
-def _builtin_checks() -> dict[str, tuple[str, str]]:
-    """The checks that are not rules: schema findings and the cohort check, by code."""
-    checks = {code: ("schema", summary) for code, summary in SCHEMA_CODES.items()}
-    checks[UNKNOWN_GROUP_ID] = ("unknown-group-id", UNKNOWN_GROUP_ID_SUMMARY)
+def _builtin_checks() -> dict[str, tuple[str, str, str, str]]:
+    """The checks that are not rules, by code: name, where they apply, summary, documentation.
+
+    Schema findings and the cohort check, in every cohort; a notification schedule's row
+    that cannot be read, in ``mcfcheck workdays --check``.
+    """
+    from mcfcheck.run.schedule import BAD_ROW, BAD_ROW_HELP, BAD_ROW_NAME, BAD_ROW_SUMMARY
+
+    checks = {code: ("schema", "every cohort", summary, summary) for code, summary in SCHEMA_CODES.items()}
+    checks[UNKNOWN_GROUP_ID] = ("unknown-group-id", "every cohort", UNKNOWN_GROUP_ID_SUMMARY, UNKNOWN_GROUP_ID_SUMMARY)
+    checks[BAD_ROW] = (BAD_ROW_NAME, "workdays --check", BAD_ROW_SUMMARY, BAD_ROW_HELP)
     return checks
 
 
@@ -547,10 +585,10 @@ def list_rules(
                     out.print(f"  {key} = {spec.shown()} ({spec.describe()})", markup=False)
             raise typer.Exit(ExitStatus.VALID)
         if code.upper() in builtin:
-            name, summary = builtin[code.upper()]
-            out.print(f"{code.upper()} {name} (error; every cohort)")
+            name, scope, _summary, documentation = builtin[code.upper()]
+            out.print(f"{code.upper()} {name} (error; {scope})")
             out.print()
-            out.print(summary)
+            out.print(documentation, markup=False)
             raise typer.Exit(ExitStatus.VALID)
         err.print(f"error: no rule {code!r} (see 'mcfcheck rules')")
         raise typer.Exit(ExitStatus.UNUSABLE)
@@ -559,8 +597,8 @@ def list_rules(
     table = Table(title="mcfcheck checks")
     for column in ("code", "name", "cohorts", "severity", "summary"):
         table.add_column(column, overflow="fold")
-    for builtin_code, (name, summary) in sorted(builtin.items()):
-        table.add_row(builtin_code, name, "every cohort", "error", summary)
+    for builtin_code, (name, scope, summary, _documentation) in sorted(builtin.items()):
+        table.add_row(builtin_code, name, scope, "error", summary)
     for rule_code, rule in sorted(registry.rules.items()):
         table.add_row(
             rule_code, rule.name, ", ".join(sorted(rule.cohorts)) or "every cohort", rule.severity.value, rule.summary()
@@ -723,6 +761,235 @@ def bind(
     if draft.values:
         names = ", ".join(value_map.concept for value_map in draft.values)
         err.print(f"value maps suggested, commented out, to check: {names}", markup=False, highlight=False)
+
+
+_WORKDAYS_HELP = (
+    "Plan and check the notice periods of Dormant installations (DRM001, DRM002) in Working Days.\n\n"
+    "With --notice, print the earliest planned date that meets the period; with --planned, the latest notice "
+    "date; with both, the Working Days between them and whether the period is met (exit status 1 where it is "
+    "not). --kind chooses the period: firmware (a firmware upgrade or configuration change, DRM001, TMAD 4.29: "
+    "5 Working Days) or migration (DRM002, TMAD 4.30: 15, unless a shorter period was agreed with the DCC); "
+    "--working-days gives another.\n\n"
+    "With --check SCHEDULE.csv, each row of a notification schedule is checked as DRM001 and DRM002 check an "
+    "MCF, with the same messages, and reported as validate reports (--format, --output). Its header row names "
+    "the columns installation, kind (firmware or migration), notice_date and planned_date (YYYY-MM-DD) and, "
+    "optionally, shorter_notice_agreed (true, false, yes, no, 1, 0 or empty); a row that cannot be read is a "
+    "DRM000 finding at its line (the header is line 1).\n\n"
+    "The counting is mcfcheck's reading of the TMAD: Working Days are counted after the notice date, up to and "
+    "including the planned date, and are Monday to Friday but the bank holidays of --calendar (from the "
+    "maintained holidays calendar)."
+)
+_WORKDAYS_EXIT_HELP = (
+    "Exit status: 0 the period is met (or a date was printed), 1 it is not met or a schedule's row has a finding, "
+    f"2 usage error or unusable schedule or output, {_EXIT_TAIL}"
+)
+#: The formats of the planner's answers (--check reports in every format validate does).
+_PLAN_FORMATS: Final = ("console", "text", "json")
+#: How many bank holidays the console lists; it counts the rest.
+_LISTED_HOLIDAYS: Final = 10
+_WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Fact:
+    """One fact of the planner's answer: its key and value in JSON; its label and text on the console, if any."""
+
+    key: str
+    value: object
+    label: str | None = None
+    text: str = ""
+
+
+@app.command(epilog=_WORKDAYS_EXIT_HELP, help=_WORKDAYS_HELP)
+def workdays(
+    notice: Annotated[
+        str | None, typer.Option("--notice", metavar="DATE", help="The date the notice is given, as YYYY-MM-DD.")
+    ] = None,
+    planned: Annotated[
+        str | None, typer.Option("--planned", metavar="DATE", help="The upgrade or migration date, as YYYY-MM-DD.")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            metavar="firmware|migration",
+            help="firmware (DRM001: 5 Working Days by default) or migration (DRM002: 15 by default).",
+        ),
+    ] = None,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            metavar="|".join(CALENDARS),
+            help="The bank holidays of this part of the United Kingdom "
+            f"(default: the rule's calendar in the configuration, else {DEFAULT_CALENDAR}).",
+            show_default=False,
+        ),
+    ] = None,
+    working_days: Annotated[
+        int | None,
+        typer.Option(
+            "--working-days",
+            min=1,
+            help="The notice period in Working Days (default: the rule's working_days in the configuration, "
+            "else that of --kind).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A configuration file (mcfcheck.toml or pyproject.toml) whose DRM001 and DRM002 options "
+            "(working_days, calendar) set the periods; by default the nearest one.",
+        ),
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option("--check", metavar="SCHEDULE.csv", help="Check each row of a notification schedule (CSV)."),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="console or json; with --check, any format validate takes "
+            f"({', '.join(formats.builtin_names())}, or an installed one).",
+        ),
+    ] = formats.DEFAULT,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output", "-o", help="With --check: also write a report to a file, as FORMAT=PATH, as validate does."
+        ),
+    ] = None,
+) -> None:
+    """Plan and check the notice periods of Dormant installations in Working Days."""
+    from mcfcheck.run.schedule import KINDS, check_schedule, parse_date, periods, schedule_checks
+
+    err = console(stderr=True)
+    if calendar is not None and calendar not in CALENDARS:
+        _unusable(err, f"--calendar {calendar}: unknown calendar; choose from {', '.join(CALENDARS)}")
+    try:
+        configured = rule_settings(_configuration(config), _registry(err)).options
+    except McfcheckError as error:
+        _unusable(err, error)
+    if check is not None:
+        planning = {"--notice": notice, "--planned": planned, "--kind": kind, "--working-days": working_days}
+        given = [option for option, value in planning.items() if value is not None]
+        if given:
+            _unusable(err, f"--check takes no {', '.join(given)}: the schedule's rows give them")
+        try:
+            targets = _output_targets(outputs or [], [check])
+        except (McfcheckError, OutputError) as error:
+            _unusable(err, error)
+        with _reports(err, output_format, targets, schedule_checks) as sink:
+            status = check_schedule(check, sink, periods(configured, calendar))
+        raise typer.Exit(status)
+    if outputs:
+        _unusable(err, "--output is for --check SCHEDULE.csv; the dates are printed (--format json for JSON)")
+    if output_format not in _PLAN_FORMATS:
+        _unusable(err, f"--format {output_format}: the dates are printed as console or json (the rest is for --check)")
+    if notice is None and planned is None:
+        _unusable(err, "give --notice DATE, --planned DATE or both, with --kind; or --check SCHEDULE.csv")
+    if kind is None or kind.lower() not in KINDS:
+        _unusable(err, f"{f'--kind {kind}: ' if kind else ''}give --kind firmware or --kind migration")
+    dates: list[dt.date | None] = []
+    for option, value in (("--notice", notice), ("--planned", planned)):
+        try:
+            dates.append(parse_date(value) if value is not None else None)
+        except ValueError as error:
+            _unusable(err, f"{option} {error}")
+    kind = kind.lower()
+    period = periods(configured, calendar, working_days)[kind]
+    try:
+        facts = _plan(KINDS[kind], kind, dates[0], dates[1], period.working_days, period.calendar)
+    except ValueError as error:
+        _unusable(err, error)
+    out = console()
+    if output_format == "json":
+        out.print(dumps({fact.key: fact.value for fact in facts}), markup=False, emoji=False)
+    else:
+        for fact in facts:
+            if fact.label is not None:
+                out.print(f"{fact.label}: {fact.text}", markup=False, emoji=False)
+    met = next((fact.value for fact in facts if fact.key == "met"), True)
+    raise typer.Exit(ExitStatus.VALID if met else ExitStatus.FINDINGS)
+
+
+def _day(day: dt.date) -> str:
+    return f"{day} ({_WEEKDAYS[day.weekday()]})"
+
+
+def _date_fact(key: str, day: dt.date) -> _Fact:
+    return _Fact(key, day.isoformat(), key.replace("_", " "), _day(day))
+
+
+def _plan(
+    rule: NoticeRule,
+    kind: str,
+    notice: dt.date | None,
+    planned: dt.date | None,
+    days: int,
+    calendar: str,
+) -> list[_Fact]:
+    """What ``mcfcheck workdays`` says of a notice date, a planned date, or both, in that order.
+
+    :class:`ValueError` where the date asked for would be before 0001-01-01 or after
+    9999-12-31, or where the planned date is before the notice date.
+    """
+    from mcfcheck.rules.workdays import (
+        bank_holidays_between,
+        earliest_planned,
+        latest_notice,
+        latest_working_day,
+        working_days_of_notice,
+    )
+
+    period = f"{days:,} Working Day{'s' if days != 1 else ''} before a {rule.notice_of} ({rule.code})"
+    facts = [
+        _Fact("kind", kind, "notice period", f"{period},{rule.unless}" if rule.unless else period),
+        _Fact("code", rule.code),
+        _Fact("working_days_required", days),
+        _Fact("calendar", calendar, "calendar", calendar),
+    ]
+    verdict: _Fact | None = None
+    if planned is None:
+        assert notice is not None
+        planned = earliest_planned(notice, days, calendar)
+        if planned is None:
+            raise ValueError(f"no planned date up to 9999-12-31 has {days:,} Working Days' notice from {notice}")
+        facts += [_date_fact("notice_date", notice), _date_fact("earliest_planned_date", planned)]
+    elif notice is None:
+        notice = latest_notice(planned, days, calendar)
+        if notice is None:
+            raise ValueError(f"no notice date from 0001-01-01 gives {days:,} Working Days' notice of {planned}")
+        facts.append(_date_fact("latest_notice_date", notice))
+        # The latest date can fall on a day off: the notice gives as much on the Working Day before.
+        working = latest_working_day(notice, calendar)
+        if working is not None and working != notice:
+            facts.append(_Fact("latest_working_day", working.isoformat(), "latest Working Day for it", _day(working)))
+        facts.append(_date_fact("planned_date", planned))
+    else:
+        if planned < notice:
+            raise ValueError(f"the planned date {planned} is before the notice date {notice}")
+        count = working_days_of_notice(notice, planned, calendar)
+        message = rule.short_notice_message(notice, planned, calendar, days)
+        verdict = _Fact("met", message is None, "period met", "yes" if message is None else f"no: {message}")
+        facts += [
+            _date_fact("notice_date", notice),
+            _date_fact("planned_date", planned),
+            _Fact("working_days", count, "Working Days of notice", f"{count:,}"),
+        ]
+    holidays = bank_holidays_between(notice, planned, calendar)
+    listed = ", ".join(map(_day, holidays[:_LISTED_HOLIDAYS])) or "none"
+    if len(holidays) > _LISTED_HOLIDAYS:
+        listed += f" and {len(holidays) - _LISTED_HOLIDAYS:,} more"
+    facts += [
+        _Fact("bank_holidays", [day.isoformat() for day in holidays], "bank holidays not counted", listed),
+    ]
+    if verdict is not None:
+        facts.append(verdict)
+    facts.append(_Fact("convention", CONVENTION, "counting", CONVENTION))
+    return facts
 
 
 #: Set to 1, this environment variable has an internal error print its traceback too.

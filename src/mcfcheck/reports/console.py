@@ -139,7 +139,8 @@ class ConsoleReporter(Reporter):
             self.err.print(f"[bold red]error:[/bold red] {escape(report.error)}", highlight=False)
             return
         counted = f"{report.installations:,} installation{'s' if report.installations != 1 else ''}"
-        details = f"{counted}, schema {report.schema}"
+        # A notification schedule (mcfcheck workdays --check) has no schema.
+        details = f"{counted}, schema {report.schema}" if report.schema is not None else counted
         if report.rules_not_run is not None:
             details += f"; {escape(report.rules_not_run)}"
             self._short_files += 1

@@ -18,6 +18,7 @@ Keys (all optional)::
 
     [cohorts.FOC]                    # cohort registry overrides
     smso = ["Trilliant", "Landis+Gyr", "Siemens"]
+    group_ids = ["CD", "CE"]         # or group_id = "CD"; a GroupID selects one cohort
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Final
 
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
-from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
+from mcfcheck.rules.cohorts import Cohort, builtin_cohorts, check_group_ids, group_ids_of
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.registry import RuleRegistry
@@ -40,7 +41,7 @@ from mcfcheck.schema.binding import BindingSet, load_binding
 
 CONFIG_FILE: Final = "mcfcheck.toml"
 _KNOWN_KEYS: Final = ("select", "ignore", "extend-select", "epcl", "bindings", "rules", "severity", "cohorts")
-_COHORT_KEYS: Final = ("group_id", "smso", "apn", "utrn_cutover_hours")
+_COHORT_KEYS: Final = ("group_id", "group_ids", "smso", "apn", "utrn_cutover_hours")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,12 @@ def _cohorts(configuration: Configuration) -> dict[str, Cohort]:
         if name not in cohorts:
             raise ConfigError(f"{where}: cohorts.{name} is not a cohort (known: {', '.join(cohorts)})")
         changes: dict[str, object] = {}
+        group_ids = group_ids_of(overrides, where, f"cohorts.{name}")
+        if group_ids is not None:
+            changes["group_ids"] = group_ids
         for key, value in overrides.items():
+            if key in ("group_id", "group_ids"):
+                continue
             if key == "smso":
                 if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                     raise ConfigError(f"{where}: cohorts.{name}.smso must be a list of names")
@@ -154,6 +160,7 @@ def _cohorts(configuration: Configuration) -> dict[str, Cohort]:
             else:
                 changes[key] = value
         cohorts[name] = dataclasses.replace(cohorts[name], **changes)  # type: ignore[arg-type]
+    check_group_ids(cohorts, where)
     return cohorts
 
 

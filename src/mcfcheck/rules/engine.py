@@ -82,8 +82,8 @@ class RuleSettings:
         return type(self), field_values(self)
 
     def cohort_for(self, group_id: str | None) -> Cohort | None:
-        """The cohort whose GroupID is ``group_id``."""
-        return next((cohort for cohort in self.cohorts.values() if cohort.group_id == group_id), None)
+        """The cohort one of whose GroupIDs is ``group_id``."""
+        return next((cohort for cohort in self.cohorts.values() if group_id in cohort.group_ids), None)
 
 
 def selected_rules(registry: RuleRegistry, selection: Selection, cohort: str | None) -> list[str]:
@@ -227,7 +227,7 @@ class RuleEngine:
         group_id = view.group_id if view is not None else None
         cohort = self.settings.cohort_for(group_id)
         if cohort is None and "group_id" in self.binding.concepts:
-            known = ", ".join(f"{c.group_id} ({c.name})" for c in self.settings.cohorts.values())
+            known = ", ".join(f"{each} ({c.name})" for c in self.settings.cohorts.values() for each in c.group_ids)
             target = view.place("group_id") if view is not None else None
             line, column, xpath = locate(target) if target is not None else (None, None, None)
             yield Finding(
@@ -239,7 +239,7 @@ class RuleEngine:
             )
         if cohort is None:
             # Only the rules for every cohort can run.
-            cohort = Cohort("UNKNOWN", "unknown cohort", group_id or "", (), (), "", 0)
+            cohort = Cohort("UNKNOWN", "unknown cohort", (group_id,) if group_id else (), (), (), "", 0)
         self._build(cohort)
         if view is not None:
             yield from self._run(Visit.HEADER, lambda rule: rule.header(view), locate)

@@ -244,6 +244,7 @@ InstallationFields = tuple[
     list[DeviceFields],                                 # the devices
     bool, _Text,                                        # prepayment settings, UTRN cutover hours
     bool, _Text, _Text, _Text, _Text, _Text,            # a dormant notice: its four dates, shorter notice agreed
+    _Text,                                              # the hub's communications service provider
 ]
 # fmt: on
 
@@ -439,6 +440,7 @@ class InstallationView(_Element):
 
     __slots__ = (
         "apn",
+        "csp",
         "devices",
         "dormant_notice",
         "firmware_notice_date",
@@ -486,6 +488,7 @@ class InstallationView(_Element):
             migration_notice,
             planned_migration,
             shorter_notice,
+            self.csp,
         ) = fields
         self.status = status
         self.hub = DeviceView(hub, binding, "CHF") if hub is not None else None

@@ -188,22 +188,7 @@ def validate_files(
                 )
             else:
                 check = FileCheck(path, compiled, on_progress, rules, max_decompressed=max_decompressed)
-            errors = 0
-            problem: str | None = None
-            try:
-                for finding in _faults_named(check, path):
-                    sink.finding(finding)
-                    errors += finding.severity is Severity.ERROR or fail_on is Severity.WARNING
-            except McfcheckError as error:
-                problem = str(error)
-            installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
-            cohort, rules_not_run = getattr(check, "cohort", None), getattr(check, "rules_not_run", None)
-            skipped: tuple[str, ...] = getattr(check, "skipped_rules", ())
-            sink.file_finished(
-                FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run, skipped)
-            )
-            outcome = ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
-            status = max(status, outcome)
+            status = max(status, report_file(check, path, sink, fail_on))
     except BrokenProcessPool:
         # A worker died (killed, or out of memory): neither the pool nor the run can go on.
         assert pool is not None
@@ -220,6 +205,30 @@ def validate_files(
             pool.shutdown(cancel_futures=True)
     sink.finish()
     return status
+
+
+def report_file(
+    check: Iterable[Finding], path: Path, sink: ReportSink, fail_on: Severity = Severity.ERROR
+) -> ExitStatus:
+    """Tell ``sink`` the findings of one file's ``check``, then the file's report; the file's outcome.
+
+    The check's error (a :class:`McfcheckError`) ends the file, whose report then says
+    it; what the report counts, the check tells in its attributes (``installations``,
+    ``schema_name``, ``cohort``, ``rules_not_run``, ``skipped_rules``), where it has them.
+    """
+    errors = 0
+    problem: str | None = None
+    try:
+        for finding in _faults_named(check, path):
+            sink.finding(finding)
+            errors += finding.severity is Severity.ERROR or fail_on is Severity.WARNING
+    except McfcheckError as error:
+        problem = str(error)
+    installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
+    cohort, rules_not_run = getattr(check, "cohort", None), getattr(check, "rules_not_run", None)
+    skipped: tuple[str, ...] = getattr(check, "skipped_rules", ())
+    sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run, skipped))
+    return ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
 
 
 def _faults_named(check: Iterable[Finding], path: Path) -> Iterator[Finding]:

@@ -76,6 +76,8 @@ CONCEPTS: Final = (
     Concept("migration_notice_date", "installation", "migration notice date"),
     Concept("planned_migration_date", "installation", "planned migration date"),
     Concept("shorter_notice_agreed", "installation", "shorter notice agreed", shared=True),
+    # Last of the installation's, so that the readings' other slots keep their places.
+    Concept("csp", "installation", "communications service provider", shared=True),
     Concept("device_type", "device", "device type", shared=True),
     Concept("device_id", "device", "Device ID", line=True),
     Concept("manufacturer", "device", "manufacturer", shared=True),

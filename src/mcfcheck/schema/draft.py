@@ -275,6 +275,18 @@ _CLUES: Final = {
         ),
     ),
     "apn": _Clue(("apn", "accesspointname", "accesspoint"), (_w("apn"),)),
+    "csp": _Clue(
+        (
+            "communicationsserviceprovider",
+            "csp",
+            "commsserviceprovider",
+            "communicationsprovider",
+            "serviceprovider",
+            "networkprovider",
+            "provider",
+        ),
+        (_w("provider"),),
+    ),
     "hub": _Clue(("communicationshub", "hub", "commshub", "chf", "communicationshubfunction", "commhub"), (_w("hub"),)),
     "prepayment": _Clue(
         ("prepayment", "prepay", "prepaymentdetails", "prepaymentsettings"), (_w("prepayment", "prepay"),)

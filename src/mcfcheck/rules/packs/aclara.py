@@ -19,9 +19,8 @@ from mcfcheck.rules.views import InstallationView
 class DormantAclaraAuxiliaryLoad(Rule):
     """A Dormant installation must not hold an Aclara ESME with an auxiliary load circuit.
 
-    Holds under the SMETS1 Supporting Requirements v4.0 (SEC Appendix AM, designated with
-    effect from 26 July 2020) until a reliable workaround exists; when a later S1SR lifts
-    it, ignore ACL001 (``ignore = ["ACL001"]``). Option: ``manufacturer`` ("Aclara").
+    When a later S1SR lifts the exclusion, ignore ACL001 (``ignore = ["ACL001"]``).
+    Option: ``manufacturer`` ("Aclara").
 
     Fails: ``<Status>Dormant</Status>`` with an ESME of ``<Manufacturer>Aclara</Manufacturer>``
     and ``<AuxiliaryLoad>true</AuxiliaryLoad>``.
@@ -47,8 +46,8 @@ class DormantAclaraAuxiliaryLoad(Rule):
     reading = (
         "The direction speaks of Aclara meters with Auxiliary Load circuits; mcfcheck finds them as an ESME "
         "whose manufacturer is ``manufacturer`` and whose AuxiliaryLoad is true, in a Dormant installation. "
-        "It holds only while the S1SR version in force keeps the exclusion (v4.0: \u201cuntil ... a reliable "
-        "workaround\u201d)."
+        "It holds under the S1SR v4.0 (SEC Appendix AM, designated with effect from 26 July 2020), and only "
+        "while the S1SR in force keeps the exclusion: \u201cuntil ... a reliable workaround\u201d."
     )
 
     reads = frozenset({"devices", "device_type", "status", "manufacturer", "model", "auxiliary_load"})

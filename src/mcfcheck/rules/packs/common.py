@@ -25,7 +25,6 @@ from mcfcheck.rules.identifiers import (
 )
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.options import Option
-from mcfcheck.rules.packs.dormant import NOTICE_READING
 from mcfcheck.rules.provenance import BEIS_DIRECTION_JULY_2020, NOTIFICATION_PERIODS_CONCLUSIONS, Source
 from mcfcheck.rules.views import (
     HeaderView,
@@ -562,8 +561,9 @@ class DormantNeedsNotice(Rule):
         ),
     )
     reading = (
-        NOTICE_READING.replace("the rule checks", "DRM001 and DRM002 check")
-        + " Without the dates recorded, neither period can be checked."
+        "It is the DCC that gives these notices to the supplier. mcfcheck's schema records the notices given "
+        "(DormantNotice), and DRM001 and DRM002 check that the dates recorded met the periods: without the "
+        "dates recorded, neither period can be checked."
     )
 
     reads = frozenset({"status", "dormant_notice"})

@@ -39,6 +39,9 @@ NOTICE_READING: Final = (
 
 class _NoticePeriod(Rule):
     visits = frozenset({Visit.INSTALLATION})
+    #: What the notice is of, as the message says it; and what the message adds after the minimum.
+    notice_of: ClassVar[str]
+    unless: ClassVar[str] = ""
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
@@ -50,21 +53,29 @@ class _NoticePeriod(Rule):
         installation: InstallationView,
         notice: dt.date | None,
         planned: dt.date | None,
-        what: str,
         place: str,
-        unless: str = "",
     ) -> Iterator[Problem]:
         """A problem when fewer Working Days than the minimum separate ``notice`` from ``planned``."""
         if notice is None or planned is None:
             return
+        message = self.short_notice_message(notice, planned, self.calendar, self.minimum)
+        if message is not None:
+            yield Problem(message, installation.place(place))
+
+    @classmethod
+    def short_notice_message(cls, notice: dt.date, planned: dt.date, calendar: str, minimum: int) -> str | None:
+        """What the rule says when fewer than ``minimum`` Working Days separate ``notice`` from ``planned``; else None.
+
+        Shared with ``mcfcheck workdays --check``, which says it of a notification schedule's rows.
+        """
         # Counted up to the minimum: below it, the count is exact, and it is all the message needs.
-        days = working_days_of_notice(notice, planned, self.calendar, self.minimum)
-        if days < self.minimum:
-            yield Problem(
-                f"the {what} on {planned} has {days} Working Days' notice (from {notice}); "
-                f"at least {self.minimum} are required{unless}",
-                installation.place(place),
-            )
+        days = working_days_of_notice(notice, planned, calendar, minimum)
+        if days >= minimum:
+            return None
+        return (
+            f"the {cls.notice_of} on {planned} has {days} Working Days' notice (from {notice}); "
+            f"at least {minimum} are required{cls.unless}"
+        )
 
 
 class FirmwareNoticePeriod(_NoticePeriod):
@@ -92,6 +103,7 @@ class FirmwareNoticePeriod(_NoticePeriod):
 
     reads = frozenset({"status", "firmware_notice_date", "planned_upgrade_date"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(5, minimum=0), "calendar": CALENDAR}
+    notice_of = "firmware upgrade"
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant:
@@ -99,7 +111,6 @@ class FirmwareNoticePeriod(_NoticePeriod):
                 installation,
                 installation.firmware_notice_date,
                 installation.planned_upgrade_date,
-                "firmware upgrade",
                 "planned_upgrade_date",
             )
 
@@ -133,6 +144,8 @@ class MigrationNoticePeriod(_NoticePeriod):
 
     reads = frozenset({"status", "migration_notice_date", "planned_migration_date", "shorter_notice_agreed"})
     defaults: ClassVar[Mapping[str, object]] = {"working_days": Option(15, minimum=0), "calendar": CALENDAR}
+    notice_of = "migration"
+    unless = " unless a shorter period was agreed with the DCC"
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         if installation.dormant and not installation.shorter_notice_agreed:
@@ -140,9 +153,7 @@ class MigrationNoticePeriod(_NoticePeriod):
                 installation,
                 installation.migration_notice_date,
                 installation.planned_migration_date,
-                "migration",
                 "planned_migration_date",
-                " unless a shorter period was agreed with the DCC",
             )
 
 

@@ -11,7 +11,7 @@ _IOC_TMAD = Source(
     TMAD_MDS_CONSULTATION,
     "section 1",
     "The current TMAD (which covers requirements for the initial operating capability (known as 'IOC') "
-    "for SMETS1 Services) was designated by the Secretary of State on 21 June 2019",
+    "for SMETS1 Services)",
 )
 _IOC_DEVICE_SET = Source(
     TMAD_MDS_CONSULTATION, "section 2", "the same Honeywell Elster device set being included in IOC"
