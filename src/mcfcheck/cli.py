@@ -487,15 +487,8 @@ def stats(
             opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
         with _progress_bars(err, enabled=not quiet) as progress:
             counts = []
-            for count in count_files(
-                files,
-                settings,
-                schema=schema,
-                jobs=workers,
-                pool=pool,
-                progress=progress,
-                max_decompressed=int(max_decompressed * (1 << 30)),
-            ):
+            limit = int(max_decompressed * (1 << 30))
+            for count in count_files(files, settings, schema, workers, pool, progress, limit):
                 if count.error is not None:
                     err.print(f"error: {count.error}", markup=False, highlight=False)
                 counts.append(count)
