@@ -31,6 +31,7 @@ from mcfcheck.outputs import (
     OutputTarget,
     ReaderGoneError,
     TextOutput,
+    atomic_folder,
     atomic_output,
     open_text_output,
     output_target,
@@ -386,10 +387,13 @@ def _report_files(targets: list[tuple[str, OutputTarget]]) -> list[tuple[type[Re
 STATS_FORMATS = ("console", "json", "csv", "html")
 
 
-@app.command(
-    epilog="Exit status: 0 every file counted, 2 usage error, unusable input, schema or output, "
+STATS_EPILOG = (
+    "Exit status: 0 every file read, 2 usage error, unusable input, schema or output, "
     "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
 )
+
+
+@app.command(epilog=STATS_EPILOG)
 def stats(
     files: Annotated[list[Path], typer.Argument(help="MCF files to count.", show_default=False)],
     output_format: Annotated[
@@ -517,6 +521,89 @@ def stats(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     raise typer.Exit(ExitStatus.UNUSABLE if any(count.error for count in counts) else ExitStatus.VALID)
+
+
+CONVERT_FORMATS = ("csv", "jsonl")
+
+
+@app.command(epilog=STATS_EPILOG)
+def convert(
+    files: Annotated[list[Path], typer.Argument(help="MCF files to convert.", show_default=False)],
+    to: Annotated[str, typer.Option("--to", help=f"The tables' format: {', '.join(CONVERT_FORMATS)}.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The folder to write the tables in (installations, devices, files); it appears complete or "
+            "not at all.",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace the folder if it exists.")] = False,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="The XSD of the files' dialect (as for stats).")
+    ] = None,
+    binding: Annotated[
+        Path | None, typer.Option("--binding", help="A binding (docs/bindings.md) used for every file.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Worker processes (0: all cores; 1: a single process). The rows are the same."
+        ),
+    ] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per file.")] = False,
+) -> None:
+    """Write MCF files as tables: installations, devices and files, in CSV or JSON Lines.
+
+    One streaming pass per file, as validate's (large files in parts on every core), through
+    each file's binding. Says, per file, whether the rows agree with the trailer's totals.
+    """
+    from mcfcheck.reports.stats import totals_in_words
+    from mcfcheck.run.convert import convert_files, convert_registry
+    from mcfcheck.run.stats import Reading
+
+    workers = jobs or default_jobs()
+    err, out = console(stderr=True), console()
+    try:
+        if to not in CONVERT_FORMATS:
+            raise McfcheckError(f"--to {to!r}: choose from {', '.join(CONVERT_FORMATS)}")
+        settings = rule_settings(_configuration(config), RuleRegistry(), binding=binding)
+        check_bindings_fit(settings.bindings, schema)
+    except McfcheckError as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    unusable = False
+    pool = worker_pool(workers, convert_registry()) if needs_workers(files, workers) else None
+    try:
+        with atomic_folder(output, [*files, schema, binding, config], force=force) as folder:
+            limit = int(max_decompressed * (1 << 30))
+            with _progress_bars(err, enabled=not quiet) as progress:
+                reading = Reading(schema, workers, pool, progress, limit)
+                for count in convert_files(files, settings, to, folder, reading):
+                    if count.error is not None:
+                        unusable = True
+                        err.print(f"error: {count.error}", markup=False, highlight=False)
+                    elif count.statistics is not None and not quiet:
+                        said = totals_in_words(count.statistics)
+                        out.print(f"{count.path}: {said}", markup=False, highlight=False)
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.UNUSABLE if unusable else ExitStatus.VALID)
 
 
 def _split(values: list[str] | None) -> list[str]:

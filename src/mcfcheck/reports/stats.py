@@ -116,6 +116,11 @@ def totals_said(statistics: FileStatistics, several: bool = False) -> list[tuple
     return said
 
 
+def totals_in_words(statistics: FileStatistics) -> str:
+    """A file's installations and devices, each with whether the trailer agrees, in one line."""
+    return ", ".join(f"{counted:,} {label} ({words})" for label, counted, _kind, words in totals_said(statistics))
+
+
 def _agrees(statistics: FileStatistics) -> bool:
     """Whether the trailer declares both totals and both are the file's."""
     totals = statistics.totals

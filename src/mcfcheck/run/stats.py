@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from mcfcheck.check.file import FileCheck, load_schema_for
 from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES
+from mcfcheck.rules.base import Rule
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.statistics import (
@@ -56,11 +57,15 @@ class FileCount:
     error: str | None = None
     #: The schema that placed its installations.
     schema: str | None = None
+    #: What the other collectors run with the statistics concluded, by code (``convert``'s rows).
+    outcomes: Mapping[str, object] = field(default_factory=dict)
 
 
-def statistics_registry() -> RuleRegistry:
-    """The registry ``stats`` runs: the collector alone."""
-    return RuleRegistry(rules={STATISTICS_CODE: StatisticsCollector}, plugins={STATISTICS_CODE: "mcfcheck"})
+def statistics_registry(*others: type[Rule]) -> RuleRegistry:
+    """The registry ``stats`` runs: the collector alone, or with ``others`` (``convert``'s)."""
+    rules: dict[str, type[Rule]] = {STATISTICS_CODE: StatisticsCollector}
+    rules.update((other.code, other) for other in others)
+    return RuleRegistry(rules=rules, plugins=dict.fromkeys(rules, "mcfcheck"))
 
 
 def statistics_settings(settings: RuleSettings, max_values: int = DEFAULT_MAX_VALUES) -> RuleSettings:
@@ -74,9 +79,9 @@ def statistics_settings(settings: RuleSettings, max_values: int = DEFAULT_MAX_VA
     )
 
 
-def statistics_pool(jobs: int) -> ProcessPoolExecutor:
-    """Worker processes that have the collector (forked with it, where they can be)."""
-    return worker_pool(jobs, statistics_registry())
+def statistics_pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolExecutor:
+    """Worker processes that have the collectors (forked with them, where they can be)."""
+    return worker_pool(jobs, registry or statistics_registry())
 
 
 def _no_statistics(path: Path, reason: str | None) -> str:
@@ -118,7 +123,8 @@ def _count_file(
         raise InternalError(str(path), error) from error
     found = check.outcomes.get(STATISTICS_CODE)
     if isinstance(found, FileStatistics):
-        return FileCount(str(path), found, None, check.schema_name)
+        others = {code: outcome for code, outcome in check.outcomes.items() if code != STATISTICS_CODE}
+        return FileCount(str(path), found, None, check.schema_name, others)
     return FileCount(str(path), None, _no_statistics(path, check.rules_not_run), check.schema_name)
 
 
@@ -128,12 +134,41 @@ class _WholeFile:
     schema: Path | None
     settings: RuleSettings
     max_decompressed: int
+    registry: RuleRegistry
 
 
 def _count_whole_file(task: _WholeFile) -> FileCount:
     """Run in a worker: count a whole small file in one pass."""
     compiled = load_schema_for(task.schema, task.settings.bindings) if task.schema is not None else None
-    return _count_file(task.path, compiled, (statistics_registry(), task.settings), task.max_decompressed)
+    return _count_file(task.path, compiled, (task.registry, task.settings), task.max_decompressed)
+
+
+@dataclass
+class Reading:
+    """How files are read: their schema, the workers and their pool, progress, the guards, part sizes."""
+
+    schema: Path | None = None
+    jobs: int = 1
+    pool: ProcessPoolExecutor | None = None
+    progress: Callable[[Path], Callable[[int, int], None] | None] | None = None
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES
+    part_bytes: int = DEFAULT_PART_BYTES
+    batch_part_bytes: int = BATCH_PART_BYTES
+
+    def files(self, paths: Sequence[Path], settings: RuleSettings, registry: RuleRegistry) -> Iterator[FileCount]:
+        """:func:`count_files` read so."""
+        return count_files(
+            paths,
+            settings,
+            self.schema,
+            self.jobs,
+            self.pool,
+            self.progress,
+            self.max_decompressed,
+            self.part_bytes,
+            self.batch_part_bytes,
+            registry,
+        )
 
 
 def count_files(
@@ -146,21 +181,24 @@ def count_files(
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     part_bytes: int = DEFAULT_PART_BYTES,
     batch_part_bytes: int = BATCH_PART_BYTES,
+    registry: RuleRegistry | None = None,
 ) -> Iterator[FileCount]:
     """Each file's statistics, in the order given, with ``settings`` (from :func:`statistics_settings`).
 
     With ``jobs`` above 1, a large file is read in parts by that many workers, and, of
     several files, the small ones are read whole by the workers, several at once. A
     schema that cannot be loaded raises :class:`mcfcheck.errors.SchemaError` before any
-    file is read. ``pool`` is shut down at the end, as one made here is.
+    file is read. ``pool`` is shut down at the end, as one made here is. ``registry`` runs
+    other collectors beside the statistics (see :func:`statistics_registry`).
     """
     compiled = load_schema_for(schema, settings.bindings) if schema is not None else None
-    rules = (statistics_registry(), settings)
+    registry = registry or statistics_registry()
+    rules = (registry, settings)
 
     def executor() -> ProcessPoolExecutor:
         nonlocal pool
         if pool is None:
-            pool = statistics_pool(jobs)
+            pool = statistics_pool(jobs, registry)
         return pool
 
     whole: deque[int] = deque()
@@ -172,7 +210,7 @@ def count_files(
         for index, path in enumerate(paths):
             while whole and len(ahead) < _FILES_AHEAD * jobs:
                 submitted = whole.popleft()
-                task = _WholeFile(paths[submitted], schema, settings, max_decompressed)
+                task = _WholeFile(paths[submitted], schema, settings, max_decompressed, registry)
                 ahead[submitted] = executor().submit(_count_whole_file, task)
             if index in ahead:
                 yield ahead.pop(index).result()

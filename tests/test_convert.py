@@ -1,0 +1,242 @@
+"""mcfcheck convert: every installation and device with every field, in both dialects, in parts too."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from typer.testing import CliRunner
+
+from mcfcheck.cli import app
+from mcfcheck.rules.cohorts import builtin_cohorts
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.run.convert import TABLES, convert_files, convert_registry
+from mcfcheck.run.stats import Reading, statistics_pool
+from mcfcheck.schema.binding import BindingSet
+
+from .conftest import SAMPLES
+from .test_stats import BINDING, BINDING_FILE, INVENTORY_SCHEMA, PART_BYTES, _write_both
+
+runner = CliRunner()
+OWN = RuleSettings()
+OTHER = RuleSettings(bindings=BindingSet.of([BINDING]))
+NS = "{urn:mcfcheck:mcf}"
+
+Table = list[dict[str, Any]]
+
+
+def _convert(
+    paths: list[Path],
+    folder: Path,
+    output_format: str,
+    settings_: RuleSettings,
+    jobs: int = 1,
+    schema: Path | None = None,
+) -> dict[str, Table]:
+    folder.mkdir()
+    pool = statistics_pool(jobs, convert_registry()) if jobs > 1 else None
+    reading = Reading(schema, jobs, pool, part_bytes=PART_BYTES)
+    counts = list(convert_files(paths, settings_, output_format, folder, reading))
+    assert all(count.error is None for count in counts)
+    assert sorted(path.name for path in folder.iterdir()) == sorted(f"{name}.{output_format}" for name in TABLES)
+    return {name: _read(folder / f"{name}.{output_format}") for name in TABLES}
+
+
+def _typed(name: str, kind: str, text: str) -> Any:
+    if text == "":
+        return None
+    if kind == "int":
+        return int(text)
+    if kind == "bool":
+        return {"true": True, "false": False}[text]
+    return text
+
+
+def _read(path: Path) -> Table:
+    """A table read back as an analyst would: CSV through the csv module, JSON Lines line by line."""
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    columns = dict(TABLES[path.stem])
+    with path.open(newline="", encoding="utf-8") as stream:
+        return [
+            {name: _typed(name, columns[name], text) for name, text in row.items()} for row in csv.DictReader(stream)
+        ]
+
+
+def _text(element: etree._Element, path: str) -> str | None:
+    found = element.find(path)
+    return found.text.strip() if found is not None and found.text is not None else None
+
+
+def _expected(path: Path) -> tuple[Table, Table]:
+    """The installations' and devices' fields, read independently with lxml (mcfcheck's dialect)."""
+    root = etree.parse(str(path)).getroot()
+    installations: Table = []
+    devices: Table = []
+    for site in root.iterfind(f"{NS}Installations/{NS}Installation"):
+        reference = _text(site, f"{NS}InstallationReference")
+        hub = site.find(f"{NS}CommunicationsHub")
+        assert hub is not None
+        units = [hub, *site.iterfind(f"{NS}Devices/{NS}Device")]
+        wan = f"{NS}CommunicationsHub/{NS}WAN/{NS}"
+        notice = f"{NS}DormantNotice/{NS}"
+        cutover = _text(site, f"{NS}Prepayment/{NS}UTRNCutoverHours")
+        installations.append(
+            {
+                "file": str(path),
+                "line": site.sourceline,
+                "reference": reference,
+                "status": _text(site, f"{NS}Status"),
+                "mpan": _text(site, f"{NS}MeterPoints/{NS}MPANCore"),
+                "mprn": _text(site, f"{NS}MeterPoints/{NS}MPRN"),
+                "hub_device_id": _text(hub, f"{NS}DeviceID"),
+                "hub_manufacturer": _text(hub, f"{NS}DeviceModel/{NS}Manufacturer"),
+                "hub_model": _text(hub, f"{NS}DeviceModel/{NS}Model"),
+                "hub_firmware_version": _text(hub, f"{NS}DeviceModel/{NS}FirmwareVersion"),
+                "iccid": _text(site, wan + "ICCID"),
+                "imsi": _text(site, wan + "IMSI"),
+                "static_ip": _text(site, wan + "StaticIPAddress"),
+                "apn": _text(site, wan + "APN"),
+                "devices": len(units),
+                "prepayment": site.find(f"{NS}Prepayment") is not None,
+                "utrn_cutover_hours": int(cutover) if cutover is not None else None,
+                "dormant_notice": site.find(f"{NS}DormantNotice") is not None,
+                "firmware_notice_date": _text(site, notice + "FirmwareNoticeDate"),
+                "planned_upgrade_date": _text(site, notice + "PlannedUpgradeDate"),
+                "migration_notice_date": _text(site, notice + "MigrationNoticeDate"),
+                "planned_migration_date": _text(site, notice + "PlannedMigrationDate"),
+                "shorter_notice_agreed": _text(site, notice + "ShorterNoticeAgreed") == "true",
+            }
+        )
+        for position, unit in enumerate(units):
+            auxiliary = _text(unit, f"{NS}AuxiliaryLoad")
+            devices.append(
+                {
+                    "file": str(path),
+                    "installation_reference": reference,
+                    "installation_line": site.sourceline,
+                    "position": position,
+                    "device_type": "CHF" if unit is hub else _text(unit, f"{NS}DeviceType"),
+                    "device_id": _text(unit, f"{NS}DeviceID"),
+                    "manufacturer": _text(unit, f"{NS}DeviceModel/{NS}Manufacturer"),
+                    "model": _text(unit, f"{NS}DeviceModel/{NS}Model"),
+                    "firmware_version": _text(unit, f"{NS}DeviceModel/{NS}FirmwareVersion"),
+                    "payment_mode": _text(unit, f"{NS}PaymentMode"),
+                    "auxiliary_load": None if auxiliary is None else auxiliary == "true",
+                }
+            )
+    return installations, devices
+
+
+def _without_places(table: Table) -> Table:
+    """Rows less what differs between dialects: the file and the lines."""
+    return [{k: v for k, v in row.items() if k not in ("file", "line", "installation_line")} for row in table]
+
+
+@pytest.mark.parametrize("cohort", sorted(builtin_cohorts()))
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=10_000), output_format=st.sampled_from(["csv", "jsonl"]))
+def test_every_installation_and_device_with_every_field_in_both_dialects(
+    tmp_path: Path, cohort: str, seed: int, output_format: str
+) -> None:
+    own, other = _write_both(tmp_path, cohort, seed, 60)
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    mine = _convert([own], folder / "own", output_format, OWN)
+    theirs = _convert([other], folder / "other", output_format, OTHER, schema=INVENTORY_SCHEMA)
+    installations, devices = _expected(own)
+    assert mine["installations"] == installations
+    assert mine["devices"] == devices
+    # The same content in the other dialect: the same rows but for the file and the lines.
+    assert _without_places(theirs["installations"]) == _without_places(installations)
+    assert _without_places(theirs["devices"]) == _without_places(devices)
+    (row,) = mine["files"]
+    assert (row["installations"], row["devices"]) == (len(installations), len(devices))
+    assert row["installations_agree"] is True
+    assert row["cohort"] == cohort
+
+
+def test_in_parts_the_tables_are_those_of_one_pass(tmp_path: Path) -> None:
+    own, other = _write_both(tmp_path, "CB", 8, 400)
+    for path, settings_, schema in ((own, OWN, None), (other, OTHER, INVENTORY_SCHEMA)):
+        for output_format in ("csv", "jsonl"):
+            whole = tmp_path / f"whole-{path.stem}-{output_format}"
+            parts = tmp_path / f"parts-{path.stem}-{output_format}"
+            _convert([path], whole, output_format, settings_, schema=schema)
+            _convert([path], parts, output_format, settings_, jobs=2, schema=schema)
+            for name in TABLES:
+                table = f"{name}.{output_format}"
+                assert (parts / table).read_bytes() == (whole / table).read_bytes(), table
+
+
+def test_several_files_and_one_that_cannot_be_read(tmp_path: Path) -> None:
+    own, _other = _write_both(tmp_path, "IOC", 2, 30)
+    out = tmp_path / "tables"
+    missing = tmp_path / "missing.xml"
+    result = runner.invoke(
+        app,
+        [
+            "convert",
+            "--jobs",
+            "1",
+            "--to",
+            "csv",
+            "-o",
+            str(out),
+            str(own),
+            str(missing),
+            str(SAMPLES / "cb-valid.xml"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {missing}: no such file"
+    assert result.stdout.splitlines()[0].startswith(f"{own}: 30 installations (the trailer agrees), ")
+    files = _read(out / "files.csv")
+    assert [row["file"] for row in files] == [str(own), str(missing), str(SAMPLES / "cb-valid.xml")]
+    assert files[1]["error"] == f"{missing}: no such file"
+    assert files[1]["installations"] is None
+    installations = _read(out / "installations.csv")
+    assert len(installations) == 34
+    assert {row["file"] for row in installations} == {str(own), str(SAMPLES / "cb-valid.xml")}
+    assert sum(row["devices"] for row in installations) == len(_read(out / "devices.csv"))
+
+
+def test_the_folder_appears_whole_and_is_replaced_only_with_force(tmp_path: Path) -> None:
+    sample = SAMPLES / "cb-valid.xml"
+    out = tmp_path / "tables"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    result = runner.invoke(app, ["convert", "-j", "1", "--to", "jsonl", "-o", str(out), str(sample)])
+    assert result.exit_code == 2
+    assert "exists; give --force to replace it" in result.stderr
+    assert [path.name for path in out.iterdir()] == ["old.txt"]
+    result = runner.invoke(app, ["convert", "-j", "1", "--to", "jsonl", "-o", str(out), "--force", str(sample)])
+    assert result.exit_code == 0
+    assert sorted(path.name for path in out.iterdir()) == ["devices.jsonl", "files.jsonl", "installations.jsonl"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tables"]
+    # A folder that holds an input is never replaced.
+    inside = out / "input.xml"
+    inside.write_bytes(sample.read_bytes())
+    result = runner.invoke(app, ["convert", "-j", "1", "--to", "csv", "-o", str(out), "--force", str(inside)])
+    assert result.exit_code == 2
+    assert "an input of this run" in result.stderr
+    assert inside.exists()
+    # A format that is not one: nothing is written.
+    result = runner.invoke(app, ["convert", "-j", "1", "--to", "xlsx", "-o", str(tmp_path / "new"), str(sample)])
+    assert result.exit_code == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_the_second_dialect_on_the_command_line(tmp_path: Path) -> None:
+    _own, other = _write_both(tmp_path, "SECURE", 6, 20)
+    out = tmp_path / "tables"
+    arguments = ["convert", "-j", "1", "--to", "csv", "-o", str(out), "--schema", str(INVENTORY_SCHEMA)]
+    result = runner.invoke(app, [*arguments, "--binding", str(BINDING_FILE), str(other)])
+    assert result.exit_code == 0, result.output
+    assert len(_read(out / "installations.csv")) == 20
