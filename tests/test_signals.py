@@ -180,11 +180,15 @@ def test_a_signal_mid_run_stops_the_workers_and_removes_reports_and_parts(
     assert not (tmp_path / "report.json").exists()
 
 
-def test_stats_stopped_by_a_signal_stops_its_workers_and_leaves_nothing(
-    tmp_path: Path, large_file: Path, runs: list[Run]
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [(("stats", "-o", "json=out.json"), "out.json"), (("convert", "--to", "csv", "-o", "out"), "out")],
+)
+def test_stats_and_convert_stopped_by_a_signal_stop_their_workers_and_leave_nothing(
+    tmp_path: Path, large_file: Path, runs: list[Run], command: tuple[str, ...], output: str
 ) -> None:
-    """mcfcheck stats reads large files in parts as validate does, and stops as validate stops."""
-    run = Run(tmp_path, "stats", "--jobs", "2", "-q", "-o", "json=stats.json", *map(str, [large_file] * ROUNDS))
+    """mcfcheck stats and convert read large files in parts as validate does, and stop as validate stops."""
+    run = Run(tmp_path, *command, "--jobs", "2", "-q", *map(str, [large_file] * ROUNDS))
     runs.append(run)
     run.wait_for_parts()
     run.process.send_signal(signal.SIGTERM)
@@ -192,7 +196,7 @@ def test_stats_stopped_by_a_signal_stops_its_workers_and_leaves_nothing(
     assert (returncode, lines) == (143, ["mcfcheck: stopped by SIGTERM"])
     run.assert_workers_gone()
     run.assert_nothing_left()
-    assert not (tmp_path / "stats.json").exists()
+    assert not (tmp_path / output).exists()
 
 
 def test_signals_after_the_first_do_not_change_the_status(tmp_path: Path, large_file: Path, runs: list[Run]) -> None:
