@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,7 +63,12 @@ def _typed(name: str, kind: str, text: str) -> Any:
 
 
 def _read(path: Path) -> Table:
-    """A table read back as an analyst would: CSV through the csv module, JSON Lines line by line."""
+    """A table read back as an analyst would: CSV through the csv module, JSON Lines line by line,
+    Parquet with pyarrow (its dates as ISO text, as the other formats write them).
+    """
+    if path.suffix == ".parquet":
+        rows = pq.read_table(path).to_pylist()
+        return [{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()} for row in rows]
     if path.suffix == ".jsonl":
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     columns = dict(TABLES[path.stem])
@@ -142,7 +150,7 @@ def _without_places(table: Table) -> Table:
 
 @pytest.mark.parametrize("cohort", sorted(builtin_cohorts()))
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(min_value=0, max_value=10_000), output_format=st.sampled_from(["csv", "jsonl"]))
+@given(seed=st.integers(min_value=0, max_value=10_000), output_format=st.sampled_from(["csv", "jsonl", "parquet"]))
 def test_every_installation_and_device_with_every_field_in_both_dialects(
     tmp_path: Path, cohort: str, seed: int, output_format: str
 ) -> None:
@@ -165,14 +173,18 @@ def test_every_installation_and_device_with_every_field_in_both_dialects(
 def test_in_parts_the_tables_are_those_of_one_pass(tmp_path: Path) -> None:
     own, other = _write_both(tmp_path, "CB", 8, 400)
     for path, settings_, schema in ((own, OWN, None), (other, OTHER, INVENTORY_SCHEMA)):
-        for output_format in ("csv", "jsonl"):
+        for output_format in ("csv", "jsonl", "parquet"):
             whole = tmp_path / f"whole-{path.stem}-{output_format}"
             parts = tmp_path / f"parts-{path.stem}-{output_format}"
-            _convert([path], whole, output_format, settings_, schema=schema)
-            _convert([path], parts, output_format, settings_, jobs=2, schema=schema)
-            for name in TABLES:
-                table = f"{name}.{output_format}"
-                assert (parts / table).read_bytes() == (whole / table).read_bytes(), table
+            in_one_pass = _convert([path], whole, output_format, settings_, schema=schema)
+            in_parts = _convert([path], parts, output_format, settings_, jobs=2, schema=schema)
+            assert in_parts == in_one_pass
+            if output_format != "parquet":  # whose row groups are the parts'
+                for name in TABLES:
+                    table = f"{name}.{output_format}"
+                    assert (parts / table).read_bytes() == (whole / table).read_bytes(), table
+            else:
+                assert pq.ParquetFile(parts / "devices.parquet").num_row_groups > 1
 
 
 def test_several_files_and_one_that_cannot_be_read(tmp_path: Path) -> None:
@@ -240,3 +252,40 @@ def test_the_second_dialect_on_the_command_line(tmp_path: Path) -> None:
     result = runner.invoke(app, [*arguments, "--binding", str(BINDING_FILE), str(other)])
     assert result.exit_code == 0, result.output
     assert len(_read(out / "installations.csv")) == 20
+
+
+def test_duckdb_queries_the_parquet_tables_as_an_analyst_would(tmp_path: Path) -> None:
+    own, _other = _write_both(tmp_path, "FOC", 12, 200)
+    tables = _convert([own], tmp_path / "tables", "parquet", OWN)
+    connection = duckdb.connect()
+    for name in TABLES:
+        connection.read_parquet(str(tmp_path / "tables" / f"{name}.parquet")).create_view(name)
+    by_type = dict(connection.execute("SELECT device_type, count(*) FROM devices GROUP BY 1").fetchall())
+    expected: dict[str, int] = {}
+    for row in tables["devices"]:
+        expected[row["device_type"]] = expected.get(row["device_type"], 0) + 1
+    assert by_type == expected
+    relation = connection.table("installations")
+    types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+    assert (types["line"], types["prepayment"], types["planned_migration_date"]) == ("BIGINT", "BOOLEAN", "DATE")
+    found = connection.execute(
+        "SELECT count(*), min(planned_migration_date) FROM installations WHERE status = 'Dormant'"
+    ).fetchone()
+    planned = [row["planned_migration_date"] for row in tables["installations"] if row["status"] == "Dormant"]
+    first = min((dt.date.fromisoformat(day) for day in planned if day is not None), default=None)
+    assert found == (len(planned), first)
+    joined = connection.execute(
+        "SELECT count(*) FROM devices d JOIN installations i ON d.installation_reference = i.reference"
+    ).fetchone()
+    assert joined == (len(tables["devices"]),)
+    assert connection.execute("SELECT installations_agree, devices_agree FROM files").fetchall() == [(True, True)]
+
+
+def test_parquet_without_pyarrow_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mcfcheck.rules.parquet.parquet_available", lambda: False)
+    out = tmp_path / "tables"
+    arguments = ["convert", "-j", "1", "--to", "parquet", "-o", str(out), str(SAMPLES / "cb-valid.xml")]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2
+    assert result.stderr == "error: --to parquet needs pyarrow: pip install 'mcfcheck[parquet]'\n"
+    assert not out.exists()

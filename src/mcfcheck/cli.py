@@ -523,7 +523,7 @@ def stats(
     raise typer.Exit(ExitStatus.UNUSABLE if any(count.error for count in counts) else ExitStatus.VALID)
 
 
-CONVERT_FORMATS = ("csv", "jsonl")
+CONVERT_FORMATS = ("csv", "jsonl", "parquet")
 
 
 @app.command(epilog=STATS_EPILOG)
@@ -564,12 +564,14 @@ def convert(
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per file.")] = False,
 ) -> None:
-    """Write MCF files as tables: installations, devices and files, in CSV or JSON Lines.
+    """Write MCF files as tables: installations, devices and files, in CSV, JSON Lines or Parquet.
 
     One streaming pass per file, as validate's (large files in parts on every core), through
     each file's binding. Says, per file, whether the rows agree with the trailer's totals.
     """
     from mcfcheck.reports.stats import totals_in_words
+    from mcfcheck.rules.parquet import INSTALL_HINT as PARQUET_HINT
+    from mcfcheck.rules.parquet import parquet_available
     from mcfcheck.run.convert import convert_files, convert_registry
     from mcfcheck.run.stats import Reading
 
@@ -578,6 +580,8 @@ def convert(
     try:
         if to not in CONVERT_FORMATS:
             raise McfcheckError(f"--to {to!r}: choose from {', '.join(CONVERT_FORMATS)}")
+        if to == "parquet" and not parquet_available():
+            raise McfcheckError(f"--to parquet needs pyarrow: {PARQUET_HINT}")
         settings = rule_settings(_configuration(config), RuleRegistry(), binding=binding)
         check_bindings_fit(settings.bindings, schema)
     except McfcheckError as error:

@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO, ClassVar, Final
+from typing import BinaryIO, ClassVar, Final, Protocol
 
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.options import Option
@@ -27,8 +27,8 @@ from mcfcheck.rules.views import DeviceView, InstallationView
 
 #: The collector's code in the private registry ``mcfcheck convert`` runs (never a rule's).
 RECORDS_CODE: Final = "REC000"
-#: The formats the collector writes rows in.
-FORMATS: Final = ("csv", "jsonl")
+#: The formats the collector writes rows in (Parquet needs pyarrow).
+FORMATS: Final = ("csv", "jsonl", "parquet")
 
 #: The installations table's columns, in order, each with its type (str, int, bool, date).
 INSTALLATION_COLUMNS: Final = (
@@ -170,6 +170,24 @@ class RowWriter:
         return self.path
 
 
+class Rows(Protocol):
+    """Where rows are written: a file of their own, complete once closed."""
+
+    path: str
+
+    def write(self, row: Row) -> None: ...
+    def close(self) -> str: ...
+
+
+def row_writer(folder: Path, prefix: str, output_format: str, columns: tuple[tuple[str, str], ...]) -> Rows:
+    """A writer of rows in ``output_format`` to a new file in ``folder``."""
+    if output_format == "parquet":
+        from mcfcheck.rules.parquet import ParquetRows
+
+        return ParquetRows(folder, prefix, columns)
+    return RowWriter(folder, prefix, output_format, columns)
+
+
 class RecordsCollector(Rule):
     """Writes a file's installations and devices as rows, for ``mcfcheck convert``; reports nothing."""
 
@@ -190,8 +208,8 @@ class RecordsCollector(Rule):
         assert staging, "the records collector needs a staging folder"
         assert isinstance(output_format, str)
         folder = Path(staging)
-        self.installations = RowWriter(folder, "installations-", output_format, INSTALLATION_COLUMNS)
-        self.devices = RowWriter(folder, "devices-", output_format, DEVICE_COLUMNS)
+        self.installations = row_writer(folder, "installations-", output_format, INSTALLATION_COLUMNS)
+        self.devices = row_writer(folder, "devices-", output_format, DEVICE_COLUMNS)
         #: Each part's files, in file order: (installations, devices).
         self.parts: list[tuple[str, str]] = []
 

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.records import (
@@ -24,7 +24,7 @@ from mcfcheck.rules.records import (
     RECORDS_CODE,
     RecordsCollector,
     Row,
-    RowWriter,
+    row_writer,
 )
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
@@ -92,15 +92,35 @@ def _file_row(count: FileCount) -> Row:
     )
 
 
-def _header(output_format: str, columns: tuple[tuple[str, str], ...]) -> bytes:
-    return (",".join(name for name, _kind in columns) + "\r\n").encode() if output_format == "csv" else b""
+class _TextTable:
+    """A table of the output in CSV (a header row) or JSON Lines, joined from the parts' files byte for byte."""
+
+    def __init__(self, path: Path, output_format: str, columns: tuple[tuple[str, str], ...]) -> None:
+        self._stream: BinaryIO = path.open("wb")
+        if output_format == "csv":
+            self._stream.write((",".join(name for name, _kind in columns) + "\r\n").encode())
+
+    def add(self, part: str) -> None:
+        """Add a part's rows, and remove its file."""
+        with Path(part).open("rb") as rows:
+            shutil.copyfileobj(rows, self._stream, 1 << 20)
+        Path(part).unlink()
+
+    def close(self) -> None:
+        self._stream.close()
 
 
-def _append(target: BinaryIO, path: str) -> None:
-    """Add a file of rows to its table, and remove it."""
-    with Path(path).open("rb") as rows:
-        shutil.copyfileobj(rows, target, 1 << 20)
-    Path(path).unlink()
+class _Table(Protocol):
+    def add(self, part: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def _table(path: Path, output_format: str, columns: tuple[tuple[str, str], ...]) -> _Table:
+    if output_format == "parquet":
+        from mcfcheck.rules.parquet import ParquetTable
+
+        return ParquetTable(path, columns)
+    return _TextTable(path, output_format, columns)
 
 
 def convert_files(
@@ -109,27 +129,27 @@ def convert_files(
     """Write the tables of ``paths`` into ``folder`` (which exists); each file's count as it is done.
 
     ``folder`` gets ``installations``, ``devices`` and ``files``, each with the format's
-    extension (``.csv`` with a header row, or ``.jsonl``: one JSON object per row, by
-    column name). A file that cannot be read has its row in ``files``, with its error,
-    and none in the other tables. ``settings`` gives the bindings and cohorts, ``reading``
-    how the files are read (:class:`mcfcheck.run.stats.Reading`).
+    extension (``.csv`` with a header row; ``.jsonl``: one JSON object per row, by column
+    name; ``.parquet``: typed columns, row groups as the parts wrote them). A file that
+    cannot be read has its row in ``files``, with its error, and none in the other
+    tables. ``settings`` gives the bindings and cohorts, ``reading`` how the files are read
+    (:class:`mcfcheck.run.stats.Reading`).
     """
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
-    tables: dict[str, BinaryIO] = {}
+    tables: dict[str, _Table] = {}
     try:
         for name, columns in TABLES.items():
-            tables[name] = (folder / f"{name}.{output_format}").open("wb")
-            tables[name].write(_header(output_format, columns))
-        files = RowWriter(staging, "files-", output_format, FILE_COLUMNS)
+            tables[name] = _table(folder / f"{name}.{output_format}", output_format, columns)
+        files = row_writer(staging, "files-", output_format, FILE_COLUMNS)
         for count in reading.files(paths, convert_settings(settings, output_format, staging), convert_registry()):
             rows = count.outcomes.get(RECORDS_CODE)
             if isinstance(rows, list) and isinstance(count.statistics, FileStatistics):
                 for installations, devices in rows:
-                    _append(tables["installations"], installations)
-                    _append(tables["devices"], devices)
+                    tables["installations"].add(installations)
+                    tables["devices"].add(devices)
             files.write(_file_row(count))
             yield count
-        _append(tables["files"], files.close())
+        tables["files"].add(files.close())
     finally:
         for table in tables.values():
             table.close()
