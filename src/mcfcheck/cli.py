@@ -588,6 +588,9 @@ def convert(
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     unusable = False
+    if to == "parquet":
+        # Imported once, before the workers are forked with it (each would take a few tenths of a second).
+        import pyarrow.parquet  # noqa: F401
     pool = worker_pool(workers, convert_registry()) if needs_workers(files, workers) else None
     try:
         with atomic_folder(output, [*files, schema, binding, config], force=force) as folder:

@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from mcfcheck.rules.records import Row
 
-#: Rows per row group: about 10 MB of an installations table in memory at most.
-ROW_GROUP_ROWS: Final = 65_536
+#: Rows per row group: each table holds at most this many rows in memory, as Python values.
+ROW_GROUP_ROWS: Final = 16_384
 #: What ``pip install`` gives pyarrow with.
 INSTALL_HINT: Final = "pip install 'mcfcheck[parquet]'"
 
