@@ -18,8 +18,10 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from mcfcheck.cli import app
+from mcfcheck.generate import MCFGenerator
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import load_registry
 from mcfcheck.run.convert import TABLES, convert_files, convert_registry
 from mcfcheck.run.stats import Reading, statistics_pool
 from mcfcheck.schema.binding import BindingSet
@@ -289,3 +291,54 @@ def test_parquet_without_pyarrow_is_one_line(tmp_path: Path, monkeypatch: pytest
     assert result.exit_code == 2
     assert result.stderr == "error: --to parquet needs pyarrow: pip install 'mcfcheck[parquet]'\n"
     assert not out.exists()
+
+
+def _fields(finding: dict[str, Any]) -> dict[str, Any]:
+    return {key: finding[key] for key in ("code", "rule", "severity", "message")}
+
+
+def _report_findings(paths: list[Path], jobs: str) -> Table:
+    result = runner.invoke(app, ["validate", "--jobs", jobs, "--format", "json", *map(str, paths)])
+    assert result.exit_code == 1
+    return [
+        {"file": file["path"], **finding["location"], **_fields(finding)}
+        for file in json.loads(result.stdout)["files"]
+        for finding in file["findings"]
+    ]
+
+
+def test_with_findings_the_findings_table_is_validates_report(tmp_path: Path) -> None:
+    jobs = "1"
+    spoiled = tmp_path / "spoiled.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=3, error_rate=0.05).write(spoiled, 400)
+    inputs = [spoiled, SAMPLES / "GEN010-unique-device-id-invalid.xml", SAMPLES / "mpan-format-invalid.xml"]
+    out = tmp_path / "tables"
+    arguments = ["convert", "--jobs", jobs, "--to", "jsonl", "--with-findings", "-o", str(out)]
+    result = runner.invoke(app, [*arguments, *map(str, inputs)])
+    assert result.exit_code == 0, result.output
+    findings = _read(out / "findings.jsonl")
+    assert findings == _report_findings(inputs, jobs)
+    assert len(findings) > 10
+    assert {row["code"] for row in findings} >= {"XSD001", "GEN010"}
+    # The other tables are those of a conversion without findings.
+    plain = tmp_path / "plain"
+    result = runner.invoke(app, ["convert", "--jobs", jobs, "--to", "jsonl", "-o", str(plain), *map(str, inputs)])
+    assert result.exit_code == 0
+    for name in TABLES:
+        assert (out / f"{name}.jsonl").read_bytes() == (plain / f"{name}.jsonl").read_bytes()
+
+
+def test_with_findings_in_parts(tmp_path: Path) -> None:
+    spoiled = tmp_path / "spoiled.xml"
+    MCFGenerator(builtin_cohorts()["IOC"], seed=5, error_rate=0.05).write(spoiled, 400)
+    registry = load_registry()
+    tables = []
+    for jobs in (1, 2):
+        folder = tmp_path / f"jobs-{jobs}"
+        folder.mkdir()
+        pool = statistics_pool(jobs, convert_registry(registry)) if jobs > 1 else None
+        reading = Reading(None, jobs, pool, part_bytes=PART_BYTES)
+        assert [count.error for count in convert_files([spoiled], OWN, "csv", folder, reading, registry)] == [None]
+        tables.append({path.name: path.read_bytes() for path in folder.iterdir()})
+    assert tables[0] == tables[1]
+    assert tables[0]["findings.csv"].count(b"\r\n") > 10

@@ -541,6 +541,14 @@ def convert(
         ),
     ],
     force: Annotated[bool, typer.Option("--force", help="Replace the folder if it exists.")] = False,
+    with_findings: Annotated[
+        bool,
+        typer.Option(
+            "--with-findings",
+            help="Validate in the same pass (the schema and the rules the configuration selects) and write a "
+            "findings table too.",
+        ),
+    ] = False,
     schema: Annotated[
         Path | None, typer.Option("--schema", help="The XSD of the files' dialect (as for stats).")
     ] = None,
@@ -564,7 +572,7 @@ def convert(
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per file.")] = False,
 ) -> None:
-    """Write MCF files as tables: installations, devices and files, in CSV, JSON Lines or Parquet.
+    """Write MCF files as tables: installations, devices, files (and findings), in CSV, JSON Lines or Parquet.
 
     One streaming pass per file, as validate's (large files in parts on every core), through
     each file's binding. Says, per file, whether the rows agree with the trailer's totals.
@@ -582,22 +590,26 @@ def convert(
             raise McfcheckError(f"--to {to!r}: choose from {', '.join(CONVERT_FORMATS)}")
         if to == "parquet" and not parquet_available():
             raise McfcheckError(f"--to parquet needs pyarrow: {PARQUET_HINT}")
-        settings = rule_settings(_configuration(config), RuleRegistry(), binding=binding)
+        rules = _registry(err) if with_findings else None
+        settings = rule_settings(_configuration(config), rules or RuleRegistry(), binding=binding)
         check_bindings_fit(settings.bindings, schema)
     except McfcheckError as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
+    # A rule that cannot merge what it gathers across parts has files read in a single pass.
+    split = rules is None or not rules.unmerged(settings.selection)
     unusable = False
     if to == "parquet":
         # Imported once, before the workers are forked with it (each would take a few tenths of a second).
         import pyarrow.parquet  # noqa: F401
-    pool = worker_pool(workers, convert_registry()) if needs_workers(files, workers) else None
+    registry = convert_registry(rules)
+    pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:
         with atomic_folder(output, [*files, schema, binding, config], force=force) as folder:
             limit = int(max_decompressed * (1 << 30))
             with _progress_bars(err, enabled=not quiet) as progress:
-                reading = Reading(schema, workers, pool, progress, limit)
-                for count in convert_files(files, settings, to, folder, reading):
+                reading = Reading(schema, workers if split else 1, pool, progress, limit)
+                for count in convert_files(files, settings, to, folder, reading, rules):
                     if count.error is not None:
                         unusable = True
                         err.print(f"error: {count.error}", markup=False, highlight=False)

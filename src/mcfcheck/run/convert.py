@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
+from mcfcheck.findings import Finding
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.records import (
     DEVICE_COLUMNS,
@@ -49,22 +50,70 @@ FILE_COLUMNS: Final = (
     ("installations_agree", "bool"),
     ("devices_agree", "bool"),
 )
+#: The ``findings`` table's columns (``--with-findings``): every finding of the same pass, in file order.
+FINDING_COLUMNS: Final = (
+    ("file", "str"),
+    ("line", "int"),
+    ("column", "int"),
+    ("code", "str"),
+    ("rule", "str"),
+    ("severity", "str"),
+    ("message", "str"),
+    ("xpath", "str"),
+    ("installation", "str"),
+    ("status", "str"),
+)
 #: The tables, each with its columns, in the order they are described.
 TABLES: Final = {"installations": INSTALLATION_COLUMNS, "devices": DEVICE_COLUMNS, "files": FILE_COLUMNS}
 
 
-def convert_registry() -> RuleRegistry:
-    """The collectors ``convert`` runs: the statistics and the records."""
-    return statistics_registry(RecordsCollector)
+def convert_registry(rules: RuleRegistry | None = None) -> RuleRegistry:
+    """The collectors ``convert`` runs: the statistics and the records; with ``rules``' rules too."""
+    registry = statistics_registry(RecordsCollector)
+    if rules is not None:
+        registry.rules.update(rules.rules)
+        registry.plugins.update(rules.plugins)
+    return registry
 
 
-def convert_settings(settings: RuleSettings, output_format: str, staging: Path) -> RuleSettings:
-    """``settings`` made to run both collectors, the records writing ``output_format`` rows in ``staging``."""
+def convert_settings(
+    settings: RuleSettings, output_format: str, staging: Path, with_findings: bool = False
+) -> RuleSettings:
+    """``settings`` made to run both collectors, the records writing ``output_format`` rows in ``staging``.
+
+    ``with_findings`` keeps the settings' selection of rules and the schema's check, and
+    adds the collectors to them.
+    """
     counting = statistics_settings(settings)
+    selection = Selection(select=(STATISTICS_CODE, RECORDS_CODE))
+    if with_findings:
+        chosen = settings.selection
+        selection = dataclasses.replace(chosen, extend_select=(*chosen.extend_select, *selection.select))
     return dataclasses.replace(
         counting,
-        selection=Selection(select=(STATISTICS_CODE, RECORDS_CODE)),
-        options={**counting.options, RECORDS_CODE: {"staging": str(staging), "format": output_format}},
+        selection=selection,
+        options={
+            **(settings.options if with_findings else {}),
+            **counting.options,
+            RECORDS_CODE: {"staging": str(staging), "format": output_format},
+        },
+        check_schema=with_findings,
+    )
+
+
+def _finding_row(finding: Finding) -> Row:
+    where = finding.location
+    return (
+        where.file,
+        where.line,
+        where.column,
+        finding.code,
+        finding.rule,
+        finding.severity.value,
+        finding.message,
+        where.xpath,
+        where.installation,
+        where.status,
     )
 
 
@@ -124,7 +173,12 @@ def _table(path: Path, output_format: str, columns: tuple[tuple[str, str], ...])
 
 
 def convert_files(
-    paths: Sequence[Path], settings: RuleSettings, output_format: str, folder: Path, reading: Reading
+    paths: Sequence[Path],
+    settings: RuleSettings,
+    output_format: str,
+    folder: Path,
+    reading: Reading,
+    rules: RuleRegistry | None = None,
 ) -> Iterator[FileCount]:
     """Write the tables of ``paths`` into ``folder`` (which exists); each file's count as it is done.
 
@@ -133,7 +187,9 @@ def convert_files(
     name; ``.parquet``: typed columns, row groups as the parts wrote them). A file that
     cannot be read has its row in ``files``, with its error, and none in the other
     tables. ``settings`` gives the bindings and cohorts, ``reading`` how the files are read
-    (:class:`mcfcheck.run.stats.Reading`).
+    (:class:`mcfcheck.run.stats.Reading`). With ``rules``, the files are validated in the
+    same pass, against the schema and with ``settings``' selection of ``rules``, and
+    ``folder`` gets a fourth table, ``findings``: every finding, in file order.
     """
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     tables: dict[str, _Table] = {}
@@ -141,7 +197,12 @@ def convert_files(
         for name, columns in TABLES.items():
             tables[name] = _table(folder / f"{name}.{output_format}", output_format, columns)
         files = row_writer(staging, "files-", output_format, FILE_COLUMNS)
-        for count in reading.files(paths, convert_settings(settings, output_format, staging), convert_registry()):
+        if rules is not None:
+            tables["findings"] = _table(folder / f"findings.{output_format}", output_format, FINDING_COLUMNS)
+            findings = row_writer(staging, "findings-", output_format, FINDING_COLUMNS)
+            reading = dataclasses.replace(reading, on_finding=lambda finding: findings.write(_finding_row(finding)))
+        how = convert_settings(settings, output_format, staging, with_findings=rules is not None)
+        for count in reading.files(paths, how, convert_registry(rules)):
             rows = count.outcomes.get(RECORDS_CODE)
             if isinstance(rows, list) and isinstance(count.statistics, FileStatistics):
                 for installations, devices in rows:
@@ -150,6 +211,8 @@ def convert_files(
             files.write(_file_row(count))
             yield count
         tables["files"].add(files.close())
+        if rules is not None:
+            tables["findings"].add(findings.close())
     finally:
         for table in tables.values():
             table.close()

@@ -21,6 +21,7 @@ from typing import Final
 
 from mcfcheck.check.file import FileCheck, load_schema_for
 from mcfcheck.errors import InternalError, McfcheckError
+from mcfcheck.findings import Finding
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES
 from mcfcheck.rules.base import Rule
 from mcfcheck.rules.engine import RuleSettings
@@ -103,6 +104,7 @@ def _count_file(
     jobs: int = 1,
     schema: Path | None = None,
     part_bytes: int = DEFAULT_PART_BYTES,
+    on_finding: Callable[[Finding], None] | None = None,
 ) -> FileCount:
     """Count one file: in parts with ``executor``'s workers where it is large enough, else in this process."""
     check: FileCheck | ParallelFileCheck
@@ -113,8 +115,10 @@ def _count_file(
     else:
         check = FileCheck(path, compiled, on_progress, rules, max_decompressed=max_decompressed)
     try:
-        for _finding in check:
-            pass  # the collector reports nothing; schema findings are not made
+        for finding in check:
+            # The collectors report nothing: findings come from rules and the schema, where asked for.
+            if on_finding is not None:
+                on_finding(finding)
     except McfcheckError as error:
         return FileCount(str(path), None, str(error), check.schema_name)
     except (BrokenProcessPool, OSError):
@@ -154,6 +158,8 @@ class Reading:
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     part_bytes: int = DEFAULT_PART_BYTES
     batch_part_bytes: int = BATCH_PART_BYTES
+    #: Told each finding, where the settings run rules or the schema's check (``convert --with-findings``).
+    on_finding: Callable[[Finding], None] | None = None
 
     def files(self, paths: Sequence[Path], settings: RuleSettings, registry: RuleRegistry) -> Iterator[FileCount]:
         """:func:`count_files` read so."""
@@ -168,6 +174,7 @@ class Reading:
             self.part_bytes,
             self.batch_part_bytes,
             registry,
+            self.on_finding,
         )
 
 
@@ -182,6 +189,7 @@ def count_files(
     part_bytes: int = DEFAULT_PART_BYTES,
     batch_part_bytes: int = BATCH_PART_BYTES,
     registry: RuleRegistry | None = None,
+    on_finding: Callable[[Finding], None] | None = None,
 ) -> Iterator[FileCount]:
     """Each file's statistics, in the order given, with ``settings`` (from :func:`statistics_settings`).
 
@@ -189,7 +197,9 @@ def count_files(
     several files, the small ones are read whole by the workers, several at once. A
     schema that cannot be loaded raises :class:`mcfcheck.errors.SchemaError` before any
     file is read. ``pool`` is shut down at the end, as one made here is. ``registry`` runs
-    other collectors beside the statistics (see :func:`statistics_registry`).
+    other collectors beside the statistics (see :func:`statistics_registry`), and rules
+    too; ``on_finding`` is told their findings, and the schema's, in file order (each
+    file is then read in this process or in parts, never whole by a worker).
     """
     compiled = load_schema_for(schema, settings.bindings) if schema is not None else None
     registry = registry or statistics_registry()
@@ -202,7 +212,7 @@ def count_files(
         return pool
 
     whole: deque[int] = deque()
-    if jobs > 1 and len(paths) > 1:
+    if jobs > 1 and len(paths) > 1 and on_finding is None:
         whole.extend(index for index, path in enumerate(paths) if not splits(path, max(part_bytes, batch_part_bytes)))
     ahead: dict[int, Future[FileCount]] = {}
     path = paths[0] if paths else Path()
@@ -226,6 +236,7 @@ def count_files(
                 jobs,
                 schema,
                 part_bytes,
+                on_finding,
             )
     except BrokenProcessPool:
         assert pool is not None
