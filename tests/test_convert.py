@@ -241,6 +241,11 @@ def test_the_folder_appears_whole_and_is_replaced_only_with_force(tmp_path: Path
     assert result.exit_code == 2
     assert "an input of this run" in result.stderr
     assert inside.exists()
+    # Nor an input itself.
+    result = runner.invoke(app, ["convert", "-j", "1", "--to", "csv", "-o", str(inside), "--force", str(inside)])
+    assert result.exit_code == 2
+    assert "is an input of this run" in result.stderr
+    assert inside.read_bytes() == sample.read_bytes()
     # A format that is not one: nothing is written.
     result = runner.invoke(app, ["convert", "-j", "1", "--to", "xlsx", "-o", str(tmp_path / "new"), str(sample)])
     assert result.exit_code == 2

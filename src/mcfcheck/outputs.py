@@ -445,7 +445,12 @@ def atomic_folder(
             raise OutputError(f"{name}: exists; give --force to replace it")
         resolved = target.resolve()
         for source in inputs:
-            if source is not None and resolved in Path(source).resolve().parents:
+            if source is None:
+                continue
+            found = Path(source).resolve()
+            if found == resolved:
+                raise OutputError(f"{name}: is an input of this run; it must not be replaced")
+            if resolved in found.parents:
                 raise OutputError(f"{name}: holds {os.fspath(source)}, an input of this run; it must not be replaced")
     if not target.parent.resolve().is_dir():
         raise OutputError(f"{name}: cannot be written (no folder {target.parent})")
