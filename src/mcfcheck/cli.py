@@ -579,7 +579,7 @@ def convert(
     """
     from mcfcheck.reports.stats import totals_in_words
     from mcfcheck.rules.parquet import INSTALL_HINT as PARQUET_HINT
-    from mcfcheck.rules.parquet import parquet_available
+    from mcfcheck.rules.parquet import parquet_available, warm_up
     from mcfcheck.run.convert import convert_files, convert_registry
     from mcfcheck.run.stats import Reading
 
@@ -600,8 +600,8 @@ def convert(
     split = rules is None or not rules.unmerged(settings.selection)
     unusable = False
     if to == "parquet":
-        # Imported once, before the workers are forked with it (each would take a few tenths of a second).
-        import pyarrow.parquet  # noqa: F401
+        # Once, before the workers are forked with it (each would take a few tenths of a second).
+        warm_up()
     registry = convert_registry(rules)
     pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:

@@ -28,6 +28,17 @@ def parquet_available() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
 
+def warm_up() -> None:
+    """Import pyarrow's Parquet writer and make its first array (which imports pandas where installed).
+
+    Done once in the process that forks the workers, so that each worker does not.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet
+
+    pa.array([""], type=pa.string())
+
+
 def _schema(columns: Sequence[tuple[str, str]]) -> Any:  # noqa: ANN401 (pyarrow has no types)
     import pyarrow as pa
 
