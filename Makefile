@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 COMPILED := mcfcheck/rules/identifiers.py mcfcheck/check/columns.py mcfcheck/check/file.py \
 	mcfcheck/check/places.py mcfcheck/check/tree.py \
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \
+	mcfcheck/rules/statistics.py mcfcheck/rules/records.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled
 $(COMPILED_STAMP): $(STAMP) Makefile $(addprefix src/,$(COMPILED)) src/mcfcheck/native/_fastread.c tools/build_extension.py
@@ -81,7 +82,7 @@ typecheck: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 
-## docs: the screenshot of the HTML report in docs/
+## docs: the screenshots of the HTML report and of the stats page in docs/
 docs: compile browser
 	$(BIN)/python docs/report_screenshot.py
 

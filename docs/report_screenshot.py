@@ -1,8 +1,8 @@
-"""Make docs/html-report.png: the HTML report of a run over generated files of every cohort.
+"""Make docs/html-report.png and docs/stats-report.png: the HTML pages of validate and stats.
 
-Run with ``make docs``. It generates one file per cohort with planted errors, adds
-some of the shipped samples, writes the HTML report and takes a screenshot of it in
-headless Chromium.
+Run with ``make docs``. For the report, it generates one file per cohort with planted
+errors and adds some of the shipped samples; for the statistics, one file per cohort.
+It writes each page and takes a screenshot of it in headless Chromium.
 """
 
 from __future__ import annotations
@@ -16,34 +16,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import screenshot  # noqa: E402
-
-from mcfcheck.generate import MCFGenerator  # noqa: E402
-from mcfcheck.rules.cohorts import builtin_cohorts  # noqa: E402
+from tests.browser import cohort_files, screenshot  # noqa: E402
 
 SAMPLES = ("GEN003-mprn-check-digits-invalid.xml", "GEN010-unique-device-id-invalid.xml", "cb-valid.xml")
 
 
+def _page(folder: Path, command: str, inputs: list[str], target: str, height: int) -> None:
+    """Run ``mcfcheck COMMAND`` over ``inputs`` with its HTML page, and take a screenshot of the page."""
+    page = folder / f"{command}.html"
+    subprocess.run(
+        [sys.executable, "-m", "mcfcheck", command, "--quiet", "-o", f"html={page}", *inputs],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        cwd=folder,
+    )
+    path = ROOT / "docs" / target
+    screenshot(page.as_uri(), path, width=1280, height=height)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="mcfcheck-docs-") as folder:
-        inputs = []
-        for seed, (name, cohort) in enumerate(builtin_cohorts().items()):
-            path = Path(folder) / f"{name.lower()}-cohort.xml"
-            MCFGenerator(cohort, seed=seed, error_rate=0.02).write(path, 2_000)
-            inputs.append(path.name)
-        for name in SAMPLES:
-            shutil.copyfile(ROOT / "samples" / name, Path(folder) / name)
-            inputs.append(name)
-        report = Path(folder) / "report.html"
-        subprocess.run(
-            [sys.executable, "-m", "mcfcheck", "validate", "--quiet", "-o", f"html={report}", *inputs],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            cwd=folder,
-        )
-        target = ROOT / "docs" / "html-report.png"
-        screenshot(report.as_uri(), target, width=1280, height=1500)
-        print(f"wrote {target.relative_to(ROOT)}")
+    with tempfile.TemporaryDirectory(prefix="mcfcheck-docs-") as name:
+        folder = Path(name)
+        inputs = [path.name for path in cohort_files(folder, 2_000, error_rate=0.02, suffix="-cohort.xml")]
+        for sample in SAMPLES:
+            shutil.copyfile(ROOT / "samples" / sample, folder / sample)
+        _page(folder, "validate", [*inputs, *SAMPLES], "html-report.png", 1500)
+    with tempfile.TemporaryDirectory(prefix="mcfcheck-docs-") as name:
+        folder = Path(name)
+        inputs = [path.name for path in cohort_files(folder, 2_000, suffix="-cohort.xml")]
+        _page(folder, "stats", inputs, "stats-report.png", 1700)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import struct
 import subprocess
@@ -9,6 +11,9 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from lxml import html
 
 #: Flags for a headless run on a machine with no network: no sandbox (tests may run as
 #: root), no GPU, and none of the background connections Chromium makes on its own.
@@ -25,6 +30,47 @@ FLAGS = (
     "--run-all-compositor-stages-before-draw",
 )
 TIMEOUT_SECONDS = 120
+
+
+def cohort_files(folder: Path, installations: int, error_rate: float = 0.0, suffix: str = ".xml") -> list[Path]:
+    """One generated file per cohort in ``folder`` (seeds 0, 1, …), for pages to show."""
+    from mcfcheck.generate import MCFGenerator
+    from mcfcheck.rules.cohorts import builtin_cohorts
+
+    paths = []
+    for seed, (name, cohort) in enumerate(builtin_cohorts().items()):
+        path = folder / f"{name.lower()}{suffix}"
+        MCFGenerator(cohort, seed=seed, error_rate=error_rate).write(path, installations)
+        paths.append(path)
+    return paths
+
+
+def parse_page(text: str | bytes) -> html.HtmlElement:
+    """A page as lxml's HTML tree."""
+    page = html.fromstring(text)
+    assert isinstance(page, html.HtmlElement)
+    return page
+
+
+def page_and_json(folder: Path, arguments: list[str], inputs: list[Path], status: int) -> tuple[Path, dict[str, Any]]:
+    """Run ``mcfcheck ARGUMENTS`` over ``inputs`` writing its HTML page and JSON document; both, once read."""
+    from typer.testing import CliRunner
+
+    from mcfcheck.cli import app
+
+    page, data = folder / "page.html", folder / "page.json"
+    options = ["--jobs", "1", "--quiet", "-o", f"html={page}", "-o", f"json={data}"]
+    result = CliRunner().invoke(app, [*arguments, *options, *map(str, inputs)])
+    assert result.exit_code == status, result.output
+    return page, json.loads(data.read_text())
+
+
+def assert_fetches_nothing(page: html.HtmlElement) -> None:
+    """That a page (lxml's HTML tree) forbids fetches by its policy and refers to nothing outside itself."""
+    (policy,) = page.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")
+    assert "default-src 'none'" in policy
+    assert not page.xpath("//*[@src] | //link | //*[local-name()='image'] | //iframe | //object")
+    assert not re.search(r"url\(|@import", page.xpath("string(//style)"))
 
 
 def chromium() -> str:

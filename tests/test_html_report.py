@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,21 @@ import pytest
 from lxml import html
 from typer.testing import CliRunner
 
-from mcfcheck.cli import app
 from mcfcheck.findings import FileReport, Finding, Location, Severity
-from mcfcheck.generate import MCFGenerator
 from mcfcheck.reports.base import ReportSettings
 from mcfcheck.reports.html import NO_INSTALLATION, NOT_KNOWN, HtmlReporter
 from mcfcheck.rules.catalogue import catalogue
-from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.registry import load_registry
 
-from .browser import dump_dom, read_png, screenshot
+from .browser import (
+    assert_fetches_nothing,
+    cohort_files,
+    dump_dom,
+    page_and_json,
+    parse_page,
+    read_png,
+    screenshot,
+)
 from .conftest import SAMPLES
 
 runner = CliRunner()
@@ -33,11 +37,7 @@ ERROR_RED = (0xC6, 0x28, 0x28)
 def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The HTML and JSON reports of one run over files of every cohort with planted errors."""
     folder = tmp_path_factory.mktemp("html-report")
-    inputs = []
-    for seed, (name, cohort) in enumerate(builtin_cohorts().items()):
-        path = folder / f"{name.lower()}.xml"
-        MCFGenerator(cohort, seed=seed, error_rate=0.1).write(path, 300)
-        inputs.append(path)
+    inputs = cohort_files(folder, 300, error_rate=0.1)
     inputs += [
         SAMPLES / "GEN003-mprn-check-digits-invalid.xml",
         SAMPLES / "GEN010-unique-device-id-invalid.xml",
@@ -46,18 +46,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
         SAMPLES / "missing-trailer-invalid.xml",
         SAMPLES / "cb-valid.xml",
     ]
-    page, data = folder / "report.html", folder / "report.json"
-    result = runner.invoke(
-        app, ["validate", "--jobs", "1", "--quiet", "-o", f"html={page}", "-o", f"json={data}", *map(str, inputs)]
-    )
-    assert result.exit_code == 1, result.output
-    return page, json.loads(data.read_text())
+    return page_and_json(folder, ["validate"], inputs, 1)
 
 
-def _parse(text: str | bytes) -> html.HtmlElement:
-    page = html.fromstring(text)
-    assert isinstance(page, html.HtmlElement)
-    return page
+_parse = parse_page
 
 
 def _data(page: html.HtmlElement, name: str) -> Any:
@@ -131,11 +123,7 @@ def test_rows_and_charts_agree_with_the_json_report(reports: tuple[Path, dict[st
 
 
 def test_the_page_fetches_nothing(reports: tuple[Path, dict[str, Any]]) -> None:
-    page = _parse(reports[0].read_bytes())
-    (policy,) = page.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")
-    assert "default-src 'none'" in policy
-    assert not page.xpath("//*[@src] | //link | //*[local-name()='image'] | //iframe | //object")
-    assert not re.search(r"url\(|@import", page.xpath("string(//style)"))
+    assert_fetches_nothing(_parse(reports[0].read_bytes()))
 
 
 def test_hostile_text_stays_text() -> None:

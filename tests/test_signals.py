@@ -180,6 +180,25 @@ def test_a_signal_mid_run_stops_the_workers_and_removes_reports_and_parts(
     assert not (tmp_path / "report.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [(("stats", "-o", "json=out.json"), "out.json"), (("convert", "--to", "csv", "-o", "out"), "out")],
+)
+def test_stats_and_convert_stopped_by_a_signal_stop_their_workers_and_leave_nothing(
+    tmp_path: Path, large_file: Path, runs: list[Run], command: tuple[str, ...], output: str
+) -> None:
+    """mcfcheck stats and convert read large files in parts as validate does, and stop as validate stops."""
+    run = Run(tmp_path, *command, "--jobs", "2", "-q", *map(str, [large_file] * ROUNDS))
+    runs.append(run)
+    run.wait_for_parts()
+    run.process.send_signal(signal.SIGTERM)
+    returncode, lines = run.finish()
+    assert (returncode, lines) == (143, ["mcfcheck: stopped by SIGTERM"])
+    run.assert_workers_gone()
+    run.assert_nothing_left()
+    assert not (tmp_path / output).exists()
+
+
 def test_signals_after_the_first_do_not_change_the_status(tmp_path: Path, large_file: Path, runs: list[Run]) -> None:
     """A second SIGTERM, once the run had put the signals' handlers back on its way out,
     ended the process by the signal (-15) instead of status 143 (4 runs in 20, 10 ms apart).

@@ -31,6 +31,7 @@ from mcfcheck.outputs import (
     OutputTarget,
     ReaderGoneError,
     TextOutput,
+    atomic_folder,
     atomic_output,
     open_text_output,
     output_target,
@@ -381,6 +382,247 @@ def _report_files(targets: list[tuple[str, OutputTarget]]) -> list[tuple[type[Re
             report.abort()
         raise
     return opened
+
+
+STATS_FORMATS = ("console", "json", "csv", "html")
+
+
+STATS_EPILOG = (
+    "Exit status: 0 every file read, 2 usage error, unusable input, schema or output, "
+    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
+
+
+@app.command(epilog=STATS_EPILOG)
+def stats(
+    files: Annotated[list[Path], typer.Argument(help="MCF files to count.", show_default=False)],
+    output_format: Annotated[
+        str, typer.Option("--format", help=f"The format on standard output: {', '.join(STATS_FORMATS)}.")
+    ] = "console",
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help=f"Also write the statistics to a file, as FORMAT=PATH ({', '.join(STATS_FORMATS)}); may be "
+            "repeated. Files are replaced atomically; an input of the run is refused.",
+        ),
+    ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="The XSD of the files' dialect (it says where installations stand); by default the bundled "
+            "schema matching each file's namespace and schemaVersion. Files are not validated against it.",
+        ),
+    ] = None,
+    binding: Annotated[
+        Path | None,
+        typer.Option(
+            "--binding",
+            help="A binding (docs/bindings.md) that says where each counted concept is, used for every file; "
+            "by default each file's is chosen by its namespace. Checked against the schema first.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A configuration file (its bindings and cohorts are used); by default the nearest one.",
+        ),
+    ] = None,
+    max_values: Annotated[
+        int,
+        typer.Option(
+            "--max-values",
+            min=1,
+            help="The most distinct values a distribution shows (the most frequent); the rest are one 'other' "
+            "row. Counts stay exact: values beyond it are counted on disk.",
+        ),
+    ] = 1000,  # mcfcheck.rules.statistics.DEFAULT_MAX_VALUES, imported only when the command runs
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes: large files are read in parts, several files at once (0: all cores; "
+            "1: a single process). The counts are the same either way.",
+        ),
+    ] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed",
+            min=0.001,
+            help="The most a gzip-compressed file may decompress to, in GiB, against decompression bombs.",
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Count what MCF files hold: installations, devices, SIMs, notices, per file and in total.
+
+    One streaming pass per file, as validate's (large files in parts on every core), through
+    each file's binding. The files are not validated: run validate for a verdict.
+    """
+    from mcfcheck.reports.stats import FORMATS, StatsRun
+    from mcfcheck.run.stats import count_files, statistics_pool, statistics_settings
+
+    workers = jobs or default_jobs()
+    err = console(stderr=True)
+    try:
+        if output_format not in FORMATS:
+            raise McfcheckError(f"--format {output_format!r}: choose from {', '.join(FORMATS)}")
+        targets = _output_targets(outputs or [], [*files, schema, binding, config])
+        for name, target in targets:
+            if name not in FORMATS:
+                raise McfcheckError(f"--output {name}={target.name}: choose a format from {', '.join(FORMATS)}")
+        settings = statistics_settings(
+            rule_settings(_configuration(config), RuleRegistry(), binding=binding), max_values
+        )
+        check_bindings_fit(settings.bindings, schema)
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    pool = statistics_pool(workers) if needs_workers(files, workers) else None
+    opened: list[tuple[str, TextOutput]] = []
+    try:
+        for name, target in targets:
+            opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
+        with _progress_bars(err, enabled=not quiet) as progress:
+            counts = []
+            limit = int(max_decompressed * (1 << 30))
+            for count in count_files(files, settings, schema, workers, pool, progress, limit):
+                if count.error is not None:
+                    err.print(f"error: {count.error}", markup=False, highlight=False)
+                counts.append(count)
+        run = StatsRun(counts, max_values)
+        on_stdout = standard_text(
+            sys.stdout, STANDARD_OUTPUT_NAME, *(() if output_format == "console" else ("utf-8", REPLACE_UNDECODABLE))
+        )
+        FORMATS[output_format][1](on_stdout, run)
+        on_stdout.flush()
+        for name, report in opened:
+            FORMATS[name][1](report.stream, run)
+        for _name, report in opened:
+            report.close()
+        for _name, report in opened:
+            report.commit()
+    except (McfcheckError, OutputError) as error:
+        for _name, report in opened:
+            report.abort()
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    except BaseException:
+        for _name, report in opened:
+            report.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.UNUSABLE if any(count.error for count in counts) else ExitStatus.VALID)
+
+
+CONVERT_FORMATS = ("csv", "jsonl", "parquet")
+
+
+@app.command(epilog=STATS_EPILOG)
+def convert(
+    files: Annotated[list[Path], typer.Argument(help="MCF files to convert.", show_default=False)],
+    to: Annotated[str, typer.Option("--to", help=f"The tables' format: {', '.join(CONVERT_FORMATS)}.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The folder to write the tables in (installations, devices, files); it appears complete or "
+            "not at all.",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace the folder if it exists.")] = False,
+    with_findings: Annotated[
+        bool,
+        typer.Option(
+            "--with-findings",
+            help="Validate in the same pass (the schema and the rules the configuration selects) and write a "
+            "findings table too.",
+        ),
+    ] = False,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="The XSD of the files' dialect (as for stats).")
+    ] = None,
+    binding: Annotated[
+        Path | None, typer.Option("--binding", help="A binding (docs/bindings.md) used for every file.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Worker processes (0: all cores; 1: a single process). The rows are the same."
+        ),
+    ] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per file.")] = False,
+) -> None:
+    """Write MCF files as tables: installations, devices, files (and findings), in CSV, JSON Lines or Parquet.
+
+    One streaming pass per file, as validate's (large files in parts on every core), through
+    each file's binding. Says, per file, whether the rows agree with the trailer's totals.
+    """
+    from mcfcheck.reports.stats import totals_in_words
+    from mcfcheck.rules.parquet import INSTALL_HINT as PARQUET_HINT
+    from mcfcheck.rules.parquet import parquet_available, warm_up
+    from mcfcheck.run.convert import convert_files, convert_registry
+    from mcfcheck.run.stats import Reading
+
+    workers = jobs or default_jobs()
+    err, out = console(stderr=True), console()
+    try:
+        if to not in CONVERT_FORMATS:
+            raise McfcheckError(f"--to {to!r}: choose from {', '.join(CONVERT_FORMATS)}")
+        if to == "parquet" and not parquet_available():
+            raise McfcheckError(f"--to parquet needs pyarrow: {PARQUET_HINT}")
+        rules = _registry(err) if with_findings else None
+        settings = rule_settings(_configuration(config), rules or RuleRegistry(), binding=binding)
+        check_bindings_fit(settings.bindings, schema)
+    except McfcheckError as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    # A rule that cannot merge what it gathers across parts has files read in a single pass.
+    split = rules is None or not rules.unmerged(settings.selection)
+    unusable = False
+    if to == "parquet":
+        # Once, before the workers are forked with it (each would take a few tenths of a second).
+        warm_up()
+    registry = convert_registry(rules)
+    pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
+    try:
+        with atomic_folder(output, [*files, schema, binding, config], force=force) as folder:
+            limit = int(max_decompressed * (1 << 30))
+            with _progress_bars(err, enabled=not quiet) as progress:
+                reading = Reading(schema, workers if split else 1, pool, progress, limit)
+                for count in convert_files(files, settings, to, folder, reading, rules):
+                    if count.error is not None:
+                        unusable = True
+                        err.print(f"error: {count.error}", markup=False, highlight=False)
+                    elif count.statistics is not None and not quiet:
+                        said = totals_in_words(count.statistics)
+                        out.print(f"{count.path}: {said}", markup=False, highlight=False)
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.UNUSABLE if unusable else ExitStatus.VALID)
 
 
 def _split(values: list[str] | None) -> list[str]:

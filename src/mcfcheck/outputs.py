@@ -25,6 +25,8 @@ import codecs
 import errno
 import io
 import os
+import secrets
+import shutil
 import stat
 import sys
 import tempfile
@@ -422,3 +424,63 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     except BaseException:
         output.abort()
         raise
+
+
+@contextmanager
+def atomic_folder(
+    given: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (), force: bool = False
+) -> Iterator[Path]:
+    """A folder that appears at ``given`` complete, or not at all: a temporary folder beside it, renamed.
+
+    A folder (or anything else) already at ``given`` is refused unless ``force``, and
+    then replaced only once the new one is complete; one that holds an input of the run
+    is refused even then. A failure, or a signal, leaves no temporary folder and
+    whatever was at ``given`` untouched. Errors of the operating system are one
+    :class:`OutputError` naming the folder.
+    """
+    name = os.fspath(given)
+    target = Path(name)
+    if target.exists() or target.is_symlink():
+        if not force:
+            raise OutputError(f"{name}: exists; give --force to replace it")
+        resolved = target.resolve()
+        for source in inputs:
+            if source is None:
+                continue
+            found = Path(source).resolve()
+            if found == resolved:
+                raise OutputError(f"{name}: is an input of this run; it must not be replaced")
+            if resolved in found.parents:
+                raise OutputError(f"{name}: holds {os.fspath(source)}, an input of this run; it must not be replaced")
+    if not target.parent.resolve().is_dir():
+        raise OutputError(f"{name}: cannot be written (no folder {target.parent})")
+    try:
+        temporary = _new_folder(target.parent, f".{target.name}.", ".part")
+    except OSError as error:
+        raise cannot_write(name, error) from error
+    old: Path | None = None
+    try:
+        yield temporary
+        if target.exists() or target.is_symlink():
+            old = _new_folder(target.parent, f".{target.name}.", ".old")
+            target.replace(old / target.name)
+        temporary.replace(target)
+    except OSError as error:
+        if old is not None and not target.exists():
+            (old / target.name).replace(target)
+        raise cannot_write(name, error) from error
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _new_folder(parent: Path, prefix: str, suffix: str) -> Path:
+    """A new folder of a name not taken, with the permissions a folder made by the user has (umask)."""
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder

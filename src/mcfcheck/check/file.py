@@ -80,8 +80,11 @@ class _FileValidation:
         engine: RuleEngine | None,
         part: Part | None = None,
         binding: Binding | None = None,
+        check_schema: bool = True,
     ) -> None:
         self.path = path
+        #: Whether installations and the skeleton are validated (False: only read, for the rules).
+        self.check_schema = check_schema
         #: Where the header, the trailer, references and statuses are in the file's dialect.
         self.binding = binding or default_binding()
         self.schema = schema
@@ -230,7 +233,7 @@ class _FileValidation:
         if not self._header_read:
             self._read_header(record.getroottree().getroot())
         findings: list[Finding] = []
-        if not schema.validate(record):
+        if self.check_schema and not schema.validate(record):
             reference, status = self._identity(record)
             for entry in schema.error_log:
                 element = resolve_log_path(record, entry.path)
@@ -301,7 +304,7 @@ class _FileValidation:
 
     def _skeleton_findings(self, root: etree._Element) -> Iterator[Finding]:
         schema = self.schema.skeleton_schema
-        if schema.validate(root):
+        if not self.check_schema or schema.validate(root):
             return
         for entry in schema.error_log:
             element = resolve_log_path(root, entry.path)
@@ -383,6 +386,8 @@ class FileCheck:
         self.phase = Phase.INSTALLATIONS
         #: For a part that does not finish: what its rules gathered, for merging.
         self.states: PartState | None = None
+        #: What the rules concluded over the whole file (:meth:`RuleEngine.outcomes`), once it is read.
+        self.outcomes: dict[str, object] = {}
         #: The cohort the header's GroupID names, once the header has been read.
         self.cohort: str | None = None
         #: The line of the element that holds the first installation, once one is read.
@@ -442,7 +447,8 @@ class FileCheck:
             binding = self._binding_for(schema, head)
             schema = _with_record_of(schema, binding)
             engine = self._engine_for(schema, binding)
-            validation = _FileValidation(self.path, schema, columns, engine, self.part, binding)
+            check_schema = self.rules is None or self.rules[1].check_schema
+            validation = _FileValidation(self.path, schema, columns, engine, self.part, binding, check_schema)
             # The selection decides schema findings' codes too; rules it leaves out are not even built.
             selection = self.rules[1].selection if self.rules is not None and self._rules_asked else None
             # Whether each code is selected, decided once per code: a file may have millions of findings.
@@ -461,6 +467,8 @@ class FileCheck:
                         yield validation.phase, anchor, finding
                 if engine is not None and self.part is not None and not self.part.finish and engine.started:
                     self.states = engine.export_states()
+                elif engine is not None and engine.started:
+                    self.outcomes = engine.outcomes()
             finally:
                 self.installations = validation.installations
                 self.container_line = validation.container_line

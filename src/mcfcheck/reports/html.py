@@ -351,6 +351,10 @@ tr.warning td:nth-child(5) { color: var(--warning); font-weight: 600; }
 .controls select, .controls button { padding: 5px 8px; font: inherit; }
 """
 
+#: The page's styles and Content-Security-Policy, which the page of ``mcfcheck stats`` shares.
+PAGE_STYLE: Final = _STYLE
+PAGE_POLICY: Final = _POLICY
+
 _SCRIPT: Final = """
 (function () {
   "use strict";

@@ -161,6 +161,14 @@ class Rule:
     def merge(self, states: Sequence[object]) -> None:
         """Take the states of the parts of a file, in file order, before the trailer and finish."""
 
+    def outcome(self) -> object:
+        """What the rule concluded over the whole file, for a caller that asks; None by default.
+
+        Asked once the trailer and the finish step have run, before :meth:`close`; it
+        must be picklable (a worker hands it back). ``mcfcheck stats`` reads its counts so.
+        """
+        return None
+
     @classmethod
     def merges_parts(cls) -> bool:
         """Whether the rule gives the same answer on a file validated in parts as in one pass.

@@ -74,6 +74,9 @@ class RuleSettings:
     #: Whether rules run (False: the schema only, the bindings still naming each file's
     #: record element).
     run_rules: bool = True
+    #: Whether files are validated against their schema (False: ``mcfcheck stats``, which
+    #: reads what the bindings place; the schema still says where records stand).
+    check_schema: bool = True
 
     def __reduce__(self) -> tuple[type[RuleSettings], tuple[object, ...]]:
         return type(self), field_values(self)
@@ -276,6 +279,11 @@ class RuleEngine:
             states = [part.rules[rule.code] for part in parts if rule.code in part.rules]
             if states:
                 rule.merge(states)
+
+    def outcomes(self) -> dict[str, object]:
+        """What each rule concluded over the whole file (:meth:`Rule.outcome`), by code, where it says."""
+        found = {rule.code: rule.outcome() for rule in self._rules}
+        return {code: outcome for code, outcome in found.items() if outcome is not None}
 
     def trailer(self, element: etree._Element | None, locate: Locator) -> Iterator[Finding]:
         """Run the trailer rules, then every rule's finish step."""

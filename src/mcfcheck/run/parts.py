@@ -344,6 +344,8 @@ class _Task:
     schema: Path | None
     settings: RuleSettings | None
     part: Part
+    #: The rules to run, handed over (else the worker's own: see :func:`worker_pool`).
+    registry: RuleRegistry | None = None
 
 
 @cache
@@ -368,7 +370,8 @@ def _validate_part(task: _Task) -> PartResult:
         if task.schema is not None
         else None
     )
-    rules = (_worker_registry(), task.settings) if task.settings is not None else None
+    registry = task.registry if task.registry is not None else _worker_registry()
+    rules = (registry, task.settings) if task.settings is not None else None
     check = FileCheck(task.path, schema, rules=rules, part=task.part)
     result = PartResult()
     spool = FindingSpool(task.part.spill_folder)
@@ -412,9 +415,13 @@ class ParallelFileCheck:
         part_bytes: int = DEFAULT_PART_BYTES,
         on_progress: Callable[[int, int], None] | None = None,
         max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+        ship_rules: bool = False,
     ) -> None:
         self.path = path
         self.max_decompressed = max_decompressed
+        #: Whether the workers are handed the rules with each part (rules other than the
+        #: installed ones: ``mcfcheck stats``' collector), rather than using their own.
+        self.ship_rules = ship_rules
         self.executor = executor
         self.jobs = jobs
         self.schema = schema
@@ -427,6 +434,8 @@ class ParallelFileCheck:
         self.cohort: str | None = None
         self.rules_not_run: str | None = None
         self.skipped_rules: tuple[str, ...] = ()
+        #: What the rules concluded over the whole file (:attr:`FileCheck.outcomes`), once it is read.
+        self.outcomes: dict[str, object] = {}
         #: Whether the parts were used (False: the file was validated in a single pass).
         self.parallel = False
         #: The local name of the record element: the bundled schemas' unless the schema says.
@@ -451,6 +460,7 @@ class ParallelFileCheck:
             self.cohort = check.cohort
             self.rules_not_run = check.rules_not_run
             self.skipped_rules = check.skipped_rules
+            self.outcomes = check.outcomes
 
     def __iter__(self) -> Iterator[Finding]:
         try:
@@ -495,12 +505,13 @@ class ParallelFileCheck:
     def _run_parts(self, layout: Plan, folder: Path) -> Iterator[Finding] | None:
         """The merged findings, or None to fall back to a single pass."""
         settings = self.rules[1] if self.rules is not None else None
+        registry = self.rules[0] if self.rules is not None and self.ship_rules else None
         results: list[PartResult] = []
         futures: list[Future[PartResult]] = []
         try:
             # Each part is handed over as soon as the lines before it are counted.
             for index in range(len(layout.starts)):
-                task = _Task(self.path, self.schema, settings, layout.part(index, folder))
+                task = _Task(self.path, self.schema, settings, layout.part(index, folder), registry)
                 futures.append(self._workers().submit(_validate_part, task))
         except (OSError, FileChangedError) as error:
             for pending in futures:
@@ -563,6 +574,7 @@ class ParallelFileCheck:
         for phase, _anchor, finding in check.tagged():
             if phase is Phase.FINISH:
                 yield finding
+        self.outcomes = check.outcomes
 
     def _installation_findings(self, layout: Plan, results: list[PartResult]) -> Iterator[Anchored]:
         """The parts' installation findings, each part's own, in file order, positioned in the file."""
