@@ -44,7 +44,7 @@ from mcfcheck.reports.formats import UnknownFormatError, reporter_class
 from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.config import Configuration, find_configuration, load_configuration, rule_settings
-from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY
+from mcfcheck.rules.engine import UNKNOWN_GROUP_ID, UNKNOWN_GROUP_ID_SUMMARY, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.rules.workdays import CALENDARS, CONVENTION, DEFAULT_CALENDAR
 from mcfcheck.run.batch import (
@@ -623,6 +623,187 @@ def convert(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     raise typer.Exit(ExitStatus.UNUSABLE if unusable else ExitStatus.VALID)
+
+
+RESHAPE_EPILOG = (
+    "Exit status: 0 written, 1 refused for what the inputs hold (merge: duplicates without "
+    "--allow-duplicates), 2 usage error, unusable input, schema or output, 3 internal error; "
+    "129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
+
+
+def _reading_options(
+    schema: Path | None, binding: Path | None, config: Path | None
+) -> tuple[RuleSettings, Path | None]:
+    settings = rule_settings(_configuration(config), RuleRegistry(), binding=binding)
+    check_bindings_fit(settings.bindings, schema)
+    return settings, schema
+
+
+@app.command(epilog=RESHAPE_EPILOG)
+def split(
+    file: Annotated[Path, typer.Argument(help="The MCF file to split.", show_default=False)],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="The folder to write the parts in; it appears complete or not at all.",
+            show_default=False,
+        ),
+    ],
+    max_installations: Annotated[
+        int | None, typer.Option("--max-installations", min=1, help="At most this many installations per part.")
+    ] = None,
+    parts: Annotated[int | None, typer.Option("--parts", min=1, help="This many parts, of even sizes.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="One part per value of: groupid, smso, status, planned-migration-week."),
+    ] = None,
+    keep_identifier: Annotated[
+        bool,
+        typer.Option("--keep-identifier", help="Keep the input's file identifier in every part (no suffix)."),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the folder if it exists.")] = False,
+    schema: Annotated[Path | None, typer.Option("--schema", help="The XSD of the file's dialect.")] = None,
+    binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per part.")] = False,
+) -> None:
+    """Split an MCF into valid MCFs: by size, into a number of parts, or by a value.
+
+    Each part has the input's header (its file identifier with a suffix: -part-0001, or
+    -status-Dormant…), the input's installations byte for byte, and a trailer with its own
+    totals; the folder gets manifest.json (each part's counts and SHA-256).
+    """
+    from mcfcheck.run.reshape import BY, split_file
+    from mcfcheck.run.stats import Reading
+
+    err, out = console(stderr=True), console()
+    workers = jobs or default_jobs()
+    try:
+        given = [option for option, value in (("--max-installations", max_installations), ("--parts", parts), ("--by", by)) if value is not None]
+        if len(given) != 1:
+            raise McfcheckError("give one of --max-installations, --parts, --by")
+        if by is not None and by not in BY:
+            raise McfcheckError(f"--by {by!r}: choose from {', '.join(BY)}")
+        settings, schema = _reading_options(schema, binding, config)
+    except McfcheckError as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    pool = worker_pool(workers, _reshape_registry()) if needs_workers([file], workers) else None
+    try:
+        with atomic_folder(output, [file, schema, binding, config], force=force) as folder:
+            limit = int(max_decompressed * (1 << 30))
+            with _progress_bars(err, enabled=not quiet) as progress:
+                reading = Reading(schema, workers, pool, progress, limit)
+                written = split_file(file, settings, reading, folder, max_installations, parts, by, keep_identifier)
+        if not quiet:
+            for part in written:
+                out.print(
+                    f"{Path(output) / part.path}: {part.installations:,} installations, {part.devices:,} devices",
+                    markup=False,
+                    highlight=False,
+                )
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.VALID)
+
+
+def _reshape_registry() -> RuleRegistry:
+    from mcfcheck.rules.reshape import ReshapeCollector
+    from mcfcheck.run.stats import statistics_registry
+
+    return statistics_registry(ReshapeCollector)
+
+
+@app.command(epilog=RESHAPE_EPILOG)
+def merge(
+    files: Annotated[list[Path], typer.Argument(help="The MCF files to merge, in order.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The MCF to write; it appears complete or not at all.", show_default=False)
+    ],
+    allow_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicates", help="Merge even where an installation reference or Device ID is in two inputs."
+        ),
+    ] = False,
+    file_identifier: Annotated[
+        str | None,
+        typer.Option("--file-identifier", help="The merged file's identifier (else the first input's)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output if it exists.")] = False,
+    schema: Annotated[Path | None, typer.Option("--schema", help="The XSD of the files' dialect.")] = None,
+    binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no summary line.")] = False,
+) -> None:
+    """Merge MCFs into one: the first's header, every installation in order, the totals recomputed.
+
+    The headers must agree on GroupID, SMSO and supplier; an installation reference or
+    Device ID in two inputs is reported and refuses the merge, unless --allow-duplicates.
+    """
+    from mcfcheck.run.reshape import RefusedError, merge_files
+    from mcfcheck.run.stats import Reading
+
+    err, out = console(stderr=True), console()
+    workers = jobs or default_jobs()
+    try:
+        settings, schema = _reading_options(schema, binding, config)
+        target = output_target(output, [*files, schema, binding, config])
+        if target.path is not None and target.path.exists() and not target.in_place and not force:
+            raise OutputError(f"{output}: exists; give --force to replace it")
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    pool = worker_pool(workers, _reshape_registry()) if needs_workers(files, workers) else None
+
+    def report(message: str) -> None:
+        err.print(f"duplicate: {message}", markup=False, highlight=False)
+
+    try:
+        limit = int(max_decompressed * (1 << 30))
+        scratch = target.path.parent if target.path is not None else Path.cwd()
+        with _progress_bars(err, enabled=not quiet) as progress, atomic_output(output) as stream:
+            reading = Reading(schema, workers, pool, progress, limit)
+            merged = merge_files(files, settings, reading, stream, scratch, allow_duplicates, file_identifier, report)
+        if not quiet:
+            out.print(
+                f"{output}: {merged.installations:,} installations, {merged.devices:,} devices from {merged.inputs} files",
+                markup=False,
+                highlight=False,
+            )
+    except RefusedError as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.FINDINGS) from None
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.VALID)
 
 
 def _split(values: list[str] | None) -> list[str]:

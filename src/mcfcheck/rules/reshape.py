@@ -1,0 +1,161 @@
+"""What ``mcfcheck split`` and ``mcfcheck merge`` need to know of each installation.
+
+The collector is run by the rule engine like a rule (:class:`ReshapeCollector`), beside
+the statistics collector, through the dialect's binding: for each installation it
+writes one line to a file of its own in a staging folder: the installation's line, its
+devices (the Communications Hub included), its reference, status, planned migration
+week and Device IDs. A part of a file writes its own file; the merge keeps them in file
+order. The installations' bytes are not read here: the caller copies them from the
+input (:mod:`mcfcheck.run.reshape`), checking that they start on the lines given here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, ClassVar, Final
+
+from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.views import InstallationView
+
+#: The collector's code in the private registry ``split`` and ``merge`` run (never a rule's).
+RESHAPE_CODE: Final = "RSH000"
+_FIELD: Final = "\x1f"
+_ID: Final = "\x1e"
+
+
+def _clean(value: str | None) -> str:
+    """A value made safe for the staging file's separators (which no identifier holds)."""
+    if value is None:
+        return "\x00"
+    return value.replace(_FIELD, " ").replace(_ID, " ").replace("\n", " ")
+
+
+def _value(text: str) -> str | None:
+    return None if text == "\x00" else text
+
+
+@dataclass(frozen=True)
+class InstallationFacts:
+    """One installation, as split and merge need it."""
+
+    line: int
+    devices: int
+    reference: str | None
+    status: str | None
+    week: str | None
+    device_ids: tuple[str, ...]
+
+
+def read_facts(path: str) -> Iterator[InstallationFacts]:
+    """The installations a staging file holds, in file order."""
+    with open(path, encoding="utf-8", newline="\n") as stream:
+        for row in stream:
+            line, devices, reference, status, week, ids = row.rstrip("\n").split(_FIELD)
+            yield InstallationFacts(
+                int(line),
+                int(devices),
+                _value(reference),
+                _value(status),
+                _value(week),
+                tuple(ids.split(_ID)) if ids else (),
+            )
+
+
+class ReshapeCollector(Rule):
+    """Writes each installation's line, devices, reference, status, week and Device IDs; reports nothing."""
+
+    code = RESHAPE_CODE
+    name = "reshape"
+    visits = frozenset({Visit.INSTALLATION})
+    reads = frozenset[str]()
+    defaults: ClassVar[Mapping[str, object]] = {"staging": ""}
+    own_check = "Not a check: it notes where each installation is, for split and merge."
+
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        super().__init__(context, options)
+        staging = self.options["staging"]
+        assert isinstance(staging, str)
+        assert staging, "the reshape collector needs a staging folder"
+        descriptor, name = tempfile.mkstemp(prefix="installations-", suffix=".txt", dir=staging)
+        self.path = name
+        self._stream: BinaryIO = os.fdopen(descriptor, "wb", buffering=1 << 20)
+        #: Each part's files, in file order.
+        self.parts: list[str] = []
+
+    def installation(self, installation: InstallationView) -> Iterator[Problem]:
+        hub = installation.hub
+        devices = installation.devices
+        ids = [device.device_id for device in ((hub,) if hub is not None else ()) + tuple(devices)]
+        date = installation.planned_migration_date
+        week = None
+        if date is not None:
+            year, number, _day = date.isocalendar()
+            week = f"{year}-W{number:02d}"
+        row = _FIELD.join(
+            (
+                str(installation.element.sourceline or 0),
+                str(len(devices) + (hub is not None)),
+                _clean(installation.reference),
+                _clean(installation.status),
+                _clean(week),
+                _ID.join(_clean(value) for value in ids if value),
+            )
+        )
+        self._stream.write((row + "\n").encode("utf-8"))
+        return iter(())
+
+    def _close(self) -> str:
+        if not self._stream.closed:
+            self._stream.close()
+        return self.path
+
+    def state(self) -> object:
+        return [self._close()]
+
+    def merge(self, states: Sequence[object]) -> None:
+        for state in states:
+            assert isinstance(state, list)
+            self.parts.extend(state)
+
+    def outcome(self) -> object:
+        """The staging files, in file order: the parts' and this process's own."""
+        return ReshapeOutcome((*self.parts, self._close()), self.context.binding.record, self._places())
+
+    def _places(self) -> dict[str, tuple[str, ...]]:
+        binding = self.context.binding
+        places: dict[str, tuple[str, ...]] = {}
+        for concept, container in (
+            ("file_identifier", binding.header),
+            ("installation_count", binding.trailer),
+            ("device_count", binding.trailer),
+        ):
+            path = binding.paths.get(concept)
+            if path is not None and container:
+                places[concept] = (*container[-1:], *path)
+        return places
+
+    def close(self) -> None:
+        self._close()
+
+
+@dataclass(frozen=True)
+class ReshapeOutcome:
+    """A file's staging files in order, its record element's name, and where its header's identifier
+    and trailer's totals are (the container's name, then the path within it).
+    """
+
+    files: tuple[str, ...]
+    record: str
+    places: Mapping[str, tuple[str, ...]]
+
+    def facts(self) -> Iterator[InstallationFacts]:
+        for path in self.files:
+            yield from read_facts(path)
+
+    def remove(self) -> None:
+        for path in self.files:
+            Path(path).unlink(missing_ok=True)

@@ -1,0 +1,528 @@
+"""Splitting an MCF into several and merging several into one (``mcfcheck split``, ``mcfcheck merge``).
+
+Each input is first read as ``stats`` reads it (:mod:`mcfcheck.run.stats`: one streaming
+parse, gzip, the guards against hostile input, large files in parts on every core),
+with the reshape collector (:class:`mcfcheck.rules.reshape.ReshapeCollector`) beside the
+statistics: through the file's binding, it notes each installation's line, devices,
+reference, status, planned migration week and Device IDs, and the statistics give the
+header. Then the input's bytes are read once more, in order, and cut at its
+installations' start and end tags: each installation is copied byte for byte, never
+re-serialised. Each cut is checked against the parse: the n-th installation found in the
+bytes must start on the line the parser gave the n-th installation, or the file is
+refused (a start tag in a comment or a CDATA section, say), so that what is copied is
+exactly what the parser read as installations.
+
+An output is the input's head (up to its first installation) with the file identifier
+made unique, the installations, and the input's tail (from the end of its last
+installation) with the trailer's totals recomputed: the binding says where the
+identifier and the totals are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Final
+from xml.sax.saxutils import escape
+
+from mcfcheck.errors import InputError, McfcheckError
+from mcfcheck.input.xml import iter_chunks, open_input
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.keys import KeyStore
+from mcfcheck.rules.reshape import RESHAPE_CODE, InstallationFacts, ReshapeCollector, ReshapeOutcome
+from mcfcheck.rules.selection import Selection
+from mcfcheck.rules.statistics import STATISTICS_CODE, FileStatistics
+from mcfcheck.run.stats import Reading, statistics_registry, statistics_settings
+
+#: How ``split --by`` groups installations: the option's value, and the identifier suffix's word.
+BY: Final = {"groupid": "group", "smso": "smso", "status": "status", "planned-migration-week": "week"}
+#: The longest file identifier the bundled schema (and the inventory test dialect) admits.
+MAX_IDENTIFIER: Final = 64
+#: The header fields the inputs of a merge must agree on.
+MERGE_FIELDS: Final = (("group_id", "GroupID"), ("smso", "SMSO"), ("supplier", "supplier"))
+_PREFIX: Final = rb"(?:[A-Za-z_][\w.\-]*:)?"
+
+
+class RefusedError(McfcheckError):
+    """The inputs can be read, but what they hold refuses the operation (duplicates in a merge): exit 1."""
+
+
+@dataclass
+class Surveyed:
+    """What the first pass learnt of one input."""
+
+    path: Path
+    header: Mapping[str, str | None]
+    outcome: ReshapeOutcome
+    installations: int
+    devices: int
+
+
+def reshape_registry() -> object:
+    return statistics_registry(ReshapeCollector)
+
+
+def reshape_settings(settings: RuleSettings, staging: Path) -> RuleSettings:
+    counting = statistics_settings(settings)
+    return dataclasses.replace(
+        counting,
+        selection=Selection(select=(STATISTICS_CODE, RESHAPE_CODE)),
+        options={**counting.options, RESHAPE_CODE: {"staging": str(staging)}},
+    )
+
+
+def survey(paths: Sequence[Path], settings: RuleSettings, reading: Reading, staging: Path) -> list[Surveyed]:
+    """Read each input once with the collectors; a file that cannot be read is an :class:`InputError`."""
+    found: list[Surveyed] = []
+    registry = statistics_registry(ReshapeCollector)
+    for count in reading.files(paths, reshape_settings(settings, staging), registry):
+        if count.error is not None:
+            raise InputError(count.error)
+        outcome = count.outcomes.get(RESHAPE_CODE)
+        statistics = count.statistics
+        if not isinstance(outcome, ReshapeOutcome) or not isinstance(statistics, FileStatistics):
+            raise InputError(f"{count.path}: no binding reads its installations")
+        totals = statistics.totals
+        found.append(Surveyed(Path(count.path), statistics.header, outcome, totals.installations, totals.devices))
+    return found
+
+
+# -- Cutting the bytes ---------------------------------------------------------------------
+
+
+@dataclass
+class Cut:
+    """An installation's bytes, the line it starts on, and the bytes after it up to the next (or b"")."""
+
+    line: int
+    data: bytes
+
+
+class _Window:
+    """The input's bytes from a point on, with the line each position is on, read chunk by chunk."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self.data = b""
+        self.ended = False
+        self._counted = 0
+        self._line = 1
+
+    def more(self, keep_from: int) -> int:
+        """Read the next chunk, dropping the bytes before ``keep_from``; how far positions moved back."""
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            self.ended = True
+            return 0
+        if keep_from > self._counted:
+            self._line += self.data.count(b"\n", self._counted, keep_from)
+            self._counted = 0
+        else:
+            self._counted -= keep_from
+        self.data = self.data[keep_from:] + chunk
+        return keep_from
+
+    def line_at(self, position: int) -> int:
+        """The line ``position`` is on (positions asked for must not go backwards)."""
+        self._line += self.data.count(b"\n", self._counted, position)
+        self._counted = position
+        return self._line
+
+
+#: How far back a search starts again once more bytes are read (a tag split between chunks).
+_OVERLAP: Final = 512
+
+
+def cut(path: Path, record: str, max_bytes: int) -> Iterator[bytes | Cut]:
+    """The input's head (bytes), then each installation (:class:`Cut`) and the bytes after it, the
+    last of which is the tail: head, Cut, gap, Cut, gap, …, Cut, tail.
+    """
+    name = re.escape(record.encode("ascii"))
+    start = re.compile(rb"<" + _PREFIX + name + rb"([\s>/])")
+    end = re.compile(rb"</" + _PREFIX + name + rb"\s*>")
+    stream = open_input(path)
+    with stream:
+        window = _Window(iter_chunks(stream, path, max_bytes))
+        gap = 0  # where the bytes not yet handed on start
+        position = 0  # where the next search starts
+        seen = False
+        while True:
+            found = start.search(window.data, position)
+            if found is None:
+                if window.ended:
+                    break
+                position = max(gap, len(window.data) - _OVERLAP)
+                moved = window.more(gap)
+                gap, position = gap - moved, position - moved
+                continue
+            begin = found.start()
+            if found.group(1) == b"/":
+                closed_at = window.data.find(b">", found.end())
+                if closed_at != found.end():
+                    raise InputError(f"{path}: an installation's start tag cannot be cut at")
+                finish = closed_at + 1
+            else:
+                look = found.end()
+                while True:
+                    closed = end.search(window.data, look)
+                    if closed is not None:
+                        finish = closed.end()
+                        break
+                    if window.ended:
+                        raise InputError(f"{path}: an installation's end tag cannot be found")
+                    look = max(found.end(), len(window.data) - _OVERLAP)
+                    moved = window.more(gap)
+                    gap, look, begin = gap - moved, look - moved, begin - moved
+                    found = start.match(window.data, begin) or found
+            data = window.data
+            yield data[gap:begin]
+            yield Cut(window.line_at(begin), data[begin:finish])
+            seen = True
+            gap = position = finish
+        if not seen:
+            raise InputError(f"{path}: holds no installation")
+        yield window.data[gap:]
+
+
+def _cuts(path: Path, surveyed: Surveyed, max_bytes: int) -> tuple[bytes, Iterator[tuple[Cut, InstallationFacts, bytes]], list[bytes]]:
+    """The head; each installation with its facts and the bytes after it; the tail (once the
+    installations have all been taken, in ``tail[0]``).
+
+    The n-th installation cut from the bytes must start on the n-th installation's line.
+    """
+    pieces = cut(path, surveyed.outcome.record, max_bytes)
+    head = next(pieces)
+    assert isinstance(head, bytes)
+    tail: list[bytes] = []
+
+    def installations() -> Iterator[tuple[Cut, InstallationFacts, bytes]]:
+        facts = surveyed.outcome.facts()
+        piece = next(pieces)
+        while isinstance(piece, Cut):
+            after = next(pieces)
+            assert isinstance(after, bytes)
+            fact = next(facts, None)
+            if fact is None or fact.line != piece.line:
+                raise InputError(
+                    f"{path}: line {piece.line}: what looks like an installation's start tag is not one the parser "
+                    "read (in a comment or a CDATA section?): the file cannot be cut byte for byte"
+                )
+            following = next(pieces, None)
+            if following is None:
+                tail.append(after)
+                yield piece, fact, b""
+                if next(facts, None) is not None:
+                    raise InputError(f"{path}: the parser read installations the bytes do not show")
+                return
+            yield piece, fact, after
+            piece = following
+
+    return head, installations(), tail
+
+
+def _xml_text(value: str) -> bytes:
+    """``value`` as character data in any ASCII-compatible encoding."""
+    return escape(value).encode("ascii", "xmlcharrefreplace")
+
+
+def _element(name: str) -> re.Pattern[bytes]:
+    return re.compile(rb"<" + _PREFIX + re.escape(name.encode("utf-8")) + rb"(?=[\s>/])[^>]*>")
+
+
+def replace_at(data: bytes, place: tuple[str, ...], value: str, what: str) -> bytes:
+    """``data`` with the text (or attribute) at ``place`` (a container's name, then the path in it) set to ``value``."""
+    position = 0
+    tag: re.Match[bytes] | None = None
+    *elements, last = place
+    if last.startswith("@"):
+        steps = elements
+    else:
+        steps = [*elements, last]
+    for step in steps:
+        tag = _element(step).search(data, position)
+        if tag is None:
+            raise InputError(f"cannot find {what} ({'/'.join(place)}) to set it")
+        position = tag.end()
+    assert tag is not None
+    if last.startswith("@"):
+        attribute = re.compile(
+            rb"(\s" + re.escape(last[1:].encode("utf-8")) + rb"\s*=\s*)(\"[^\"]*\"|'[^']*')"
+        )
+        found = attribute.search(data, tag.start(), tag.end())
+        if found is None:
+            raise InputError(f"cannot find {what} ({'/'.join(place)}) to set it")
+        return data[: found.start(2)] + b'"' + _xml_text(value).replace(b'"', b"&quot;") + b'"' + data[found.end(2) :]
+    if tag.group().endswith(b"/>"):
+        raise InputError(f"{what} ({'/'.join(place)}) is empty: cannot set it")
+    closing = data.find(b"<", tag.end())
+    if closing < 0:
+        raise InputError(f"cannot find {what} ({'/'.join(place)}) to set it")
+    return data[: tag.end()] + _xml_text(value) + data[closing:]
+
+
+def with_identifier(head: bytes, surveyed: Surveyed, identifier: str | None) -> bytes:
+    place = surveyed.outcome.places.get("file_identifier")
+    if identifier is None or place is None:
+        return head
+    return replace_at(head, place, identifier, "the file identifier")
+
+
+def with_totals(tail: bytes, surveyed: Surveyed, installations: int, devices: int) -> bytes:
+    places = surveyed.outcome.places
+    for concept, value, what in (
+        ("installation_count", installations, "the trailer's installation count"),
+        ("device_count", devices, "the trailer's device count"),
+    ):
+        place = places.get(concept)
+        if place is not None:
+            tail = replace_at(tail, place, str(value), what)
+    return tail
+
+
+def suffixed(identifier: str | None, suffix: str) -> str | None:
+    """``identifier`` with ``suffix``, cut to :data:`MAX_IDENTIFIER` characters (the suffix kept whole)."""
+    if identifier is None:
+        return None
+    return identifier[: max(MAX_IDENTIFIER - len(suffix), 0)] + suffix
+
+
+def _slug(value: str | None) -> str:
+    if value is None:
+        return "none"
+    slug = re.sub(r"[^A-Za-z0-9_.\-]+", "_", value).strip("_")
+    return slug or "none"
+
+
+# -- Split ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Part:
+    name: str
+    suffix: str
+    stream: BinaryIO
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    installations: int = 0
+    devices: int = 0
+    pending: bytes = b""
+    identifier: str | None = None
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data)
+        self.digest.update(data)
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """One part written by :func:`split_file`."""
+
+    path: str
+    file_identifier: str | None
+    installations: int
+    devices: int
+    sha256: str
+
+
+def split_file(
+    path: Path,
+    settings: RuleSettings,
+    reading: Reading,
+    folder: Path,
+    max_installations: int | None = None,
+    parts: int | None = None,
+    by: str | None = None,
+    keep_identifier: bool = False,
+) -> list[SplitPart]:
+    """Split ``path`` into MCFs in ``folder`` (which exists): at most ``max_installations`` each, or
+    ``parts`` of as even sizes as can be, or one per value of ``by`` (:data:`BY`), in order of
+    first appearance. Writes ``manifest.json`` too; returns the parts.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    try:
+        (surveyed,) = survey([path], settings, reading, staging)
+        total = surveyed.installations
+        if total == 0:
+            raise InputError(f"{path}: holds no installation: nothing to split")
+        stem = path.name.removesuffix(".gz").removesuffix(".xml")
+        extension = ".xml"
+        header = surveyed.header
+        open_parts: dict[object, _Part] = {}
+        order: list[_Part] = []
+        head, installations, tail = _cuts(path, surveyed, reading.max_decompressed)
+
+        def key_of(index: int, fact: InstallationFacts) -> tuple[object, str]:
+            if max_installations is not None:
+                number = index // max_installations
+                return number, f"-part-{number + 1:04d}"
+            if parts is not None:
+                number = index * parts // total
+                return number, f"-part-{number + 1:04d}"
+            assert by is not None
+            value = {
+                "groupid": header.get("group_id"),
+                "smso": header.get("smso"),
+                "status": fact.status,
+                "planned-migration-week": fact.week,
+            }[by]
+            return value, f"-{BY[by]}-{_slug(value)}"
+
+        last: _Part | None = None
+        for index, (piece, fact, after) in enumerate(installations):
+            key, suffix = key_of(index, fact)
+            part = open_parts.get(key)
+            if part is None:
+                if last is not None and by is None:
+                    # Parts of consecutive installations: the previous one is complete but for its tail.
+                    open_parts.pop(next(iter(open_parts))).stream.close()
+                name = f"{stem}{suffix}{extension}"
+                identifier = None if keep_identifier else suffixed(header.get("file_identifier"), suffix)
+                part = _Part(name, suffix, (folder / name).open("wb"), identifier=identifier)
+                part.write(with_identifier(head, surveyed, identifier))
+                open_parts[key] = part
+                order.append(part)
+            else:
+                part.write(part.pending)
+            part.write(piece.data)
+            part.pending = after
+            part.installations += 1
+            part.devices += fact.devices
+            last = part
+        for part in order:
+            if part.stream.closed:
+                part.stream = (folder / part.name).open("ab")
+            part.write(with_totals(tail[0], surveyed, part.installations, part.devices))
+            part.stream.close()
+        written = [
+            SplitPart(part.name, part.identifier, part.installations, part.devices, part.digest.hexdigest())
+            for part in order
+        ]
+        manifest = {
+            "input": str(path),
+            "installations": total,
+            "devices": surveyed.devices,
+            "parts": [dataclasses.asdict(part) for part in written],
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- Merge ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What :func:`merge_files` wrote: installations and devices, from how many inputs."""
+
+    installations: int
+    devices: int
+    inputs: int
+
+
+def _disagreement(found: Sequence[Surveyed]) -> str | None:
+    for concept, label in MERGE_FIELDS:
+        values: dict[str | None, list[str]] = {}
+        for surveyed in found:
+            values.setdefault(surveyed.header.get(concept), []).append(str(surveyed.path))
+        if len(values) > 1:
+            said = "; ".join(f"{value if value is not None else '(none)'} in {', '.join(files)}" for value, files in values.items())
+            return f"the headers disagree on {label}: {said}"
+    return None
+
+
+def _duplicates(found: Sequence[Surveyed], staging: Path, report: Callable[[str], None]) -> int:
+    """Report each installation reference and Device ID held by two inputs; how many."""
+    references, devices = KeyStore(staging), KeyStore(staging)
+    try:
+        for slot, surveyed in enumerate(found):
+            for fact in surveyed.outcome.facts():
+                if fact.reference is not None:
+                    references.add(fact.reference, fact.line, slot)
+                for device_id in fact.device_ids:
+                    devices.add(device_id, fact.line, slot)
+        count = 0
+        for what, store in (("installation reference", references), ("Device ID", devices)):
+            for duplicate in store.duplicates():
+                first, again = duplicate.first, duplicate.again
+                if first.slot == again.slot:
+                    continue
+                count += 1
+                report(
+                    f"{what} {duplicate.value}: in {found[first.slot].path} (line {first.line}) "
+                    f"and {found[again.slot].path} (line {again.line})"
+                )
+        return count
+    finally:
+        references.close()
+        devices.close()
+
+
+def merge_files(
+    paths: Sequence[Path],
+    settings: RuleSettings,
+    reading: Reading,
+    output: BinaryIO,
+    scratch: Path,
+    allow_duplicates: bool = False,
+    identifier: str | None = None,
+    report: Callable[[str], None] = lambda _message: None,
+) -> Merged:
+    """Write one MCF from ``paths`` to ``output``: the first input's head (with ``identifier`` as its file
+    identifier, where given), every input's installations in order, the first input's tail with the totals.
+
+    Headers that disagree on GroupID, SMSO or supplier are an :class:`McfcheckError`; an
+    installation reference or Device ID in two inputs is told to ``report``, and, unless
+    ``allow_duplicates``, a :class:`RefusedError` (before anything is written).
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=scratch))
+    try:
+        found = survey(paths, settings, reading, staging)
+        mismatch = _disagreement(found)
+        if mismatch is not None:
+            raise McfcheckError(f"cannot merge: {mismatch}")
+        records = {surveyed.outcome.record for surveyed in found}
+        if len(records) > 1:
+            raise McfcheckError(f"cannot merge: the inputs are of different dialects ({', '.join(sorted(records))})")
+        duplicates = _duplicates(found, staging, report)
+        if duplicates and not allow_duplicates:
+            raise RefusedError(
+                f"cannot merge: {duplicates} installation reference(s) or Device ID(s) in two inputs "
+                "(give --allow-duplicates to merge all the same)"
+            )
+        first = found[0]
+        installations = sum(surveyed.installations for surveyed in found)
+        devices = sum(surveyed.devices for surveyed in found)
+        separator: bytes | None = None
+        first_tail = b""
+        for number, surveyed in enumerate(found):
+            head, pieces, tail = _cuts(surveyed.path, surveyed, reading.max_decompressed)
+            if number == 0:
+                output.write(with_identifier(head, first, identifier))
+            indentation = head[head.rfind(b"\n") :] if b"\n" in head else b"\n"
+            pending: bytes | None = None
+            for piece, _fact, after in pieces:
+                if pending is not None:
+                    output.write(pending)
+                elif number > 0:
+                    output.write(separator if separator is not None else indentation)
+                output.write(piece.data)
+                pending = after
+                if separator is None and after:
+                    separator = after
+            if number == 0:
+                first_tail = tail[0]
+        output.write(with_totals(first_tail, first, installations, devices))
+        return Merged(installations, devices, len(found))
+    finally:
+        for surveyed in locals().get("found", []):
+            surveyed.outcome.remove()
+        shutil.rmtree(staging, ignore_errors=True)
