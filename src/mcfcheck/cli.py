@@ -728,6 +728,10 @@ def _reshape_registry() -> RuleRegistry:
     return statistics_registry(ReshapeCollector)
 
 
+#: How many duplicates ``merge`` names before it counts them only.
+_MAX_DUPLICATES_TOLD: Final = 20
+
+
 @app.command(epilog=RESHAPE_EPILOG)
 def merge(
     files: Annotated[list[Path], typer.Argument(help="The MCF files to merge, in order.", show_default=False)],
@@ -779,8 +783,15 @@ def merge(
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     pool = worker_pool(workers, _reshape_registry()) if needs_workers(files, workers) else None
 
+    told = 0
+
     def report(message: str) -> None:
-        err.print(f"duplicate: {message}", markup=False, highlight=False)
+        nonlocal told
+        told += 1
+        if told <= _MAX_DUPLICATES_TOLD:
+            err.print(f"duplicate: {message}", markup=False, highlight=False)
+        elif told == _MAX_DUPLICATES_TOLD + 1:
+            err.print("duplicate: … (the count below has them all)", markup=False, highlight=False)
 
     try:
         limit = int(max_decompressed * (1 << 30))
