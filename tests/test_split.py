@@ -9,6 +9,7 @@ import re
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -49,7 +50,7 @@ def _installations(path: Path, dialect: str) -> list[bytes]:
 
 
 def _reading(jobs: int = 1, schema: Path | None = None) -> Reading:
-    pool = statistics_pool(jobs, reshape_registry()) if jobs > 1 else None  # type: ignore[arg-type]
+    pool = statistics_pool(jobs, reshape_registry()) if jobs > 1 else None
     return Reading(schema, jobs, pool, part_bytes=PART_BYTES)
 
 
@@ -60,10 +61,10 @@ def _codes(path: Path, dialect: str) -> Counter[str]:
     return Counter(finding.code for finding in report.findings)
 
 
-def _split(path: Path, folder: Path, dialect: str, jobs: int = 1, **how: object) -> list[Path]:
+def _split(path: Path, folder: Path, dialect: str, jobs: int = 1, **how: Any) -> list[Path]:
     settings_, schema, _pattern = DIALECTS[dialect]
     folder.mkdir()
-    written = split_file(path, settings_, _reading(jobs, schema), folder, **how)  # type: ignore[arg-type]
+    written = split_file(path, settings_, _reading(jobs, schema), folder, **how)
     manifest = json.loads((folder / "manifest.json").read_text())
     paths = [folder / part.path for part in written]
     assert [part["path"] for part in manifest["parts"]] == [part.path for part in written]
@@ -75,10 +76,10 @@ def _split(path: Path, folder: Path, dialect: str, jobs: int = 1, **how: object)
     return paths
 
 
-def _merge(paths: list[Path], output: Path, dialect: str, **how: object) -> None:
+def _merge(paths: list[Path], output: Path, dialect: str, **how: Any) -> None:
     settings_, schema, _pattern = DIALECTS[dialect]
     with output.open("wb") as stream:
-        merge_files(paths, settings_, _reading(1, schema), stream, output.parent, **how)  # type: ignore[arg-type]
+        merge_files(paths, settings_, _reading(1, schema), stream, output.parent, **how)
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
@@ -94,7 +95,7 @@ def _merge(paths: list[Path], output: Path, dialect: str, **how: object) -> None
     ),
 )
 def test_split_parts_validate_and_merge_gives_the_installations_back(
-    cohort: str, dialect: str, seed: int, installations: int, how: dict[str, object]
+    cohort: str, dialect: str, seed: int, installations: int, how: dict[str, Any]
 ) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -152,7 +153,8 @@ def test_a_clean_file_splits_into_clean_parts_and_merges_back(tmp_path: Path) ->
     assert [p.name for p in parts] == ["f-part-0001.xml", "f-part-0002.xml", "f-part-0003.xml"]
     for part in parts:
         report = mcfcheck.validate(part)
-        assert report.error is None and report.findings == ()
+        assert report.error is None
+        assert report.findings == ()
     identifiers = {etree.parse(str(part)).findtext(".//{urn:mcfcheck:mcf}FileIdentifier") for part in parts}
     assert len(identifiers) == 3
     merged = tmp_path / "m.xml"
@@ -188,7 +190,9 @@ def test_usage_errors_are_one_line_and_status_2(tmp_path: Path) -> None:
     text = own.read_bytes()
     assert "input" in _one_line_error(["merge", str(own), "-o", str(own), "--force"])
     assert own.read_bytes() == text
-    assert "no such file" in _one_line_error(["split", str(tmp_path / "none.xml"), "--parts", "2", "-o", str(out / "x")])
+    assert "no such file" in _one_line_error(
+        ["split", str(tmp_path / "none.xml"), "--parts", "2", "-o", str(out / "x")]
+    )
 
 
 def test_merge_refuses_headers_that_disagree(tmp_path: Path) -> None:
@@ -196,7 +200,9 @@ def test_merge_refuses_headers_that_disagree(tmp_path: Path) -> None:
     other = tmp_path / "other.xml"
     other.write_bytes(re.sub(rb"<SMSOName>[^<]*<", b"<SMSOName>OTHER<", one.read_bytes()))
     line = _one_line_error(["merge", str(one), str(other), "-o", str(tmp_path / "m.xml")])
-    assert "SMSO" in line and str(one) in line and str(other) in line
+    assert "SMSO" in line
+    assert str(one) in line
+    assert str(other) in line
     assert not (tmp_path / "m.xml").exists()
 
 

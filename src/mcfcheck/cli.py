@@ -646,7 +646,9 @@ def split(
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="The folder to write the parts in; it appears complete or not at all.",
+            "--output",
+            "-o",
+            help="The folder to write the parts in; it appears complete or not at all.",
             show_default=False,
         ),
     ],
@@ -689,7 +691,11 @@ def split(
     err, out = console(stderr=True), console()
     workers = jobs or default_jobs()
     try:
-        given = [option for option, value in (("--max-installations", max_installations), ("--parts", parts), ("--by", by)) if value is not None]
+        given = [
+            option
+            for option, value in (("--max-installations", max_installations), ("--parts", parts), ("--by", by))
+            if value is not None
+        ]
         if len(given) != 1:
             raise McfcheckError("give one of --max-installations, --parts, --by")
         if by is not None and by not in BY:
@@ -722,10 +728,9 @@ def split(
 
 
 def _reshape_registry() -> RuleRegistry:
-    from mcfcheck.rules.reshape import ReshapeCollector
-    from mcfcheck.run.stats import statistics_registry
+    from mcfcheck.run.reshape import reshape_registry
 
-    return statistics_registry(ReshapeCollector)
+    return reshape_registry()
 
 
 #: How many duplicates ``merge`` names before it counts them only.
@@ -736,7 +741,8 @@ _MAX_DUPLICATES_TOLD: Final = 20
 def merge(
     files: Annotated[list[Path], typer.Argument(help="The MCF files to merge, in order.", show_default=False)],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The MCF to write; it appears complete or not at all.", show_default=False)
+        Path,
+        typer.Option("--output", "-o", help="The MCF to write; it appears complete or not at all.", show_default=False),
     ],
     allow_duplicates: Annotated[
         bool,
@@ -801,7 +807,8 @@ def merge(
             merged = merge_files(files, settings, reading, stream, scratch, allow_duplicates, file_identifier, report)
         if not quiet:
             out.print(
-                f"{output}: {merged.installations:,} installations, {merged.devices:,} devices from {merged.inputs} files",
+                f"{output}: {merged.installations:,} installations, {merged.devices:,} devices "
+                f"from {merged.inputs} files",
                 markup=False,
                 highlight=False,
             )

@@ -52,7 +52,7 @@ class InstallationFacts:
 
 def read_facts(path: str) -> Iterator[InstallationFacts]:
     """The installations a staging file holds, in file order."""
-    with open(path, encoding="utf-8", newline="\n") as stream:
+    with Path(path).open(encoding="utf-8", newline="\n") as stream:
         for row in stream:
             line, devices, reference, status, week, ids = row.rstrip("\n").split(_FIELD)
             yield InstallationFacts(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -37,6 +36,7 @@ from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.input.xml import iter_chunks, open_input
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.keys import KeyStore
+from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.reshape import RESHAPE_CODE, InstallationFacts, ReshapeCollector, ReshapeOutcome
 from mcfcheck.rules.selection import Selection
 from mcfcheck.rules.statistics import STATISTICS_CODE, FileStatistics
@@ -66,7 +66,8 @@ class Surveyed:
     devices: int
 
 
-def reshape_registry() -> object:
+def reshape_registry() -> RuleRegistry:
+    """The collectors ``split`` and ``merge`` run: the statistics and the reshape collector."""
     return statistics_registry(ReshapeCollector)
 
 
@@ -82,8 +83,7 @@ def reshape_settings(settings: RuleSettings, staging: Path) -> RuleSettings:
 def survey(paths: Sequence[Path], settings: RuleSettings, reading: Reading, staging: Path) -> list[Surveyed]:
     """Read each input once with the collectors; a file that cannot be read is an :class:`InputError`."""
     found: list[Surveyed] = []
-    registry = statistics_registry(ReshapeCollector)
-    for count in reading.files(paths, reshape_settings(settings, staging), registry):
+    for count in reading.files(paths, reshape_settings(settings, staging), reshape_registry()):
         if count.error is not None:
             raise InputError(count.error)
         outcome = count.outcomes.get(RESHAPE_CODE)
@@ -192,7 +192,9 @@ def cut(path: Path, record: str, max_bytes: int) -> Iterator[bytes | Cut]:
         yield window.data[gap:]
 
 
-def _cuts(path: Path, surveyed: Surveyed, max_bytes: int) -> tuple[bytes, Iterator[tuple[Cut, InstallationFacts, bytes]], list[bytes]]:
+def _cuts(
+    path: Path, surveyed: Surveyed, max_bytes: int
+) -> tuple[bytes, Iterator[tuple[Cut, InstallationFacts, bytes]], list[bytes]]:
     """The head; each installation with its facts and the bytes after it; the tail (once the
     installations have all been taken, in ``tail[0]``).
 
@@ -242,10 +244,7 @@ def replace_at(data: bytes, place: tuple[str, ...], value: str, what: str) -> by
     position = 0
     tag: re.Match[bytes] | None = None
     *elements, last = place
-    if last.startswith("@"):
-        steps = elements
-    else:
-        steps = [*elements, last]
+    steps = elements if last.startswith("@") else [*elements, last]
     for step in steps:
         tag = _element(step).search(data, position)
         if tag is None:
@@ -253,9 +252,7 @@ def replace_at(data: bytes, place: tuple[str, ...], value: str, what: str) -> by
         position = tag.end()
     assert tag is not None
     if last.startswith("@"):
-        attribute = re.compile(
-            rb"(\s" + re.escape(last[1:].encode("utf-8")) + rb"\s*=\s*)(\"[^\"]*\"|'[^']*')"
-        )
+        attribute = re.compile(rb"(\s" + re.escape(last[1:].encode("utf-8")) + rb"\s*=\s*)(\"[^\"]*\"|'[^']*')")
         found = attribute.search(data, tag.start(), tag.end())
         if found is None:
             raise InputError(f"cannot find {what} ({'/'.join(place)}) to set it")
@@ -434,7 +431,9 @@ def _disagreement(found: Sequence[Surveyed]) -> str | None:
         for surveyed in found:
             values.setdefault(surveyed.header.get(concept), []).append(str(surveyed.path))
         if len(values) > 1:
-            said = "; ".join(f"{value if value is not None else '(none)'} in {', '.join(files)}" for value, files in values.items())
+            said = "; ".join(
+                f"{value if value is not None else '(none)'} in {', '.join(files)}" for value, files in values.items()
+            )
             return f"the headers disagree on {label}: {said}"
     return None
 
