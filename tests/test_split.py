@@ -162,6 +162,12 @@ def test_a_clean_file_splits_into_clean_parts_and_merges_back(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert mcfcheck.validate(merged).findings == ()
     assert _installations(merged, "own") == _installations(source, "own")
+    # With the input's identifier back, the merge of the parts is the input, byte for byte.
+    identifier = etree.parse(str(source)).findtext(".//{urn:mcfcheck:mcf}FileIdentifier")
+    assert identifier is not None
+    args = ["merge", *map(str, parts), "-o", str(merged), "-q", "--force", "--file-identifier", identifier]
+    assert runner.invoke(app, args).exit_code == 0
+    assert merged.read_bytes() == source.read_bytes()
 
 
 def _one_line_error(args: list[str], status: int = 2) -> str:

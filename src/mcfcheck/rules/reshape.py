@@ -72,7 +72,8 @@ class ReshapeCollector(Rule):
     name = "reshape"
     visits = frozenset({Visit.INSTALLATION})
     reads = frozenset[str]()
-    defaults: ClassVar[Mapping[str, object]] = {"staging": ""}
+    #: ``identifiers``: note references and Device IDs too (``merge``'s duplicates; ``split`` needs none).
+    defaults: ClassVar[Mapping[str, object]] = {"staging": "", "identifiers": True}
     own_check = "Not a check: it notes where each installation is, for split and merge."
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
@@ -82,6 +83,7 @@ class ReshapeCollector(Rule):
         assert staging, "the reshape collector needs a staging folder"
         descriptor, name = tempfile.mkstemp(prefix="installations-", suffix=".txt", dir=staging)
         self.path = name
+        self._identifiers = bool(self.options["identifiers"])
         self._stream: BinaryIO = os.fdopen(descriptor, "wb", buffering=1 << 20)
         #: Each part's files, in file order.
         self.parts: list[str] = []
@@ -89,7 +91,11 @@ class ReshapeCollector(Rule):
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         hub = installation.hub
         devices = installation.devices
-        ids = [device.device_id for device in ((hub,) if hub is not None else ()) + tuple(devices)]
+        reference = ids = ""
+        if self._identifiers:
+            reference = _clean(installation.reference)
+            found = [device.device_id for device in ((hub,) if hub is not None else ()) + tuple(devices)]
+            ids = _ID.join(_clean(value) for value in found if value)
         date = installation.planned_migration_date
         week = None
         if date is not None:
@@ -99,10 +105,10 @@ class ReshapeCollector(Rule):
             (
                 str(installation.element.sourceline or 0),
                 str(len(devices) + (hub is not None)),
-                _clean(installation.reference),
+                reference,
                 _clean(installation.status),
                 _clean(week),
-                _ID.join(_clean(value) for value in ids if value),
+                ids,
             )
         )
         self._stream.write((row + "\n").encode("utf-8"))

@@ -71,19 +71,22 @@ def reshape_registry() -> RuleRegistry:
     return statistics_registry(ReshapeCollector)
 
 
-def reshape_settings(settings: RuleSettings, staging: Path) -> RuleSettings:
+def reshape_settings(settings: RuleSettings, staging: Path, identifiers: bool = True) -> RuleSettings:
+    """``settings`` made to run the statistics and the reshape collector (writing in ``staging``) alone."""
     counting = statistics_settings(settings)
     return dataclasses.replace(
         counting,
         selection=Selection(select=(STATISTICS_CODE, RESHAPE_CODE)),
-        options={**counting.options, RESHAPE_CODE: {"staging": str(staging)}},
+        options={**counting.options, RESHAPE_CODE: {"staging": str(staging), "identifiers": identifiers}},
     )
 
 
-def survey(paths: Sequence[Path], settings: RuleSettings, reading: Reading, staging: Path) -> list[Surveyed]:
+def survey(
+    paths: Sequence[Path], settings: RuleSettings, reading: Reading, staging: Path, identifiers: bool = True
+) -> list[Surveyed]:
     """Read each input once with the collectors; a file that cannot be read is an :class:`InputError`."""
     found: list[Surveyed] = []
-    for count in reading.files(paths, reshape_settings(settings, staging), reshape_registry()):
+    for count in reading.files(paths, reshape_settings(settings, staging, identifiers), reshape_registry()):
         if count.error is not None:
             raise InputError(count.error)
         outcome = count.outcomes.get(RESHAPE_CODE)
@@ -344,7 +347,7 @@ def split_file(
     """
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
-        (surveyed,) = survey([path], settings, reading, staging)
+        (surveyed,) = survey([path], settings, reading, staging, identifiers=False)
         total = surveyed.installations
         if total == 0:
             raise InputError(f"{path}: holds no installation: nothing to split")
