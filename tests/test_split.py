@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import mcfcheck
 from mcfcheck.cli import app
+from mcfcheck.errors import McfcheckError
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.run.reshape import RefusedError, merge_files, reshape_registry, split_file
@@ -244,3 +245,17 @@ def test_split_and_merge_through_the_binding_on_the_command_line(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert sorted(_installations(merged, "inventory")) == sorted(_installations(other, "inventory"))
     assert etree.parse(str(merged)).findtext(".//{urn:example:inventory}FileRef") == "X-1"
+
+
+def test_identifier_and_totals_are_set_as_elements_or_attributes() -> None:
+    from mcfcheck.run.reshape import replace_at, suffixed
+
+    head = b'<Inv><FileHeader ref="a"><FileRef>OLD</FileRef></FileHeader><Sites>\n  '
+    assert replace_at(head, ("FileHeader", "FileRef"), "N&1", "id") == head.replace(b"OLD", b"N&amp;1")
+    assert replace_at(head, ("FileHeader", "@ref"), "b", "id") == head.replace(b'"a"', b'"b"')
+    tail = b"\n</Sites><Totals sites=\"3\" devices='9'/></Inv>"
+    assert replace_at(tail, ("Totals", "@devices"), "12", "n") == tail.replace(b"'9'", b'"12"')
+    with pytest.raises(McfcheckError):
+        replace_at(tail, ("Totals", "@missing"), "1", "n")
+    assert suffixed("x" * 64, "-part-0001") == "x" * 54 + "-part-0001"
+    assert suffixed(None, "-part-0001") is None
