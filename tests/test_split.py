@@ -46,7 +46,7 @@ def _installations(path: Path, dialect: str) -> list[bytes]:
     found = DIALECTS[dialect][2].findall(data)
     # The same number as the parser sees.
     record = "Installation" if dialect == "own" else "Site"
-    assert len(found) == sum(1 for element in etree.fromstring(data).iter() if etree.QName(element).localname == record)
+    assert len(found) == sum(1 for _element in etree.fromstring(data).iter("{*}" + record))
     return found
 
 
@@ -259,3 +259,19 @@ def test_identifier_and_totals_are_set_as_elements_or_attributes() -> None:
         replace_at(tail, ("Totals", "@missing"), "1", "n")
     assert suffixed("x" * 64, "-part-0001") == "x" * 54 + "-part-0001"
     assert suffixed(None, "-part-0001") is None
+
+
+def test_a_start_tag_in_a_comment_is_refused_in_one_line(tmp_path: Path) -> None:
+    own, _ = _write_both(tmp_path, "CB", 2, 5)
+    text = own.read_bytes()
+    second = text.index(b"<Installation>", text.index(b"<Installation>") + 1)
+    tricky = tmp_path / "tricky.xml"
+    tricky.write_bytes(text[:second] + b"<!-- <Installation> kept out -->\n    " + text[second:])
+    line = _one_line_error(["split", str(tricky), "--parts", "2", "-o", str(tmp_path / "out")])
+    assert "cannot be cut byte for byte" in line
+    assert not (tmp_path / "out").exists()
+    # Comments without a start tag are copied with the installations.
+    fine = tmp_path / "fine.xml"
+    fine.write_bytes(text[:second] + b"<!-- a note -->\n    " + text[second:])
+    parts = _split(fine, tmp_path / "parts", "own", max_installations=5)
+    assert b"<!-- a note -->" in parts[0].read_bytes()
