@@ -85,7 +85,7 @@ def _merge(paths: list[Path], output: Path, dialect: str, **how: Any) -> None:
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
 @pytest.mark.parametrize("cohort", sorted(builtin_cohorts()))
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(min_value=0, max_value=10_000),
     installations=st.integers(min_value=1, max_value=60),
@@ -127,7 +127,9 @@ def test_split_parts_validate_and_merge_gives_the_installations_back(
         _merge(parts, merged, dialect, allow_duplicates=False)
         if "by" not in how:
             assert _installations(merged, dialect) == before
-            assert not (_codes(merged, dialect) - codes)
+            # Validates as the input does, but for the trailer's device count (the helper
+            # makes it wrong in some inputs; a merge recomputes it).
+            assert _codes(merged, dialect) == Counter({code: n for code, n in codes.items() if code != "GEN021"})
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
