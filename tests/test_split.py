@@ -277,3 +277,25 @@ def test_a_start_tag_in_a_comment_is_refused_in_one_line(tmp_path: Path) -> None
     fine.write_bytes(text[:second] + b"<!-- a note -->\n    " + text[second:])
     parts = _split(fine, tmp_path / "parts", "own", max_installations=5)
     assert b"<!-- a note -->" in parts[0].read_bytes()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_cuts_across_chunk_boundaries_give_the_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    from mcfcheck.run import reshape
+
+    own, _ = _write_both(tmp_path, "IOC", 4, 12)
+    data = own.read_bytes()
+
+    def small_chunks(stream: Any, _path: Path, _max: int) -> Any:
+        while piece := stream.read(chunk):
+            yield piece
+
+    monkeypatch.setattr(reshape, "iter_chunks", small_chunks)
+    pieces = list(reshape.cut(own, "Installation", 1 << 30))
+    cuts = [piece for piece in pieces if isinstance(piece, reshape.Cut)]
+    assert [piece.data for piece in cuts] == _installations(own, "own")
+    assert b"".join(piece.data if isinstance(piece, reshape.Cut) else piece for piece in pieces) == data
+    lines = [data.count(b"\n", 0, data.index(piece.data)) + 1 for piece in cuts]
+    assert [piece.line for piece in cuts] == lines
