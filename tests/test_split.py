@@ -299,3 +299,14 @@ def test_cuts_across_chunk_boundaries_give_the_file_back(
     assert b"".join(piece.data if isinstance(piece, reshape.Cut) else piece for piece in pieces) == data
     lines = [data.count(b"\n", 0, data.index(piece.data)) + 1 for piece in cuts]
     assert [piece.line for piece in cuts] == lines
+
+
+def test_merge_refuses_inputs_that_declare_namespaces_differently(tmp_path: Path) -> None:
+    one, _ = _write_both(tmp_path, "CB", 8, 4)
+    parts = _split(one, tmp_path / "parts", "own", parts=2)
+    other = tmp_path / "prefixed.xml"
+    other.write_bytes(
+        parts[1].read_bytes().replace(b'xmlns="urn:mcfcheck:mcf"', b'xmlns="urn:mcfcheck:mcf" xmlns:x="urn:x"', 1)
+    )
+    line = _one_line_error(["merge", str(parts[0]), str(other), "-o", str(tmp_path / "m.xml")])
+    assert "declare their namespaces differently" in line

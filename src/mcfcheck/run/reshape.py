@@ -428,6 +428,19 @@ class Merged:
     inputs: int
 
 
+_DECLARATION: Final = re.compile(rb"""\sxmlns(?::[\w.\-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
+
+
+def _declarations(path: Path, record: str) -> frozenset[bytes]:
+    """The namespace declarations before a file's first installation (in its first 64 KB)."""
+    with open_input(path) as stream:
+        head = stream.read(1 << 16)
+    first = re.search(rb"<" + _PREFIX + re.escape(record.encode("ascii")) + rb"[\s>/]", head)
+    if first is not None:
+        head = head[: first.start()]
+    return frozenset(re.sub(rb"\s+", b" ", found.group()).strip() for found in _DECLARATION.finditer(head))
+
+
 def _disagreement(found: Sequence[Surveyed]) -> str | None:
     for concept, label in MERGE_FIELDS:
         values: dict[str | None, list[str]] = {}
@@ -501,6 +514,15 @@ def merge_files(
                 "(give --allow-duplicates to merge all the same)"
             )
         first = found[0]
+        declared: dict[frozenset[bytes], list[str]] = {}
+        for surveyed in found:
+            declared.setdefault(_declarations(surveyed.path, surveyed.outcome.record), []).append(str(surveyed.path))
+        if len(declared) > 1:
+            said = "; ".join(", ".join(files) for files in declared.values())
+            raise McfcheckError(
+                f"cannot merge: the inputs declare their namespaces differently ({said}): "
+                "installations copied byte for byte would change meaning"
+            )
         installations = sum(surveyed.installations for surveyed in found)
         devices = sum(surveyed.devices for surveyed in found)
         separator: bytes | None = None
