@@ -650,6 +650,10 @@ def diff_command(
     schema: Annotated[
         Path | None, typer.Option("--schema", help="The XSD of the files' dialect (as for stats).")
     ] = None,
+    new_schema: Annotated[
+        Path | None,
+        typer.Option("--new-schema", help="The XSD of NEW's dialect, where it is not OLD's (by default --schema)."),
+    ] = None,
     binding: Annotated[
         Path | None, typer.Option("--binding", help="A binding (docs/bindings.md) used for both files.")
     ] = None,
@@ -686,12 +690,14 @@ def diff_command(
     try:
         if output_format not in FORMATS:
             raise McfcheckError(f"--format {output_format!r}: choose from {', '.join(FORMATS)}")
-        targets = _output_targets(outputs or [], [old, new, schema, binding, config])
+        targets = _output_targets(outputs or [], [old, new, schema, new_schema, binding, config])
         for name, target in targets:
             if name not in FORMATS:
                 raise McfcheckError(f"--output {name}={target.name}: choose a format from {', '.join(FORMATS)}")
         settings = rule_settings(_configuration(config), RuleRegistry(), binding=binding)
         check_bindings_fit(settings.bindings, schema)
+        if new_schema is not None:
+            check_bindings_fit(settings.bindings, new_schema)
     except (McfcheckError, OutputError) as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -703,7 +709,8 @@ def diff_command(
             opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
         limit = int(max_decompressed * (1 << 30))
         with _progress_bars(err, enabled=not quiet) as progress:
-            found = diff_files(old, new, settings, Reading(schema, workers, pool, progress, limit))
+            reading = Reading(schema, workers, pool, progress, limit)
+            found = diff_files(old, new, settings, reading, new_schema=new_schema)
         with found:
             on_stdout = standard_text(
                 sys.stdout,

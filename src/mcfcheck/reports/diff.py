@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Final, TextIO
 
+from mcfcheck import __version__
 from mcfcheck.run.diff import (
     ADDED,
     DIFF_FORMAT_VERSION,
@@ -96,9 +97,9 @@ def write_json(stream: TextIO, diff: FileDiff) -> None:
     """The JSON document (``schemas/mcfcheck-diff-1.0.schema.json``), written as it is read."""
     counts = diff.summary
     head = {
-        "tool": "mcfcheck",
         "format": "mcfcheck-diff",
         "version": DIFF_FORMAT_VERSION,
+        "tool": {"name": "mcfcheck", "version": __version__},
         "old": {"file": diff.old.path, "installations": diff.old.installations, "header": diff.old.header},
         "new": {"file": diff.new.path, "installations": diff.new.installations, "header": diff.new.header},
         "summary": {
@@ -145,12 +146,25 @@ def write_json(stream: TextIO, diff: FileDiff) -> None:
     stream.write("}\n")
 
 
-def _cell(value: Value) -> str:
+def csv_cell(value: Value) -> str:
+    """A value as the CSV table writes it: empty for none, true or false, else its text."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def change_row(reference: str, change: Change) -> tuple[str, str, str, str, str, str]:
+    """A change as the CSV table's row (:data:`CSV_COLUMNS`)."""
+    return (
+        reference,
+        change.change,
+        change.concept,
+        change.device_id or "",
+        csv_cell(change.old),
+        csv_cell(change.new),
+    )
 
 
 def write_csv(stream: TextIO, diff: FileDiff) -> None:
@@ -160,23 +174,14 @@ def write_csv(stream: TextIO, diff: FileDiff) -> None:
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for change in diff.header:
-        writer.writerow(("", change.change, change.concept, "", _cell(change.old), _cell(change.new)))
+        writer.writerow(change_row("", change))
     for reference, _line in diff.removed():
         writer.writerow((reference, REMOVED, "", "", "", ""))
     for reference, _line in diff.added():
         writer.writerow((reference, ADDED, "", "", "", ""))
     for changed in diff.changed():
         for change in changed.changes:
-            writer.writerow(
-                (
-                    changed.reference,
-                    change.change,
-                    change.concept,
-                    change.device_id or "",
-                    _cell(change.old),
-                    _cell(change.new),
-                )
-            )
+            writer.writerow(change_row(changed.reference, change))
     duplicated: dict[str, dict[str, int]] = {}
     for duplicate in diff.duplicates():
         duplicated.setdefault(duplicate.reference, {})[duplicate.side] = len(duplicate.lines)

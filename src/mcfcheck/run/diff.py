@@ -39,7 +39,7 @@ from mcfcheck.rules.fingerprints import (
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
 from mcfcheck.rules.statistics import HEADER_FIELDS, STATISTICS_CODE, FileStatistics
-from mcfcheck.run.stats import Reading, statistics_registry, statistics_settings
+from mcfcheck.run.stats import FileCount, Reading, statistics_registry, statistics_settings
 
 #: The version of the JSON document (``schemas/mcfcheck-diff-1.0.schema.json``).
 DIFF_FORMAT_VERSION: Final = "1.0"
@@ -328,24 +328,42 @@ def _table(name: Path, parts: list[object]) -> int:
         target.close()
 
 
+def _counts(
+    old: Path, new: Path, settings: RuleSettings, reading: Reading, new_schema: Path | None
+) -> Iterator[FileCount]:
+    """Each file read, with the one schema of ``reading`` or with ``new_schema`` for ``new``."""
+    registry = diff_registry()
+    if new_schema is None or new_schema == reading.schema:
+        yield from reading.files([old, new], settings, registry)
+        return
+    # A pool is shut down once its files are read: the second file gets a pool of its own.
+    yield from reading.files([old], settings, registry)
+    yield from dataclasses.replace(reading, schema=new_schema, pool=None).files([new], settings, registry)
+
+
 def diff_files(
-    old: Path, new: Path, settings: RuleSettings, reading: Reading, temporary: Path | None = None
+    old: Path,
+    new: Path,
+    settings: RuleSettings,
+    reading: Reading,
+    temporary: Path | None = None,
+    new_schema: Path | None = None,
 ) -> FileDiff:
     """The differences between ``old`` and ``new``; close it when done (it removes its staging folder).
 
     ``settings`` gives the bindings (the files may be in different dialects), ``reading``
     how the files are read (:class:`mcfcheck.run.stats.Reading`; its pool is shut down at
-    the end). The tables go to a new folder in ``temporary`` (by default the system's). A
-    file that cannot be read raises :class:`mcfcheck.errors.McfcheckError` in one line.
+    the end), ``new_schema`` another schema for ``new`` (another dialect's). The tables
+    go to a new folder in ``temporary`` (by default the system's). A file that cannot be
+    read raises :class:`mcfcheck.errors.McfcheckError` in one line.
     """
     staging = staging_folder(temporary)
     try:
         parts = staging / "parts"
         parts.mkdir()
         sides: list[Side] = []
-        for name, count in zip(
-            ("old", "new"), reading.files([old, new], diff_settings(settings, parts), diff_registry()), strict=True
-        ):
+        counts = _counts(old, new, diff_settings(settings, parts), reading, new_schema)
+        for name, count in zip(("old", "new"), counts, strict=True):
             if count.error is not None:
                 raise McfcheckError(count.error)
             statistics = count.statistics
