@@ -4,7 +4,7 @@ The collector is run by the rule engine like a rule (:class:`FingerprintCollecto
 the statistics collector: it visits each installation through the dialect's binding, so
 that two files of different dialects give the same concepts for the same installation.
 Each installation's concepts (:func:`installation_concepts`) are written as canonical
-JSON; its fingerprint is a 64-bit BLAKE2b hash of that text. Both go to a SQLite
+JSON (a list of values, in a fixed order); its fingerprint is a 64-bit BLAKE2b hash of that text. Both go to a SQLite
 database of the part's own in a staging folder, with the reference and the line: memory
 stays bounded whatever the file's size, and the comparison is a join on disk
 (:mod:`mcfcheck.run.diff`). No row depends on the part it was read in.
@@ -18,7 +18,6 @@ import json
 import os
 import sqlite3
 import tempfile
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, Final
@@ -58,29 +57,31 @@ Concepts = dict[str, object]
 _BATCH: Final = 4096
 
 
-def _value(value: object) -> Value:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+def _day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
-def _device(device: DeviceView) -> dict[str, Value]:
-    return {
-        "device_id": device.device_id,
-        "device_type": device.device_type,
-        "manufacturer": device.manufacturer,
-        "model": device.model,
-        "firmware_version": device.firmware_version,
-        "payment_mode": device.payment_mode,
-        "auxiliary_load": device.auxiliary_load,
-    }
+def _device(device: DeviceView) -> list[Value]:
+    """A device's concepts: its Device ID, then :data:`DEVICE_CONCEPTS` in order."""
+    return [
+        device.device_id,
+        device.device_type,
+        device.manufacturer,
+        device.model,
+        device.firmware_version,
+        device.payment_mode,
+        device.auxiliary_load,
+    ]
 
 
-def installation_concepts(installation: InstallationView) -> Concepts:
-    """The installation's concepts, as the binding reads them: its own, then its devices (the hub first)."""
-    values = (
+def installation_concepts(installation: InstallationView) -> list[object]:
+    """The installation's concepts, as the binding reads them: :data:`INSTALLATION_CONCEPTS` in order, then
+    its devices (the hub first), each a list (:func:`_device`).
+    """
+    hub = installation.hub
+    devices = [_device(hub)] if hub is not None else []
+    devices.extend(_device(device) for device in installation.devices)
+    return [
         installation.status,
         installation.mpan,
         installation.mprn,
@@ -92,23 +93,18 @@ def installation_concepts(installation: InstallationView) -> Concepts:
         installation.prepayment_block,
         installation.utrn_cutover_hours,
         installation.dormant_notice,
-        installation.firmware_notice_date,
-        installation.planned_upgrade_date,
-        installation.migration_notice_date,
-        installation.planned_migration_date,
+        _day(installation.firmware_notice_date),
+        _day(installation.planned_upgrade_date),
+        _day(installation.migration_notice_date),
+        _day(installation.planned_migration_date),
         installation.shorter_notice_agreed,
-    )
-    concepts: Concepts = {name: _value(value) for name, value in zip(INSTALLATION_CONCEPTS, values, strict=True)}
-    hub = installation.hub
-    devices = [_device(hub)] if hub is not None else []
-    devices.extend(_device(device) for device in installation.devices)
-    concepts["devices"] = devices
-    return concepts
+        devices,
+    ]
 
 
-def canonical(concepts: Concepts) -> bytes:
-    """The concepts as canonical JSON text (keys sorted, no spaces)."""
-    return json.dumps(concepts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def canonical(concepts: list[object]) -> bytes:
+    """The concepts as canonical JSON text (a list, no spaces): what is stored and fingerprinted."""
+    return json.dumps(concepts, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def fingerprint(text: bytes) -> int:
@@ -116,15 +112,14 @@ def fingerprint(text: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
 
 
-def pack(text: bytes) -> bytes:
-    """The canonical text as stored (compressed)."""
-    return zlib.compress(text, 1)
-
-
 def unpack(stored: bytes) -> Concepts:
-    """The concepts back from what :func:`pack` stored."""
-    concepts = json.loads(zlib.decompress(stored))
-    assert isinstance(concepts, dict)
+    """The concepts back from their canonical text, by name (``devices``: a list of them, each by name)."""
+    values = json.loads(stored)
+    assert isinstance(values, list)
+    concepts: Concepts = dict(zip(INSTALLATION_CONCEPTS, values, strict=False))
+    concepts["devices"] = [
+        dict(zip(("device_id", *DEVICE_CONCEPTS), device, strict=True)) for device in values[len(INSTALLATION_CONCEPTS)]
+    ]
     return concepts
 
 
@@ -163,7 +158,7 @@ class FingerprintCollector(Rule):
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         text = canonical(installation_concepts(installation))
         line = installation.element.sourceline or 0
-        self._rows.append((installation.reference or "", line, fingerprint(text), pack(text)))
+        self._rows.append((installation.reference or "", line, fingerprint(text), text))
         if len(self._rows) >= _BATCH:
             self._flush()
         return iter(())
