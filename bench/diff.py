@@ -50,7 +50,9 @@ def changed_copy(path: Path, changes: int) -> Path:
             elif n % 3 == 1:
                 record = re.sub(r"(<FirmwareVersion>)([^<]*)", r"\g<1>\g<2>.1", record, count=1)
             else:
-                record = re.sub(r"(<Devices>\s*<Device>\s*<DeviceType>[^<]*</DeviceType>\s*<DeviceID>)..", r"\1AA", record)
+                record = re.sub(
+                    r"(<Devices>\s*<Device>\s*<DeviceType>[^<]*</DeviceType>\s*<DeviceID>)..", r"\1AA", record
+                )
             pieces.append(record)
         elif n % 2:
             pass  # removed

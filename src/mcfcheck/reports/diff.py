@@ -57,7 +57,7 @@ def summary_line(diff: FileDiff) -> str:
     if counts.duplicates:
         said += f", {counts.duplicates} duplicated references"
     if counts.header:
-        said += f"; header: {counts.header} field{'s' if counts.header > 1 else ''} differ"
+        said += f"; header: {counts.header} {'fields differ' if counts.header > 1 else 'field differs'}"
     return said if counts.differences else f"{said}; no differences"
 
 
