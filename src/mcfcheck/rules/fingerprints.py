@@ -102,9 +102,13 @@ def installation_concepts(installation: InstallationView) -> list[object]:
     ]
 
 
+#: One encoder for every installation (``json.dumps`` makes one per call).
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(concepts: list[object]) -> bytes:
     """The concepts as canonical JSON text (a list, no spaces): what is stored and fingerprinted."""
-    return json.dumps(concepts, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(concepts).encode("utf-8")
 
 
 def fingerprint(text: bytes) -> int:
