@@ -8,6 +8,8 @@ import datetime as dt
 import gzip
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -443,3 +445,43 @@ def test_cli_unusable_is_one_line_and_status_2(tmp_path: Path, pair: tuple[Path,
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
     assert new.read_bytes() == before
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+#: Run in a child of its own: ``diff`` of two files, then that process's peak RSS in KB
+#: (``VmHWM``: a forked child's ``ru_maxrss`` would count pytest's memory too).
+_MEASURE = """
+import sys
+from mcfcheck.cli import main
+status = main(["diff", "-q", "--format", "csv", "--jobs", sys.argv[3], sys.argv[1], sys.argv[2]])
+with open("/proc/self/status") as proc:
+    peak_kb = next(int(line.split()[1]) for line in proc if line.startswith("VmHWM:"))
+print(peak_kb)
+"""
+
+
+def _diff_peak_mb(old: Path, new: Path, jobs: int) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(old), str(new), str(jobs)], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_peak_memory_does_not_grow_with_the_files(tmp_path: Path, jobs: int) -> None:
+    """Ten times the installations, a tenth of them changed: the same peak memory, under 200 MB."""
+    peaks = []
+    for installations in (2_000, 20_000):
+        text = _generated("CB", 5, installations)
+        changed, expected = _plant(text, ["added", "removed", "status", "swap", "firmware"], 0)
+        changed = changed.replace("<Status>Active<", "<Status>Dormant<", installations // 10)
+        old, new = tmp_path / f"old-{installations}.xml", tmp_path / f"new-{installations}.xml"
+        old.write_text(text, encoding="utf-8")
+        new.write_text(changed, encoding="utf-8")
+        assert expected
+        peaks.append(_diff_peak_mb(old, new, jobs))
+    small, large = peaks
+    assert large <= 1.3 * small, peaks
+    assert large < 200, peaks
