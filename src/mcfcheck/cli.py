@@ -625,6 +625,122 @@ def convert(
     raise typer.Exit(ExitStatus.UNUSABLE if unusable else ExitStatus.VALID)
 
 
+DIFF_EPILOG = (
+    "Exit status: 0 no differences, 1 differences, 2 usage error, unusable input, schema or output, "
+    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
+
+
+@app.command(name="diff", epilog=DIFF_EPILOG)
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="The earlier MCF file.", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The later MCF file.", show_default=False)],
+    output_format: Annotated[
+        str, typer.Option("--format", help="The format on standard output: console, json, csv.")
+    ] = "console",
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the differences to a file, as FORMAT=PATH (console, json, csv); may be repeated. "
+            "Files are replaced atomically; an input of the run is refused.",
+        ),
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="The XSD of the files' dialect (as for stats).")
+    ] = None,
+    new_schema: Annotated[
+        Path | None,
+        typer.Option("--new-schema", help="The XSD of NEW's dialect, where it is not OLD's (by default --schema)."),
+    ] = None,
+    binding: Annotated[
+        Path | None, typer.Option("--binding", help="A binding (docs/bindings.md) used for both files.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Worker processes (0: all cores; 1: a single process). The result is the same."
+        ),
+    ] = 0,
+    max_decompressed: Annotated[
+        float,
+        typer.Option(
+            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
+        ),
+    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Compare two MCF files: installations added, removed and changed (matched by reference), header fields.
+
+    For a changed installation, which concepts changed, with old and new values: devices
+    (matched by Device ID) added, removed, swapped or changed, status, SIM, MPAN, notices.
+    Each file is read in one streaming pass through its own binding (the two may be in
+    different dialects); fingerprints are kept on disk, so memory stays bounded.
+    """
+    from mcfcheck.reports.diff import FORMATS
+    from mcfcheck.run.diff import diff_files, diff_registry
+    from mcfcheck.run.stats import Reading
+
+    workers = jobs or default_jobs()
+    err = console(stderr=True)
+    try:
+        if output_format not in FORMATS:
+            raise McfcheckError(f"--format {output_format!r}: choose from {', '.join(FORMATS)}")
+        targets = _output_targets(outputs or [], [old, new, schema, new_schema, binding, config])
+        for name, target in targets:
+            if name not in FORMATS:
+                raise McfcheckError(f"--output {name}={target.name}: choose a format from {', '.join(FORMATS)}")
+        settings = rule_settings(_configuration(config), RuleRegistry(), binding=binding)
+        check_bindings_fit(settings.bindings, schema)
+        if new_schema is not None:
+            check_bindings_fit(settings.bindings, new_schema)
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    files = [old, new]
+    pool = worker_pool(workers, diff_registry()) if needs_workers(files, workers) else None
+    opened: list[tuple[str, TextOutput]] = []
+    try:
+        for name, target in targets:
+            opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
+        limit = int(max_decompressed * (1 << 30))
+        with _progress_bars(err, enabled=not quiet) as progress:
+            reading = Reading(schema, workers, pool, progress, limit)
+            found = diff_files(old, new, settings, reading, new_schema=new_schema)
+        with found:
+            on_stdout = standard_text(
+                sys.stdout,
+                STANDARD_OUTPUT_NAME,
+                *(() if output_format == "console" else ("utf-8", REPLACE_UNDECODABLE)),
+            )
+            FORMATS[output_format](on_stdout, found)
+            on_stdout.flush()
+            for name, report in opened:
+                FORMATS[name](report.stream, found)
+            differences = found.summary.differences
+        for _name, report in opened:
+            report.close()
+        for _name, report in opened:
+            report.commit()
+    except (McfcheckError, OutputError) as error:
+        for _name, report in opened:
+            report.abort()
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    except BaseException:
+        for _name, report in opened:
+            report.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.FINDINGS if differences else ExitStatus.VALID)
+
+
 RESHAPE_EPILOG = (
     "Exit status: 0 written, 1 refused for what the inputs hold (merge: duplicates without "
     "--allow-duplicates), 2 usage error, unusable input, schema or output, 3 internal error; "
