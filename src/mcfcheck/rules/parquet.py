@@ -87,23 +87,26 @@ class ParquetRows:
         self._schema = _schema(columns)
         # No page index nor bloom filter: their offsets, inside them, would not be moved by the join.
         self._writer: Any = pq.ParquetWriter(name, self._schema, write_page_index=False)
-        self._columns: list[list[object]] = [[] for _column in columns]
+        self._width = len(columns)
+        #: The rows of the row group being gathered, turned into columns (in C) when it is written.
+        self._rows: list[Row] = []
 
     def write(self, row: Row) -> None:
-        for values, value in zip(self._columns, row, strict=True):
-            values.append(value)
-        if len(self._columns[0]) >= ROW_GROUP_ROWS:
+        rows = self._rows
+        rows.append(row)
+        if len(rows) >= ROW_GROUP_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
 
-        if not self._columns[0]:
+        if not self._rows:
             return
-        arrays = [pa.array(values, type=field.type) for values, field in zip(self._columns, self._schema, strict=True)]
+        columns = list(zip(*self._rows, strict=True))
+        self._rows.clear()
+        assert len(columns) == self._width, "a row of the wrong length"
+        arrays = [pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
         self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
-        for values in self._columns:
-            values.clear()
 
     def close(self) -> str:
         """The file, complete."""
