@@ -21,6 +21,7 @@ from mcfcheck.cli import app
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.parquet import ROW_GROUP_ROWS, ParquetRows, ParquetTable
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.run.convert import TABLES, convert_files, convert_registry
 from mcfcheck.run.stats import Reading, statistics_pool
@@ -347,3 +348,33 @@ def test_with_findings_in_parts(tmp_path: Path) -> None:
         tables.append({path.name: path.read_bytes() for path in folder.iterdir()})
     assert tables[0] == tables[1]
     assert tables[0]["findings.csv"].count(b"\r\n") > 10
+
+
+def test_the_parts_parquet_files_are_joined_as_they_are(tmp_path: Path) -> None:
+    """The join copies the parts' column chunks: the table reads (in pyarrow and DuckDB) as the parts'
+    rows one after another, with every row group (more than a short Thrift list holds), numbered anew.
+    """
+    columns = (("name", "str"), ("count", "int"), ("flag", "bool"), ("day", "date"))
+    rows: list[tuple[Any, ...]] = []
+    parts: list[str] = []
+    for part in range(5):
+        writer = ParquetRows(tmp_path, f"part{part}-", columns)
+        for number in range(0 if part == 2 else 7 * ROW_GROUP_ROWS // 2 + part):
+            row = (f"{part}-{number % 97}", number if number % 5 else None, number % 3 == 0, dt.date(2026, 1, 1 + part))
+            writer.write(row)
+            rows.append(row)
+        parts.append(writer.close())
+    joined = tmp_path / "joined.parquet"
+    table = ParquetTable(joined, columns)
+    for written in parts:
+        table.add(written)
+    table.close()
+    assert not any(Path(written).exists() for written in parts)
+    described = pq.ParquetFile(joined).metadata
+    assert (described.num_rows, described.num_row_groups) == (len(rows), 16)
+    assert [tuple(row.values()) for row in pq.read_table(joined).to_pylist()] == rows
+    assert duckdb.connect().read_parquet(str(joined)).fetchall() == rows
+    empty = tmp_path / "empty.parquet"
+    ParquetTable(empty, columns).close()
+    assert pq.read_table(empty).num_rows == 0
+    assert pq.read_table(empty).schema.names == [name for name, _kind in columns]
