@@ -134,6 +134,16 @@ def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Cal
         yield for_file
 
 
+#: Options every command that reads MCFs takes alike (stats, convert, split, merge, diff).
+_MaxDecompressed = Annotated[
+    float,
+    typer.Option("--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."),
+]
+_ReadingConfig = Annotated[
+    Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
+]
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def validate(
     files: Annotated[list[Path], typer.Argument(help="MCF files to validate.", show_default=False)],
@@ -555,21 +565,14 @@ def convert(
     binding: Annotated[
         Path | None, typer.Option("--binding", help="A binding (docs/bindings.md) used for every file.")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
-    ] = None,
+    config: _ReadingConfig = None,
     jobs: Annotated[
         int,
         typer.Option(
             "--jobs", "-j", min=0, help="Worker processes (0: all cores; 1: a single process). The rows are the same."
         ),
     ] = 0,
-    max_decompressed: Annotated[
-        float,
-        typer.Option(
-            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
-        ),
-    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per file.")] = False,
 ) -> None:
     """Write MCF files as tables: installations, devices, files (and findings), in CSV, JSON Lines or Parquet.
@@ -657,21 +660,14 @@ def diff_command(
     binding: Annotated[
         Path | None, typer.Option("--binding", help="A binding (docs/bindings.md) used for both files.")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
-    ] = None,
+    config: _ReadingConfig = None,
     jobs: Annotated[
         int,
         typer.Option(
             "--jobs", "-j", min=0, help="Worker processes (0: all cores; 1: a single process). The result is the same."
         ),
     ] = 0,
-    max_decompressed: Annotated[
-        float,
-        typer.Option(
-            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
-        ),
-    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Compare two MCF files: installations added, removed and changed (matched by reference), header fields.
@@ -783,16 +779,9 @@ def split(
     force: Annotated[bool, typer.Option("--force", help="Replace the folder if it exists.")] = False,
     schema: Annotated[Path | None, typer.Option("--schema", help="The XSD of the file's dialect.")] = None,
     binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
-    ] = None,
+    config: _ReadingConfig = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
-    max_decompressed: Annotated[
-        float,
-        typer.Option(
-            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
-        ),
-    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no line per part.")] = False,
 ) -> None:
     """Split an MCF into valid MCFs: by size, into a number of parts, or by a value.
@@ -873,16 +862,9 @@ def merge(
     force: Annotated[bool, typer.Option("--force", help="Replace the output if it exists.")] = False,
     schema: Annotated[Path | None, typer.Option("--schema", help="The XSD of the files' dialect.")] = None,
     binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="A configuration file (its bindings and cohorts are used).")
-    ] = None,
+    config: _ReadingConfig = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
-    max_decompressed: Annotated[
-        float,
-        typer.Option(
-            "--max-decompressed", min=0.001, help="The most a gzip-compressed file may decompress to, in GiB."
-        ),
-    ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no summary line.")] = False,
 ) -> None:
     """Merge MCFs into one: the first's header, every installation in order, the totals recomputed.
