@@ -61,6 +61,8 @@ from mcfcheck.schema.binding import CONCEPTS, concept, load_binding
 from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from mcfcheck.generate import PlantedError
     from mcfcheck.rules.catalogue import Check
     from mcfcheck.run.schedule import NoticeRule
@@ -132,6 +134,39 @@ def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Cal
             return lambda done, installations: progress.update(task, completed=done, installations=installations)
 
         yield for_file
+
+
+@contextmanager
+def _written_together(
+    targets: list[tuple[str, OutputTarget]], err: Console, pool: ProcessPoolExecutor | None
+) -> Iterator[list[tuple[str, TextOutput]]]:
+    """The ``--output`` files, opened, for a command to write; closed and committed together after it.
+
+    On a fault every one is aborted (nothing half-written is left), and a fault of the
+    input or of an output is one line on ``err`` and exit 2. The worker pool, if any, is
+    shut down either way.
+    """
+    opened: list[tuple[str, TextOutput]] = []
+    try:
+        for name, target in targets:
+            opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
+        yield opened
+        for _name, report in opened:
+            report.close()
+        for _name, report in opened:
+            report.commit()
+    except (McfcheckError, OutputError) as error:
+        for _name, report in opened:
+            report.abort()
+        err.print(f"error: {error}", markup=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    except BaseException:
+        for _name, report in opened:
+            report.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 #: Options every command that reads MCFs takes alike (stats, convert, split, merge, diff).
@@ -495,10 +530,7 @@ def stats(
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     pool = statistics_pool(workers) if needs_workers(files, workers) else None
-    opened: list[tuple[str, TextOutput]] = []
-    try:
-        for name, target in targets:
-            opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
+    with _written_together(targets, err, pool) as opened:
         with _progress_bars(err, enabled=not quiet) as progress:
             counts = []
             limit = int(max_decompressed * (1 << 30))
@@ -514,22 +546,6 @@ def stats(
         on_stdout.flush()
         for name, report in opened:
             FORMATS[name][1](report.stream, run)
-        for _name, report in opened:
-            report.close()
-        for _name, report in opened:
-            report.commit()
-    except (McfcheckError, OutputError) as error:
-        for _name, report in opened:
-            report.abort()
-        err.print(f"error: {error}", markup=False)
-        raise typer.Exit(ExitStatus.UNUSABLE) from None
-    except BaseException:
-        for _name, report in opened:
-            report.abort()
-        raise
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     raise typer.Exit(ExitStatus.UNUSABLE if any(count.error for count in counts) else ExitStatus.VALID)
 
 
@@ -699,10 +715,7 @@ def diff_command(
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     files = [old, new]
     pool = worker_pool(workers, diff_registry()) if needs_workers(files, workers) else None
-    opened: list[tuple[str, TextOutput]] = []
-    try:
-        for name, target in targets:
-            opened.append((name, open_text_output(target, REPLACE_UNDECODABLE)))
+    with _written_together(targets, err, pool) as opened:
         limit = int(max_decompressed * (1 << 30))
         with _progress_bars(err, enabled=not quiet) as progress:
             reading = Reading(schema, workers, pool, progress, limit)
@@ -718,22 +731,6 @@ def diff_command(
             for name, report in opened:
                 FORMATS[name](report.stream, found)
             differences = found.summary.differences
-        for _name, report in opened:
-            report.close()
-        for _name, report in opened:
-            report.commit()
-    except (McfcheckError, OutputError) as error:
-        for _name, report in opened:
-            report.abort()
-        err.print(f"error: {error}", markup=False)
-        raise typer.Exit(ExitStatus.UNUSABLE) from None
-    except BaseException:
-        for _name, report in opened:
-            report.abort()
-        raise
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     raise typer.Exit(ExitStatus.FINDINGS if differences else ExitStatus.VALID)
 
 
