@@ -20,18 +20,15 @@ must be installed (``pip install pandas pyarrow``).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stats import BIN, generated
+from stats import BIN, generated, measure
 
 PANDAS = """
 import sys
@@ -87,20 +84,6 @@ for _event, site in etree.iterparse(path, tag=ns + "Installation", huge_tree=Tru
 pd.DataFrame(installations).to_parquet(out + "/installations.parquet")
 pd.DataFrame(devices).to_parquet(out + "/devices.parquet")
 """
-
-
-def measure(command: list[str]) -> tuple[float, float]:
-    """Run ``command`` as a child process: its wall time and its own peak RSS in MB."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    error = process.stderr.read().decode() if process.stderr is not None else ""
-    if process.stderr is not None:
-        process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(command)} failed: {error.strip()}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
 def main() -> int:

@@ -16,15 +16,12 @@ the rounds' ratios, each between runs made one after the other.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from stats import BIN, generated
+from stats import BIN, generated, measure
 
 #: An installation of a generated file, from its start tag's indentation to its end tag's line.
 INSTALLATION = re.compile(r"    <Installation>\n.*?</Installation>\n", re.DOTALL)
@@ -63,21 +60,6 @@ def changed_copy(path: Path, changes: int) -> Path:
     pieces.append(text[last:])
     target.write_text("".join(pieces), encoding="utf-8")
     return target
-
-
-def measure(command: list[str], allowed: tuple[int, ...]) -> tuple[float, float]:
-    """Run ``command`` as a child process: its wall time and its own peak RSS in MB."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode() if process.stderr is not None else ""
-    if process.stderr is not None:
-        process.stderr.close()
-    if code not in allowed:
-        raise SystemExit(f"bench: {' '.join(command)} failed ({code}): {error.strip()}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
 def main() -> int:

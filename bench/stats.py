@@ -19,38 +19,25 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "bench" / "data"
-BIN = Path(sys.executable).parent
-#: Bytes per generated installation, measured on CB files; used to size the file.
-BYTES_PER_INSTALLATION = 2004
+from run import BIN, generated
 
 
-def generated(megabytes: int) -> Path:
-    """A CB file of about ``megabytes`` MB, generated once and reused (as bench/run.py names it)."""
-    path = DATA / f"cb-{megabytes}mb.xml"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        installations = max(1, megabytes * 1_000_000 // BYTES_PER_INSTALLATION)
-        command = [str(BIN / "mcfcheck"), "generate", "-q", "-o", str(path), "--cohort", "CB", "-n", str(installations)]
-        subprocess.run(command, check=True)
-    return path
+def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """Run ``command`` as a child process: its wall time and its own peak RSS in MB.
 
-
-def measure(command: list[str]) -> tuple[float, float]:
-    """Run ``command`` as a child process: its wall time and its own peak RSS in MB."""
+    An exit status outside ``allowed`` stops the benchmark, with the command's error.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        error = process.stderr.read().decode() if process.stderr is not None else ""
-        raise SystemExit(f"bench: {' '.join(command)} failed ({code}): {error.strip()}")
+    error = process.stderr.read().decode() if process.stderr is not None else ""
     if process.stderr is not None:
         process.stderr.close()
+    if code not in allowed:
+        raise SystemExit(f"bench: {' '.join(command)} failed ({code}): {error.strip()}")
     return elapsed, usage.ru_maxrss / 1024
 
 

@@ -191,6 +191,36 @@ class Rule:
         """Release what the rule holds (temporary files); called once the file is done."""
 
 
+class StagedRule(Rule):
+    """A rule (a collector of ``stats``, ``convert``, ``split``, ``diff``) whose process writes files of its own.
+
+    Each process of a file validated in parts stages what it read in its own files
+    (:meth:`staged`); the parent takes the parts' (:meth:`state`, :meth:`merge`), and
+    :meth:`staged_files` gives every one in file order, its own last.
+    """
+
+    def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
+        super().__init__(context, options)
+        #: The parts' staged files, in file order.
+        self.parts: list[object] = []
+
+    def staged(self) -> object:
+        """This process's staged files, closed (asked more than once: the same each time)."""
+        raise NotImplementedError
+
+    def state(self) -> object:
+        return [self.staged()]
+
+    def merge(self, states: Sequence[object]) -> None:
+        for state in states:
+            assert isinstance(state, list)
+            self.parts.extend(state)
+
+    def staged_files(self) -> list[object]:
+        """Every staged file of the file, in file order: the parts', then this process's own."""
+        return [*self.parts, self.staged()]
+
+
 @functools.cache
 def source_docstrings(module_name: str) -> dict[str, str]:
     """The docstrings of a module (under ``""``) and of its top-level classes, read from its source.

@@ -18,11 +18,11 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, Final
 
-from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.base import Problem, RuleContext, StagedRule, Visit
 from mcfcheck.rules.views import DeviceView, InstallationView
 
 #: The collector's code in the private registry ``mcfcheck diff`` runs (never a rule's).
@@ -134,7 +134,7 @@ SCHEMA: Final = (
 )
 
 
-class FingerprintCollector(Rule):
+class FingerprintCollector(StagedRule):
     """Writes each installation's reference, line, fingerprint and concepts to SQLite; reports nothing."""
 
     code = FINGERPRINTS_CODE
@@ -156,8 +156,6 @@ class FingerprintCollector(Rule):
         self._database.execute("PRAGMA synchronous = OFF")
         self._database.execute(SCHEMA)
         self._rows: list[tuple[str, int, int, bytes]] = []
-        #: Each part's database, in file order.
-        self.parts: list[str] = []
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         text = canonical(installation_concepts(installation))
@@ -174,27 +172,19 @@ class FingerprintCollector(Rule):
                 self._database.executemany("INSERT INTO installations VALUES (?, ?, ?, ?)", self._rows)
             self._rows.clear()
 
-    def _finish(self) -> str:
+    def staged(self) -> str:
         self._flush()
         if self._database is not None:
             self._database.close()
             self._database = None
         return self.path
 
-    def state(self) -> object:
-        return [self._finish()]
-
-    def merge(self, states: Sequence[object]) -> None:
-        for state in states:
-            assert isinstance(state, list)
-            self.parts.extend(state)
-
     def outcome(self) -> object:
         """The databases, in file order: the parts' before this process's own."""
-        return [*self.parts, self._finish()]
+        return self.staged_files()
 
     def close(self) -> None:
-        self._finish()
+        self.staged()
 
 
 def staging_folder(parent: Path | None = None) -> Path:

@@ -17,11 +17,11 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Final, Protocol
 
-from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.base import Problem, RuleContext, StagedRule, Visit
 from mcfcheck.rules.options import Option
 from mcfcheck.rules.views import DeviceView, InstallationView
 
@@ -188,7 +188,7 @@ def row_writer(folder: Path, prefix: str, output_format: str, columns: tuple[tup
     return RowWriter(folder, prefix, output_format, columns)
 
 
-class RecordsCollector(Rule):
+class RecordsCollector(StagedRule):
     """Writes a file's installations and devices as rows, for ``mcfcheck convert``; reports nothing."""
 
     code = RECORDS_CODE
@@ -210,8 +210,6 @@ class RecordsCollector(Rule):
         folder = Path(staging)
         self.installations = row_writer(folder, "installations-", output_format, INSTALLATION_COLUMNS)
         self.devices = row_writer(folder, "devices-", output_format, DEVICE_COLUMNS)
-        #: Each part's files, in file order: (installations, devices).
-        self.parts: list[tuple[str, str]] = []
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         file = self.context.file
@@ -223,18 +221,13 @@ class RecordsCollector(Rule):
             self.devices.write(_device_row(file, installation, position, device))
         return iter(())
 
-    def state(self) -> object:
-        return [(self.installations.close(), self.devices.close())]
-
-    def merge(self, states: Sequence[object]) -> None:
-        own = self.parts
-        for state in states:
-            assert isinstance(state, list)
-            own.extend(state)
+    def staged(self) -> object:
+        """The files of rows: (installations, devices)."""
+        return (self.installations.close(), self.devices.close())
 
     def outcome(self) -> object:
         """The files of rows, in file order: this process's own after the parts'."""
-        return [*self.parts, (self.installations.close(), self.devices.close())]
+        return self.staged_files()
 
     def close(self) -> None:
         self.installations.close()

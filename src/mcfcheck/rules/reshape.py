@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Final
 
-from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
+from mcfcheck.rules.base import Problem, RuleContext, StagedRule, Visit
 from mcfcheck.rules.views import InstallationView
 
 #: The collector's code in the private registry ``split`` and ``merge`` run (never a rule's).
@@ -65,7 +65,7 @@ def read_facts(path: str) -> Iterator[InstallationFacts]:
             )
 
 
-class ReshapeCollector(Rule):
+class ReshapeCollector(StagedRule):
     """Writes each installation's line, devices, reference, status, week and Device IDs; reports nothing."""
 
     code = RESHAPE_CODE
@@ -85,8 +85,6 @@ class ReshapeCollector(Rule):
         self.path = name
         self._identifiers = bool(self.options["identifiers"])
         self._stream: BinaryIO = os.fdopen(descriptor, "wb", buffering=1 << 20)
-        #: Each part's files, in file order.
-        self.parts: list[str] = []
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         hub = installation.hub
@@ -114,22 +112,15 @@ class ReshapeCollector(Rule):
         self._stream.write((row + "\n").encode("utf-8"))
         return iter(())
 
-    def _close(self) -> str:
+    def staged(self) -> str:
         if not self._stream.closed:
             self._stream.close()
         return self.path
 
-    def state(self) -> object:
-        return [self._close()]
-
-    def merge(self, states: Sequence[object]) -> None:
-        for state in states:
-            assert isinstance(state, list)
-            self.parts.extend(state)
-
     def outcome(self) -> object:
         """The staging files, in file order: the parts' and this process's own."""
-        return ReshapeOutcome((*self.parts, self._close()), self.context.binding.record, self._places())
+        files = tuple(str(path) for path in self.staged_files())
+        return ReshapeOutcome(files, self.context.binding.record, self._places())
 
     def _places(self) -> dict[str, tuple[str, ...]]:
         binding = self.context.binding
@@ -145,7 +136,7 @@ class ReshapeCollector(Rule):
         return places
 
     def close(self) -> None:
-        self._close()
+        self.staged()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Final, Protocol
@@ -172,7 +173,8 @@ def validate_files(
             if not split or not splits(path, max(part_bytes, batch_part_bytes))
         )
     ahead: dict[int, Future[WholeFileResult]] = {}
-    try:
+    path = files[0] if files else Path()
+    with pool_guarded(pool, lambda: f"validating {path}"):
         for index, path in enumerate(files):
             while whole and len(ahead) < WHOLE_FILES_AHEAD * jobs:
                 submitted = whole.popleft()
@@ -189,22 +191,31 @@ def validate_files(
             else:
                 check = FileCheck(path, compiled, on_progress, rules, max_decompressed=max_decompressed)
             status = max(status, report_file(check, path, sink, fail_on))
+    sink.finish()
+    return status
+
+
+@contextmanager
+def pool_guarded(pool: ProcessPoolExecutor | None, doing: Callable[[], str]) -> Iterator[None]:
+    """Work on ``pool``'s workers, shut down after it whatever happens.
+
+    A worker that died (killed, or out of memory) stops the run: neither the pool nor
+    the run can go on, and the error says what was being done (``doing()``, e.g.
+    "validating FILE"). A signal or a fault abandons the workers' tasks rather than
+    waiting for them.
+    """
+    try:
+        yield
     except BrokenProcessPool:
-        # A worker died (killed, or out of memory): neither the pool nor the run can go on.
         assert pool is not None
-        raise StoppedError(
-            f"internal error: {lost_worker(pool)} while validating {path}", ExitStatus.INTERNAL
-        ) from None
+        raise StoppedError(f"internal error: {lost_worker(pool)} while {doing()}", ExitStatus.INTERNAL) from None
     except BaseException:
-        # A signal, or a fault: the workers' tasks are abandoned rather than waited for.
         if pool is not None:
             stop_workers(pool)
         raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    sink.finish()
-    return status
 
 
 def report_file(

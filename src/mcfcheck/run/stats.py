@@ -17,7 +17,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
 
 from mcfcheck.check.file import FileCheck, load_schema_for
 from mcfcheck.errors import InternalError, McfcheckError
@@ -33,20 +32,15 @@ from mcfcheck.rules.statistics import (
     StatisticsCollector,
     statistics_selection,
 )
-from mcfcheck.run.batch import ExitStatus, StoppedError
+from mcfcheck.run.batch import WHOLE_FILES_AHEAD, pool_guarded
 from mcfcheck.run.parts import (
     BATCH_PART_BYTES,
     DEFAULT_PART_BYTES,
     ParallelFileCheck,
-    lost_worker,
     splits,
-    stop_workers,
     worker_pool,
 )
 from mcfcheck.schema.loading import CompiledSchema
-
-#: How many small files per worker are handed to the workers ahead of the one being told.
-_FILES_AHEAD: Final = 2
 
 
 @dataclass(frozen=True)
@@ -216,9 +210,9 @@ def count_files(
         whole.extend(index for index, path in enumerate(paths) if not splits(path, max(part_bytes, batch_part_bytes)))
     ahead: dict[int, Future[FileCount]] = {}
     path = paths[0] if paths else Path()
-    try:
+    with pool_guarded(pool, lambda: f"counting {path}"):
         for index, path in enumerate(paths):
-            while whole and len(ahead) < _FILES_AHEAD * jobs:
+            while whole and len(ahead) < WHOLE_FILES_AHEAD * jobs:
                 submitted = whole.popleft()
                 task = _WholeFile(paths[submitted], schema, settings, max_decompressed, registry)
                 ahead[submitted] = executor().submit(_count_whole_file, task)
@@ -238,13 +232,3 @@ def count_files(
                 part_bytes,
                 on_finding,
             )
-    except BrokenProcessPool:
-        assert pool is not None
-        raise StoppedError(f"internal error: {lost_worker(pool)} while counting {path}", ExitStatus.INTERNAL) from None
-    except BaseException:
-        if pool is not None:
-            stop_workers(pool)
-        raise
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
