@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stats import BIN, generated, measure
+from run import BIN, generated
+from stats import measure
 
 PANDAS = """
 import sys

@@ -21,7 +21,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from stats import BIN, generated, measure
+from run import BIN, generated
+from stats import measure
 
 #: An installation of a generated file, from its start tag's indentation to its end tag's line.
 INSTALLATION = re.compile(r"    <Installation>\n.*?</Installation>\n", re.DOTALL)
