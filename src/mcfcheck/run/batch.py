@@ -174,7 +174,8 @@ def validate_files(
         )
     ahead: dict[int, Future[WholeFileResult]] = {}
     path = files[0] if files else Path()
-    with pool_guarded(pool, lambda: f"validating {path}"):
+    # The pool may be made on the way (executor()): the guard asks for it at the end.
+    with pool_guarded(lambda: pool, lambda: f"validating {path}"):
         for index, path in enumerate(files):
             while whole and len(ahead) < WHOLE_FILES_AHEAD * jobs:
                 submitted = whole.popleft()
@@ -196,8 +197,8 @@ def validate_files(
 
 
 @contextmanager
-def pool_guarded(pool: ProcessPoolExecutor | None, doing: Callable[[], str]) -> Iterator[None]:
-    """Work on ``pool``'s workers, shut down after it whatever happens.
+def pool_guarded(pool: Callable[[], ProcessPoolExecutor | None], doing: Callable[[], str]) -> Iterator[None]:
+    """Work on the workers of the pool that ``pool()`` gives at the end (None: none was made), shut down after it.
 
     A worker that died (killed, or out of memory) stops the run: neither the pool nor
     the run can go on, and the error says what was being done (``doing()``, e.g.
@@ -207,15 +208,18 @@ def pool_guarded(pool: ProcessPoolExecutor | None, doing: Callable[[], str]) -> 
     try:
         yield
     except BrokenProcessPool:
-        assert pool is not None
-        raise StoppedError(f"internal error: {lost_worker(pool)} while {doing()}", ExitStatus.INTERNAL) from None
+        broken = pool()
+        assert broken is not None
+        raise StoppedError(f"internal error: {lost_worker(broken)} while {doing()}", ExitStatus.INTERNAL) from None
     except BaseException:
-        if pool is not None:
-            stop_workers(pool)
+        stopped = pool()
+        if stopped is not None:
+            stop_workers(stopped)
         raise
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        made = pool()
+        if made is not None:
+            made.shutdown(cancel_futures=True)
 
 
 def report_file(

@@ -210,7 +210,7 @@ def count_files(
         whole.extend(index for index, path in enumerate(paths) if not splits(path, max(part_bytes, batch_part_bytes)))
     ahead: dict[int, Future[FileCount]] = {}
     path = paths[0] if paths else Path()
-    with pool_guarded(pool, lambda: f"counting {path}"):
+    with pool_guarded(lambda: pool, lambda: f"counting {path}"):
         for index, path in enumerate(paths):
             while whole and len(ahead) < WHOLE_FILES_AHEAD * jobs:
                 submitted = whole.popleft()
