@@ -27,12 +27,14 @@ from mcfcheck.outputs import (
     REPLACE_UNDECODABLE,
     STANDARD_ERROR_NAME,
     STANDARD_OUTPUT_NAME,
+    Output,
     OutputError,
     OutputTarget,
     ReaderGoneError,
     TextOutput,
     atomic_folder,
     atomic_output,
+    open_output,
     open_text_output,
     output_target,
     standard_text,
@@ -179,6 +181,26 @@ _ReadingConfig = Annotated[
 ]
 
 
+#: Options of the commands that run the rules (validate, extract).
+_Select = Annotated[
+    list[str] | None, typer.Option("--select", help="Code prefixes to run, comma-separated (default: all).")
+]
+_Ignore = Annotated[list[str] | None, typer.Option("--ignore", help="Code prefixes not to run, comma-separated.")]
+_ExtendSelect = Annotated[
+    list[str] | None, typer.Option("--extend-select", help="Code prefixes added to the selection.")
+]
+_RuleConfig = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="A configuration file (mcfcheck.toml or pyproject.toml); by default the nearest one."
+    ),
+]
+_Epcl = Annotated[
+    Path | None,
+    typer.Option("--epcl", help="The SMETS1 Eligible Product Combinations list (CSV) to check against."),
+]
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def validate(
     files: Annotated[list[Path], typer.Argument(help="MCF files to validate.", show_default=False)],
@@ -226,25 +248,11 @@ def validate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")
     ] = False,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="Code prefixes to run, comma-separated (default: all).")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Code prefixes not to run, comma-separated.")
-    ] = None,
-    extend_select: Annotated[
-        list[str] | None, typer.Option("--extend-select", help="Code prefixes added to the selection.")
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", help="A configuration file (mcfcheck.toml or pyproject.toml); by default the nearest one."
-        ),
-    ] = None,
-    epcl: Annotated[
-        Path | None,
-        typer.Option("--epcl", help="The SMETS1 Eligible Product Combinations list (CSV) to check against."),
-    ] = None,
+    select: _Select = None,
+    ignore: _Ignore = None,
+    extend_select: _ExtendSelect = None,
+    config: _RuleConfig = None,
+    epcl: _Epcl = None,
     no_rules: Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")] = False,
     jobs: Annotated[
         int,
@@ -917,6 +925,162 @@ def merge(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     raise typer.Exit(ExitStatus.VALID)
+
+
+EXTRACT_EPILOG = (
+    "Exit status: 0 no finding that fails (--fail-on) anywhere in the file, 1 installations rejected or "
+    "findings about the file's header or trailer, 2 usage error, unusable input, schema or output, "
+    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
+
+
+@app.command(epilog=EXTRACT_EPILOG)
+def extract(
+    file: Annotated[Path, typer.Argument(help="The MCF file to validate and divide.", show_default=False)],
+    accepted: Annotated[
+        Path,
+        typer.Option("--accepted", help="The MCF of the installations with no finding that fails.", show_default=False),
+    ],
+    rejected: Annotated[
+        Path,
+        typer.Option("--rejected", help="The MCF of the installations with a finding that fails.", show_default=False),
+    ],
+    response: Annotated[
+        Path | None,
+        typer.Option(
+            "--response",
+            help="A CSV listing every installation once: position, reference, line, accepted or rejected, "
+            "its findings' codes, your reason codes for them ([reason-codes] in the configuration), messages; "
+            "the findings about the file first.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="The least severity that rejects an installation.")
+    ] = Severity.ERROR,
+    duplicates: Annotated[
+        str,
+        typer.Option(
+            "--duplicates",
+            help="An identifier in several installations (a Device ID, a reference…): reject-all rejects every "
+            "one, keep-first all but the first.",
+        ),
+    ] = "reject-all",
+    force: Annotated[bool, typer.Option("--force", help="Replace outputs that exist.")] = False,
+    select: _Select = None,
+    ignore: _Ignore = None,
+    extend_select: _ExtendSelect = None,
+    config: _RuleConfig = None,
+    epcl: _Epcl = None,
+    schema: Annotated[Path | None, typer.Option("--schema", help="The XSD of the file's dialect.")] = None,
+    binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
+    max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no summary line.")] = False,
+) -> None:
+    """Validate an MCF and divide its installations: accepted (no finding that fails) and rejected.
+
+    The file is validated as validate validates it; an installation with an error (with
+    --fail-on warning, a warning too) goes to the rejected MCF, every other to the
+    accepted one, each copied byte for byte. Both keep the input's header and get
+    trailer totals of their own. An identifier found in several installations rejects
+    each of them (--duplicates keep-first: all but the first).
+    """
+    from mcfcheck.run.extract import DUPLICATES, extract_file
+    from mcfcheck.run.stats import Reading
+
+    err, out = console(stderr=True), console()
+    workers = jobs or default_jobs()
+    registry = _registry(err)
+    outputs = [accepted, rejected, *([response] if response is not None else [])]
+    try:
+        if duplicates not in DUPLICATES:
+            raise McfcheckError(f"--duplicates {duplicates!r}: choose from {', '.join(DUPLICATES)}")
+        configuration = _configuration(config)
+        settings = rule_settings(
+            configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl, binding
+        )
+        check_bindings_fit(settings.bindings, schema)
+        known = catalogue(registry)
+        unknown = sorted(code for code in configuration.reason_codes if code not in known)
+        if unknown:
+            raise McfcheckError(
+                f"{configuration.source}: reason-codes.{unknown[0]} is not a code of mcfcheck's (see 'mcfcheck rules')"
+            )
+        targets = [output_target(path, [file, schema, binding, config, epcl]) for path in outputs]
+        named = [target.path.resolve() for target in targets if target.path is not None]
+        if len(set(named)) != len(named):
+            raise OutputError("--accepted, --rejected and --response must be three different files")
+        for target in targets:
+            if target.path is not None and target.path.exists() and not target.in_place and not force:
+                raise OutputError(f"{target.name}: exists; give --force to replace it")
+    except (McfcheckError, OutputError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    pool = worker_pool(workers, registry) if needs_workers([file], workers) else None
+    opened: list[Output] = []
+    try:
+        opened.extend(open_output(target) for target in targets)
+        limit = int(max_decompressed * (1 << 30))
+        first = targets[0].path
+        scratch = first.parent if first is not None else Path.cwd()
+        with _progress_bars(err, enabled=not quiet) as progress:
+            reading = Reading(schema, workers, pool, progress, limit)
+            done = extract_file(
+                file,
+                settings,
+                registry,
+                reading,
+                opened[0].binary,
+                opened[1].binary,
+                scratch,
+                opened[2].binary if response is not None else None,
+                fail_on,
+                keep_first=duplicates == "keep-first",
+                reason_codes=configuration.reason_codes,
+            )
+        for output in opened:
+            output.close()
+        for output in opened:
+            output.commit()
+    except (McfcheckError, OutputError) as error:
+        for output in opened:
+            output.abort()
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    except BaseException:
+        for output in opened:
+            output.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if not quiet:
+        said = f"{file}: {done.installations:,} installations: {done.accepted:,} accepted ({accepted}), "
+        said += f"{done.rejected:,} rejected ({rejected})"
+        out.print(said + (f"; response in {response}" if response is not None else ""), markup=False, highlight=False)
+        if done.file_findings:
+            codes = ", ".join(f"{code} ({count:,})" for code, count in sorted(done.file_findings.items()))
+            out.print(
+                f"{file}: findings about the file itself (its header or trailer): {codes}; the trailer's totals "
+                "are each output's own",
+                markup=False,
+                highlight=False,
+            )
+        if done.accepted == 0:
+            err.print(
+                f"note: {accepted} holds no installation: not a valid MCF where the schema asks for one",
+                markup=False,
+                highlight=False,
+            )
+        if done.file_errors_kept:
+            err.print(
+                f"warning: {file}: {done.file_errors_kept:,} error(s) in the header or trailer are in both outputs "
+                "as in the input: they are not the installations' to fix",
+                markup=False,
+                highlight=False,
+            )
+    failed = done.rejected or done.file_failing
+    raise typer.Exit(ExitStatus.FINDINGS if failed else ExitStatus.VALID)
 
 
 def _split(values: list[str] | None) -> list[str]:

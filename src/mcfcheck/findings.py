@@ -39,16 +39,21 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem: its code, the rule's name, what is wrong, how much it matters, and where."""
+    """One problem: its code, the rule's name, what is wrong, how much it matters, and where.
+
+    ``related`` are the other places in the same file the problem concerns: for an
+    identifier found twice, where it was first seen (the finding is where it is again).
+    """
 
     code: str
     message: str
     severity: Severity
     location: Location
     rule: str = "schema"
+    related: tuple[Location, ...] = ()
 
     def __reduce__(self) -> tuple[type[Finding], tuple[object, ...]]:
-        return type(self), (self.code, self.message, self.severity, self.location, self.rule)
+        return type(self), (self.code, self.message, self.severity, self.location, self.rule, self.related)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.reports.base import TOOL_NAME, DataReporter, dumps
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -58,21 +58,16 @@ class SarifReporter(DataReporter):
 
     def finding(self, finding: Finding) -> None:
         where = finding.location
-        physical: dict[str, object] = {"artifactLocation": {"uri": _uri(where.file)}}
-        if where.line is not None:
-            region: dict[str, int] = {"startLine": where.line}
-            if where.column is not None:
-                region["startColumn"] = where.column
-            physical["region"] = region
-        location: dict[str, object] = {"physicalLocation": physical}
-        if where.xpath is not None:
-            location["logicalLocations"] = [{"fullyQualifiedName": where.xpath, "kind": "element"}]
         result: dict[str, object] = {
             "ruleId": finding.code,
             "level": _LEVELS[finding.severity],
             "message": {"text": finding.message},
-            "locations": [location],
+            "locations": [_location(where)],
         }
+        if finding.related:
+            result["relatedLocations"] = [
+                {"id": number, **_location(place)} for number, place in enumerate(finding.related, start=1)
+            ]
         if finding.code in self._index:
             result["ruleIndex"] = self._index[finding.code]
         if where.installation is not None:
@@ -109,3 +104,17 @@ class SarifReporter(DataReporter):
         for index, notification in enumerate(self._notifications()):
             self.out.write((", " if index else "") + dumps(notification))
         self.out.write("]}]}]}\n")
+
+
+def _location(where: Location) -> dict[str, object]:
+    """A SARIF location: the file, line and column, and the element's XPath as a logical location."""
+    physical: dict[str, object] = {"artifactLocation": {"uri": _uri(where.file)}}
+    if where.line is not None:
+        region: dict[str, int] = {"startLine": where.line}
+        if where.column is not None:
+            region["startColumn"] = where.column
+        physical["region"] = region
+    location: dict[str, object] = {"physicalLocation": physical}
+    if where.xpath is not None:
+        location["logicalLocations"] = [{"fullyQualifiedName": where.xpath, "kind": "element"}]
+    return location

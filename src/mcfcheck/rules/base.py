@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from mcfcheck.findings import Severity
+from mcfcheck.findings import Location, Severity
 from mcfcheck.rules.options import default_values
 from mcfcheck.rules.provenance import Source, provenance
 from mcfcheck.schema.binding import Binding, default_binding
@@ -46,7 +46,8 @@ class Problem:
 
     Problems reported from :meth:`Rule.finish`, when elements are gone, give their
     place with ``line``, ``xpath``, ``installation`` and that installation's
-    ``status`` instead (:meth:`InstallationLedger.locate` tells all four).
+    ``status`` instead (:meth:`InstallationLedger.locate` tells all four). ``related``
+    are the other places the problem concerns (see :attr:`mcfcheck.findings.Finding.related`).
     """
 
     message: str
@@ -55,6 +56,7 @@ class Problem:
     xpath: str | None = None
     installation: str | None = None
     status: str | None = None
+    related: tuple[Location, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

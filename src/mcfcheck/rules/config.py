@@ -19,6 +19,9 @@ Keys (all optional)::
     [cohorts.FOC]                    # cohort registry overrides
     smso = ["Trilliant", "Landis+Gyr", "Siemens"]
     group_ids = ["CD", "CE"]         # or group_id = "CD"; a GroupID selects one cohort
+
+    [reason-codes]                   # your own codes for mcfcheck's, in extract's response
+    MDS002 = "R-017"
 """
 
 from __future__ import annotations
@@ -40,7 +43,17 @@ from mcfcheck.rules.selection import ALL, Selection
 from mcfcheck.schema.binding import BindingSet, load_binding
 
 CONFIG_FILE: Final = "mcfcheck.toml"
-_KNOWN_KEYS: Final = ("select", "ignore", "extend-select", "epcl", "bindings", "rules", "severity", "cohorts")
+_KNOWN_KEYS: Final = (
+    "select",
+    "ignore",
+    "extend-select",
+    "epcl",
+    "bindings",
+    "rules",
+    "severity",
+    "cohorts",
+    "reason-codes",
+)
 _COHORT_KEYS: Final = ("group_id", "group_ids", "smso", "apn", "utrn_cutover_hours")
 
 
@@ -58,6 +71,8 @@ class Configuration:
     rules: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     severity: Mapping[str, Severity] = field(default_factory=dict)
     cohorts: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    #: The user's own codes for mcfcheck's finding codes (``extract``'s response), by mcfcheck code.
+    reason_codes: Mapping[str, str] = field(default_factory=dict)
 
 
 def find_configuration(start: Path) -> Path | None:
@@ -121,6 +136,10 @@ def load_configuration(path: Path) -> Configuration:
         raise ConfigError(
             f'{path}: bindings must be a list of binding files, relative to this file, such as ["my.binding.toml"]'
         )
+    reason_codes = _table(path, "reason-codes", document.get("reason-codes", {}))
+    for code, reason in reason_codes.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f'{path}: reason-codes.{code} must be a code of yours, such as "R-017", not {reason!r}')
     return Configuration(
         source=path,
         select=_prefixes(path, "select", document["select"]) if "select" in document else None,
@@ -131,6 +150,7 @@ def load_configuration(path: Path) -> Configuration:
         rules={name: dict(options) for name, options in rules.items() if isinstance(options, dict)},
         severity=severity,
         cohorts={name: dict(overrides) for name, overrides in cohorts.items() if isinstance(overrides, dict)},
+        reason_codes={code: str(reason).strip() for code, reason in reason_codes.items()},
     )
 
 

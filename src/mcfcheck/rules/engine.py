@@ -207,6 +207,7 @@ class RuleEngine:
                 problem.status or (status if problem.installation in (None, installation) else None),
             ),
             rule=rule.name,
+            related=problem.related,
         )
 
     def _run(

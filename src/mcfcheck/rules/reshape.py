@@ -1,4 +1,4 @@
-"""What ``mcfcheck split`` and ``mcfcheck merge`` need to know of each installation.
+"""What ``mcfcheck split``, ``merge`` and ``extract`` need to know of each installation.
 
 The collector is run by the rule engine like a rule (:class:`ReshapeCollector`), beside
 the statistics collector, through the dialect's binding: for each installation it
@@ -72,7 +72,7 @@ class ReshapeCollector(StagedRule):
     name = "reshape"
     visits = frozenset({Visit.INSTALLATION})
     reads = frozenset[str]()
-    #: ``identifiers``: note references and Device IDs too (``merge``'s duplicates; ``split`` needs none).
+    #: ``identifiers``: note Device IDs too (``merge``'s duplicates; ``split`` and ``extract`` need none).
     defaults: ClassVar[Mapping[str, object]] = {"staging": "", "identifiers": True}
     own_check = "Not a check: it notes where each installation is, for split and merge."
 
@@ -89,9 +89,8 @@ class ReshapeCollector(StagedRule):
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         hub = installation.hub
         devices = installation.devices
-        reference = ids = ""
+        reference, ids = _clean(installation.reference), ""
         if self._identifiers:
-            reference = _clean(installation.reference)
             found = [device.device_id for device in ((hub,) if hub is not None else ()) + tuple(devices)]
             ids = _ID.join(_clean(value) for value in found if value)
         date = installation.planned_migration_date

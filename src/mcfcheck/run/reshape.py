@@ -82,11 +82,23 @@ def reshape_settings(settings: RuleSettings, staging: Path, identifiers: bool = 
 
 
 def survey(
-    paths: Sequence[Path], settings: RuleSettings, reading: Reading, staging: Path, identifiers: bool = True
+    paths: Sequence[Path],
+    settings: RuleSettings,
+    reading: Reading,
+    staging: Path,
+    identifiers: bool = True,
+    registry: RuleRegistry | None = None,
 ) -> list[Surveyed]:
-    """Read each input once with the collectors; a file that cannot be read is an :class:`InputError`."""
+    """Read each input once with the collectors; a file that cannot be read is an :class:`InputError`.
+
+    ``settings`` are made to run the collectors alone (:func:`reshape_settings`), unless
+    ``registry`` is given: then they run as they are, with ``registry``'s rules (the
+    collectors must be among them and selected: ``extract``'s).
+    """
+    if registry is None:
+        settings, registry = reshape_settings(settings, staging, identifiers), reshape_registry()
     found: list[Surveyed] = []
-    for count in reading.files(paths, reshape_settings(settings, staging, identifiers), reshape_registry()):
+    for count in reading.files(paths, settings, registry):
         if count.error is not None:
             raise InputError(count.error)
         outcome = count.outcomes.get(RESHAPE_CODE)
@@ -195,7 +207,7 @@ def cut(path: Path, record: str, max_bytes: int) -> Iterator[bytes | Cut]:
         yield window.data[gap:]
 
 
-def _cuts(
+def cuts(
     path: Path, surveyed: Surveyed, max_bytes: int
 ) -> tuple[bytes, Iterator[tuple[Cut, InstallationFacts, bytes]], list[bytes]]:
     """The head; each installation with its facts and the bytes after it; the tail (once the
@@ -272,7 +284,10 @@ def with_identifier(head: bytes, surveyed: Surveyed, identifier: str | None) -> 
     place = surveyed.outcome.places.get("file_identifier")
     if identifier is None or place is None:
         return head
-    return replace_at(head, place, identifier, "the file identifier")
+    try:
+        return replace_at(head, place, identifier, "the file identifier")
+    except InputError as error:
+        raise InputError(f"{surveyed.path}: {error}") from None
 
 
 def with_totals(tail: bytes, surveyed: Surveyed, installations: int, devices: int) -> bytes:
@@ -283,7 +298,10 @@ def with_totals(tail: bytes, surveyed: Surveyed, installations: int, devices: in
     ):
         place = places.get(concept)
         if place is not None:
-            tail = replace_at(tail, place, str(value), what)
+            try:
+                tail = replace_at(tail, place, str(value), what)
+            except InputError as error:
+                raise InputError(f"{surveyed.path}: {error}") from None
     return tail
 
 
@@ -356,7 +374,7 @@ def split_file(
         header = surveyed.header
         open_parts: dict[object, _Part] = {}
         order: list[_Part] = []
-        head, installations, tail = _cuts(path, surveyed, reading.max_decompressed)
+        head, installations, tail = cuts(path, surveyed, reading.max_decompressed)
 
         def key_of(index: int, fact: InstallationFacts) -> tuple[object, str]:
             if max_installations is not None:
@@ -528,7 +546,7 @@ def merge_files(
         separator: bytes | None = None
         first_tail = b""
         for number, surveyed in enumerate(found):
-            head, pieces, tail = _cuts(surveyed.path, surveyed, reading.max_decompressed)
+            head, pieces, tail = cuts(surveyed.path, surveyed, reading.max_decompressed)
             if number == 0:
                 output.write(with_identifier(head, first, identifier))
             indentation = head[head.rfind(b"\n") :] if b"\n" in head else b"\n"

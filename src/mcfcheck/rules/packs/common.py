@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
-from mcfcheck.findings import Severity
+from mcfcheck.findings import Location, Severity
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.identifiers import (
     UK_IMSI_COUNTRY_CODES,
@@ -206,6 +206,13 @@ class _UniqueIdentifier(Rule):
             if duplicate.first.line != first_line:
                 # A value repeated many times is placed once.
                 first_line, first = duplicate.first.line, ledger.locate(duplicate.first.line)
+            earlier = Location(
+                self.context.file,
+                duplicate.first.line,
+                xpath=ledger.xpath(first.position, self.inner_path(duplicate.first.slot)),
+                installation=first.reference,
+                status=first.status,
+            )
             yield Problem(
                 f"{self.label} {duplicate.value} is also at line {duplicate.first.line} "
                 f"(installation {first.reference or first.position})",
@@ -213,6 +220,7 @@ class _UniqueIdentifier(Rule):
                 xpath=ledger.xpath(again.position, self.inner_path(duplicate.again.slot)),
                 installation=again.reference,
                 status=again.status,
+                related=(earlier,),
             )
 
     def close(self) -> None:

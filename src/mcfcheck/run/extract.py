@@ -1,0 +1,329 @@
+"""Routing an MCF's installations by their findings (``mcfcheck extract``).
+
+The file is first validated as ``validate`` validates it (the schema and the selected
+rules, one streaming parse, large files in parts on every core), with the reshape
+collector (:class:`mcfcheck.rules.reshape.ReshapeCollector`) and the statistics beside
+the rules: they note where each installation is, and the file's header and totals.
+Each finding is noted, on disk, against the installations it concerns: the one its
+XPath names (``…/Installation[42]/…``), and, for a finding about an identifier seen
+twice, the one where it was first seen too (:attr:`mcfcheck.findings.Finding.related`),
+unless the first is kept (``keep_first``). A finding in no installation (the header,
+the trailer) concerns the file.
+
+Then the input's bytes are read once more and cut at its installations, as ``split``
+cuts them (:func:`mcfcheck.run.reshape.cuts`): each installation, copied byte for byte,
+goes to the rejected file if a finding of at least ``fail_on``'s severity concerns it,
+else to the accepted file. Both have the input's header and a trailer with their own
+totals, so the trailer's totals are right in both whatever the input's said. The
+response lists every installation once, in file order, with its findings' codes,
+messages and the user's own codes for them, after the findings of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from mcfcheck.findings import Finding, Severity
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.registry import RuleRegistry
+from mcfcheck.rules.reshape import RESHAPE_CODE, ReshapeCollector
+from mcfcheck.rules.statistics import STATISTICS_CODE
+from mcfcheck.run.parts import record_patterns
+from mcfcheck.run.reshape import Surveyed, cuts, reshape_settings, survey, with_totals
+from mcfcheck.run.stats import Reading, statistics_registry
+
+#: The response's columns (CSV, RFC 4180, a header row).
+RESPONSE_COLUMNS: Final = ("position", "reference", "line", "outcome", "codes", "reason_codes", "messages")
+#: How the findings of one installation are joined in the response's ``messages`` column.
+MESSAGE_SEPARATOR: Final = " | "
+#: What ``--duplicates`` takes: reject every installation a repeated identifier is in, or all but the first.
+DUPLICATES: Final = ("reject-all", "keep-first")
+#: How many findings are noted on disk at a time.
+_BATCH: Final = 10_000
+_ORDER: Final = {Severity.WARNING: 0, Severity.ERROR: 1}
+
+
+def extract_registry(rules: RuleRegistry) -> RuleRegistry:
+    """``rules`` with the collectors ``extract`` runs beside them."""
+    registry = statistics_registry(ReshapeCollector)
+    registry.rules.update(rules.rules)
+    registry.plugins.update(rules.plugins)
+    return registry
+
+
+def extract_settings(settings: RuleSettings, staging: Path) -> RuleSettings:
+    """``settings`` (the user's selection of rules, and the schema's check) with the collectors added."""
+    collecting = reshape_settings(settings, staging, identifiers=False)
+    chosen = settings.selection
+    return dataclasses.replace(
+        collecting,
+        selection=dataclasses.replace(chosen, extend_select=(*chosen.extend_select, STATISTICS_CODE, RESHAPE_CODE)),
+        options={**settings.options, **collecting.options},
+        check_schema=True,
+    )
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What :func:`extract_file` wrote."""
+
+    installations: int
+    accepted: int
+    rejected: int
+    accepted_devices: int
+    rejected_devices: int
+    #: Every finding of the validation.
+    findings: int
+    #: The findings in no installation (the header, the trailer), by code.
+    file_findings: Mapping[str, int] = field(default_factory=dict)
+    #: Of those, how many are of the severity that fails (``fail_on``) or above.
+    file_failing: int = 0
+    #: Of those, the errors that the outputs keep (not the trailer's totals, which they recompute).
+    file_errors_kept: int = 0
+
+
+class _Notes:
+    """The findings, each noted against the places it concerns, in a SQLite file on disk.
+
+    A place is kept as its XPath: which installation it names is read once the file's
+    record element is known (:meth:`by_position`).
+    """
+
+    def __init__(self, folder: Path, keep_first: bool) -> None:
+        self._keep_first = keep_first
+        self._connection = sqlite3.connect(folder / "findings.sqlite")
+        self._connection.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "CREATE TABLE findings (id INTEGER PRIMARY KEY, code TEXT, severity INTEGER, message TEXT, line INTEGER);"
+            "CREATE TABLE marks (xpath TEXT, finding INTEGER);"
+        )
+        self._findings: list[tuple[int, str, int, str, int | None]] = []
+        self._marks: list[tuple[str | None, int]] = []
+        self.count = 0
+
+    def add(self, finding: Finding) -> None:
+        self.count += 1
+        places = (finding.location,) if self._keep_first else (finding.location, *finding.related)
+        self._findings.append(
+            (self.count, finding.code, _ORDER[finding.severity], finding.message, finding.location.line)
+        )
+        self._marks.extend((place.xpath, self.count) for place in places)
+        if len(self._findings) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._connection.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?)", self._findings)
+        self._connection.executemany("INSERT INTO marks VALUES (?, ?)", self._marks)
+        self._findings.clear()
+        self._marks.clear()
+
+    def by_position(self, record: str) -> Iterator[_Mark]:
+        """Each place a finding concerns, by the 1-based position of the installation it is in (0: none,
+        the header or the trailer), then in the order the findings came; a finding once per position.
+        """
+        pattern = record_patterns(record).position
+
+        def position(xpath: str | None) -> int:
+            found = pattern.search(xpath) if xpath is not None else None
+            return int(found[2]) if found is not None else 0
+
+        self._flush()
+        self._connection.create_function("position", 1, position, deterministic=True)
+        rows = self._connection.execute(
+            "SELECT DISTINCT position(m.xpath) AS p, m.finding, f.code, f.severity, f.message, f.line "
+            "FROM marks AS m JOIN findings AS f ON f.id = m.finding ORDER BY p, m.finding"
+        )
+        for place, _finding, code, severity, message, line in rows:
+            yield _Mark(place, code, severity, message, line)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    position: int
+    code: str
+    severity: int
+    message: str
+    line: int | None
+
+
+class _Output:
+    """One of the two MCFs written: the head, the installations routed to it with the bytes between, the tail."""
+
+    def __init__(self, stream: BinaryIO, head: bytes) -> None:
+        self.stream = stream
+        self.installations = 0
+        self.devices = 0
+        self._pending: bytes | None = None
+        stream.write(head)
+
+    def add(self, data: bytes, devices: int, after: bytes) -> None:
+        if self._pending is not None:
+            self.stream.write(self._pending)
+        self.stream.write(data)
+        self._pending = after
+        self.installations += 1
+        self.devices += devices
+
+    def finish(self, tail: bytes, surveyed: Surveyed) -> None:
+        self.stream.write(with_totals(tail, surveyed, self.installations, self.devices))
+
+
+class _Response:
+    """The response: a CSV row per finding of the file, then one per installation."""
+
+    def __init__(self, stream: BinaryIO | None, reason_codes: Mapping[str, str]) -> None:
+        self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="") if stream is not None else None
+        self._writer = csv.writer(self._text) if self._text is not None else None
+        self._reasons = reason_codes
+        if self._writer is not None:
+            self._writer.writerow(RESPONSE_COLUMNS)
+
+    def _reason(self, codes: list[str]) -> str:
+        return " ".join(dict.fromkeys(self._reasons[code] for code in codes if code in self._reasons))
+
+    def file_finding(self, code: str, message: str, line: int | None) -> None:
+        if self._writer is not None:
+            self._writer.writerow(("", "", line or "", "file", code, self._reason([code]), f"{code}: {message}"))
+
+    def installation(
+        self, position: int, reference: str | None, line: int, outcome: str, found: list[tuple[str, str]]
+    ) -> None:
+        if self._writer is None:
+            return
+        codes = [code for code, _message in found]
+        self._writer.writerow(
+            (
+                position,
+                reference or "",
+                line,
+                outcome,
+                " ".join(dict.fromkeys(codes)),
+                self._reason(codes),
+                MESSAGE_SEPARATOR.join(f"{code}: {message}" for code, message in found),
+            )
+        )
+
+    def close(self) -> None:
+        if self._text is not None:
+            self._text.flush()
+            self._text.detach()
+
+
+#: What the outputs put right by construction: the trailer's totals (each output's are its own).
+TOTALS: Final = frozenset({"installation_count", "device_count"})
+
+
+def totals_codes(rules: RuleRegistry) -> frozenset[str]:
+    """The codes of the rules that check the trailer's totals, which the outputs recompute."""
+    return frozenset(code for code, rule in rules.rules.items() if rule.reads is not None and rule.reads & TOTALS)
+
+
+def extract_file(
+    path: Path,
+    settings: RuleSettings,
+    rules: RuleRegistry,
+    reading: Reading,
+    accepted: BinaryIO,
+    rejected: BinaryIO,
+    scratch: Path,
+    response: BinaryIO | None = None,
+    fail_on: Severity = Severity.ERROR,
+    keep_first: bool = False,
+    reason_codes: Mapping[str, str] | None = None,
+) -> Extracted:
+    """Validate ``path`` with ``settings``' selection of ``rules``, and write its installations to
+    ``accepted`` or ``rejected`` by their findings (at least ``fail_on``: rejected), and the
+    response (CSV) to ``response``. ``scratch`` holds the notes on the way.
+
+    A file that cannot be read or cut is an :class:`mcfcheck.errors.InputError`, before
+    anything is written.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=scratch))
+    notes = _Notes(staging, keep_first)
+    surveyed: Surveyed | None = None
+    try:
+        reading = dataclasses.replace(reading, on_finding=notes.add)
+        how = extract_settings(settings, staging)
+        (surveyed,) = survey([path], how, reading, staging, registry=extract_registry(rules))
+        routing = _Routing(fail_on, reason_codes or {}, totals_codes(rules))
+        return _route(path, surveyed, notes, reading, accepted, rejected, response, routing)
+    finally:
+        notes.close()
+        if surveyed is not None:
+            surveyed.outcome.remove()
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Routing:
+    fail_on: Severity
+    reason_codes: Mapping[str, str]
+    #: The codes of findings the outputs put right.
+    totals: frozenset[str]
+
+
+def _route(
+    path: Path,
+    surveyed: Surveyed,
+    notes: _Notes,
+    reading: Reading,
+    accepted: BinaryIO,
+    rejected: BinaryIO,
+    response: BinaryIO | None,
+    routing: _Routing,
+) -> Extracted:
+    threshold = _ORDER[routing.fail_on]
+    head, installations, tail = cuts(path, surveyed, reading.max_decompressed)
+    outputs = {"accepted": _Output(accepted, head), "rejected": _Output(rejected, head)}
+    answer = _Response(response, routing.reason_codes)
+    marks = notes.by_position(surveyed.outcome.record)
+    mark = next(marks, None)
+    file_findings: dict[str, int] = {}
+    file_errors_kept = file_failing = 0
+    while mark is not None and mark.position == 0:
+        file_findings[mark.code] = file_findings.get(mark.code, 0) + 1
+        file_failing += mark.severity >= threshold
+        if mark.severity >= _ORDER[Severity.ERROR] and mark.code not in routing.totals:
+            file_errors_kept += 1
+        answer.file_finding(mark.code, mark.message, mark.line)
+        mark = next(marks, None)
+    position = 0
+    for piece, fact, after in installations:
+        position += 1
+        found: list[tuple[str, str]] = []
+        blocking = False
+        while mark is not None and mark.position <= position:
+            found.append((mark.code, mark.message))
+            blocking = blocking or mark.severity >= threshold
+            mark = next(marks, None)
+        outcome = "rejected" if blocking else "accepted"
+        outputs[outcome].add(piece.data, fact.devices, after)
+        answer.installation(position, fact.reference, fact.line, outcome, found)
+    for output in outputs.values():
+        output.finish(tail[0], surveyed)
+    answer.close()
+    if mark is not None:
+        raise AssertionError(f"{path}: a finding names installation {mark.position}, past the last ({position})")
+    return Extracted(
+        installations=position,
+        accepted=outputs["accepted"].installations,
+        rejected=outputs["rejected"].installations,
+        accepted_devices=outputs["accepted"].devices,
+        rejected_devices=outputs["rejected"].devices,
+        findings=notes.count,
+        file_findings=file_findings,
+        file_failing=file_failing,
+        file_errors_kept=file_errors_kept,
+    )
