@@ -319,3 +319,55 @@ def test_sarif_gives_the_first_place_of_a_duplicate_as_a_related_location(tmp_pa
     line = int(re.search(r"also at line (\d+)", duplicate["message"]["text"])[1])  # type: ignore[index]
     assert related["physicalLocation"]["region"]["startLine"] == line
     assert "/Installation[2]/" in related["logicalLocations"][0]["fullyQualifiedName"]
+
+
+def _expected_outputs(tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    """A file with planted errors, and its accepted and rejected outputs as extract writes them from it."""
+    source = tmp_path / "planted.xml"
+    planted = {2: PlantedKind.MPAN_FORMAT, 5: PlantedKind.MISSING_STATUS}
+    source.write_text("".join(MCFGenerator(builtin_cohorts()["CB"], seed=5, planted_at=planted).iter_text(7)))
+    result = runner.invoke(
+        app, ["extract", str(source), "--accepted", str(tmp_path / "a.xml"), "--rejected", str(tmp_path / "r.xml")]
+    )
+    assert result.exit_code == 1, result.output
+    assert len(_installations(tmp_path / "r.xml", "own")) == 2
+    return source, (tmp_path / "a.xml").read_bytes(), (tmp_path / "r.xml").read_bytes()
+
+
+def test_a_compressed_input_gives_the_same_outputs(tmp_path: Path) -> None:
+    import gzip
+
+    source, accepted, rejected = _expected_outputs(tmp_path)
+    packed = tmp_path / "planted.xml.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    ok, bad = tmp_path / "gz-a.xml", tmp_path / "gz-r.xml"
+    result = runner.invoke(app, ["extract", str(packed), "--accepted", str(ok), "--rejected", str(bad)])
+    assert result.exit_code == 1, result.output
+    assert (ok.read_bytes(), bad.read_bytes()) == (accepted, rejected)
+    # The decompressed copy the bytes were cut from is gone.
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["planted.xml", "planted.xml.gz", "a.xml", "r.xml", "gz-a.xml", "gz-r.xml"]
+    )
+
+
+def test_outputs_the_kernel_cannot_copy_to_are_written_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    source, accepted, rejected = _expected_outputs(tmp_path)
+    calls = []
+
+    def refuse(*arguments: object) -> int:
+        calls.append(arguments)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    ok, bad = tmp_path / "b-a.xml", tmp_path / "b-r.xml"
+    result = runner.invoke(app, ["extract", str(source), "--accepted", str(ok), "--rejected", str(bad)])
+    assert result.exit_code == 1, result.output
+    assert calls, "copy_file_range was not tried"
+    assert (ok.read_bytes(), bad.read_bytes()) == (accepted, rejected)
+    # Standard output, which no file copy reaches.
+    result = runner.invoke(app, ["extract", str(source), "--accepted", "-", "--rejected", str(tmp_path / "c-r.xml")])
+    assert result.exit_code == 1
+    assert result.stdout_bytes.startswith(accepted)

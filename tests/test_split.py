@@ -283,7 +283,7 @@ def test_a_start_tag_in_a_comment_is_refused_in_one_line(tmp_path: Path) -> None
 def test_cuts_across_chunk_boundaries_give_the_file_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    from mcfcheck.run import reshape
+    from mcfcheck.input import cut
 
     own, _ = _write_both(tmp_path, "IOC", 4, 12)
     data = own.read_bytes()
@@ -292,13 +292,13 @@ def test_cuts_across_chunk_boundaries_give_the_file_back(
         while piece := stream.read(chunk):
             yield piece
 
-    monkeypatch.setattr(reshape, "iter_chunks", small_chunks)
-    pieces = list(reshape.cut(own, "Installation", 1 << 30))
-    cuts = [piece for piece in pieces if isinstance(piece, reshape.Cut)]
-    assert [piece.data for piece in cuts] == _installations(own, "own")
-    assert b"".join(piece.data if isinstance(piece, reshape.Cut) else piece for piece in pieces) == data
-    lines = [data.count(b"\n", 0, data.index(piece.data)) + 1 for piece in cuts]
-    assert [piece.line for piece in cuts] == lines
+    monkeypatch.setattr(cut, "iter_chunks", small_chunks)
+    cutter = cut.Cutter(own, "Installation", 1 << 30)
+    pieces = list(cutter)
+    assert [piece for _line, _before, piece in pieces] == _installations(own, "own")
+    assert cutter.head + b"".join(before + piece for _line, before, piece in pieces) + cutter.tail == data
+    lines = [data.count(b"\n", 0, data.index(piece)) + 1 for _line, _before, piece in pieces]
+    assert [line for line, _before, _piece in pieces] == lines
 
 
 def test_merge_refuses_inputs_that_declare_namespaces_differently(tmp_path: Path) -> None:

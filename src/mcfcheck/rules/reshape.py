@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar, Final
 
 from mcfcheck.rules.base import Problem, RuleContext, StagedRule, Visit
+from mcfcheck.rules.engine import field_values
 from mcfcheck.rules.views import InstallationView
 
 #: The collector's code in the private registry ``split`` and ``merge`` run (never a rule's).
@@ -147,6 +148,9 @@ class ReshapeOutcome:
     files: tuple[str, ...]
     record: str
     places: Mapping[str, tuple[str, ...]]
+
+    def __reduce__(self) -> tuple[type[ReshapeOutcome], tuple[object, ...]]:
+        return type(self), field_values(self)
 
     def facts(self) -> Iterator[InstallationFacts]:
         for path in self.files:

@@ -24,22 +24,28 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import os
+import re
 import shutil
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding, Severity
+from mcfcheck.input.cut import Cutter
+from mcfcheck.input.xml import is_gzip, iter_chunks, open_input
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.reshape import RESHAPE_CODE, ReshapeCollector
-from mcfcheck.rules.statistics import STATISTICS_CODE
 from mcfcheck.run.parts import record_patterns
-from mcfcheck.run.reshape import Surveyed, cuts, reshape_settings, survey, with_totals
-from mcfcheck.run.stats import Reading, statistics_registry
+from mcfcheck.run.reshape import Surveyed, matched, survey, with_totals
+from mcfcheck.run.stats import Reading
 
 #: The response's columns (CSV, RFC 4180, a header row).
 RESPONSE_COLUMNS: Final = ("position", "reference", "line", "outcome", "codes", "reason_codes", "messages")
@@ -47,28 +53,32 @@ RESPONSE_COLUMNS: Final = ("position", "reference", "line", "outcome", "codes", 
 MESSAGE_SEPARATOR: Final = " | "
 #: What ``--duplicates`` takes: reject every installation a repeated identifier is in, or all but the first.
 DUPLICATES: Final = ("reject-all", "keep-first")
+#: How many bytes are copied at a time where the kernel does not copy them itself.
+_COPY_BYTES: Final = 1 << 20
 #: How many findings are noted on disk at a time.
 _BATCH: Final = 10_000
 _ORDER: Final = {Severity.WARNING: 0, Severity.ERROR: 1}
+#: A value written in a CSV field as it is (RFC 4180 quotes one with a comma, a quote or a line break).
+_PLAIN: Final = re.compile(r"[^,\"\r\n]*")
 
 
 def extract_registry(rules: RuleRegistry) -> RuleRegistry:
-    """``rules`` with the collectors ``extract`` runs beside them."""
-    registry = statistics_registry(ReshapeCollector)
-    registry.rules.update(rules.rules)
-    registry.plugins.update(rules.plugins)
-    return registry
+    """``rules`` with the collector ``extract`` runs beside them (the reshape collector's)."""
+    return RuleRegistry(
+        rules={RESHAPE_CODE: ReshapeCollector, **rules.rules},
+        plugins={RESHAPE_CODE: "mcfcheck", **rules.plugins},
+    )
 
 
 def extract_settings(settings: RuleSettings, staging: Path) -> RuleSettings:
-    """``settings`` (the user's selection of rules, and the schema's check) with the collectors added."""
-    collecting = reshape_settings(settings, staging, identifiers=False)
+    """``settings`` (the user's selection of rules, and the schema's check) with the collector added."""
     chosen = settings.selection
     return dataclasses.replace(
-        collecting,
-        selection=dataclasses.replace(chosen, extend_select=(*chosen.extend_select, STATISTICS_CODE, RESHAPE_CODE)),
-        options={**settings.options, **collecting.options},
+        settings,
+        selection=dataclasses.replace(chosen, extend_select=(*chosen.extend_select, RESHAPE_CODE)),
+        options={**settings.options, RESHAPE_CODE: {"staging": str(staging), "identifiers": False}},
         check_schema=True,
+        run_rules=True,
     )
 
 
@@ -159,25 +169,76 @@ class _Mark:
 
 
 class _Output:
-    """One of the two MCFs written: the head, the installations routed to it with the bytes between, the tail."""
+    """One of the two MCFs written: the head, the installations routed to it, the tail.
 
-    def __init__(self, stream: BinaryIO, head: bytes) -> None:
+    An installation is written with the bytes before it in the input (from the end of the
+    installation before it), but for the output's first, which follows the head. The
+    input's bytes are copied in runs: consecutive installations routed here are one range
+    of the input, copied at once, by the kernel where it can (``copy_file_range``).
+    """
+
+    def __init__(self, stream: BinaryIO, head: bytes, source: int) -> None:
         self.stream = stream
         self.installations = 0
         self.devices = 0
-        self._pending: bytes | None = None
+        self._source = source
+        try:
+            self._target: int | None = stream.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            self._target = None
+        #: The range of the input waiting to be copied.
+        self._start = self._end = -1
         stream.write(head)
 
-    def add(self, data: bytes, devices: int, after: bytes) -> None:
-        if self._pending is not None:
-            self.stream.write(self._pending)
-        self.stream.write(data)
-        self._pending = after
+    def add(self, begin: int, finish: int, previous: int, devices: int) -> None:
+        """Add the installation at ``begin``-``finish`` in the input, the one before it ending at ``previous``."""
+        if self.installations and self._end == previous:
+            self._end = finish
+        else:
+            self._copy()
+            self._start, self._end = (previous if self.installations else begin), finish
         self.installations += 1
         self.devices += devices
 
+    def _copy(self) -> None:
+        start, end = self._start, self._end
+        self._start = self._end = -1
+        if start >= end:
+            return
+        if self._target is not None:
+            self.stream.flush()
+            try:
+                while start < end:
+                    done = os.copy_file_range(self._source, self._target, end - start, start)
+                    if done == 0:
+                        break
+                    start += done
+            except OSError:
+                # Not between these two (a pipe, another file system, an old kernel): through memory,
+                # where a fault of the output is told as such.
+                self._target = None
+        while start < end:
+            data = os.pread(self._source, min(_COPY_BYTES, end - start), start)
+            if not data:
+                raise InputError("the input changed while it was read")
+            self.stream.write(data)
+            start += len(data)
+
     def finish(self, tail: bytes, surveyed: Surveyed) -> None:
+        self._copy()
         self.stream.write(with_totals(tail, surveyed, self.installations, self.devices))
+
+
+def _read(source: int, start: int, end: int) -> bytes:
+    """The input's bytes from ``start`` to ``end``."""
+    pieces: list[bytes] = []
+    while start < end:
+        data = os.pread(source, min(_COPY_BYTES, end - start), start)
+        if not data:
+            raise InputError("the input changed while it was read")
+        pieces.append(data)
+        start += len(data)
+    return b"".join(pieces)
 
 
 class _Response:
@@ -200,7 +261,11 @@ class _Response:
     def installation(
         self, position: int, reference: str | None, line: int, outcome: str, found: list[tuple[str, str]]
     ) -> None:
-        if self._writer is None:
+        if self._text is None or self._writer is None:
+            return
+        if not found and (reference is None or _PLAIN.fullmatch(reference)):
+            # Most rows: nothing to quote, nothing to join.
+            self._text.write(f"{position},{reference or ''},{line},{outcome},,,\r\n")
             return
         codes = [code for code, _message in found]
         self._writer.writerow(
@@ -258,7 +323,7 @@ def extract_file(
         how = extract_settings(settings, staging)
         (surveyed,) = survey([path], how, reading, staging, registry=extract_registry(rules))
         routing = _Routing(fail_on, reason_codes or {}, totals_codes(rules))
-        return _route(path, surveyed, notes, reading, accepted, rejected, response, routing)
+        return _route(path, surveyed, notes, reading, (accepted, rejected, response), routing, staging)
     finally:
         notes.close()
         if surveyed is not None:
@@ -274,54 +339,83 @@ class _Routing:
     totals: frozenset[str]
 
 
+def _plain(path: Path, staging: Path, max_bytes: int) -> Path:
+    """``path``, or, for a gzip-compressed file, a decompressed copy of it in ``staging`` (to copy ranges from)."""
+    if not is_gzip(path):
+        return path
+    copy = staging / "input.xml"
+    with open_input(path) as stream, copy.open("wb") as written:
+        for chunk in iter_chunks(stream, path, max_bytes):
+            written.write(chunk)
+    return copy
+
+
 def _route(
     path: Path,
     surveyed: Surveyed,
     notes: _Notes,
     reading: Reading,
-    accepted: BinaryIO,
-    rejected: BinaryIO,
-    response: BinaryIO | None,
+    outputs: tuple[BinaryIO, BinaryIO, BinaryIO | None],
     routing: _Routing,
+    staging: Path,
 ) -> Extracted:
     threshold = _ORDER[routing.fail_on]
-    head, installations, tail = cuts(path, surveyed, reading.max_decompressed)
-    outputs = {"accepted": _Output(accepted, head), "rejected": _Output(rejected, head)}
-    answer = _Response(response, routing.reason_codes)
-    marks = notes.by_position(surveyed.outcome.record)
-    mark = next(marks, None)
-    file_findings: dict[str, int] = {}
-    file_errors_kept = file_failing = 0
-    while mark is not None and mark.position == 0:
-        file_findings[mark.code] = file_findings.get(mark.code, 0) + 1
-        file_failing += mark.severity >= threshold
-        if mark.severity >= _ORDER[Severity.ERROR] and mark.code not in routing.totals:
-            file_errors_kept += 1
-        answer.file_finding(mark.code, mark.message, mark.line)
+    source = _plain(path, staging, reading.max_decompressed)
+    cutter = Cutter(source, surveyed.outcome.record, reading.max_decompressed, shown=path)
+    spans = cutter.spans()
+    first = next(spans)
+    descriptor = os.open(source, os.O_RDONLY)
+    try:
+        head = _read(descriptor, 0, cutter.head_end)
+        good, bad = _Output(outputs[0], head, descriptor), _Output(outputs[1], head, descriptor)
+        answer = _Response(outputs[2], routing.reason_codes)
+        marks = notes.by_position(surveyed.outcome.record)
         mark = next(marks, None)
-    position = 0
-    for piece, fact, after in installations:
-        position += 1
-        found: list[tuple[str, str]] = []
-        blocking = False
-        while mark is not None and mark.position <= position:
-            found.append((mark.code, mark.message))
-            blocking = blocking or mark.severity >= threshold
+        file_findings: dict[str, int] = {}
+        file_errors_kept = file_failing = 0
+        while mark is not None and mark.position == 0:
+            file_findings[mark.code] = file_findings.get(mark.code, 0) + 1
+            file_failing += mark.severity >= threshold
+            if mark.severity >= _ORDER[Severity.ERROR] and mark.code not in routing.totals:
+                file_errors_kept += 1
+            answer.file_finding(mark.code, mark.message, mark.line)
             mark = next(marks, None)
-        outcome = "rejected" if blocking else "accepted"
-        outputs[outcome].add(piece.data, fact.devices, after)
-        answer.installation(position, fact.reference, fact.line, outcome, found)
-    for output in outputs.values():
-        output.finish(tail[0], surveyed)
-    answer.close()
+        facts = surveyed.outcome.facts()
+        # The position of the next installation a finding concerns: those before it are accepted as they are.
+        upcoming = mark.position if mark is not None else sys.maxsize
+        position = 0
+        previous = cutter.head_end
+        for line, begin, finish in chain((first,), spans):
+            position += 1
+            fact = matched(path, line, next(facts, None))
+            found: list[tuple[str, str]] = []
+            output = good
+            if position >= upcoming:
+                while mark is not None and mark.position <= position:
+                    found.append((mark.code, mark.message))
+                    if mark.severity >= threshold:
+                        output = bad
+                    mark = next(marks, None)
+                upcoming = mark.position if mark is not None else sys.maxsize
+            output.add(begin, finish, previous, fact.devices)
+            previous = finish
+            answer.installation(position, fact.reference, line, "accepted" if output is good else "rejected", found)
+        if next(facts, None) is not None:
+            raise InputError(f"{path}: the parser read installations the bytes do not show")
+        tail = _read(descriptor, cutter.tail_start, os.fstat(descriptor).st_size)
+        for output in (good, bad):
+            output.finish(tail, surveyed)
+        answer.close()
+    finally:
+        os.close(descriptor)
     if mark is not None:
         raise AssertionError(f"{path}: a finding names installation {mark.position}, past the last ({position})")
     return Extracted(
         installations=position,
-        accepted=outputs["accepted"].installations,
-        rejected=outputs["rejected"].installations,
-        accepted_devices=outputs["accepted"].devices,
-        rejected_devices=outputs["rejected"].devices,
+        accepted=good.installations,
+        rejected=bad.installations,
+        accepted_devices=good.devices,
+        rejected_devices=bad.devices,
         findings=notes.count,
         file_findings=file_findings,
         file_failing=file_failing,

@@ -33,13 +33,14 @@ from typing import BinaryIO, Final
 from xml.sax.saxutils import escape
 
 from mcfcheck.errors import InputError, McfcheckError
-from mcfcheck.input.xml import iter_chunks, open_input
+from mcfcheck.input.cut import PREFIX, Cutter
+from mcfcheck.input.xml import open_input
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.keys import KeyStore
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.reshape import RESHAPE_CODE, InstallationFacts, ReshapeCollector, ReshapeOutcome
 from mcfcheck.rules.selection import Selection
-from mcfcheck.rules.statistics import STATISTICS_CODE, FileStatistics
+from mcfcheck.rules.statistics import STATISTICS_CODE
 from mcfcheck.run.stats import Reading, statistics_registry, statistics_settings
 
 #: How ``split --by`` groups installations: the option's value, and the identifier suffix's word.
@@ -48,7 +49,6 @@ BY: Final = {"groupid": "group", "smso": "smso", "status": "status", "planned-mi
 MAX_IDENTIFIER: Final = 64
 #: The header fields the inputs of a merge must agree on.
 MERGE_FIELDS: Final = (("group_id", "GroupID"), ("smso", "SMSO"), ("supplier", "supplier"))
-_PREFIX: Final = rb"(?:[A-Za-z_][\w.\-]*:)?"
 
 
 class RefusedError(McfcheckError):
@@ -93,7 +93,8 @@ def survey(
 
     ``settings`` are made to run the collectors alone (:func:`reshape_settings`), unless
     ``registry`` is given: then they run as they are, with ``registry``'s rules (the
-    collectors must be among them and selected: ``extract``'s).
+    reshape collector must be among them and selected: ``extract``'s). Without the
+    statistics among them, the header is not read and the totals are not counted (0).
     """
     if registry is None:
         settings, registry = reshape_settings(settings, staging, identifiers), reshape_registry()
@@ -103,8 +104,11 @@ def survey(
             raise InputError(count.error)
         outcome = count.outcomes.get(RESHAPE_CODE)
         statistics = count.statistics
-        if not isinstance(outcome, ReshapeOutcome) or not isinstance(statistics, FileStatistics):
+        if not isinstance(outcome, ReshapeOutcome):
             raise InputError(f"{count.path}: no binding reads its installations")
+        if statistics is None:
+            found.append(Surveyed(Path(count.path), {}, outcome, 0, 0))
+            continue
         totals = statistics.totals
         found.append(Surveyed(Path(count.path), statistics.header, outcome, totals.installations, totals.devices))
     return found
@@ -115,96 +119,20 @@ def survey(
 
 @dataclass
 class Cut:
-    """An installation's bytes, the line it starts on, and the bytes after it up to the next (or b"")."""
+    """An installation's bytes and the line it starts on."""
 
     line: int
     data: bytes
 
 
-class _Window:
-    """The input's bytes from a point on, with the line each position is on, read chunk by chunk."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self.data = b""
-        self.ended = False
-        self._counted = 0
-        self._line = 1
-
-    def more(self, keep_from: int) -> int:
-        """Read the next chunk, dropping the bytes before ``keep_from``; how far positions moved back."""
-        chunk = next(self._chunks, None)
-        if chunk is None:
-            self.ended = True
-            return 0
-        if keep_from > self._counted:
-            self._line += self.data.count(b"\n", self._counted, keep_from)
-            self._counted = 0
-        else:
-            self._counted -= keep_from
-        self.data = self.data[keep_from:] + chunk
-        return keep_from
-
-    def line_at(self, position: int) -> int:
-        """The line ``position`` is on (positions asked for must not go backwards)."""
-        self._line += self.data.count(b"\n", self._counted, position)
-        self._counted = position
-        return self._line
-
-
-#: How far back a search starts again once more bytes are read (a tag split between chunks).
-_OVERLAP: Final = 512
-
-
-def cut(path: Path, record: str, max_bytes: int) -> Iterator[bytes | Cut]:
-    """The input's head (bytes), then each installation (:class:`Cut`) and the bytes after it, the
-    last of which is the tail: head, Cut, gap, Cut, gap, …, Cut, tail.
-    """
-    name = re.escape(record.encode("ascii"))
-    start = re.compile(rb"<" + _PREFIX + name + rb"([\s>/])")
-    end = re.compile(rb"</" + _PREFIX + name + rb"\s*>")
-    stream = open_input(path)
-    with stream:
-        window = _Window(iter_chunks(stream, path, max_bytes))
-        gap = 0  # where the bytes not yet handed on start
-        position = 0  # where the next search starts
-        seen = False
-        while True:
-            found = start.search(window.data, position)
-            if found is None:
-                if window.ended:
-                    break
-                position = max(gap, len(window.data) - _OVERLAP)
-                moved = window.more(gap)
-                gap, position = gap - moved, position - moved
-                continue
-            begin = found.start()
-            if found.group(1) == b"/":
-                closed_at = window.data.find(b">", found.end())
-                if closed_at != found.end():
-                    raise InputError(f"{path}: an installation's start tag cannot be cut at")
-                finish = closed_at + 1
-            else:
-                look = found.end()
-                while True:
-                    closed = end.search(window.data, look)
-                    if closed is not None:
-                        finish = closed.end()
-                        break
-                    if window.ended:
-                        raise InputError(f"{path}: an installation's end tag cannot be found")
-                    look = max(found.end(), len(window.data) - _OVERLAP)
-                    moved = window.more(gap)
-                    gap, look, begin = gap - moved, look - moved, begin - moved
-                    found = start.match(window.data, begin) or found
-            data = window.data
-            yield data[gap:begin]
-            yield Cut(window.line_at(begin), data[begin:finish])
-            seen = True
-            gap = position = finish
-        if not seen:
-            raise InputError(f"{path}: holds no installation")
-        yield window.data[gap:]
+def matched(path: Path, line: int, fact: InstallationFacts | None) -> InstallationFacts:
+    """``fact``, the parser's installation that the one cut from the bytes on ``line`` must be."""
+    if fact is None or fact.line != line:
+        raise InputError(
+            f"{path}: line {line}: what looks like an installation's start tag is not one the parser "
+            "read (in a comment or a CDATA section?): the file cannot be cut byte for byte"
+        )
+    return fact
 
 
 def cuts(
@@ -215,34 +143,28 @@ def cuts(
 
     The n-th installation cut from the bytes must start on the n-th installation's line.
     """
-    pieces = cut(path, surveyed.outcome.record, max_bytes)
-    head = next(pieces)
-    assert isinstance(head, bytes)
+    cutter = Cutter(path, surveyed.outcome.record, max_bytes)
+    pieces = iter(cutter)
+    first = next(pieces)
     tail: list[bytes] = []
 
     def installations() -> Iterator[tuple[Cut, InstallationFacts, bytes]]:
         facts = surveyed.outcome.facts()
-        piece = next(pieces)
-        while isinstance(piece, Cut):
-            after = next(pieces)
-            assert isinstance(after, bytes)
-            fact = next(facts, None)
-            if fact is None or fact.line != piece.line:
-                raise InputError(
-                    f"{path}: line {piece.line}: what looks like an installation's start tag is not one the parser "
-                    "read (in a comment or a CDATA section?): the file cannot be cut byte for byte"
-                )
+        line, _before, data = first
+        while True:
+            fact = matched(path, line, next(facts, None))
             following = next(pieces, None)
             if following is None:
-                tail.append(after)
-                yield piece, fact, b""
+                tail.append(cutter.tail)
+                yield Cut(line, data), fact, b""
                 if next(facts, None) is not None:
                     raise InputError(f"{path}: the parser read installations the bytes do not show")
                 return
-            yield piece, fact, after
-            piece = following
+            line, before, next_data = following
+            yield Cut(line=fact.line, data=data), fact, before
+            data = next_data
 
-    return head, installations(), tail
+    return cutter.head, installations(), tail
 
 
 def _xml_text(value: str) -> bytes:
@@ -251,7 +173,7 @@ def _xml_text(value: str) -> bytes:
 
 
 def _element(name: str) -> re.Pattern[bytes]:
-    return re.compile(rb"<" + _PREFIX + re.escape(name.encode("utf-8")) + rb"(?=[\s>/])[^>]*>")
+    return re.compile(rb"<" + PREFIX + re.escape(name.encode("utf-8")) + rb"(?=[\s>/])[^>]*>")
 
 
 def replace_at(data: bytes, place: tuple[str, ...], value: str, what: str) -> bytes:
@@ -453,7 +375,7 @@ def _declarations(path: Path, record: str) -> frozenset[bytes]:
     """The namespace declarations before a file's first installation (in its first 64 KB)."""
     with open_input(path) as stream:
         head = stream.read(1 << 16)
-    first = re.search(rb"<" + _PREFIX + re.escape(record.encode("ascii")) + rb"[\s>/]", head)
+    first = re.search(rb"<" + PREFIX + re.escape(record.encode("ascii")) + rb"[\s>/]", head)
     if first is not None:
         head = head[: first.start()]
     return frozenset(re.sub(rb"\s+", b" ", found.group()).strip() for found in _DECLARATION.finditer(head))

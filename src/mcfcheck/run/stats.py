@@ -120,9 +120,11 @@ def _count_file(
     except Exception as error:
         raise InternalError(str(path), error) from error
     found = check.outcomes.get(STATISTICS_CODE)
-    if isinstance(found, FileStatistics):
-        others = {code: outcome for code, outcome in check.outcomes.items() if code != STATISTICS_CODE}
-        return FileCount(str(path), found, None, check.schema_name, others)
+    others = {code: outcome for code, outcome in check.outcomes.items() if code != STATISTICS_CODE}
+    if isinstance(found, FileStatistics) or others:
+        # Other collectors alone (``extract``'s) give no statistics.
+        statistics = found if isinstance(found, FileStatistics) else None
+        return FileCount(str(path), statistics, None, check.schema_name, others)
     return FileCount(str(path), None, _no_statistics(path, check.rules_not_run), check.schema_name)
 
 
