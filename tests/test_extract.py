@@ -371,3 +371,37 @@ def test_outputs_the_kernel_cannot_copy_to_are_written_alike(tmp_path: Path, mon
     result = runner.invoke(app, ["extract", str(source), "--accepted", "-", "--rejected", str(tmp_path / "c-r.xml")])
     assert result.exit_code == 1
     assert result.stdout_bytes.startswith(accepted)
+
+
+@pytest.mark.parametrize("pure", ["0", "1"])
+def test_files_beyond_line_65535_are_cut_with_either_parser(tmp_path: Path, pure: str) -> None:
+    """Beyond line 65,535, lxml's own parser puts an installation on its first child's line:
+    the cuts still match the parser's installations (split and extract alike)."""
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "long.xml"
+    planted = {1400: PlantedKind.STATUS_VALUE}
+    source.write_text("".join(MCFGenerator(builtin_cohorts()["IOC"], seed=3, planted_at=planted).iter_text(1500)))
+    assert source.read_bytes().count(b"\n") > 70_000
+    environment = {**{k: v for k, v in os.environ.items() if k != "MCFCHECK_PURE"}, "MCFCHECK_PURE": pure}
+    run = [sys.executable, "-m", "mcfcheck"]
+    extracted = subprocess.run(
+        [*run, "extract", str(source), "--accepted", str(tmp_path / "a.xml"), "--rejected", str(tmp_path / "r.xml")],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert extracted.returncode == 1, extracted.stderr
+    assert "1,499 accepted" in extracted.stdout
+    assert len(_installations(tmp_path / "r.xml", "own")) == 1
+    split = subprocess.run(
+        [*run, "split", str(source), "--parts", "3", "-q", "-o", str(tmp_path / "parts")],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert split.returncode == 0, split.stderr
+    parts = sorted((tmp_path / "parts").glob("*.xml"))
+    assert [i for part in parts for i in _installations(part, "own")] == _installations(source, "own")

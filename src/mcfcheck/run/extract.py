@@ -30,7 +30,10 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
+from array import array
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -39,7 +42,7 @@ from typing import BinaryIO, Final
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding, Severity
 from mcfcheck.input.cut import Cutter
-from mcfcheck.input.xml import is_gzip, iter_chunks, open_input
+from mcfcheck.input.xml import is_gzip, iter_chunks, open_input, read_root
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.reshape import RESHAPE_CODE, ReshapeCollector
@@ -55,6 +58,10 @@ MESSAGE_SEPARATOR: Final = " | "
 DUPLICATES: Final = ("reject-all", "keep-first")
 #: How many bytes are copied at a time where the kernel does not copy them itself.
 _COPY_BYTES: Final = 1 << 20
+#: How many numbers (three an installation) the scan writes and reads at a time.
+_SPAN_BATCH: Final = 3 * 8192
+#: How much of the file is read to tell its root's namespace.
+_HEAD_BYTES: Final = 1 << 16
 #: How many findings are noted on disk at a time.
 _BATCH: Final = 10_000
 _ORDER: Final = {Severity.WARNING: 0, Severity.ERROR: 1}
@@ -318,13 +325,17 @@ def extract_file(
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=scratch))
     notes = _Notes(staging, keep_first)
     surveyed: Surveyed | None = None
+    scan: _Scan | None = None
     try:
+        scan = _start_scan(path, settings, reading, staging)
         reading = dataclasses.replace(reading, on_finding=notes.add)
         how = extract_settings(settings, staging)
         (surveyed,) = survey([path], how, reading, staging, registry=extract_registry(rules))
         routing = _Routing(fail_on, reason_codes or {}, totals_codes(rules))
-        return _route(path, surveyed, notes, reading, (accepted, rejected, response), routing, staging)
+        return _route(path, surveyed, notes, reading, (accepted, rejected, response), routing, staging, scan)
     finally:
+        if scan is not None:
+            scan.stop()
         notes.close()
         if surveyed is not None:
             surveyed.outcome.remove()
@@ -337,6 +348,80 @@ class _Routing:
     reason_codes: Mapping[str, str]
     #: The codes of findings the outputs put right.
     totals: frozenset[str]
+
+
+class _Scan:
+    """The input's installations cut (their lines and offsets) into a file in ``staging``, in a thread.
+
+    Started before the validation when the record element can be told from the file's
+    namespace, it runs while worker processes parse (the parent waits for them); its
+    work is then done when the routing starts. Where it cannot run or guessed the record
+    wrong, the routing cuts the file itself (:meth:`spans` says None).
+    """
+
+    def __init__(self, path: Path, record: str, max_bytes: int, staging: Path) -> None:
+        self.record = record
+        self.cutter = Cutter(path, record, max_bytes)
+        self._file = staging / "spans.bin"
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="mcfcheck-cut", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        batch = array("q")
+        try:
+            with self._file.open("wb") as written:
+                for line, begin, finish in self.cutter.spans():
+                    batch.extend((line, begin, finish))
+                    if len(batch) >= _SPAN_BATCH:
+                        if self._stop.is_set():
+                            return
+                        batch.tofile(written)
+                        del batch[:]
+                batch.tofile(written)
+        except BaseException as error:
+            self._error = error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._worker.join()
+
+    def spans(self, record: str) -> Iterator[tuple[int, int, int]] | None:
+        """The installations cut, once the thread is done; None where the record was guessed wrong."""
+        self._worker.join()
+        if record != self.record:
+            return None
+        if self._error is not None:
+            raise self._error
+        return self._read()
+
+    def _read(self) -> Iterator[tuple[int, int, int]]:
+        with self._file.open("rb") as stream:
+            while True:
+                batch = array("q")
+                with suppress(EOFError):
+                    # Fewer than asked for at the end: those there are read all the same.
+                    batch.fromfile(stream, _SPAN_BATCH)
+                for index in range(0, len(batch), 3):
+                    yield batch[index], batch[index + 1], batch[index + 2]
+                if len(batch) < _SPAN_BATCH:
+                    return
+
+
+def _start_scan(path: Path, settings: RuleSettings, reading: Reading, staging: Path) -> _Scan | None:
+    """A scan of ``path`` in a thread, where workers parse it and its record element can be told."""
+    if reading.jobs < 2 or is_gzip(path):
+        return None
+    try:
+        with open_input(path) as stream:
+            root = read_root(stream.read(_HEAD_BYTES))
+    except (InputError, OSError):
+        return None
+    binding = settings.bindings.for_namespace(root.namespace if root is not None else None)
+    if binding is None:
+        return None
+    return _Scan(path, binding.record, reading.max_decompressed, staging)
 
 
 def _plain(path: Path, staging: Path, max_bytes: int) -> Path:
@@ -358,11 +443,17 @@ def _route(
     outputs: tuple[BinaryIO, BinaryIO, BinaryIO | None],
     routing: _Routing,
     staging: Path,
+    scan: _Scan | None,
 ) -> Extracted:
     threshold = _ORDER[routing.fail_on]
-    source = _plain(path, staging, reading.max_decompressed)
-    cutter = Cutter(source, surveyed.outcome.record, reading.max_decompressed, shown=path)
-    spans = cutter.spans()
+    record = surveyed.outcome.record
+    scanned = scan.spans(record) if scan is not None else None
+    if scan is not None and scanned is not None:
+        source, cutter, spans = path, scan.cutter, scanned
+    else:
+        source = _plain(path, staging, reading.max_decompressed)
+        cutter = Cutter(source, record, reading.max_decompressed, shown=path)
+        spans = cutter.spans()
     first = next(spans)
     descriptor = os.open(source, os.O_RDONLY)
     try:
@@ -383,11 +474,12 @@ def _route(
         facts = surveyed.outcome.facts()
         # The position of the next installation a finding concerns: those before it are accepted as they are.
         upcoming = mark.position if mark is not None else sys.maxsize
-        position = 0
+        position = before = 0
         previous = cutter.head_end
         for line, begin, finish in chain((first,), spans):
             position += 1
-            fact = matched(path, line, next(facts, None))
+            fact = matched(path, line, next(facts, None), before)
+            before = fact.line
             found: list[tuple[str, str]] = []
             output = good
             if position >= upcoming:

@@ -125,14 +125,25 @@ class Cut:
     data: bytes
 
 
-def matched(path: Path, line: int, fact: InstallationFacts | None) -> InstallationFacts:
-    """``fact``, the parser's installation that the one cut from the bytes on ``line`` must be."""
-    if fact is None or fact.line != line:
-        raise InputError(
-            f"{path}: line {line}: what looks like an installation's start tag is not one the parser "
-            "read (in a comment or a CDATA section?): the file cannot be cut byte for byte"
-        )
-    return fact
+#: The last line up to which libxml2 places every element on the line of its start tag.
+LXML_LAST_LINE: Final = 65535
+
+
+def matched(path: Path, line: int, fact: InstallationFacts | None, before: int = 0) -> InstallationFacts:
+    """``fact``, the parser's installation that the one cut from the bytes on ``line`` must be; ``before``
+    is the line the parser gave the installation before it (0 for the first).
+
+    Beyond line 65,535, where installations are read through lxml's Python API
+    (mcfcheck not compiled), libxml2 places an element that holds others on the line of
+    its first child: the parser's line is then at or after the cut's, and the
+    installation before it must be before the cut.
+    """
+    if fact is not None and (fact.line == line or (line > LXML_LAST_LINE and fact.line >= line and before < line)):
+        return fact
+    raise InputError(
+        f"{path}: line {line}: what looks like an installation's start tag is not one the parser "
+        "read (in a comment or a CDATA section?): the file cannot be cut byte for byte"
+    )
 
 
 def cuts(
@@ -151,8 +162,10 @@ def cuts(
     def installations() -> Iterator[tuple[Cut, InstallationFacts, bytes]]:
         facts = surveyed.outcome.facts()
         line, _before, data = first
+        previous = 0
         while True:
-            fact = matched(path, line, next(facts, None))
+            fact = matched(path, line, next(facts, None), previous)
+            previous = fact.line
             following = next(pieces, None)
             if following is None:
                 tail.append(cutter.tail)
@@ -160,9 +173,8 @@ def cuts(
                 if next(facts, None) is not None:
                     raise InputError(f"{path}: the parser read installations the bytes do not show")
                 return
-            line, before, next_data = following
-            yield Cut(line=fact.line, data=data), fact, before
-            data = next_data
+            yield Cut(line, data), fact, following[1]
+            line, _before, data = following
 
     return cutter.head, installations(), tail
 
