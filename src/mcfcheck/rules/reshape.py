@@ -12,8 +12,11 @@ input (:mod:`mcfcheck.run.reshape`), checking that they start on the lines given
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+from array import array
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Final
@@ -66,6 +69,24 @@ def read_facts(path: str) -> Iterator[InstallationFacts]:
             )
 
 
+#: An installation's line and devices, as the collector notes them with ``numbers``.
+_NUMBERS: Final = struct.Struct("=qq")
+
+
+def references_of(path: str) -> str:
+    """The file beside a staging file of numbers that holds the installations' references, one a line."""
+    return path + ".references"
+
+
+def read_numbers(stream: BinaryIO, count: int) -> array[int]:
+    """Up to ``count`` installations' numbers from ``stream`` (a staging file of numbers): line, devices, …"""
+    numbers = array("q")
+    with suppress(EOFError):
+        # Fewer at the end: those there are read all the same.
+        numbers.fromfile(stream, 2 * count)
+    return numbers
+
+
 class ReshapeCollector(StagedRule):
     """Writes each installation's line, devices, reference, status, week and Device IDs; reports nothing."""
 
@@ -74,8 +95,10 @@ class ReshapeCollector(StagedRule):
     visits = frozenset({Visit.INSTALLATION})
     reads = frozenset[str]()
     #: ``identifiers``: note Device IDs too (``merge``'s duplicates; ``split`` and ``extract`` need none).
-    defaults: ClassVar[Mapping[str, object]] = {"staging": "", "identifiers": True}
-    own_check = "Not a check: it notes where each installation is, for split and merge."
+    #: ``numbers``: note each installation's line and devices only, as two 64-bit numbers, and its
+    #: reference in a file beside (:func:`references_of`), as ``extract`` reads them (see :func:`read_numbers`).
+    defaults: ClassVar[Mapping[str, object]] = {"staging": "", "identifiers": True, "numbers": False}
+    own_check = "Not a check: it notes where each installation is, for split, merge and extract."
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
@@ -85,11 +108,20 @@ class ReshapeCollector(StagedRule):
         descriptor, name = tempfile.mkstemp(prefix="installations-", suffix=".txt", dir=staging)
         self.path = name
         self._identifiers = bool(self.options["identifiers"])
+        self._numbers = bool(self.options["numbers"])
         self._stream: BinaryIO = os.fdopen(descriptor, "wb", buffering=1 << 20)
+        self._references: BinaryIO | None = None
+        if self._numbers:
+            self._references = Path(references_of(name)).open("wb", buffering=1 << 20)  # noqa: SIM115 - closed by staged()
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         hub = installation.hub
         devices = installation.devices
+        if self._references is not None:
+            self._stream.write(_NUMBERS.pack(installation.element.sourceline or 0, len(devices) + (hub is not None)))
+            reference = installation.reference
+            self._references.write((_clean(reference) if reference is not None else "").encode("utf-8") + b"\n")
+            return iter(())
         reference, ids = _clean(installation.reference), ""
         if self._identifiers:
             found = [device.device_id for device in ((hub,) if hub is not None else ()) + tuple(devices)]
@@ -115,6 +147,8 @@ class ReshapeCollector(StagedRule):
     def staged(self) -> str:
         if not self._stream.closed:
             self._stream.close()
+        if self._references is not None and not self._references.closed:
+            self._references.close()
         return self.path
 
     def outcome(self) -> object:
@@ -159,3 +193,4 @@ class ReshapeOutcome:
     def remove(self) -> None:
         for path in self.files:
             Path(path).unlink(missing_ok=True)
+            Path(references_of(path)).unlink(missing_ok=True)

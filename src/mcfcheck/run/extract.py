@@ -35,9 +35,9 @@ from array import array
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, count, islice
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TextIO
 
 from mcfcheck.errors import InputError
 from mcfcheck.findings import Finding, Severity
@@ -45,7 +45,14 @@ from mcfcheck.input.cut import Cutter
 from mcfcheck.input.xml import is_gzip, iter_chunks, open_input, read_root
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
-from mcfcheck.rules.reshape import RESHAPE_CODE, ReshapeCollector
+from mcfcheck.rules.reshape import (
+    RESHAPE_CODE,
+    InstallationFacts,
+    ReshapeCollector,
+    ReshapeOutcome,
+    read_numbers,
+    references_of,
+)
 from mcfcheck.run.parts import record_patterns
 from mcfcheck.run.reshape import Surveyed, matched, survey, with_totals
 from mcfcheck.run.stats import Reading
@@ -62,6 +69,8 @@ _COPY_BYTES: Final = 1 << 20
 _SPAN_BATCH: Final = 3 * 8192
 #: How much of the file is read to tell its root's namespace.
 _HEAD_BYTES: Final = 1 << 16
+#: How many installations are routed at a time (their lines, offsets and devices in arrays).
+_BATCH_INSTALLATIONS: Final = 1 << 16
 #: How many findings are noted on disk at a time.
 _BATCH: Final = 10_000
 _ORDER: Final = {Severity.WARNING: 0, Severity.ERROR: 1}
@@ -83,7 +92,7 @@ def extract_settings(settings: RuleSettings, staging: Path) -> RuleSettings:
     return dataclasses.replace(
         settings,
         selection=dataclasses.replace(chosen, extend_select=(*chosen.extend_select, RESHAPE_CODE)),
-        options={**settings.options, RESHAPE_CODE: {"staging": str(staging), "identifiers": False}},
+        options={**settings.options, RESHAPE_CODE: {"staging": str(staging), "identifiers": False, "numbers": True}},
         check_schema=True,
         run_rules=True,
     )
@@ -197,14 +206,16 @@ class _Output:
         self._start = self._end = -1
         stream.write(head)
 
-    def add(self, begin: int, finish: int, previous: int, devices: int) -> None:
-        """Add the installation at ``begin``-``finish`` in the input, the one before it ending at ``previous``."""
+    def add(self, begin: int, finish: int, previous: int, devices: int, installations: int = 1) -> None:
+        """Add the installations from ``begin`` to ``finish`` in the input (consecutive ones, with the
+        bytes between them), the one before them ending at ``previous``.
+        """
         if self.installations and self._end == previous:
             self._end = finish
         else:
             self._copy()
             self._start, self._end = (previous if self.installations else begin), finish
-        self.installations += 1
+        self.installations += installations
         self.devices += devices
 
     def _copy(self) -> None:
@@ -286,6 +297,21 @@ class _Response:
                 MESSAGE_SEPARATOR.join(f"{code}: {message}" for code, message in found),
             )
         )
+
+    def accepted(self, first: int, references: list[str], lines: array[int]) -> None:
+        """The rows of installations accepted without a finding, from position ``first`` on."""
+        if self._text is None:
+            return
+        if _PLAIN.fullmatch("".join(references)):
+            self._text.write(
+                "".join(
+                    f"{position},{reference},{line},accepted,,,\r\n"
+                    for position, reference, line in zip(count(first), references, lines)
+                )
+            )
+            return
+        for position, reference, line in zip(count(first), references, lines):
+            self.installation(position, reference, line, "accepted", [])
 
     def close(self) -> None:
         if self._text is not None:
@@ -387,26 +413,18 @@ class _Scan:
         self._stop.set()
         self._worker.join()
 
-    def spans(self, record: str) -> Iterator[tuple[int, int, int]] | None:
-        """The installations cut, once the thread is done; None where the record was guessed wrong."""
+    def written(self, record: str) -> Path | None:
+        """The file of the installations cut (line, begin, end, …), once the thread is done; None where
+        the record was guessed wrong.
+        """
         self._worker.join()
         if record != self.record:
             return None
         if self._error is not None:
             raise self._error
-        return self._read()
-
-    def _read(self) -> Iterator[tuple[int, int, int]]:
-        with self._file.open("rb") as stream:
-            while True:
-                batch = array("q")
-                with suppress(EOFError):
-                    # Fewer than asked for at the end: those there are read all the same.
-                    batch.fromfile(stream, _SPAN_BATCH)
-                for index in range(0, len(batch), 3):
-                    yield batch[index], batch[index + 1], batch[index + 2]
-                if len(batch) < _SPAN_BATCH:
-                    return
+        if self.cutter.tail_start == 0:
+            raise InputError(f"{self.cutter.shown}: holds no installation")
+        return self._file
 
 
 def _start_scan(path: Path, settings: RuleSettings, reading: Reading, staging: Path) -> _Scan | None:
@@ -424,6 +442,60 @@ def _start_scan(path: Path, settings: RuleSettings, reading: Reading, staging: P
     return _Scan(path, binding.record, reading.max_decompressed, staging)
 
 
+class _Facts:
+    """The installations' lines, devices and references as the collector noted them, a batch at a time."""
+
+    def __init__(self, outcome: ReshapeOutcome, references: bool) -> None:
+        self._files = iter(outcome.files)
+        self._references = references
+        self._numbers: BinaryIO | None = None
+        self._lines: TextIO | None = None
+
+    def batch(self) -> tuple[array[int], list[str]]:
+        """The next numbers (line, devices, …) and, if asked for, references; empty at the end."""
+        while True:
+            if self._numbers is None:
+                path = next(self._files, None)
+                if path is None:
+                    return array("q"), []
+                self._numbers = Path(path).open("rb")  # noqa: SIM115 - closed by close()
+                if self._references:
+                    self._lines = Path(references_of(path)).open(encoding="utf-8", newline="\n")  # noqa: SIM115
+            numbers = read_numbers(self._numbers, _BATCH_INSTALLATIONS)
+            if numbers:
+                lines = self._lines
+                references = [lines.readline()[:-1] for _ in range(len(numbers) // 2)] if lines is not None else []
+                return numbers, references
+            self.close()
+
+    def close(self) -> None:
+        for stream in (self._numbers, self._lines):
+            if stream is not None:
+                stream.close()
+        self._numbers = self._lines = None
+
+
+class _Spans:
+    """The installations cut from the bytes (line, begin, end, …), ``count`` at a time: as a cutter
+    gives them, or from the file a scan wrote.
+    """
+
+    def __init__(self, spans: Iterator[tuple[int, int, int]] | None, written: BinaryIO | None = None) -> None:
+        self._spans = spans
+        self._written = written
+
+    def take(self, count: int) -> array[int]:
+        taken = array("q")
+        if self._written is not None:
+            with suppress(EOFError):
+                taken.fromfile(self._written, 3 * count)
+            return taken
+        assert self._spans is not None
+        for line, begin, finish in islice(self._spans, count):
+            taken.extend((line, begin, finish))
+        return taken
+
+
 def _plain(path: Path, staging: Path, max_bytes: int) -> Path:
     """``path``, or, for a gzip-compressed file, a decompressed copy of it in ``staging`` (to copy ranges from)."""
     if not is_gzip(path):
@@ -433,6 +505,16 @@ def _plain(path: Path, staging: Path, max_bytes: int) -> Path:
         for chunk in iter_chunks(stream, path, max_bytes):
             written.write(chunk)
     return copy
+
+
+def _check_lines(path: Path, cut: array[int], noted: array[int], before: int) -> None:
+    """Each installation cut from the bytes must start on the line the parser gave it (see :func:`matched`)."""
+    if cut == noted:
+        return
+    for line, noted_line in zip(cut, noted, strict=False):
+        before = matched(path, line, InstallationFacts(noted_line, 0, None, None, None, ()), before).line
+    if len(cut) < len(noted):
+        raise InputError(f"{path}: the parser read installations the bytes do not show")
 
 
 def _route(
@@ -447,20 +529,25 @@ def _route(
 ) -> Extracted:
     threshold = _ORDER[routing.fail_on]
     record = surveyed.outcome.record
-    scanned = scan.spans(record) if scan is not None else None
+    scanned = scan.written(record) if scan is not None else None
+    written: BinaryIO | None = None
     if scan is not None and scanned is not None:
-        source, cutter, spans = path, scan.cutter, scanned
+        source, cutter = path, scan.cutter
+        written = scanned.open("rb")
+        cut = _Spans(None, written)
     else:
         source = _plain(path, staging, reading.max_decompressed)
         cutter = Cutter(source, record, reading.max_decompressed, shown=path)
         spans = cutter.spans()
-    first = next(spans)
+        # The first is cut before the head is read: it ends where the first begins.
+        cut = _Spans(chain((next(spans),), spans))
     descriptor = os.open(source, os.O_RDONLY)
+    facts = _Facts(surveyed.outcome, references=outputs[2] is not None)
     try:
         head = _read(descriptor, 0, cutter.head_end)
         good, bad = _Output(outputs[0], head, descriptor), _Output(outputs[1], head, descriptor)
         answer = _Response(outputs[2], routing.reason_codes)
-        marks = notes.by_position(surveyed.outcome.record)
+        marks = notes.by_position(record)
         mark = next(marks, None)
         file_findings: dict[str, int] = {}
         file_errors_kept = file_failing = 0
@@ -471,39 +558,62 @@ def _route(
                 file_errors_kept += 1
             answer.file_finding(mark.code, mark.message, mark.line)
             mark = next(marks, None)
-        facts = surveyed.outcome.facts()
         # The position of the next installation a finding concerns: those before it are accepted as they are.
         upcoming = mark.position if mark is not None else sys.maxsize
-        position = before = 0
+        done = before = 0  # installations routed; the parser's line of the last
         previous = cutter.head_end
-        for line, begin, finish in chain((first,), spans):
-            position += 1
-            fact = matched(path, line, next(facts, None), before)
-            before = fact.line
-            found: list[tuple[str, str]] = []
-            output = good
-            if position >= upcoming:
+        while True:
+            numbers, references = facts.batch()
+            if not numbers:
+                break
+            noted_lines, devices = numbers[0::2], numbers[1::2]
+            size = len(noted_lines)
+            taken = cut.take(size)
+            lines, begins, finishes = taken[0::3], taken[1::3], taken[2::3]
+            _check_lines(path, lines, noted_lines, before)
+            before = noted_lines[-1]
+            index = 0
+            while index < size:
+                position = done + index + 1
+                if position < upcoming:
+                    # A run of installations no finding concerns: accepted together.
+                    end = min(size, upcoming - 1 - done)
+                    good.add(begins[index], finishes[end - 1], previous, sum(devices[index:end]), end - index)
+                    answer.accepted(position, references[index:end], lines[index:end])
+                    previous = finishes[end - 1]
+                    index = end
+                    continue
+                found: list[tuple[str, str]] = []
+                output = good
                 while mark is not None and mark.position <= position:
                     found.append((mark.code, mark.message))
                     if mark.severity >= threshold:
                         output = bad
                     mark = next(marks, None)
                 upcoming = mark.position if mark is not None else sys.maxsize
-            output.add(begin, finish, previous, fact.devices)
-            previous = finish
-            answer.installation(position, fact.reference, line, "accepted" if output is good else "rejected", found)
-        if next(facts, None) is not None:
-            raise InputError(f"{path}: the parser read installations the bytes do not show")
+                output.add(begins[index], finishes[index], previous, devices[index])
+                reference = references[index] if references else None
+                outcome = "accepted" if output is good else "rejected"
+                answer.installation(position, reference, lines[index], outcome, found)
+                previous = finishes[index]
+                index += 1
+            done += size
+        extra = cut.take(1)
+        if extra:
+            matched(path, extra[0], None)
         tail = _read(descriptor, cutter.tail_start, os.fstat(descriptor).st_size)
         for output in (good, bad):
             output.finish(tail, surveyed)
         answer.close()
     finally:
+        facts.close()
         os.close(descriptor)
+        if written is not None:
+            written.close()
     if mark is not None:
-        raise AssertionError(f"{path}: a finding names installation {mark.position}, past the last ({position})")
+        raise AssertionError(f"{path}: a finding names installation {mark.position}, past the last ({done})")
     return Extracted(
-        installations=position,
+        installations=done,
         accepted=good.installations,
         rejected=bad.installations,
         accepted_devices=good.devices,
