@@ -195,6 +195,15 @@ _RuleConfig = Annotated[
         "--config", help="A configuration file (mcfcheck.toml or pyproject.toml); by default the nearest one."
     ),
 ]
+_FailOn = Annotated[Severity, typer.Option("--fail-on", help="The least severity that makes the exit status 1.")]
+_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")]
+_NoRules = Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")]
+_MaxFindings = Annotated[
+    int | None,
+    typer.Option(
+        "--max-findings", min=0, help="Print at most this many findings on the console (the summary counts all)."
+    ),
+]
 _Epcl = Annotated[
     Path | None,
     typer.Option("--epcl", help="The SMETS1 Eligible Product Combinations list (CSV) to check against."),
@@ -236,24 +245,15 @@ def validate(
             "an input of the run is refused.",
         ),
     ] = None,
-    fail_on: Annotated[
-        Severity, typer.Option("--fail-on", help="The least severity that makes the exit status 1.")
-    ] = Severity.ERROR,
-    max_findings: Annotated[
-        int | None,
-        typer.Option(
-            "--max-findings", min=0, help="Print at most this many findings on the console (the summary counts all)."
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")
-    ] = False,
+    fail_on: _FailOn = Severity.ERROR,
+    max_findings: _MaxFindings = None,
+    quiet: _Quiet = False,
     select: _Select = None,
     ignore: _Ignore = None,
     extend_select: _ExtendSelect = None,
     config: _RuleConfig = None,
     epcl: _Epcl = None,
-    no_rules: Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")] = False,
+    no_rules: _NoRules = False,
     jobs: Annotated[
         int,
         typer.Option(
@@ -274,64 +274,115 @@ def validate(
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
-    workers = jobs or default_jobs()
-    err = console(stderr=True)
-    try:
-        # Before anything is read: a report must never replace an input.
-        targets = _output_targets(outputs or [], [*files, schema, binding, config, epcl])
-    except (McfcheckError, OutputError) as error:
-        err.print(f"error: {error}", markup=False)
-        raise typer.Exit(ExitStatus.UNUSABLE) from None
-    # Without rules, the packs (and what they import) are not even loaded. With them, they
-    # are loaded before the workers start, so that workers forked from this process have
-    # them already; the workers start before the progress bars' thread, and while the
-    # reports are set up.
-    registry = RuleRegistry() if no_rules else _registry(err)
-    try:
-        configuration = _configuration(config)
-        settings = rule_settings(
-            configuration, registry, _split(select), _split(ignore), _split(extend_select), epcl, binding
-        )
-        # A binding that does not fit the schema it is used with stops the run before any file is read.
-        check_bindings_fit(settings.bindings, schema)
-    except McfcheckError as error:
-        err.print(f"error: {error}", markup=False)
-        raise typer.Exit(ExitStatus.UNUSABLE) from None
-    unmerged = registry.unmerged(settings.selection)
-    if unmerged:
-        err.print(
-            f"note: {', '.join(unmerged)} ({', '.join(sorted({registry.plugins[code] for code in unmerged}))}) "
-            "report from the trailer or the finish step without saying how to merge what they gather "
-            "(Rule.state and Rule.merge): files are validated in a single pass",
-            markup=False,
-        )
-    split = not unmerged
-    pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
-    try:
-        # With --no-rules, the settings still say which binding (hence which record
-        # element) each file's dialect has.
-        rules = (registry, dataclasses.replace(settings, run_rules=False) if no_rules else settings)
-        catalogue_of = functools.partial(catalogue, registry)
-        with (
-            _reports(err, output_format, targets, catalogue_of, quiet=quiet, max_findings=max_findings) as sink,
-            _progress_bars(err, enabled=not quiet) as progress,
-        ):
-            status = validate_files(
-                files,
-                sink,
-                schema=schema,
-                progress=progress,
-                rules=rules,
-                jobs=workers,
-                max_decompressed=int(max_decompressed * (1 << 30)),
-                fail_on=fail_on,
-                pool=pool,
-                split=split,
+    run = _Validation(
+        schema, binding, output_format, outputs or [], fail_on, max_findings, quiet, select, ignore, extend_select
+    )
+    run.run(files, config, epcl, no_rules, jobs, max_decompressed)
+
+
+@dataclasses.dataclass
+class _Validation:
+    """A run of validate (or batch): the options every such run takes, and the run itself."""
+
+    schema: Path | None
+    binding: Path | None
+    output_format: str
+    outputs: list[str]
+    fail_on: Severity
+    max_findings: int | None
+    quiet: bool
+    select: list[str] | None
+    ignore: list[str] | None
+    extend_select: list[str] | None
+
+    def run(
+        self,
+        files: list[Path],
+        config: Path | None,
+        epcl: Path | None,
+        no_rules: bool,
+        jobs: int,
+        max_decompressed: float,
+        ledger: Callable[[RuleSettings, list[Path]], tuple[list[Path], list[ReportSink], ExitStatus]] | None = None,
+    ) -> NoReturn:
+        """Validate ``files``; with ``ledger``, which decides the files to check (of those given, with
+        the settings) and gives sinks of its own and the status of the files it leaves out.
+        """
+        schema, binding = self.schema, self.binding
+        workers = jobs or default_jobs()
+        err = console(stderr=True)
+        try:
+            # Before anything is read: a report must never replace an input.
+            targets = _output_targets(self.outputs, [*files, schema, binding, config, epcl])
+        except (McfcheckError, OutputError) as error:
+            err.print(f"error: {error}", markup=False)
+            raise typer.Exit(ExitStatus.UNUSABLE) from None
+        # Without rules, the packs (and what they import) are not even loaded. With them, they
+        # are loaded before the workers start, so that workers forked from this process have
+        # them already; the workers start before the progress bars' thread, and while the
+        # reports are set up.
+        registry = RuleRegistry() if no_rules else _registry(err)
+        try:
+            configuration = _configuration(config)
+            settings = rule_settings(
+                configuration,
+                registry,
+                _split(self.select),
+                _split(self.ignore),
+                _split(self.extend_select),
+                epcl,
+                binding,
             )
-        raise typer.Exit(status)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            # A binding that does not fit the schema it is used with stops the run before any file is read.
+            check_bindings_fit(settings.bindings, schema)
+            if no_rules:
+                # The settings still say which binding (hence which record element) each file's dialect has.
+                settings = dataclasses.replace(settings, run_rules=False)
+            skipped_status, extra = ExitStatus.VALID, list[ReportSink]()
+            if ledger is not None:
+                files, extra, skipped_status = ledger(settings, files)
+        except McfcheckError as error:
+            err.print(f"error: {error}", markup=False)
+            raise typer.Exit(ExitStatus.UNUSABLE) from None
+        unmerged = registry.unmerged(settings.selection)
+        if unmerged:
+            err.print(
+                f"note: {', '.join(unmerged)} ({', '.join(sorted({registry.plugins[code] for code in unmerged}))}) "
+                "report from the trailer or the finish step without saying how to merge what they gather "
+                "(Rule.state and Rule.merge): files are validated in a single pass",
+                markup=False,
+            )
+        split = not unmerged
+        pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
+        try:
+            catalogue_of = functools.partial(catalogue, registry)
+            with (
+                _reports(
+                    err,
+                    self.output_format,
+                    targets,
+                    catalogue_of,
+                    quiet=self.quiet,
+                    max_findings=self.max_findings,
+                ) as sink,
+                _progress_bars(err, enabled=not self.quiet) as progress,
+            ):
+                status = validate_files(
+                    files,
+                    Tee([sink, *extra]) if extra else sink,
+                    schema=schema,
+                    progress=progress,
+                    rules=(registry, settings),
+                    jobs=workers,
+                    max_decompressed=int(max_decompressed * (1 << 30)),
+                    fail_on=self.fail_on,
+                    pool=pool,
+                    split=split,
+                )
+            raise typer.Exit(max(status, skipped_status))
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
 
 def _unusable(err: Console, error: Exception | str) -> NoReturn:
@@ -924,6 +975,200 @@ def merge(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    raise typer.Exit(ExitStatus.VALID)
+
+
+BATCH_EPILOG = (
+    "Exit status: 0 every file valid (those the ledger holds by their verdict there), 1 findings, "
+    "2 usage error, a manifest, ledger, schema or configuration that cannot be used, or a report that "
+    "cannot be written, 3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+)
+
+
+@app.command(epilog=BATCH_EPILOG)
+def batch(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files; folders, searched at every depth for --include's patterns; @MANIFEST, a file that "
+            "lists one path a line (relative to its folder), or @- for standard input.",
+            show_default=False,
+        ),
+    ],
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="The ledger: sqlite:///PATH or a file name (default: mcfcheck-ledger.sqlite in the current folder).",
+        ),
+    ] = None,
+    no_ledger: Annotated[bool, typer.Option("--no-ledger", help="Keep no ledger: validate the files only.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Check again files the ledger holds (the same bytes, the same configuration)."),
+    ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include", help="A file name pattern folders are searched for (repeatable; default: *.xml, *.xml.gz)."
+        ),
+    ] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", help="An XSD to validate against.")] = None,
+    binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help=f"The format on standard output: {formats.describe()}; or an installed format."),
+    ] = formats.DEFAULT,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-o", help="Also write a report to a file, as FORMAT=PATH; may be repeated."),
+    ] = None,
+    fail_on: _FailOn = Severity.ERROR,
+    max_findings: _MaxFindings = None,
+    quiet: _Quiet = False,
+    select: _Select = None,
+    ignore: _Ignore = None,
+    extend_select: _ExtendSelect = None,
+    config: _RuleConfig = None,
+    epcl: _Epcl = None,
+    no_rules: _NoRules = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
+    max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+) -> None:
+    """Validate many files (folders, manifests) as validate does, and record each in a ledger.
+
+    The ledger (SQLite) keeps, for each file checked, its path, size, SHA-256, header
+    (supplier, GroupID, SMSO, file identifier), verdict, installations and findings by
+    code, each file in one transaction: a batch stopped at any moment can be run again,
+    and a file the ledger holds (the same bytes, checked with the same configuration) is
+    skipped, with its recorded verdict (--force checks it again). mcfcheck ledger summary
+    gives the rollups.
+    """
+    from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
+    from mcfcheck.run.ledger import Ledger, LedgerSink, configuration_of, digests, ledger_path
+
+    err = console(stderr=True)
+    opened: list[Ledger] = []
+    try:
+        files = discover(paths, tuple(include or DEFAULT_PATTERNS))
+        if not no_ledger:
+            opened.append(Ledger(ledger_path(ledger)))
+    except McfcheckError as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    if not files:
+        err.print(f"error: no file to check in {' '.join(paths)}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE)
+
+    def with_ledger(settings: RuleSettings, given: list[Path]) -> tuple[list[Path], list[ReportSink], ExitStatus]:
+        if not opened:
+            return given, [], ExitStatus.VALID
+        book = opened[0]
+        configuration = configuration_of(settings, schema, fail_on)
+        found = digests(given)
+        status, checked = ExitStatus.VALID, []
+        for path in given:
+            digest = found[str(path)]
+            recorded = book.known(digest[1], configuration) if digest is not None and not force else None
+            if recorded is None:
+                checked.append(path)
+                continue
+            errors = recorded.errors
+            verdict = "valid" if recorded.valid else f"invalid, {errors:,} error{'' if errors == 1 else 's'}"
+            if not quiet:
+                err.print(
+                    f"{path}: skipped: the ledger holds it (run {recorded.run}, {recorded.checked}: {verdict})",
+                    markup=False,
+                    highlight=False,
+                )
+            if not recorded.valid:
+                status = ExitStatus.FINDINGS
+        run = book.begin_run(configuration)
+        return checked, [LedgerSink(book, run, configuration, found, settings.bindings)], status
+
+    validation = _Validation(
+        schema, binding, output_format, outputs or [], fail_on, max_findings, quiet, select, ignore, extend_select
+    )
+    try:
+        validation.run(files, config, epcl, no_rules, jobs, max_decompressed, ledger=with_ledger)
+    finally:
+        for book in opened:
+            book.close()
+
+
+@app.command(name="ledger", epilog=EXIT_CODES_HELP)
+def ledger_command(
+    what: Annotated[str, typer.Argument(help="summary: rollups per supplier, SMSO and GroupID; runs: the runs.")],
+    ledger: Annotated[str | None, typer.Option("--ledger", help="The ledger: sqlite:///PATH or a file name.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
+) -> None:
+    """Read the ledger that mcfcheck batch writes: rollups of what it holds, or its runs."""
+    from mcfcheck.run.ledger import Ledger, ledger_path
+
+    err, out = console(stderr=True), console()
+    try:
+        if what not in ("summary", "runs"):
+            raise McfcheckError(f"{what!r}: choose from summary, runs")
+        if output_format not in ("console", "json"):
+            raise McfcheckError(f"--format {output_format!r}: choose from console, json")
+        path = ledger_path(ledger)
+        if not path.is_file():
+            raise McfcheckError(f"{path}: no such ledger")
+        book = Ledger(path)
+    except McfcheckError as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(ExitStatus.UNUSABLE) from None
+    try:
+        if what == "runs":
+            runs = [
+                {"run": number, "started": started, "finished": finished, "files": files}
+                for number, started, finished, files in book.runs()
+            ]
+            if output_format == "json":
+                out.print(dumps({"ledger": str(path), "runs": runs}), markup=False, highlight=False, soft_wrap=True)
+            for run in runs if output_format == "console" else []:
+                ended = run["finished"] or "stopped before its end"
+                files = run["files"]
+                said = f"{files:,} file{'' if files == 1 else 's'}"
+                out.print(f"run {run['run']}: {run['started']} to {ended}, {said}", markup=False, highlight=False)
+            raise typer.Exit(ExitStatus.VALID)
+        groups = {by: book.summary(by) for by in ("supplier", "smso", "group_id")}
+        if output_format == "json":
+            document = {
+                "ledger": str(path),
+                **{
+                    by: [
+                        {
+                            "value": rollup.value,
+                            "files": rollup.files,
+                            "valid_files": rollup.valid_files,
+                            "installations": rollup.installations,
+                            "findings": dict(rollup.findings),
+                        }
+                        for rollup in rollups
+                    ]
+                    for by, rollups in groups.items()
+                },
+            }
+            out.print(dumps(document), markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(ExitStatus.VALID)
+        from rich.table import Table
+
+        for by, rollups in groups.items():
+            table = Table(title=f"by {by.replace('_', ' ')}", title_justify="left")
+            for column in (by.replace("_", " "), "files", "valid", "installations", "findings by code"):
+                table.add_column(column, justify="right" if column in ("files", "valid", "installations") else "left")
+            for rollup in rollups:
+                table.add_row(
+                    rollup.value or "(none)",
+                    f"{rollup.files:,}",
+                    f"{rollup.valid_files:,}",
+                    f"{rollup.installations:,}",
+                    ", ".join(f"{code} {count:,}" for code, count in rollup.findings.items()) or "-",
+                )
+            out.print(table)
+    finally:
+        book.close()
     raise typer.Exit(ExitStatus.VALID)
 
 

@@ -1,0 +1,367 @@
+"""The ledger: a record of every file checked, across batches (``mcfcheck batch``, ``mcfcheck ledger``).
+
+An embedded SQLite database (Python's own ``sqlite3``): each run of a batch, and for each
+file checked its path, size, SHA-256, header (supplier, GroupID, SMSO, file identifier),
+verdict, installations and findings by code, written in one transaction per file, so
+that a batch stopped at any moment leaves the ledger consistent, and a file already
+recorded (the same bytes, checked with the same configuration) is skipped when the batch
+is run again. The ledger's schema has a version; mcfcheck creates it, upgrades an older
+one, and refuses a newer one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from lxml import etree
+
+import mcfcheck
+from mcfcheck.errors import InputError, McfcheckError
+from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.input.xml import CHUNK_BYTES, open_input, secure_pull_parser, split_tag
+from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.views import concept_text
+from mcfcheck.schema.binding import BindingSet
+
+#: The ledger's schema version this mcfcheck writes (``meta.schema_version``).
+LEDGER_VERSION: Final = 1
+#: The ledger a batch writes where none is named, in the current folder.
+DEFAULT_LEDGER: Final = "mcfcheck-ledger.sqlite"
+#: The header fields the ledger keeps, by concept.
+HEADER_FIELDS: Final = ("supplier", "group_id", "smso", "file_identifier")
+#: How many bytes of a file are read at most to find its header.
+_HEADER_BYTES: Final = 1 << 24
+#: Each version's statements, applied in turn to bring a ledger from the version before to it.
+_MIGRATIONS: Final = {
+    1: (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, "
+        "mcfcheck TEXT NOT NULL, configuration TEXT NOT NULL)",
+        "CREATE TABLE files (id INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(id), "
+        "path TEXT NOT NULL, size INTEGER, sha256 TEXT, configuration TEXT NOT NULL, "
+        "supplier TEXT, group_id TEXT, smso TEXT, file_identifier TEXT, cohort TEXT, "
+        "valid INTEGER NOT NULL, installations INTEGER NOT NULL, errors INTEGER NOT NULL, "
+        "warnings INTEGER NOT NULL, error TEXT, checked TEXT NOT NULL)",
+        "CREATE INDEX files_by_content ON files (sha256, configuration)",
+        "CREATE TABLE finding_counts (file INTEGER NOT NULL REFERENCES files(id), code TEXT NOT NULL, "
+        "count INTEGER NOT NULL, PRIMARY KEY (file, code))",
+    ),
+}
+
+
+def ledger_path(given: str | None) -> Path:
+    """The SQLite file a ``--ledger`` value names: ``sqlite:///relative.sqlite``,
+    ``sqlite:////absolute.sqlite``, or a plain path; :data:`DEFAULT_LEDGER` for None.
+    """
+    if given is None:
+        return Path(DEFAULT_LEDGER)
+    if given.startswith("sqlite:///"):
+        return Path(given.removeprefix("sqlite:///"))
+    if "://" in given:
+        scheme = given.split("://", 1)[0]
+        raise McfcheckError(
+            f"--ledger {given.split('@')[-1] if '@' in given else given}: {scheme} ledgers are not supported "
+            "by this version of mcfcheck (give sqlite:///PATH or a file name)"
+        )
+    return Path(given)
+
+
+def configuration_of(settings: RuleSettings, schema: Path | None, fail_on: Severity) -> str:
+    """A fingerprint of what decides a file's findings: mcfcheck's version, the rules chosen and
+    their options, severities and cohorts, the bindings, the schema and list given, ``fail_on``.
+    """
+
+    def digest(path: Path | None) -> str | None:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None and path.is_file() else None
+
+    described = {
+        "mcfcheck": mcfcheck.__version__,
+        "selection": repr(settings.selection),
+        "options": repr(sorted((code, sorted(options.items())) for code, options in settings.options.items())),
+        "severities": sorted((code, level.value) for code, level in settings.severities.items()),
+        "cohorts": repr(sorted(settings.cohorts.items())),
+        "bindings": repr((settings.bindings.bindings, settings.bindings.forced)),
+        "epcl": digest(settings.epcl),
+        "schema": digest(schema),
+        "run_rules": settings.run_rules,
+        "fail_on": fail_on.value,
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> tuple[int, str] | None:
+    """A file's size and SHA-256 (of its bytes as stored), or None where it cannot be read."""
+    hashed = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                hashed.update(chunk)
+        return path.stat().st_size, hashed.hexdigest()
+    except OSError:
+        return None
+
+
+def read_header(path: Path, bindings: BindingSet) -> dict[str, str | None]:
+    """The header fields a file's binding places (:data:`HEADER_FIELDS`), read from its first bytes
+    with the parser's safe settings; empty where the file cannot be read that far or its dialect has
+    no binding.
+    """
+    parser = secure_pull_parser("{*}*")
+    try:
+        with open_input(path) as stream:
+            read = 0
+            while read < _HEADER_BYTES and (chunk := stream.read(CHUNK_BYTES)):
+                read += len(chunk)
+                parser.feed(chunk)
+                for _event, element in parser.read_events():
+                    root = element.getroottree().getroot()
+                    binding = bindings.for_namespace(split_tag(root.tag)[0])
+                    if binding is None or not binding.header:
+                        return {}
+                    name = split_tag(element.tag)[1]
+                    if name == binding.header[-1]:
+                        return {concept: concept_text(element, binding, concept) for concept in HEADER_FIELDS}
+                    if name == binding.record:
+                        return {}
+    except (InputError, OSError, EOFError, etree.XMLSyntaxError):
+        return {}
+    return {}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A file the ledger holds: which run checked it, when, and its verdict."""
+
+    run: int
+    checked: str
+    valid: bool
+    errors: int
+    warnings: int
+
+
+@dataclass
+class FileRecord:
+    """What the ledger keeps of one file checked."""
+
+    path: str
+    size: int | None
+    sha256: str | None
+    header: Mapping[str, str | None]
+    report: FileReport
+    codes: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    warnings: int = 0
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Files, installations and findings by code, for one value of a header field."""
+
+    value: str | None
+    files: int
+    valid_files: int
+    installations: int
+    findings: Mapping[str, int]
+
+
+class Ledger:
+    """An open ledger (SQLite); created, or upgraded, on opening."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._connection.execute("PRAGMA foreign_keys = ON")
+            self._prepare()
+        except sqlite3.DatabaseError as error:
+            raise McfcheckError(f"{path}: not a ledger mcfcheck can use ({error})") from None
+
+    def _version(self) -> int:
+        tables = {row[0] for row in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return 0
+        if "meta" not in tables:
+            raise McfcheckError(f"{self.path}: not an mcfcheck ledger (it holds other tables)")
+        row = self._connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def _prepare(self) -> None:
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version()
+            if version > LEDGER_VERSION:
+                raise McfcheckError(
+                    f"{self.path}: written by a newer mcfcheck (ledger schema version {version}; this mcfcheck "
+                    f"knows versions up to {LEDGER_VERSION}): upgrade mcfcheck to use it"
+                )
+            for step in range(version + 1, LEDGER_VERSION + 1):
+                for statement in _MIGRATIONS[step]:
+                    self._connection.execute(statement)
+            self._connection.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(LEDGER_VERSION),),
+            )
+            self._connection.execute("COMMIT")
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+
+    def begin_run(self, configuration: str) -> int:
+        """Record a new run of a batch; its number."""
+        cursor = self._connection.execute(
+            "INSERT INTO runs (started, mcfcheck, configuration) VALUES (?, ?, ?)",
+            (_now(), mcfcheck.__version__, configuration),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_run(self, run: int) -> None:
+        self._connection.execute("UPDATE runs SET finished = ? WHERE id = ?", (_now(), run))
+
+    def known(self, sha256: str, configuration: str) -> Recorded | None:
+        """The latest record of a file with these bytes, checked with this configuration."""
+        row = self._connection.execute(
+            "SELECT run, checked, valid, errors, warnings FROM files WHERE sha256 = ? AND configuration = ? "
+            "AND error IS NULL ORDER BY id DESC LIMIT 1",
+            (sha256, configuration),
+        ).fetchone()
+        return Recorded(row[0], row[1], bool(row[2]), row[3], row[4]) if row is not None else None
+
+    def record(self, run: int, configuration: str, record: FileRecord) -> None:
+        """Record one file checked, with its findings by code, in one transaction."""
+        report, header = record.report, record.header
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self._connection.execute(
+                "INSERT INTO files (run, path, size, sha256, configuration, supplier, group_id, smso, "
+                "file_identifier, cohort, valid, installations, errors, warnings, error, checked) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run,
+                    record.path,
+                    record.size,
+                    record.sha256,
+                    configuration,
+                    *(header.get(name) for name in HEADER_FIELDS),
+                    report.cohort,
+                    int(report.valid and not record.errors),
+                    report.installations,
+                    record.errors,
+                    record.warnings,
+                    report.error,
+                    _now(),
+                ),
+            )
+            self._connection.executemany(
+                "INSERT INTO finding_counts (file, code, count) VALUES (?, ?, ?)",
+                [(cursor.lastrowid, code, count) for code, count in sorted(record.codes.items())],
+            )
+            self._connection.execute("COMMIT")
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+
+    def summary(self, by: str) -> list[Rollup]:
+        """For each value of header field ``by`` (supplier, smso, group_id), the latest record of each
+        file (by content and configuration): files, valid files, installations, findings by code.
+        """
+        assert by in HEADER_FIELDS
+        latest = (
+            "SELECT * FROM files WHERE id IN (SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL "
+            "GROUP BY sha256, configuration)"
+        )
+        rows = self._connection.execute(
+            f"SELECT {by}, COUNT(*), SUM(valid), SUM(installations) FROM ({latest}) GROUP BY {by} ORDER BY {by}"  # noqa: S608 - by is a known column
+        ).fetchall()
+        counts: dict[str | None, dict[str, int]] = {}
+        for value, code, count in self._connection.execute(
+            f"SELECT f.{by}, c.code, SUM(c.count) FROM ({latest}) AS f JOIN finding_counts AS c ON c.file = f.id "  # noqa: S608
+            f"GROUP BY f.{by}, c.code ORDER BY c.code"
+        ):
+            counts.setdefault(value, {})[code] = count
+        return [
+            Rollup(value, files, valid or 0, installations or 0, counts.get(value, {}))
+            for value, files, valid, installations in rows
+        ]
+
+    def runs(self) -> Iterator[tuple[int, str, str | None, int]]:
+        """Each run: its number, start, end (None: stopped before its end) and files recorded."""
+        yield from self._connection.execute(
+            "SELECT r.id, r.started, r.finished, COUNT(f.id) FROM runs AS r LEFT JOIN files AS f ON f.run = r.id "
+            "GROUP BY r.id ORDER BY r.id"
+        )
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class LedgerSink:
+    """A report sink that records each file checked in the ledger, with the facts gathered before."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        run: int,
+        configuration: str,
+        digests: Mapping[str, tuple[int, str] | None],
+        bindings: BindingSet,
+    ) -> None:
+        self._ledger = ledger
+        self._run = run
+        self._configuration = configuration
+        self._digests = digests
+        self._bindings = bindings
+        self._record: FileRecord | None = None
+
+    def start(self) -> None:
+        pass
+
+    def file_started(self, path: str) -> None:
+        digest = self._digests.get(path)
+        header = read_header(Path(path), self._bindings)
+        self._record = FileRecord(
+            path,
+            digest[0] if digest is not None else None,
+            digest[1] if digest is not None else None,
+            header,
+            FileReport(path, None, 0),
+        )
+
+    def finding(self, finding: Finding) -> None:
+        record = self._record
+        assert record is not None
+        record.codes[finding.code] += 1
+        if finding.severity is Severity.ERROR:
+            record.errors += 1
+        else:
+            record.warnings += 1
+
+    def file_finished(self, report: FileReport) -> None:
+        record = self._record
+        if record is None or record.path != report.path:
+            # A schema that could not be loaded: no file was checked.
+            return
+        record.report = report
+        self._ledger.record(self._run, self._configuration, record)
+        self._record = None
+
+    def finish(self) -> None:
+        self._ledger.finish_run(self._run)
+
+
+def digests(paths: Sequence[Path]) -> dict[str, tuple[int, str] | None]:
+    """Each file's size and SHA-256, by path as given."""
+    return {str(path): file_digest(path) for path in paths}

@@ -1,0 +1,215 @@
+"""mcfcheck batch and mcfcheck ledger: files found, checked as validate checks them, recorded once."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from mcfcheck.cli import app
+from mcfcheck.errors import InputError
+from mcfcheck.generate import MCFGenerator, PlantedKind
+from mcfcheck.rules.cohorts import builtin_cohorts
+from mcfcheck.run.discover import discover
+
+runner = CliRunner()
+SAMPLES = Path(__file__).parent.parent / "samples"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    names=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["a", "b", "c d"]), max_size=3),
+            st.sampled_from(["f.xml", "g.xml.gz", "h.txt", "i.XML", "j.xml.bak"]),
+        ),
+        max_size=12,
+    )
+)
+def test_a_folder_gives_every_matching_file_once_in_path_order(names: list[tuple[list[str], str]]) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        root = Path(name)
+        made = set()
+        for folders, file in names:
+            path = root.joinpath(*folders, file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("x")
+            made.add(path)
+        expected = sorted(path for path in made if path.name.endswith((".xml", ".xml.gz")))
+        assert discover([str(root)]) == expected
+        # Given twice, and a file of it again: each once, in the order first given.
+        assert discover([str(root), str(root), *map(str, expected[:1])]) == expected
+        assert discover([str(root)], patterns=("*.txt",)) == sorted(p for p in made if p.name == "h.txt")
+
+
+def test_a_manifest_lists_paths_relative_to_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "list").mkdir()
+    manifest = tmp_path / "list" / "files.txt"
+    manifest.write_text("one.xml\n\n# a comment\n  two.xml.gz  \n/abs/three.xml\none.xml\n", encoding="utf-8")
+    assert discover([f"@{manifest}"]) == [
+        tmp_path / "list" / "one.xml",
+        tmp_path / "list" / "two.xml.gz",
+        Path("/abs/three.xml"),
+    ]
+    assert discover(["@-"], stdin=io.StringIO("x.xml\ny.xml\n")) == [Path("x.xml"), Path("y.xml")]
+    with pytest.raises(InputError, match="the manifest cannot be read"):
+        discover([f"@{tmp_path / 'missing.txt'}"])
+
+
+def _files(folder: Path, count: int = 6) -> list[Path]:
+    """Generated files of every cohort, some with planted errors."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    cohorts = sorted(builtin_cohorts())
+    for number in range(count):
+        cohort = builtin_cohorts()[cohorts[number % len(cohorts)]]
+        planted = {2: PlantedKind.STATUS_VALUE} if number % 3 == 0 else {}
+        path = folder / f"file-{number:02d}.xml"
+        path.write_text("".join(MCFGenerator(cohort, seed=number, planted_at=planted).iter_text(5 + number)))
+        paths.append(path)
+    return paths
+
+
+def _rows(ledger: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(ledger) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_a_batch_records_each_file_and_a_second_run_skips_them(tmp_path: Path) -> None:
+    files = _files(tmp_path / "in")
+    ledger = tmp_path / "ledger.sqlite"
+    first = runner.invoke(app, ["batch", str(tmp_path / "in"), "--ledger", f"sqlite:///{ledger}", "-q", "-j", "1"])
+    assert first.exit_code == 1, first.output
+    rows = _rows(ledger, "SELECT path, group_id, smso, supplier, file_identifier, valid, installations FROM files")
+    assert [row[0] for row in rows] == [str(path) for path in files]
+    for row, number in zip(rows, range(len(files)), strict=True):
+        assert None not in (row[1], row[3], row[4])
+        assert row[5] == (0 if number % 3 == 0 else 1)
+        assert row[6] == 5 + number
+    counts = _rows(ledger, "SELECT code, SUM(count) FROM finding_counts GROUP BY code")
+    assert counts == [("XSD001", 2)]
+    again = runner.invoke(app, ["batch", str(tmp_path / "in"), "--ledger", str(ledger), "-j", "1"])
+    # The same verdict, from the ledger: nothing checked again.
+    assert again.exit_code == 1, again.output
+    assert again.stderr.count("skipped: the ledger holds it") == len(files)
+    assert len(_rows(ledger, "SELECT id FROM files")) == len(files)
+    # Another configuration checks them again; so does --force.
+    ignored = runner.invoke(app, ["batch", str(tmp_path / "in"), "--ledger", str(ledger), "-q", "--ignore", "XSD"])
+    assert ignored.exit_code == 0, ignored.output
+    forced = runner.invoke(app, ["batch", str(files[1]), "--ledger", str(ledger), "-q", "--force"])
+    assert forced.exit_code == 0
+    assert len(_rows(ledger, "SELECT id FROM files")) == 2 * len(files) + 1
+    summary = runner.invoke(app, ["ledger", "summary", "--ledger", str(ledger), "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+    document = json.loads(summary.stdout)
+    # The latest record of each file, for each configuration it was checked with.
+    assert sum(rollup["files"] for rollup in document["group_id"]) == 2 * len(files)
+    assert sum(rollup["installations"] for rollup in document["supplier"]) == 2 * sum(5 + n for n in range(len(files)))
+    assert sum(rollup["findings"].get("XSD001", 0) for rollup in document["smso"]) == 2
+
+
+def test_a_batch_finds_what_validate_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    files = _files(tmp_path / "in", 4)
+    validated = runner.invoke(app, ["validate", *map(str, files), "--format", "json", "-j", "1"])
+    batched = runner.invoke(app, ["batch", str(tmp_path / "in"), "--no-ledger", "--format", "json", "-j", "1"])
+    assert validated.exit_code == batched.exit_code == 1
+    assert json.loads(validated.stdout)["files"] == json.loads(batched.stdout)["files"]
+    assert not (tmp_path / "mcfcheck-ledger.sqlite").exists()
+    # Without --no-ledger, the ledger is made in the current folder.
+    assert runner.invoke(app, ["batch", str(files[1]), "-q"]).exit_code == 0
+    assert (tmp_path / "mcfcheck-ledger.sqlite").is_file()
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    files = _files(folder, 2)
+    (folder / "broken.xml.gz").write_bytes(b"\x1f\x8bnot gzip")
+    (folder / "other.xml").write_text("<other/>", encoding="utf-8")
+    ledger = tmp_path / "l.sqlite"
+    result = runner.invoke(app, ["batch", str(folder), "--ledger", str(ledger), "-q", "-j", "1"])
+    assert result.exit_code == 2
+    recorded = {Path(str(row[0])).name: row[1] for row in _rows(ledger, "SELECT path, error FROM files")}
+    assert set(recorded) == {"broken.xml.gz", "other.xml", *(path.name for path in files)}
+    assert recorded["broken.xml.gz"] is not None
+    assert all(recorded[path.name] is None for path in files)
+
+
+@pytest.mark.parametrize(
+    ("ledger", "message"),
+    [
+        ("postgresql://user:secret@localhost/db", "postgresql ledgers are not supported by this version"),
+        ("newer", "written by a newer mcfcheck (ledger schema version 99"),
+        ("other", "not an mcfcheck ledger"),
+        ("text", "not a ledger mcfcheck can use"),
+    ],
+)
+def test_a_ledger_that_cannot_be_used_is_one_line_before_any_work(tmp_path: Path, ledger: str, message: str) -> None:
+    path = tmp_path / "ledger.sqlite"
+    if ledger == "newer":
+        runner.invoke(app, ["batch", str(SAMPLES / "cb-valid.xml"), "--ledger", str(path), "-q"])
+        with sqlite3.connect(path) as connection:
+            connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        ledger = str(path)
+    elif ledger == "other":
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE something (x)")
+        ledger = str(path)
+    elif ledger == "text":
+        path.write_text("not a database" * 100, encoding="utf-8")
+        ledger = str(path)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    result = runner.invoke(app, ["batch", str(SAMPLES / "cb-valid.xml"), "--ledger", ledger])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "secret" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_a_batch_killed_then_run_again_counts_each_file_once(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    _files(folder, 40)
+    clean, killed = tmp_path / "clean.sqlite", tmp_path / "killed.sqlite"
+    command = [sys.executable, "-m", "mcfcheck", "batch", str(folder), "-q", "-j", "1", "--ledger"]
+    assert subprocess.run([*command, str(clean)], capture_output=True).returncode == 1
+    process = subprocess.Popen([*command, str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if killed.exists():
+            try:
+                done = _rows(killed, "SELECT COUNT(*) FROM files")[0][0]
+            except sqlite3.OperationalError:
+                done = 0
+            if isinstance(done, int) and done >= 3:
+                break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = _rows(killed, "SELECT COUNT(*) FROM files")[0][0]
+    assert isinstance(partial, int)
+    assert 3 <= partial < 40
+    assert subprocess.run([*command, str(killed)], capture_output=True).returncode == 1
+
+    def rollups(ledger: Path) -> object:
+        result = runner.invoke(app, ["ledger", "summary", "--ledger", str(ledger), "--format", "json"])
+        document = json.loads(result.stdout)
+        del document["ledger"]
+        return document
+
+    assert rollups(killed) == rollups(clean)
+    assert _rows(killed, "SELECT COUNT(DISTINCT sha256), COUNT(*) FROM files") == [(40, 40)]
+    runs = runner.invoke(app, ["ledger", "runs", "--ledger", str(killed)])
+    assert "stopped before its end" in runs.stdout
