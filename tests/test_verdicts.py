@@ -8,6 +8,7 @@ Each test reproduces a case where mcfcheck's verdict once differed from the refe
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing.util
 import re
 import tempfile
 from collections.abc import Iterator
@@ -263,6 +264,9 @@ def test_a_batch_hands_back_a_whole_file_s_findings_spooled_on_disk(
     Its findings now wait in a spool (in memory up to a batch, then on disk); the parent
     reads them in order and removes the spool's file.
     """
+    # multiprocessing makes its own folder (pymp-…) once a process, where TMPDIR says at the
+    # time, and removes it when the process ends: made here first, it is not this test's.
+    multiprocessing.util.get_temp_dir()
     monkeypatch.setattr(spool, "SPOOL_BATCH", 50)
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
