@@ -213,3 +213,22 @@ def test_a_batch_killed_then_run_again_counts_each_file_once(tmp_path: Path) -> 
     assert _rows(killed, "SELECT COUNT(DISTINCT sha256), COUNT(*) FROM files") == [(40, 40)]
     runs = runner.invoke(app, ["ledger", "runs", "--ledger", str(killed)])
     assert "stopped before its end" in runs.stdout
+
+
+def test_a_terminal_shows_a_bar_over_the_whole_batch(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from mcfcheck.cli import _progress_bars
+
+    files = _files(tmp_path, 3)
+    written = io.StringIO()
+    terminal = Console(file=written, force_terminal=True, width=150)
+    with _progress_bars(terminal, enabled=True, batch=files) as progress:
+        for path in files:
+            update = progress(path)
+            assert update is not None
+            update(path.stat().st_size, 5)
+    shown = written.getvalue()
+    assert "batch: 3/3 files" in shown
+    assert "5 installations" in shown
+    assert files[2].name in shown

@@ -108,11 +108,16 @@ def _main(
 
 
 @contextmanager
-def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Callable[[int, int], None] | None]]:
+def _progress_bars(
+    err: Console, enabled: bool, batch: list[Path] | None = None
+) -> Iterator[Callable[[Path], Callable[[int, int], None] | None]]:
     """A factory of per-file progress callbacks, drawing bars only on a terminal.
 
     A bar shows the bytes read, the installations checked, the rate and the time left
-    (for a compressed file, whose decompressed size is unknown, no time left).
+    (for a compressed file, whose decompressed size is unknown, no time left). With
+    ``batch`` (the files of a batch, in order), a bar over the whole batch too: the files
+    begun, the bytes of those read (compressed files counted by their size once done),
+    the rate and the time left.
     """
     if not enabled or not err.is_terminal:
         yield lambda _path: None
@@ -123,17 +128,35 @@ def _progress_bars(err: Console, enabled: bool) -> Iterator[Callable[[Path], Cal
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
-        TextColumn("{task.fields[installations]:,} installations"),
+        TextColumn("{task.fields[installations]}"),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
     ) as progress:
+        sizes = {path: path.stat().st_size if path.is_file() else 0 for path in batch or ()}
+        overall = (
+            progress.add_task(f"batch: 0/{len(sizes):,} files", total=sum(sizes.values()), installations="")
+            if batch is not None
+            else None
+        )
+        begun: list[Path] = []
 
         def for_file(path: Path) -> Callable[[int, int], None]:
-            size = path.stat().st_size if path.is_file() and not is_gzip(path) else None
-            task = progress.add_task(path.name, total=size, installations=0)
-            return lambda done, installations: progress.update(task, completed=done, installations=installations)
+            plain = path.is_file() and not is_gzip(path)
+            size = path.stat().st_size if plain else None
+            task = progress.add_task(path.name, total=size, installations="0 installations")
+            if overall is not None:
+                base = sum(sizes.get(done, 0) for done in begun)
+                begun.append(path)
+                progress.update(overall, completed=base, description=f"batch: {len(begun):,}/{len(sizes):,} files")
+
+            def update(done: int, installations: int) -> None:
+                progress.update(task, completed=done, installations=f"{installations:,} installations")
+                if overall is not None and plain:
+                    progress.update(overall, completed=base + done)
+
+            return update
 
         yield for_file
 
@@ -365,7 +388,7 @@ class _Validation:
                     quiet=self.quiet,
                     max_findings=self.max_findings,
                 ) as sink,
-                _progress_bars(err, enabled=not self.quiet) as progress,
+                _progress_bars(err, enabled=not self.quiet, batch=files if ledger is not None else None) as progress,
             ):
                 status = validate_files(
                     files,
