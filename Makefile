@@ -26,7 +26,7 @@ COMPILED := mcfcheck/rules/identifiers.py mcfcheck/check/columns.py mcfcheck/che
 	mcfcheck/check/places.py mcfcheck/check/tree.py \
 	mcfcheck/rules/views.py mcfcheck/rules/engine.py mcfcheck/rules/ledger.py mcfcheck/rules/keys.py \
 	mcfcheck/rules/statistics.py mcfcheck/rules/records.py mcfcheck/rules/fingerprints.py mcfcheck/rules/reshape.py \
-	mcfcheck/input/cut.py mcfcheck/run/extract.py \
+	mcfcheck/input/cut.py mcfcheck/run/extract.py mcfcheck/rules/holdings.py \
 	$(patsubst src/%,%,$(filter-out %/__init__.py,$(wildcard src/mcfcheck/rules/packs/*.py)))
 COMPILED_STAMP := src/.compiled
 $(COMPILED_STAMP): $(STAMP) Makefile $(addprefix src/,$(COMPILED)) src/mcfcheck/native/_fastread.c tools/build_extension.py

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import BIN, generated
-from stats import measure
+from stats import measure, print_table
 
 
 def main() -> int:
@@ -95,13 +94,7 @@ def main() -> int:
                     made.unlink()
     size = path.stat().st_size / 1e6
     print(f"{path.name}: {size:,.0f} MB, {arguments.rounds} rounds, {arguments.group:,} installations per part\n")
-    print("| command | seconds, median (range) | MB/s | peak RSS (MB) |")
-    print("|---|---:|---:|---:|")
-    for label, runs in times.items():
-        median = statistics.median(runs)
-        print(
-            f"| {label} | {median:.2f} ({min(runs):.2f}-{max(runs):.2f}) | {size / median:,.1f} | {peaks[label]:.0f} |"
-        )
+    print_table(times, peaks, size)
     return 0
 
 

@@ -41,6 +41,16 @@ def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float,
     return elapsed, usage.ru_maxrss / 1024
 
 
+def print_table(times: dict[str, list[float]], peaks: dict[str, float], megabytes: float) -> None:
+    """A Markdown table of each command's median time and range, throughput and highest peak RSS."""
+    print("| command | seconds, median (range) | MB/s | peak RSS (MB) |")
+    print("|---|---:|---:|---:|")
+    for label, runs in times.items():
+        median = statistics.median(runs)
+        spread = f"{min(runs):.2f}-{max(runs):.2f}"
+        print(f"| {label} | {median:.2f} ({spread}) | {megabytes / median:,.1f} | {peaks[label]:.0f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--size", type=int, default=100, help="megabytes of the generated file")

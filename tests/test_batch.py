@@ -232,3 +232,89 @@ def test_a_terminal_shows_a_bar_over_the_whole_batch(tmp_path: Path) -> None:
     assert "batch: 3/3 files" in shown
     assert "5 installations" in shown
     assert files[2].name in shown
+
+
+def _installations_recorded(ledger: Path) -> list[tuple[object, ...]]:
+    return _rows(
+        ledger,
+        "SELECT f.path, i.position, i.reference, i.valid FROM installations AS i JOIN files AS f ON f.id = i.file "
+        "ORDER BY f.path, i.position",
+    )
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_each_installation_is_recorded_with_its_verdict_and_identifiers(tmp_path: Path, jobs: str) -> None:
+    import re
+
+    import mcfcheck
+
+    files = _files(tmp_path / "in", 5)
+    ledger = tmp_path / "ledger.sqlite"
+    result = runner.invoke(app, ["batch", str(tmp_path / "in"), "--ledger", str(ledger), "-q", "-j", jobs])
+    assert result.exit_code == 1, result.output
+    expected = []
+    for path in files:
+        report = mcfcheck.validate(path)
+        failing = {
+            int(match[1])
+            for finding in report.findings
+            if finding.severity is mcfcheck.Severity.ERROR
+            and (match := re.search(r"/Installation\[(\d+)\]", finding.location.xpath or ""))
+        }
+        references = re.findall(r"<InstallationReference>([^<]*)<", path.read_text(encoding="utf-8"))
+        expected += [
+            (str(path), position, reference, int(position not in failing))
+            for position, reference in enumerate(references, start=1)
+        ]
+    assert _installations_recorded(ledger) == sorted(expected)
+    per_file = _rows(ledger, "SELECT accepted, rejected, installations FROM files ORDER BY path")
+    numbers = [[value for value in row if isinstance(value, int)] for row in per_file]
+    assert [len(row) for row in numbers] == [3] * len(files)
+    assert all(accepted + rejected == installations for accepted, rejected, installations in numbers)
+    # Every Device ID of the files, upper-cased, each against its installation.
+    device_ids = _rows(ledger, "SELECT COUNT(*) FROM identifiers WHERE kind = 'device_id'")[0][0]
+    assert device_ids == sum(path.read_text(encoding="utf-8").count("<DeviceID>") for path in files)
+    mpans = {row[0] for row in _rows(ledger, "SELECT value FROM identifiers WHERE kind = 'mpan'")}
+    assert mpans == {m for path in files for m in re.findall(r"<MPANCore>([^<]*)<", path.read_text(encoding="utf-8"))}
+
+
+def test_the_history_of_an_installation_across_submissions(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    first = tmp_path / "in" / "first.xml"
+    text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=4, planted_at={2: PlantedKind.MPAN_FORMAT}).iter_text(3))
+    first.write_text(text, encoding="utf-8")
+    ledger = tmp_path / "ledger.sqlite"
+    assert runner.invoke(app, ["batch", str(first), "--ledger", str(ledger), "-q"]).exit_code == 1
+    # Resubmitted, corrected: the same installation accepted this time.
+    second = tmp_path / "in" / "second.xml"
+    corrected = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=4).iter_text(3))
+    second.write_text(corrected.replace("<FileIdentifier>", "<FileIdentifier>R", 1), encoding="utf-8")
+    assert runner.invoke(app, ["batch", str(second), "--ledger", str(ledger), "-q"]).exit_code == 0
+    reference = _rows(ledger, "SELECT reference FROM installations WHERE position = 2 LIMIT 1")[0][0]
+    assert isinstance(reference, str)
+    shown = runner.invoke(app, ["ledger", "history", reference, "--ledger", str(ledger), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.stdout)
+    assert (document["submissions"], document["rejected"]) == (2, 1)
+    assert [(item["path"], item["position"], item["valid"]) for item in document["history"]] == [
+        (str(first), 2, False),
+        (str(second), 2, True),
+    ]
+    missing = runner.invoke(app, ["ledger", "history", "NO-SUCH-REFERENCE", "--ledger", str(ledger)])
+    assert missing.exit_code == 1
+    assert "checked 0 times" in missing.stdout
+
+
+def test_a_ledger_of_the_first_version_is_upgraded(tmp_path: Path) -> None:
+    from mcfcheck.run import ledger as ledgers
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        for statement in ledgers._MIGRATIONS[1]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    result = runner.invoke(app, ["batch", str(SAMPLES / "cb-valid.xml"), "--ledger", str(path), "-q"])
+    assert result.exit_code == 0, result.output
+    assert _rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(ledgers.LEDGER_VERSION),)]
+    assert _rows(path, "SELECT accepted, rejected FROM files") == [(4, 0)]
+    assert len(_rows(path, "SELECT * FROM installations")) == 4

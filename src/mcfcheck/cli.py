@@ -6,8 +6,10 @@ import dataclasses
 import datetime as dt
 import functools
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -303,6 +305,13 @@ def validate(
     run.run(files, config, epcl, no_rules, jobs, max_decompressed)
 
 
+#: What batch's ledger does before the files are checked (see :meth:`_Validation.run`).
+_LedgerHook = Callable[
+    [RuleRegistry, RuleSettings, list[Path]],
+    tuple[RuleRegistry, RuleSettings, list[Path], list[ReportSink], ExitStatus],
+]
+
+
 @dataclasses.dataclass
 class _Validation:
     """A run of validate (or batch): the options every such run takes, and the run itself."""
@@ -326,10 +335,11 @@ class _Validation:
         no_rules: bool,
         jobs: int,
         max_decompressed: float,
-        ledger: Callable[[RuleSettings, list[Path]], tuple[list[Path], list[ReportSink], ExitStatus]] | None = None,
+        ledger: _LedgerHook | None = None,
     ) -> NoReturn:
         """Validate ``files``; with ``ledger``, which decides the files to check (of those given, with
-        the settings) and gives sinks of its own and the status of the files it leaves out.
+        the registry and settings, which it may add collectors to) and gives sinks of its own and the
+        status of the files it leaves out.
         """
         schema, binding = self.schema, self.binding
         workers = jobs or default_jobs()
@@ -362,8 +372,10 @@ class _Validation:
                 # The settings still say which binding (hence which record element) each file's dialect has.
                 settings = dataclasses.replace(settings, run_rules=False)
             skipped_status, extra = ExitStatus.VALID, list[ReportSink]()
+            # The checks the reports describe: a ledger's collector is none.
+            described = registry
             if ledger is not None:
-                files, extra, skipped_status = ledger(settings, files)
+                registry, settings, files, extra, skipped_status = ledger(registry, settings, files)
         except McfcheckError as error:
             err.print(f"error: {error}", markup=False)
             raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -378,7 +390,7 @@ class _Validation:
         split = not unmerged
         pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
         try:
-            catalogue_of = functools.partial(catalogue, registry)
+            catalogue_of = functools.partial(catalogue, described)
             with (
                 _reports(
                     err,
@@ -1068,10 +1080,11 @@ def batch(
     gives the rollups.
     """
     from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
-    from mcfcheck.run.ledger import Ledger, LedgerSink, configuration_of, digests, ledger_path
+    from mcfcheck.run.ledger import Ledger, LedgerSink, configuration_of, digests, holdings_collected, ledger_path
 
     err = console(stderr=True)
     opened: list[Ledger] = []
+    staging: list[Path] = []
     try:
         files = discover(paths, tuple(include or DEFAULT_PATTERNS))
         if not no_ledger:
@@ -1083,9 +1096,11 @@ def batch(
         err.print(f"error: no file to check in {' '.join(paths)}", markup=False, highlight=False)
         raise typer.Exit(ExitStatus.UNUSABLE)
 
-    def with_ledger(settings: RuleSettings, given: list[Path]) -> tuple[list[Path], list[ReportSink], ExitStatus]:
+    def with_ledger(
+        registry: RuleRegistry, settings: RuleSettings, given: list[Path]
+    ) -> tuple[RuleRegistry, RuleSettings, list[Path], list[ReportSink], ExitStatus]:
         if not opened:
-            return given, [], ExitStatus.VALID
+            return registry, settings, given, [], ExitStatus.VALID
         book = opened[0]
         configuration = configuration_of(settings, schema, fail_on)
         found = digests(given)
@@ -1107,7 +1122,12 @@ def batch(
             if not recorded.valid:
                 status = ExitStatus.FINDINGS
         run = book.begin_run(configuration)
-        return checked, [LedgerSink(book, run, configuration, found, settings.bindings)], status
+        sink = LedgerSink(book, run, configuration, found, settings.bindings, fail_on)
+        if settings.run_rules:
+            # Each installation's identifiers, noted in the same pass by a collector beside the rules.
+            staging.append(Path(tempfile.mkdtemp(prefix="mcfcheck-ledger-")))
+            registry, settings = holdings_collected(registry, settings, staging[0])
+        return registry, settings, checked, [sink], status
 
     validation = _Validation(
         schema, binding, output_format, outputs or [], fail_on, max_findings, quiet, select, ignore, extend_select
@@ -1117,11 +1137,20 @@ def batch(
     finally:
         for book in opened:
             book.close()
+        for folder in staging:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @app.command(name="ledger", epilog=EXIT_CODES_HELP)
 def ledger_command(
-    what: Annotated[str, typer.Argument(help="summary: rollups per supplier, SMSO and GroupID; runs: the runs.")],
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="summary: rollups per supplier, SMSO and GroupID; runs: the runs; history REF: each time an "
+            "installation with that reference was checked."
+        ),
+    ],
+    reference: Annotated[str | None, typer.Argument(help="The installation reference (history).")] = None,
     ledger: Annotated[str | None, typer.Option("--ledger", help="The ledger: sqlite:///PATH or a file name.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
 ) -> None:
@@ -1130,8 +1159,10 @@ def ledger_command(
 
     err, out = console(stderr=True), console()
     try:
-        if what not in ("summary", "runs"):
-            raise McfcheckError(f"{what!r}: choose from summary, runs")
+        if what not in ("summary", "runs", "history"):
+            raise McfcheckError(f"{what!r}: choose from summary, runs, history")
+        if (what == "history") != (reference is not None):
+            raise McfcheckError("give an installation reference after history, and only there")
         if output_format not in ("console", "json"):
             raise McfcheckError(f"--format {output_format!r}: choose from console, json")
         path = ledger_path(ledger)
@@ -1142,6 +1173,35 @@ def ledger_command(
         err.print(f"error: {error}", markup=False, highlight=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
     try:
+        if what == "history":
+            assert reference is not None
+            submissions = book.history(reference)
+            rejected = sum(not submission.valid for submission in submissions)
+            if output_format == "json":
+                document = {
+                    "ledger": str(path),
+                    "reference": reference,
+                    "submissions": len(submissions),
+                    "rejected": rejected,
+                    "history": [dataclasses.asdict(submission) for submission in submissions],
+                }
+                out.print(dumps(document), markup=False, highlight=False, soft_wrap=True)
+                raise typer.Exit(ExitStatus.VALID)
+            out.print(
+                f"{reference}: checked {len(submissions):,} time{'' if len(submissions) == 1 else 's'}, "
+                f"rejected {rejected:,}",
+                markup=False,
+                highlight=False,
+            )
+            for submission in submissions:
+                out.print(
+                    f"  run {submission.run}, {submission.checked}: {submission.path} "
+                    f"({submission.file_identifier or 'no file identifier'}), installation {submission.position}: "
+                    f"{'accepted' if submission.valid else 'rejected'}",
+                    markup=False,
+                    highlight=False,
+                )
+            raise typer.Exit(ExitStatus.VALID if submissions else ExitStatus.FINDINGS)
         if what == "runs":
             runs = [
                 {"run": number, "started": started, "finished": finished, "files": files}
@@ -1166,6 +1226,8 @@ def ledger_command(
                             "files": rollup.files,
                             "valid_files": rollup.valid_files,
                             "installations": rollup.installations,
+                            "accepted": rollup.accepted,
+                            "rejected": rollup.rejected,
                             "findings": dict(rollup.findings),
                         }
                         for rollup in rollups
@@ -1179,14 +1241,17 @@ def ledger_command(
 
         for by, rollups in groups.items():
             table = Table(title=f"by {by.replace('_', ' ')}", title_justify="left")
-            for column in (by.replace("_", " "), "files", "valid", "installations", "findings by code"):
-                table.add_column(column, justify="right" if column in ("files", "valid", "installations") else "left")
+            numbers = ("files", "valid", "installations", "accepted", "rejected")
+            for column in (by.replace("_", " "), *numbers, "findings by code"):
+                table.add_column(column, justify="right" if column in numbers else "left")
             for rollup in rollups:
                 table.add_row(
                     rollup.value or "(none)",
                     f"{rollup.files:,}",
                     f"{rollup.valid_files:,}",
                     f"{rollup.installations:,}",
+                    f"{rollup.accepted:,}",
+                    f"{rollup.rejected:,}",
                     ", ".join(f"{code} {count:,}" for code, count in rollup.findings.items()) or "-",
                 )
             out.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -78,6 +79,9 @@ class FileReport:
     cohort: str | None = None
     rules_not_run: str | None = None
     skipped_rules: tuple[str, ...] = ()
+    #: What the collectors run beside the rules concluded, by code (``mcfcheck batch``'s ledger
+    #: collector: the files it wrote); empty where none ran.
+    outcomes: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:

@@ -6,12 +6,14 @@ import ast
 import enum
 import functools
 import inspect
+import os
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, Final
 
 from mcfcheck.findings import Location, Severity
 from mcfcheck.rules.options import default_values
@@ -209,6 +211,14 @@ class StagedRule(Rule):
     def staged(self) -> object:
         """This process's staged files, closed (asked more than once: the same each time)."""
         raise NotImplementedError
+
+    def staging_file(self, prefix: str) -> tuple[str, BinaryIO]:
+        """A new file of this process's in the folder the ``staging`` option names: its name, open to write."""
+        staging = self.options["staging"]
+        assert isinstance(staging, str)
+        assert staging, f"{self.code} needs a staging folder"
+        descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=".txt", dir=staging)
+        return name, os.fdopen(descriptor, "wb", buffering=1 << 20)
 
     def state(self) -> object:
         return [self.staged()]

@@ -11,9 +11,7 @@ input (:mod:`mcfcheck.run.reshape`), checking that they start on the lines given
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from array import array
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
@@ -102,17 +100,12 @@ class ReshapeCollector(StagedRule):
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
-        staging = self.options["staging"]
-        assert isinstance(staging, str)
-        assert staging, "the reshape collector needs a staging folder"
-        descriptor, name = tempfile.mkstemp(prefix="installations-", suffix=".txt", dir=staging)
-        self.path = name
+        self.path, self._stream = self.staging_file("installations-")
         self._identifiers = bool(self.options["identifiers"])
         self._numbers = bool(self.options["numbers"])
-        self._stream: BinaryIO = os.fdopen(descriptor, "wb", buffering=1 << 20)
         self._references: BinaryIO | None = None
         if self._numbers:
-            self._references = Path(references_of(name)).open("wb", buffering=1 << 20)  # noqa: SIM115 - closed by staged()
+            self._references = Path(references_of(self.path)).open("wb", buffering=1 << 20)  # noqa: SIM115 - closed by staged()
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         hub = installation.hub

@@ -6,7 +6,7 @@ import enum
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -242,7 +242,10 @@ def report_file(
     installations, schema_name = getattr(check, "installations", 0), getattr(check, "schema_name", None)
     cohort, rules_not_run = getattr(check, "cohort", None), getattr(check, "rules_not_run", None)
     skipped: tuple[str, ...] = getattr(check, "skipped_rules", ())
-    sink.file_finished(FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run, skipped))
+    outcomes = dict(getattr(check, "outcomes", {}))
+    sink.file_finished(
+        FileReport(str(path), schema_name, installations, (), problem, cohort, rules_not_run, skipped, outcomes)
+    )
     return ExitStatus.UNUSABLE if problem else ExitStatus.FINDINGS if errors else ExitStatus.VALID
 
 
@@ -295,6 +298,7 @@ class _WorkerResult:
         self.cohort: str | None = None
         self.rules_not_run: str | None = None
         self.skipped_rules: tuple[str, ...] = ()
+        self.outcomes: Mapping[str, object] = {}
 
     def __iter__(self) -> Iterator[Finding]:
         result = self.future.result()
@@ -304,6 +308,7 @@ class _WorkerResult:
         self.cohort = report.cohort
         self.rules_not_run = report.rules_not_run
         self.skipped_rules = report.skipped_rules
+        self.outcomes = report.outcomes
         try:
             for _anchor, finding in result.findings:
                 yield finding

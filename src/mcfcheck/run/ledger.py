@@ -11,9 +11,11 @@ one, and refuses a newer one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,15 +30,19 @@ from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.input.xml import CHUNK_BYTES, open_input, secure_pull_parser, split_tag
 from mcfcheck.rules.engine import RuleSettings
+from mcfcheck.rules.holdings import HOLDINGS_CODE, Holdings, HoldingsCollector
+from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text
 from mcfcheck.schema.binding import BindingSet
 
 #: The ledger's schema version this mcfcheck writes (``meta.schema_version``).
-LEDGER_VERSION: Final = 1
+LEDGER_VERSION: Final = 2
 #: The ledger a batch writes where none is named, in the current folder.
 DEFAULT_LEDGER: Final = "mcfcheck-ledger.sqlite"
 #: The header fields the ledger keeps, by concept.
 HEADER_FIELDS: Final = ("supplier", "group_id", "smso", "file_identifier")
+#: How many installations' rows are written to the ledger at a time.
+_ROWS: Final = 10_000
 #: How many bytes of a file are read at most to find its header.
 _HEADER_BYTES: Final = 1 << 24
 #: Each version's statements, applied in turn to bring a ledger from the version before to it.
@@ -53,6 +59,17 @@ _MIGRATIONS: Final = {
         "CREATE INDEX files_by_content ON files (sha256, configuration)",
         "CREATE TABLE finding_counts (file INTEGER NOT NULL REFERENCES files(id), code TEXT NOT NULL, "
         "count INTEGER NOT NULL, PRIMARY KEY (file, code))",
+    ),
+    # Each installation (its reference and verdict) and its identifiers; each file's accepted and rejected.
+    2: (
+        "CREATE TABLE installations (file INTEGER NOT NULL REFERENCES files(id), position INTEGER NOT NULL, "
+        "reference TEXT, valid INTEGER NOT NULL, PRIMARY KEY (file, position)) WITHOUT ROWID",
+        "CREATE INDEX installations_by_reference ON installations (reference)",
+        "CREATE TABLE identifiers (file INTEGER NOT NULL REFERENCES files(id), position INTEGER NOT NULL, "
+        "kind TEXT NOT NULL, value TEXT NOT NULL)",
+        "CREATE INDEX identifiers_by_value ON identifiers (kind, value)",
+        "ALTER TABLE files ADD COLUMN accepted INTEGER",
+        "ALTER TABLE files ADD COLUMN rejected INTEGER",
     ),
 }
 
@@ -109,12 +126,13 @@ def file_digest(path: Path) -> tuple[int, str] | None:
         return None
 
 
-def read_header(path: Path, bindings: BindingSet) -> dict[str, str | None]:
+def read_header(path: Path, bindings: BindingSet) -> tuple[dict[str, str | None], str | None]:
     """The header fields a file's binding places (:data:`HEADER_FIELDS`), read from its first bytes
-    with the parser's safe settings; empty where the file cannot be read that far or its dialect has
-    no binding.
+    with the parser's safe settings, and the binding's record element; nothing where the file
+    cannot be read that far or its dialect has no binding.
     """
     parser = secure_pull_parser("{*}*")
+    record: str | None = None
     try:
         with open_input(path) as stream:
             read = 0
@@ -124,16 +142,17 @@ def read_header(path: Path, bindings: BindingSet) -> dict[str, str | None]:
                 for _event, element in parser.read_events():
                     root = element.getroottree().getroot()
                     binding = bindings.for_namespace(split_tag(root.tag)[0])
-                    if binding is None or not binding.header:
-                        return {}
+                    if binding is None:
+                        return {}, None
+                    record = binding.record
                     name = split_tag(element.tag)[1]
-                    if name == binding.header[-1]:
-                        return {concept: concept_text(element, binding, concept) for concept in HEADER_FIELDS}
-                    if name == binding.record:
-                        return {}
+                    if binding.header and name == binding.header[-1]:
+                        return {concept: concept_text(element, binding, concept) for concept in HEADER_FIELDS}, record
+                    if name == record:
+                        return {}, record
     except (InputError, OSError, EOFError, etree.XMLSyntaxError):
-        return {}
-    return {}
+        return {}, record
+    return {}, record
 
 
 @dataclass(frozen=True)
@@ -159,6 +178,33 @@ class FileRecord:
     codes: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     warnings: int = 0
+    #: The record element's name, where the file's binding says it.
+    record: str | None = None
+    #: A bit for each installation (by position) a finding that fails concerns.
+    failing: bytearray = field(default_factory=bytearray)
+
+    def fail(self, position: int) -> None:
+        index, bit = divmod(position, 8)
+        if index >= len(self.failing):
+            self.failing.extend(bytes(index + 1 - len(self.failing)))
+        self.failing[index] |= 1 << bit
+
+    def fails(self, position: int) -> bool:
+        index, bit = divmod(position, 8)
+        return index < len(self.failing) and bool(self.failing[index] >> bit & 1)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One time an installation was recorded: the run, when, the file, its place in it, its verdict."""
+
+    run: int
+    checked: str
+    path: str
+    file_identifier: str | None
+    supplier: str | None
+    position: int
+    valid: bool
 
 
 @dataclass(frozen=True)
@@ -170,6 +216,8 @@ class Rollup:
     valid_files: int
     installations: int
     findings: Mapping[str, int]
+    accepted: int = 0
+    rejected: int = 0
 
 
 class Ledger:
@@ -236,8 +284,16 @@ class Ledger:
         ).fetchone()
         return Recorded(row[0], row[1], bool(row[2]), row[3], row[4]) if row is not None else None
 
-    def record(self, run: int, configuration: str, record: FileRecord) -> None:
-        """Record one file checked, with its findings by code, in one transaction."""
+    def record(
+        self,
+        run: int,
+        configuration: str,
+        record: FileRecord,
+        installations: Iterator[tuple[str | None, list[tuple[str, str]]]] | None = None,
+    ) -> None:
+        """Record one file checked, with its findings by code and, where given, each installation
+        (its reference and identifiers, in file order), in one transaction.
+        """
         report, header = record.report, record.header
         self._connection.execute("BEGIN IMMEDIATE")
         try:
@@ -261,14 +317,49 @@ class Ledger:
                     _now(),
                 ),
             )
+            file = cursor.lastrowid
             self._connection.executemany(
                 "INSERT INTO finding_counts (file, code, count) VALUES (?, ?, ?)",
-                [(cursor.lastrowid, code, count) for code, count in sorted(record.codes.items())],
+                [(file, code, count) for code, count in sorted(record.codes.items())],
             )
+            if installations is not None:
+                accepted = rejected = 0
+                rows: list[tuple[object, ...]] = []
+                identifiers: list[tuple[object, ...]] = []
+                for position, (reference, held) in enumerate(installations, start=1):
+                    valid = not record.fails(position)
+                    accepted += valid
+                    rejected += not valid
+                    rows.append((file, position, reference, int(valid)))
+                    identifiers.extend((file, position, kind, value) for kind, value in held)
+                    if len(identifiers) >= _ROWS or len(rows) >= _ROWS:
+                        self._write_installations(rows, identifiers)
+                self._write_installations(rows, identifiers)
+                self._connection.execute(
+                    "UPDATE files SET accepted = ?, rejected = ? WHERE id = ?", (accepted, rejected, file)
+                )
             self._connection.execute("COMMIT")
         except BaseException:
             self._connection.execute("ROLLBACK")
             raise
+
+    def _write_installations(self, rows: list[tuple[object, ...]], identifiers: list[tuple[object, ...]]) -> None:
+        self._connection.executemany("INSERT INTO installations VALUES (?, ?, ?, ?)", rows)
+        self._connection.executemany("INSERT INTO identifiers VALUES (?, ?, ?, ?)", identifiers)
+        rows.clear()
+        identifiers.clear()
+
+    def history(self, reference: str) -> list[Submission]:
+        """Each time an installation with ``reference`` was recorded, oldest first."""
+        return [
+            Submission(*row)
+            for row in self._connection.execute(
+                "SELECT f.run, f.checked, f.path, f.file_identifier, f.supplier, i.position, i.valid "
+                "FROM installations AS i JOIN files AS f ON f.id = i.file WHERE i.reference = ? "
+                "ORDER BY f.id, i.position",
+                (reference,),
+            )
+        ]
 
     def summary(self, by: str) -> list[Rollup]:
         """For each value of header field ``by`` (supplier, smso, group_id), the latest record of each
@@ -280,7 +371,8 @@ class Ledger:
             "GROUP BY sha256, configuration)"
         )
         rows = self._connection.execute(
-            f"SELECT {by}, COUNT(*), SUM(valid), SUM(installations) FROM ({latest}) GROUP BY {by} ORDER BY {by}"  # noqa: S608 - by is a known column
+            f"SELECT {by}, COUNT(*), SUM(valid), SUM(installations), SUM(accepted), SUM(rejected) "  # noqa: S608 - by is a known column
+            f"FROM ({latest}) GROUP BY {by} ORDER BY {by}"
         ).fetchall()
         counts: dict[str | None, dict[str, int]] = {}
         for value, code, count in self._connection.execute(
@@ -289,8 +381,8 @@ class Ledger:
         ):
             counts.setdefault(value, {})[code] = count
         return [
-            Rollup(value, files, valid or 0, installations or 0, counts.get(value, {}))
-            for value, files, valid, installations in rows
+            Rollup(value, files, valid or 0, installations or 0, counts.get(value, {}), accepted or 0, rejected or 0)
+            for value, files, valid, installations, accepted, rejected in rows
         ]
 
     def runs(self) -> Iterator[tuple[int, str, str | None, int]]:
@@ -309,7 +401,9 @@ def _now() -> str:
 
 
 class LedgerSink:
-    """A report sink that records each file checked in the ledger, with the facts gathered before."""
+    """A report sink that records each file checked in the ledger, with the facts gathered before
+    and, where the holdings collector ran, each installation with its verdict and identifiers.
+    """
 
     def __init__(
         self,
@@ -318,27 +412,32 @@ class LedgerSink:
         configuration: str,
         digests: Mapping[str, tuple[int, str] | None],
         bindings: BindingSet,
+        fail_on: Severity = Severity.ERROR,
     ) -> None:
         self._ledger = ledger
         self._run = run
         self._configuration = configuration
         self._digests = digests
         self._bindings = bindings
+        self._fail_on = fail_on
         self._record: FileRecord | None = None
+        self._position: re.Pattern[str] | None = None
 
     def start(self) -> None:
         pass
 
     def file_started(self, path: str) -> None:
         digest = self._digests.get(path)
-        header = read_header(Path(path), self._bindings)
+        header, record = read_header(Path(path), self._bindings)
         self._record = FileRecord(
             path,
             digest[0] if digest is not None else None,
             digest[1] if digest is not None else None,
             header,
             FileReport(path, None, 0),
+            record=record,
         )
+        self._position = re.compile(r"/" + re.escape(record) + r"\[(\d+)\]") if record is not None else None
 
     def finding(self, finding: Finding) -> None:
         record = self._record
@@ -348,6 +447,10 @@ class LedgerSink:
             record.errors += 1
         else:
             record.warnings += 1
+        if self._position is not None and (finding.severity is Severity.ERROR or self._fail_on is Severity.WARNING):
+            found = self._position.search(finding.location.xpath or "")
+            if found is not None:
+                record.fail(int(found[1]))
 
     def file_finished(self, report: FileReport) -> None:
         record = self._record
@@ -355,11 +458,34 @@ class LedgerSink:
             # A schema that could not be loaded: no file was checked.
             return
         record.report = report
-        self._ledger.record(self._run, self._configuration, record)
+        holdings = report.outcomes.get(HOLDINGS_CODE)
+        try:
+            installations = holdings.installations() if isinstance(holdings, Holdings) else None
+            self._ledger.record(self._run, self._configuration, record, installations)
+        finally:
+            if isinstance(holdings, Holdings):
+                holdings.remove()
         self._record = None
 
     def finish(self) -> None:
         self._ledger.finish_run(self._run)
+
+
+def holdings_collected(
+    registry: RuleRegistry, settings: RuleSettings, staging: Path
+) -> tuple[RuleRegistry, RuleSettings]:
+    """``registry`` and ``settings`` with the holdings collector beside the rules, writing in ``staging``."""
+    rules = {**registry.rules, HOLDINGS_CODE: HoldingsCollector}
+    plugins = {**registry.plugins, HOLDINGS_CODE: "mcfcheck"}
+    chosen = settings.selection
+    return (
+        dataclasses.replace(registry, rules=rules, plugins=plugins),
+        dataclasses.replace(
+            settings,
+            selection=dataclasses.replace(chosen, extend_select=(*chosen.extend_select, HOLDINGS_CODE)),
+            options={**settings.options, HOLDINGS_CODE: {"staging": str(staging)}},
+        ),
+    )
 
 
 def digests(paths: Sequence[Path]) -> dict[str, tuple[int, str] | None]:

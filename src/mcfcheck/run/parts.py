@@ -661,6 +661,7 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
         check.cohort,
         check.rules_not_run,
         check.skipped_rules,
+        dict(check.outcomes),
     )
     return WholeFileResult(report, spool.export())
 
