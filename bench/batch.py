@@ -69,7 +69,7 @@ def main() -> int:
                 (labels[1], [mcfcheck, "batch", "-q", "--ledger", str(ledger), str(folder)]),
                 (labels[2], [mcfcheck, "batch", "-q", "--ledger", str(ledger), str(folder)]),
             ):
-                elapsed, peak = measure(command)
+                elapsed, peak = measure(command, allowed=(0, 1))
                 times[label].append(elapsed)
                 peaks[label] = max(peaks[label], peak)
             ledger_bytes = ledger.stat().st_size

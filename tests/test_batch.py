@@ -22,6 +22,7 @@ from mcfcheck.cli import app
 from mcfcheck.errors import InputError
 from mcfcheck.generate import MCFGenerator, PlantedKind
 from mcfcheck.rules.cohorts import builtin_cohorts
+from mcfcheck.rules.holdings import fingerprint, fingerprints_of
 from mcfcheck.run.discover import discover
 
 runner = CliRunner()
@@ -271,11 +272,31 @@ def test_each_installation_is_recorded_with_its_verdict_and_identifiers(tmp_path
     numbers = [[value for value in row if isinstance(value, int)] for row in per_file]
     assert [len(row) for row in numbers] == [3] * len(files)
     assert all(accepted + rejected == installations for accepted, rejected, installations in numbers)
-    # Every Device ID of the files, upper-cased, each against its installation.
-    device_ids = _rows(ledger, "SELECT COUNT(*) FROM identifiers WHERE kind = 'device_id'")[0][0]
-    assert device_ids == sum(path.read_text(encoding="utf-8").count("<DeviceID>") for path in files)
-    mpans = {row[0] for row in _rows(ledger, "SELECT value FROM identifiers WHERE kind = 'mpan'")}
-    assert mpans == {m for path in files for m in re.findall(r"<MPANCore>([^<]*)<", path.read_text(encoding="utf-8"))}
+    # Every identifier of each installation, by its fingerprint, against that installation; nothing else.
+    held = {
+        (value, path, position)
+        for path, position, data in _rows(
+            ledger, "SELECT f.path, i.position, i.identifiers FROM installations AS i JOIN files AS f ON f.id = i.file"
+        )
+        if isinstance(data, bytes)
+        for value in fingerprints_of(data)
+    }
+    wanted = set()
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for position, installation in enumerate(re.findall(r"<Installation>.*?</Installation>", text, re.DOTALL), 1):
+            for kind, element in (
+                ("device_id", "DeviceID"),
+                ("mpan", "MPANCore"),
+                ("mprn", "MPRN"),
+                ("imsi", "IMSI"),
+                ("iccid", "ICCID"),
+                ("static_ip", "StaticIPAddress"),
+            ):
+                for value in re.findall(rf"<{element}>([^<]*)<", installation):
+                    wanted.add((fingerprint(kind, value), str(path), position))
+    assert held == wanted
+    assert len({value for value, _path, _position in held}) > 5 * len(files)
 
 
 def test_the_history_of_an_installation_across_submissions(tmp_path: Path) -> None:

@@ -2,14 +2,17 @@
 
 The collector is run by the rule engine like a rule (:class:`HoldingsCollector`), beside
 the rules a batch runs, through the dialect's binding: for each installation it writes
-one line to a file of its own in a staging folder: the installation's reference and its
-identifiers (Device IDs, the Communications Hub's included; MPAN core, MPRN, IMSI,
-ICCID, static IP address), each with its kind. A part of a file writes its own file;
-the merge keeps them in file order, so that the n-th line is the n-th installation.
+one record to a file of its own in a staging folder: the installation's reference and the
+fingerprints of its identifiers (Device IDs, the Communications Hub's included; MPAN
+core, MPRN, IMSI, ICCID, static IP address; :func:`fingerprint`). A part of a file writes
+its own file; the merge keeps them in file order, so that the n-th record is the n-th
+installation.
 """
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, Final
@@ -22,19 +25,40 @@ HOLDINGS_CODE: Final = "LDG000"
 #: The kinds of identifier noted, as the ledger names them.
 KINDS: Final = ("device_id", "mpan", "mprn", "imsi", "iccid", "static_ip")
 _FIELD: Final = "\x1f"
+#: Each installation's record in a staging file: its reference's length in bytes and how many
+#: fingerprints follow it.
+_HEADER: Final = struct.Struct("<HH")
+#: The longest reference kept, in bytes (a reference that long breaks the schema anyway).
+_MAX_REFERENCE: Final = 0xFFFF
 
 
-def _clean(value: str) -> str:
-    return value.replace(_FIELD, " ").replace("\n", " ").replace("\r", " ")
+def fingerprint_bytes(kind: str, value: str) -> bytes:
+    """An identifier's fingerprint as the ledger keeps it: the 8-byte BLAKE2b hash of its kind and
+    value (Device IDs upper-cased).
+    """
+    text = f"{kind}{_FIELD}{value.upper() if kind == 'device_id' else value}"
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
 
 
-def read_holdings(path: str) -> Iterator[tuple[str | None, list[tuple[str, str]]]]:
-    """The installations a staging file holds, in file order: each one's reference and identifiers."""
-    with Path(path).open(encoding="utf-8", newline="\n") as stream:
-        for row in stream:
-            reference, *pairs = row.rstrip("\n").split(_FIELD)
-            identifiers = [(KINDS[int(pairs[index])], pairs[index + 1]) for index in range(0, len(pairs), 2)]
-            yield reference or None, identifiers
+def fingerprint(kind: str, value: str) -> int:
+    """An identifier's fingerprint as a signed 64-bit number (:func:`fingerprint_bytes`, big-endian)."""
+    return int.from_bytes(fingerprint_bytes(kind, value), "big", signed=True)
+
+
+def fingerprints_of(data: bytes) -> list[int]:
+    """The fingerprints (as numbers) of identifiers kept one after the other, 8 bytes each."""
+    return [int.from_bytes(data[start : start + 8], "big", signed=True) for start in range(0, len(data), 8)]
+
+
+def read_holdings(path: str) -> Iterator[tuple[str | None, bytes]]:
+    """The installations a staging file holds, in file order: each one's reference and its identifiers'
+    fingerprints, 8 bytes each, one after the other.
+    """
+    with Path(path).open("rb") as stream:
+        while header := stream.read(_HEADER.size):
+            length, count = _HEADER.unpack(header)
+            reference = stream.read(length).decode("utf-8")
+            yield reference or None, stream.read(8 * count)
 
 
 class HoldingsCollector(StagedRule):
@@ -52,21 +76,22 @@ class HoldingsCollector(StagedRule):
         self.path, self._stream = self.staging_file("holdings-")
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        fields = [_clean(installation.reference or "")]
+        found: list[bytes] = []
         hub = installation.hub
         for device in ((hub,) if hub is not None else ()) + tuple(installation.devices):
             if device.device_id:
-                fields += ("0", _clean(device.device_id.upper()))
+                found.append(fingerprint_bytes("device_id", device.device_id))
         for kind, value in (
-            (1, installation.mpan),
-            (2, installation.mprn),
-            (3, installation.imsi),
-            (4, installation.iccid),
-            (5, installation.static_ip),
+            ("mpan", installation.mpan),
+            ("mprn", installation.mprn),
+            ("imsi", installation.imsi),
+            ("iccid", installation.iccid),
+            ("static_ip", installation.static_ip),
         ):
             if value:
-                fields += (str(kind), _clean(value))
-        self._stream.write((_FIELD.join(fields) + "\n").encode("utf-8"))
+                found.append(fingerprint_bytes(kind, value))
+        reference = (installation.reference or "").encode("utf-8")[:_MAX_REFERENCE]
+        self._stream.write(_HEADER.pack(len(reference), len(found)) + reference + b"".join(found))
         return iter(())
 
     def staged(self) -> str:
@@ -92,7 +117,7 @@ class Holdings:
     def __reduce__(self) -> tuple[type[Holdings], tuple[object, ...]]:
         return type(self), (self.files, self.record)
 
-    def installations(self) -> Iterator[tuple[str | None, list[tuple[str, str]]]]:
+    def installations(self) -> Iterator[tuple[str | None, bytes]]:
         for path in self.files:
             yield from read_holdings(path)
 

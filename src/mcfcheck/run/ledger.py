@@ -15,8 +15,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import queue
 import re
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +43,12 @@ LEDGER_VERSION: Final = 2
 DEFAULT_LEDGER: Final = "mcfcheck-ledger.sqlite"
 #: The header fields the ledger keeps, by concept.
 HEADER_FIELDS: Final = ("supplier", "group_id", "smso", "file_identifier")
+#: How many files' records wait for the ledger's writer at most.
+_RECORDS_AHEAD: Final = 4
 #: How many installations' rows are written to the ledger at a time.
 _ROWS: Final = 10_000
+#: How many bytes are read at a time to find a file's header.
+_HEADER_SLICE_BYTES: Final = 4096
 #: How many bytes of a file are read at most to find its header.
 _HEADER_BYTES: Final = 1 << 24
 #: Each version's statements, applied in turn to bring a ledger from the version before to it.
@@ -62,12 +68,12 @@ _MIGRATIONS: Final = {
     ),
     # Each installation (its reference and verdict) and its identifiers; each file's accepted and rejected.
     2: (
+        # Each installation's identifiers as their fingerprints (mcfcheck.rules.holdings.fingerprint_bytes),
+        # one after the other: 8 bytes an identifier.
         "CREATE TABLE installations (file INTEGER NOT NULL REFERENCES files(id), position INTEGER NOT NULL, "
-        "reference TEXT, valid INTEGER NOT NULL, PRIMARY KEY (file, position)) WITHOUT ROWID",
+        "reference TEXT, valid INTEGER NOT NULL, identifiers BLOB NOT NULL, PRIMARY KEY (file, position)) "
+        "WITHOUT ROWID",
         "CREATE INDEX installations_by_reference ON installations (reference)",
-        "CREATE TABLE identifiers (file INTEGER NOT NULL REFERENCES files(id), position INTEGER NOT NULL, "
-        "kind TEXT NOT NULL, value TEXT NOT NULL)",
-        "CREATE INDEX identifiers_by_value ON identifiers (kind, value)",
         "ALTER TABLE files ADD COLUMN accepted INTEGER",
         "ALTER TABLE files ADD COLUMN rejected INTEGER",
     ),
@@ -136,7 +142,9 @@ def read_header(path: Path, bindings: BindingSet) -> tuple[dict[str, str | None]
     try:
         with open_input(path) as stream:
             read = 0
-            while read < _HEADER_BYTES and (chunk := stream.read(CHUNK_BYTES)):
+            # A slice at a time: the header is in the first few, and a tree of what is fed whole
+            # (a megabyte: some 20,000 elements) stays in a reference cycle until a full collection.
+            while read < _HEADER_BYTES and (chunk := stream.read(_HEADER_SLICE_BYTES)):
                 read += len(chunk)
                 parser.feed(chunk)
                 for _event, element in parser.read_events():
@@ -226,9 +234,15 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # Written by the batch's writer thread, one at a time (see LedgerSink).
+            self._connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             self._connection.execute("PRAGMA foreign_keys = ON")
             self._prepare()
+            # A write-ahead log (once the ledger is known to be one this mcfcheck writes): each file's
+            # transaction is one append, readers do not wait for a batch, and a process killed at
+            # any moment leaves every committed file in the ledger.
+            self._connection.execute("PRAGMA journal_mode = WAL")
+            self._connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as error:
             raise McfcheckError(f"{path}: not a ledger mcfcheck can use ({error})") from None
 
@@ -289,10 +303,10 @@ class Ledger:
         run: int,
         configuration: str,
         record: FileRecord,
-        installations: Iterator[tuple[str | None, list[tuple[str, str]]]] | None = None,
+        installations: Iterator[tuple[str | None, bytes]] | None = None,
     ) -> None:
         """Record one file checked, with its findings by code and, where given, each installation
-        (its reference and identifiers, in file order), in one transaction.
+        (its reference and its identifiers' fingerprints, in file order), in one transaction.
         """
         report, header = record.report, record.header
         self._connection.execute("BEGIN IMMEDIATE")
@@ -318,6 +332,7 @@ class Ledger:
                 ),
             )
             file = cursor.lastrowid
+            assert file is not None
             self._connection.executemany(
                 "INSERT INTO finding_counts (file, code, count) VALUES (?, ?, ?)",
                 [(file, code, count) for code, count in sorted(record.codes.items())],
@@ -325,16 +340,15 @@ class Ledger:
             if installations is not None:
                 accepted = rejected = 0
                 rows: list[tuple[object, ...]] = []
-                identifiers: list[tuple[object, ...]] = []
                 for position, (reference, held) in enumerate(installations, start=1):
                     valid = not record.fails(position)
                     accepted += valid
                     rejected += not valid
-                    rows.append((file, position, reference, int(valid)))
-                    identifiers.extend((file, position, kind, value) for kind, value in held)
-                    if len(identifiers) >= _ROWS or len(rows) >= _ROWS:
-                        self._write_installations(rows, identifiers)
-                self._write_installations(rows, identifiers)
+                    rows.append((file, position, reference, int(valid), held))
+                    if len(rows) >= _ROWS:
+                        self._connection.executemany("INSERT INTO installations VALUES (?, ?, ?, ?, ?)", rows)
+                        rows.clear()
+                self._connection.executemany("INSERT INTO installations VALUES (?, ?, ?, ?, ?)", rows)
                 self._connection.execute(
                     "UPDATE files SET accepted = ?, rejected = ? WHERE id = ?", (accepted, rejected, file)
                 )
@@ -342,12 +356,6 @@ class Ledger:
         except BaseException:
             self._connection.execute("ROLLBACK")
             raise
-
-    def _write_installations(self, rows: list[tuple[object, ...]], identifiers: list[tuple[object, ...]]) -> None:
-        self._connection.executemany("INSERT INTO installations VALUES (?, ?, ?, ?)", rows)
-        self._connection.executemany("INSERT INTO identifiers VALUES (?, ?, ?, ?)", identifiers)
-        rows.clear()
-        identifiers.clear()
 
     def history(self, reference: str) -> list[Submission]:
         """Each time an installation with ``reference`` was recorded, oldest first."""
@@ -403,6 +411,10 @@ def _now() -> str:
 class LedgerSink:
     """A report sink that records each file checked in the ledger, with the facts gathered before
     and, where the holdings collector ran, each installation with its verdict and identifiers.
+
+    The records are written by a thread of their own while the next files are checked (a few
+    files behind at most); :meth:`finish` waits for the last and raises what stopped it, if
+    anything did.
     """
 
     def __init__(
@@ -422,9 +434,12 @@ class LedgerSink:
         self._fail_on = fail_on
         self._record: FileRecord | None = None
         self._position: re.Pattern[str] | None = None
+        self._waiting: queue.Queue[tuple[FileRecord, Holdings | None] | None] = queue.Queue(_RECORDS_AHEAD)
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write, name="mcfcheck-ledger", daemon=True)
 
     def start(self) -> None:
-        pass
+        self._writer.start()
 
     def file_started(self, path: str) -> None:
         digest = self._digests.get(path)
@@ -459,15 +474,27 @@ class LedgerSink:
             return
         record.report = report
         holdings = report.outcomes.get(HOLDINGS_CODE)
-        try:
-            installations = holdings.installations() if isinstance(holdings, Holdings) else None
-            self._ledger.record(self._run, self._configuration, record, installations)
-        finally:
-            if isinstance(holdings, Holdings):
-                holdings.remove()
+        self._waiting.put((record, holdings if isinstance(holdings, Holdings) else None))
         self._record = None
 
+    def _write(self) -> None:
+        while (waiting := self._waiting.get()) is not None:
+            record, holdings = waiting
+            try:
+                if self._error is None:
+                    installations = holdings.installations() if holdings is not None else None
+                    self._ledger.record(self._run, self._configuration, record, installations)
+            except BaseException as error:
+                self._error = error
+            finally:
+                if holdings is not None:
+                    holdings.remove()
+
     def finish(self) -> None:
+        self._waiting.put(None)
+        self._writer.join()
+        if self._error is not None:
+            raise self._error
         self._ledger.finish_run(self._run)
 
 
