@@ -377,3 +377,17 @@ def test_an_installation_nested_in_another_is_checked_with_it(write_mcf) -> None
         (CODE_STRUCTURE, "/MigrationFile/Installations/Installation[3]/Devices/Installation"),
         (CODE_INVALID_VALUE, "/MigrationFile/Installations/Installation[4]/Status"),
     ]
+
+
+def test_large_generated_files_are_valid_dormant_aclara_meters_included(tmp_path: Path) -> None:
+    """Generated FOC files once gave a Dormant Aclara ESME an auxiliary load circuit (ACL001)."""
+    path = tmp_path / "foc.xml"
+    MCFGenerator(builtin_cohorts()["FOC"], seed=3).write(path, 2495)
+    text = path.read_text(encoding="utf-8")
+    installations = re.findall(r"<Installation>.*?</Installation>", text, re.DOTALL)
+    dormant_aclara = [item for item in installations if "<Status>Dormant<" in item and "<Manufacturer>Aclara<" in item]
+    assert len(dormant_aclara) > 20
+    assert "<AuxiliaryLoad>true<" in text
+    report = mcfcheck.validate(path)
+    assert report.error is None
+    assert report.findings == ()

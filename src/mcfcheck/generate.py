@@ -41,6 +41,8 @@ WRITE_BUFFER_CHARS: Final = 1 << 20
 # number made of those primes (10**k, 9 * 10**7, 2**k), so identifiers look scattered
 # yet never repeat within a file.
 _SPREAD: Final = 7_777_777_777
+#: The manufacturer whose Dormant meters are not migrated with an auxiliary load circuit (ACL001).
+_ACLARA: Final = "Aclara"
 
 
 class PlantedKind(enum.StrEnum):
@@ -220,11 +222,14 @@ class MCFGenerator:
             lines.add(4, "<Device>")
             lines.add(5, f"<DeviceType>{device_type}</DeviceType>")
             lines.add(5, f"<DeviceID>{self._device_id(device_set)}</DeviceID>")
-            self._model_lines(lines, 5, self._pick(device_set, device_type))
+            model = self._pick(device_set, device_type)
+            self._model_lines(lines, 5, model)
             if device_type in ("ESME", "GSME"):
                 lines.add(5, f"<PaymentMode>{payment}</PaymentMode>")
             if device_type == "ESME":
-                lines.add(5, f"<AuxiliaryLoad>{'true' if rnd() < 0.05 else 'false'}</AuxiliaryLoad>")
+                # Not on a Dormant Aclara meter, which is not migrated with one (ACL001): files are valid.
+                auxiliary = rnd() < 0.05 and not (dormant and model.manufacturer == _ACLARA)
+                lines.add(5, f"<AuxiliaryLoad>{'true' if auxiliary else 'false'}</AuxiliaryLoad>")
             lines.add(4, "</Device>")
         lines.add(3, "</Devices>")
         if prepayment:
