@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -274,12 +275,12 @@ def test_each_installation_is_recorded_with_its_verdict_and_identifiers(tmp_path
     assert all(accepted + rejected == installations for accepted, rejected, installations in numbers)
     # Every identifier of each installation, by its fingerprint, against that installation; nothing else.
     held = {
-        (value, path, position)
+        (kind, value, path, position)
         for path, position, data in _rows(
             ledger, "SELECT f.path, i.position, i.identifiers FROM installations AS i JOIN files AS f ON f.id = i.file"
         )
         if isinstance(data, bytes)
-        for value in fingerprints_of(data)
+        for kind, value in fingerprints_of(data)
     }
     wanted = set()
     for path in files:
@@ -294,9 +295,9 @@ def test_each_installation_is_recorded_with_its_verdict_and_identifiers(tmp_path
                 ("static_ip", "StaticIPAddress"),
             ):
                 for value in re.findall(rf"<{element}>([^<]*)<", installation):
-                    wanted.add((fingerprint(kind, value), str(path), position))
+                    wanted.add((kind, fingerprint(kind, value), str(path), position))
     assert held == wanted
-    assert len({value for value, _path, _position in held}) > 5 * len(files)
+    assert len({value for _kind, value, _path, _position in held}) > 5 * len(files)
 
 
 def test_the_history_of_an_installation_across_submissions(tmp_path: Path) -> None:
@@ -339,3 +340,168 @@ def test_a_ledger_of_the_first_version_is_upgraded(tmp_path: Path) -> None:
     assert _rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(ledgers.LEDGER_VERSION),)]
     assert _rows(path, "SELECT accepted, rejected FROM files") == [(4, 0)]
     assert len(_rows(path, "SELECT * FROM installations")) == 4
+
+
+# -- Across files --------------------------------------------------------------------------
+
+#: Each rule across files: the kind of identifier, the element that holds it in mcfcheck's dialect.
+ACROSS = {
+    "XFL010": ("device_id", "DeviceID"),
+    "XFL012": ("mpan", "MPANCore"),
+    "XFL013": ("mprn", "MPRN"),
+    "XFL014": ("imsi", "IMSI"),
+    "XFL015": ("static_ip", "StaticIPAddress"),
+    "XFL016": ("iccid", "ICCID"),
+}
+
+
+def test_every_rule_across_files_is_covered_here() -> None:
+    from mcfcheck.rules.registry import load_registry
+
+    registry = load_registry()
+    assert sorted(code for code, rule in registry.rules.items() if rule.across_files) == sorted(ACROSS)
+    for code, (kind, _element) in ACROSS.items():
+        assert registry.rules[code].kind == kind  # type: ignore[attr-defined]
+
+
+def _suppliers(folder: Path) -> list[Path]:
+    """Three suppliers' files (the CB cohort: every kind of identifier), 6 installations each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number in range(3):
+        path = folder / f"supplier-{number}.xml"
+        text = "".join(MCFGenerator(builtin_cohorts()["CB"], seed=20 + number).iter_text(6))
+        path.write_text(text.replace("<SupplierPartyID>SUPP", f"<SupplierPartyID>S{number}P", 1), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _installation(text: str, position: int) -> tuple[int, int]:
+    """Where the ``position``-th installation's text is (1-based)."""
+    found = list(re.finditer(r"<Installation>.*?</Installation>", text, re.DOTALL))[position - 1]
+    return found.start(), found.end()
+
+
+def _plant(source: Path, target: Path, element: str, source_position: int, target_position: int) -> str | None:
+    """Copy the first ``element`` of an installation of ``source`` into one of ``target``; the value
+    (None, and nothing changed, where either installation has no such element: a gas-only one has no MPAN).
+    """
+    text, other = source.read_text(encoding="utf-8"), target.read_text(encoding="utf-8")
+    start, end = _installation(text, source_position)
+    match = re.search(rf"<{element}>([^<]*)</{element}>", text[start:end])
+    start, end = _installation(other, target_position)
+    if match is None or f"<{element}>" not in other[start:end]:
+        return None
+    value = match[1]
+    inside = re.sub(rf"<{element}>[^<]*</{element}>", f"<{element}>{value}</{element}>", other[start:end], count=1)
+    target.write_text(other[:start] + inside + other[end:], encoding="utf-8")
+    return value
+
+
+def _references(path: Path) -> list[str]:
+    return re.findall(r"<InstallationReference>([^<]*)<", path.read_text(encoding="utf-8"))
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    planted=st.lists(
+        st.tuples(
+            st.sampled_from(sorted(ACROSS)),
+            st.tuples(st.integers(0, 2), st.integers(1, 6)),
+            st.tuples(st.integers(0, 2), st.integers(1, 6)),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda item: (item[1], item[2]),
+    ),
+    earlier=st.booleans(),
+)
+# Every CB installation has Device IDs and an ICCID: these are always planted.
+@example(planted=[("XFL010", (0, 1), (2, 3)), ("XFL016", (2, 2), (1, 5)), ("XFL014", (1, 6), (0, 4))], earlier=True)
+@example(planted=[("XFL015", (0, 2), (1, 2)), ("XFL010", (1, 3), (2, 6))], earlier=False)
+def test_identifiers_in_two_files_are_found_exactly(
+    planted: list[tuple[str, tuple[int, int], tuple[int, int]]], earlier: bool
+) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        files = _suppliers(tmp / "in")
+        expected = set()
+        touched: set[tuple[int, int]] = set()
+        for code, (source, source_position), (target, target_position) in planted:
+            if source == target or (source, source_position) in touched or (target, target_position) in touched:
+                continue
+            _kind, element = ACROSS[code]
+            if _plant(files[source], files[target], element, source_position, target_position) is None:
+                continue
+            touched |= {(source, source_position), (target, target_position)}
+            # Reported on the file checked later (by path order), naming the other.
+            later, later_position, first, first_position = (
+                (target, target_position, source, source_position)
+                if target > source
+                else (source, source_position, target, target_position)
+            )
+            expected.add(
+                (
+                    code,
+                    str(files[later]),
+                    _references(files[later])[later_position - 1],
+                    str(files[first]),
+                    _references(files[first])[first_position - 1],
+                )
+            )
+        ledger = tmp / "ledger.sqlite"
+        if earlier:
+            # The first file in an earlier batch: the ledger tells the later ones of it.
+            assert runner.invoke(app, ["batch", str(files[0]), "--ledger", str(ledger), "-q"]).exit_code == 0
+        result = runner.invoke(app, ["batch", str(tmp / "in"), "--ledger", str(ledger), "--format", "json", "-j", "1"])
+        assert result.exit_code == (1 if expected else 0), result.output
+        document = json.loads(result.stdout)
+        found = {
+            (finding["code"], entry["path"], finding["location"]["installation"])
+            for entry in document["files"]
+            for finding in entry["findings"]
+            if finding["code"].startswith("XFL")
+        }
+        assert found == {(code, path, reference) for code, path, reference, _other, _other_reference in expected}
+        messages = [
+            finding["message"]
+            for entry in document["files"]
+            for finding in entry["findings"]
+            if finding["code"].startswith("XFL")
+        ]
+        for _code, _path, _reference, other, other_reference in expected:
+            assert any(f"installation {other_reference} of {other}" in message for message in messages)
+        # The installations the findings concern are rejected in the ledger.
+        rejected = {
+            (str(row[0]), row[1])
+            for row in _rows(
+                ledger,
+                "SELECT f.path, i.reference FROM installations AS i JOIN files AS f ON f.id = i.file WHERE i.valid = 0",
+            )
+        }
+        assert {(path, reference) for _code, path, reference, _o, _r in expected} <= rejected
+
+
+def test_the_same_installation_sent_again_is_no_finding_and_checks_follow_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, second, third = _suppliers(tmp_path / "in")
+    # The second supplier's file holds the first's third installation again, reference and all.
+    text, other = first.read_text(encoding="utf-8"), second.read_text(encoding="utf-8")
+    start, end = _installation(text, 3)
+    target_start, target_end = _installation(other, 2)
+    spliced = other[:target_start] + text[start:end] + other[target_end:]
+    # The trailer's device count made the file's own (the installation brought its devices).
+    devices = spliced.count("<DeviceID>")
+    second.write_text(re.sub(r"<DeviceCount>\d+<", f"<DeviceCount>{devices}<", spliced), encoding="utf-8")
+    assert runner.invoke(app, ["batch", str(first), str(second), "-q"]).exit_code == 0
+    # Another installation with the first's MPAN: a finding, unless XFL012 is ignored or a warning.
+    assert _plant(first, third, "MPANCore", 1, 4) is not None
+    ignored = runner.invoke(app, ["batch", str(third), "-q", "--ignore", "XFL012", "--no-ledger"])
+    assert ignored.exit_code == 0
+    Path("mcfcheck.toml").write_text('[severity]\nXFL012 = "warning"\n', encoding="utf-8")
+    warned = runner.invoke(app, ["batch", str(third), "--format", "json"])
+    assert warned.exit_code == 0, warned.output
+    codes = [f["code"] for entry in json.loads(warned.stdout)["files"] for f in entry["findings"]]
+    assert codes == ["XFL012"]

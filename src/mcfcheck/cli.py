@@ -308,7 +308,7 @@ def validate(
 #: What batch's ledger does before the files are checked (see :meth:`_Validation.run`).
 _LedgerHook = Callable[
     [RuleRegistry, RuleSettings, list[Path]],
-    tuple[RuleRegistry, RuleSettings, list[Path], list[ReportSink], ExitStatus],
+    tuple[RuleRegistry, RuleSettings, list[Path], Callable[[ReportSink], ReportSink] | None, ExitStatus],
 ]
 
 
@@ -371,11 +371,12 @@ class _Validation:
             if no_rules:
                 # The settings still say which binding (hence which record element) each file's dialect has.
                 settings = dataclasses.replace(settings, run_rules=False)
-            skipped_status, extra = ExitStatus.VALID, list[ReportSink]()
+            skipped_status: ExitStatus = ExitStatus.VALID
+            wrap: Callable[[ReportSink], ReportSink] | None = None
             # The checks the reports describe: a ledger's collector is none.
             described = registry
             if ledger is not None:
-                registry, settings, files, extra, skipped_status = ledger(registry, settings, files)
+                registry, settings, files, wrap, skipped_status = ledger(registry, settings, files)
         except McfcheckError as error:
             err.print(f"error: {error}", markup=False)
             raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -402,9 +403,10 @@ class _Validation:
                 ) as sink,
                 _progress_bars(err, enabled=not self.quiet, batch=files if ledger is not None else None) as progress,
             ):
+                told = wrap(sink) if wrap is not None else sink
                 status = validate_files(
                     files,
-                    Tee([sink, *extra]) if extra else sink,
+                    told,
                     schema=schema,
                     progress=progress,
                     rules=(registry, settings),
@@ -414,7 +416,8 @@ class _Validation:
                     pool=pool,
                     split=split,
                 )
-            raise typer.Exit(max(status, skipped_status))
+            # What a sink of the ledger found across files counts too.
+            raise typer.Exit(max(status, skipped_status, ExitStatus(getattr(told, "status", 0))))
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -1080,7 +1083,15 @@ def batch(
     gives the rollups.
     """
     from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
-    from mcfcheck.run.ledger import Ledger, LedgerSink, configuration_of, digests, holdings_collected, ledger_path
+    from mcfcheck.run.ledger import (
+        Ledger,
+        LedgerSink,
+        configuration_of,
+        cross_checks,
+        digests,
+        holdings_collected,
+        ledger_path,
+    )
 
     err = console(stderr=True)
     opened: list[Ledger] = []
@@ -1098,9 +1109,9 @@ def batch(
 
     def with_ledger(
         registry: RuleRegistry, settings: RuleSettings, given: list[Path]
-    ) -> tuple[RuleRegistry, RuleSettings, list[Path], list[ReportSink], ExitStatus]:
+    ) -> tuple[RuleRegistry, RuleSettings, list[Path], Callable[[ReportSink], ReportSink] | None, ExitStatus]:
         if not opened:
-            return registry, settings, given, [], ExitStatus.VALID
+            return registry, settings, given, None, ExitStatus.VALID
         book = opened[0]
         configuration = configuration_of(settings, schema, fail_on)
         found = digests(given)
@@ -1122,12 +1133,18 @@ def batch(
             if not recorded.valid:
                 status = ExitStatus.FINDINGS
         run = book.begin_run(configuration)
-        sink = LedgerSink(book, run, configuration, found, settings.bindings, fail_on)
+        checks = cross_checks(registry, settings) if settings.run_rules else {}
+        sink = LedgerSink(book, run, configuration, found, settings.bindings, fail_on, checks)
         if settings.run_rules:
             # Each installation's identifiers, noted in the same pass by a collector beside the rules.
             staging.append(Path(tempfile.mkdtemp(prefix="mcfcheck-ledger-")))
             registry, settings = holdings_collected(registry, settings, staging[0])
-        return registry, settings, checked, [sink], status
+
+        def wrapping(reports: ReportSink) -> ReportSink:
+            sink.downstream = reports
+            return sink
+
+        return registry, settings, checked, wrapping, status
 
     validation = _Validation(
         schema, binding, output_format, outputs or [], fail_on, max_findings, quiet, select, ignore, extend_select

@@ -98,6 +98,9 @@ class Rule:
     #: on a file only where the file's binding places them all. None (the default, for
     #: rules written before bindings) means every concept.
     reads: ClassVar[frozenset[str] | None] = None
+    #: Whether the rule checks across files (``mcfcheck batch``, with its ledger) rather than in
+    #: one: it visits nothing in a file, and the batch reports its findings.
+    across_files: ClassVar[bool] = False
     #: The rule's options, by name: a default value (its type is the option's), or an
     #: :class:`mcfcheck.rules.options.Option` with bounds or choices. Configuration may
     #: override them; each value is checked when the run starts.

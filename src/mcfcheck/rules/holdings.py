@@ -22,8 +22,11 @@ from mcfcheck.rules.views import InstallationView
 
 #: The collector's code in the registry ``batch`` runs with a ledger (never a rule's).
 HOLDINGS_CODE: Final = "LDG000"
-#: The kinds of identifier noted, as the ledger names them.
+#: The kinds of identifier noted, as the ledger names them; each is kept as its number here.
 KINDS: Final = ("device_id", "mpan", "mprn", "imsi", "iccid", "static_ip")
+#: The bytes an identifier takes: its kind's number, then its 8-byte fingerprint.
+HELD: Final = 9
+_DEVICE_ID: Final = b"\x00"
 _FIELD: Final = "\x1f"
 #: Each installation's record in a staging file: its reference's length in bytes and how many
 #: fingerprints follow it.
@@ -45,20 +48,23 @@ def fingerprint(kind: str, value: str) -> int:
     return int.from_bytes(fingerprint_bytes(kind, value), "big", signed=True)
 
 
-def fingerprints_of(data: bytes) -> list[int]:
-    """The fingerprints (as numbers) of identifiers kept one after the other, 8 bytes each."""
-    return [int.from_bytes(data[start : start + 8], "big", signed=True) for start in range(0, len(data), 8)]
+def fingerprints_of(data: bytes) -> list[tuple[str, int]]:
+    """The identifiers kept one after the other (:data:`HELD`): each one's kind and fingerprint."""
+    return [
+        (KINDS[data[start]], int.from_bytes(data[start + 1 : start + HELD], "big", signed=True))
+        for start in range(0, len(data), HELD)
+    ]
 
 
 def read_holdings(path: str) -> Iterator[tuple[str | None, bytes]]:
-    """The installations a staging file holds, in file order: each one's reference and its identifiers'
-    fingerprints, 8 bytes each, one after the other.
+    """The installations a staging file holds, in file order: each one's reference and its identifiers,
+    one after the other, :data:`HELD` bytes each (its kind's number in :data:`KINDS`, its fingerprint).
     """
     with Path(path).open("rb") as stream:
         while header := stream.read(_HEADER.size):
             length, count = _HEADER.unpack(header)
             reference = stream.read(length).decode("utf-8")
-            yield reference or None, stream.read(8 * count)
+            yield reference or None, stream.read(HELD * count)
 
 
 class HoldingsCollector(StagedRule):
@@ -80,16 +86,16 @@ class HoldingsCollector(StagedRule):
         hub = installation.hub
         for device in ((hub,) if hub is not None else ()) + tuple(installation.devices):
             if device.device_id:
-                found.append(fingerprint_bytes("device_id", device.device_id))
-        for kind, value in (
-            ("mpan", installation.mpan),
-            ("mprn", installation.mprn),
-            ("imsi", installation.imsi),
-            ("iccid", installation.iccid),
-            ("static_ip", installation.static_ip),
+                found.append(_DEVICE_ID + fingerprint_bytes("device_id", device.device_id))
+        for number, value in (
+            (1, installation.mpan),
+            (2, installation.mprn),
+            (3, installation.imsi),
+            (4, installation.iccid),
+            (5, installation.static_ip),
         ):
             if value:
-                found.append(fingerprint_bytes(kind, value))
+                found.append(bytes((number,)) + fingerprint_bytes(KINDS[number], value))
         reference = (installation.reference or "").encode("utf-8")[:_MAX_REFERENCE]
         self._stream.write(_HEADER.pack(len(reference), len(found)) + reference + b"".join(found))
         return iter(())

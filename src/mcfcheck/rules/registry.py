@@ -80,7 +80,7 @@ def _registration_problem(rule: object) -> str | None:
         return f"{code} ({rule.__name__}) has name {name!r}, which is not lower-case words joined by hyphens"
     if not isinstance(rule.severity, Severity):
         return f"{code} ({rule.__name__}) has severity {rule.severity!r}, not a mcfcheck Severity"
-    if not rule.visits or not all(isinstance(visit, Visit) for visit in rule.visits):
+    if (not rule.visits and not rule.across_files) or not all(isinstance(visit, Visit) for visit in rule.visits):
         return f"{code} ({rule.__name__}) does not say what it visits"
     if not rule.summary():
         return f"{code} ({rule.__name__}) has no documentation"

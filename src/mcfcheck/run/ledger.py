@@ -29,12 +29,13 @@ from lxml import etree
 
 import mcfcheck
 from mcfcheck.errors import InputError, McfcheckError
-from mcfcheck.findings import FileReport, Finding, Severity
+from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.input.xml import CHUNK_BYTES, open_input, secure_pull_parser, split_tag
 from mcfcheck.rules.engine import RuleSettings
-from mcfcheck.rules.holdings import HOLDINGS_CODE, Holdings, HoldingsCollector
+from mcfcheck.rules.holdings import HOLDINGS_CODE, KINDS, Holdings, HoldingsCollector, fingerprints_of
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text
+from mcfcheck.run.batch import ReportSink
 from mcfcheck.schema.binding import BindingSet
 
 #: The ledger's schema version this mcfcheck writes (``meta.schema_version``).
@@ -68,8 +69,8 @@ _MIGRATIONS: Final = {
     ),
     # Each installation (its reference and verdict) and its identifiers; each file's accepted and rejected.
     2: (
-        # Each installation's identifiers as their fingerprints (mcfcheck.rules.holdings.fingerprint_bytes),
-        # one after the other: 8 bytes an identifier.
+        # Each installation's identifiers, one after the other, 9 bytes each: the kind's number and the
+        # fingerprint (mcfcheck.rules.holdings.HELD).
         "CREATE TABLE installations (file INTEGER NOT NULL REFERENCES files(id), position INTEGER NOT NULL, "
         "reference TEXT, valid INTEGER NOT NULL, identifiers BLOB NOT NULL, PRIMARY KEY (file, position)) "
         "WITHOUT ROWID",
@@ -408,13 +409,123 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class CrossCheck:
+    """One check across files (a rule with ``across_files``): its code, name, label and severity."""
+
+    code: str
+    name: str
+    label: str
+    severity: Severity
+
+
+def cross_checks(registry: RuleRegistry, settings: RuleSettings) -> dict[str, CrossCheck]:
+    """The checks across files ``settings`` select, by the kind of identifier each looks at."""
+    checks: dict[str, CrossCheck] = {}
+    for code, rule in sorted(registry.rules.items()):
+        kind = getattr(rule, "kind", None)
+        if rule.across_files and isinstance(kind, str) and settings.selection.is_selected(code):
+            label = str(getattr(rule, "label", code))
+            checks[kind] = CrossCheck(code, rule.name, label, settings.severities.get(code, rule.severity))
+    return checks
+
+
+@dataclass(frozen=True)
+class Shared:
+    """An identifier of an installation that an installation with another reference holds in another file."""
+
+    position: int
+    reference: str | None
+    kind: str
+    other_path: str
+    other_reference: str | None
+    other_position: int
+
+
+class CrossFiles:
+    """The identifiers of every file the ledger holds and of the batch's files so far, on disk, for the
+    checks across files: a connection of its own to the ledger, with temporary tables.
+
+    Each file the ledger holds counts once (its latest record); a file of the same bytes
+    as one held is the same file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._contents: dict[str, int] = {}
+        self._connection.executescript(
+            "CREATE TEMP TABLE seen (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, content INTEGER NOT NULL, "
+            "path TEXT NOT NULL, reference TEXT, position INTEGER NOT NULL);"
+            "CREATE INDEX temp.seen_by_fingerprint ON seen (fingerprint);"
+            "CREATE TEMP TABLE current (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, "
+            "reference TEXT, position INTEGER NOT NULL);"
+        )
+        held = self._connection.execute(
+            "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
+            "JOIN files AS f ON f.id = i.file WHERE f.id IN "
+            "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL GROUP BY sha256)"
+        )
+        self._connection.execute("BEGIN")
+        self._connection.executemany(
+            "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (value, KINDS.index(kind), self._content(sha256), path_, reference, position)
+                for sha256, path_, position, reference, data in held.fetchall()
+                for kind, value in fingerprints_of(data)
+            ),
+        )
+        self._connection.execute("COMMIT")
+
+    def _content(self, sha256: str) -> int:
+        return self._contents.setdefault(sha256, len(self._contents))
+
+    def shared(self, path: str, sha256: str, installations: Iterator[tuple[str | None, bytes]]) -> list[Shared]:
+        """What the file's installations share with other files' (then the file's are added to them)."""
+        content = self._content(sha256)
+        self._connection.execute("BEGIN")
+        try:
+            self._connection.executemany(
+                "INSERT INTO current VALUES (?, ?, ?, ?)",
+                (
+                    (value, KINDS.index(kind), reference, position)
+                    for position, (reference, data) in enumerate(installations, start=1)
+                    for kind, value in fingerprints_of(data)
+                ),
+            )
+            found = [
+                Shared(position, reference, KINDS[kind], other_path, other_reference, other_position)
+                for position, reference, kind, other_path, other_reference, other_position in self._connection.execute(
+                    "SELECT c.position, c.reference, c.kind, s.path, s.reference, s.position FROM current AS c "
+                    "JOIN seen AS s ON s.fingerprint = c.fingerprint AND s.kind = c.kind "
+                    "WHERE s.content != ? "
+                    "AND (c.reference IS NULL OR s.reference IS NULL OR c.reference != s.reference) "
+                    "ORDER BY c.position, c.kind, s.path, s.position",
+                    (content,),
+                )
+            ]
+            self._connection.execute(
+                "INSERT INTO seen SELECT fingerprint, kind, ?, ?, reference, position FROM current", (content, path)
+            )
+            self._connection.execute("DELETE FROM current")
+            self._connection.execute("COMMIT")
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        return found
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 class LedgerSink:
-    """A report sink that records each file checked in the ledger, with the facts gathered before
-    and, where the holdings collector ran, each installation with its verdict and identifiers.
+    """A report sink before the reports: it records each file checked in the ledger, with the facts
+    gathered before and, where the holdings collector ran, each installation with its verdict and
+    identifiers; and, with ``checks``, it tells the reports the findings across files of each file
+    (an identifier another file holds), before its end.
 
     The records are written by a thread of their own while the next files are checked (a few
     files behind at most); :meth:`finish` waits for the last and raises what stopped it, if
-    anything did.
+    anything did. :attr:`status` is findings where a finding across files fails.
     """
 
     def __init__(
@@ -425,6 +536,7 @@ class LedgerSink:
         digests: Mapping[str, tuple[int, str] | None],
         bindings: BindingSet,
         fail_on: Severity = Severity.ERROR,
+        checks: Mapping[str, CrossCheck] | None = None,
     ) -> None:
         self._ledger = ledger
         self._run = run
@@ -432,14 +544,21 @@ class LedgerSink:
         self._digests = digests
         self._bindings = bindings
         self._fail_on = fail_on
+        self._checks = dict(checks or {})
         self._record: FileRecord | None = None
         self._position: re.Pattern[str] | None = None
         self._waiting: queue.Queue[tuple[FileRecord, Holdings | None] | None] = queue.Queue(_RECORDS_AHEAD)
         self._error: BaseException | None = None
         self._writer = threading.Thread(target=self._write, name="mcfcheck-ledger", daemon=True)
+        self._cross = CrossFiles(ledger.path) if self._checks else None
+        self.downstream: ReportSink | None = None
+        #: 1 (findings) once a finding across files fails, else 0.
+        self.status = 0
 
     def start(self) -> None:
         self._writer.start()
+        if self.downstream is not None:
+            self.downstream.start()
 
     def file_started(self, path: str) -> None:
         digest = self._digests.get(path)
@@ -453,29 +572,67 @@ class LedgerSink:
             record=record,
         )
         self._position = re.compile(r"/" + re.escape(record) + r"\[(\d+)\]") if record is not None else None
+        if self.downstream is not None:
+            self.downstream.file_started(path)
 
     def finding(self, finding: Finding) -> None:
         record = self._record
         assert record is not None
+        self._count(record, finding)
+        if self._position is not None and self._fails(finding.severity):
+            found = self._position.search(finding.location.xpath or "")
+            if found is not None:
+                record.fail(int(found[1]))
+        if self.downstream is not None:
+            self.downstream.finding(finding)
+
+    def _fails(self, severity: Severity) -> bool:
+        return severity is Severity.ERROR or self._fail_on is Severity.WARNING
+
+    @staticmethod
+    def _count(record: FileRecord, finding: Finding) -> None:
         record.codes[finding.code] += 1
         if finding.severity is Severity.ERROR:
             record.errors += 1
         else:
             record.warnings += 1
-        if self._position is not None and (finding.severity is Severity.ERROR or self._fail_on is Severity.WARNING):
-            found = self._position.search(finding.location.xpath or "")
-            if found is not None:
-                record.fail(int(found[1]))
 
     def file_finished(self, report: FileReport) -> None:
         record = self._record
         if record is None or record.path != report.path:
             # A schema that could not be loaded: no file was checked.
+            if self.downstream is not None:
+                self.downstream.file_finished(report)
             return
         record.report = report
         holdings = report.outcomes.get(HOLDINGS_CODE)
+        if isinstance(holdings, Holdings) and self._cross is not None and record.sha256 is not None:
+            for shared in self._cross.shared(record.path, record.sha256, holdings.installations()):
+                self._across(record, shared)
         self._waiting.put((record, holdings if isinstance(holdings, Holdings) else None))
         self._record = None
+        if self.downstream is not None:
+            self.downstream.file_finished(report)
+
+    def _across(self, record: FileRecord, shared: Shared) -> None:
+        check = self._checks.get(shared.kind)
+        if check is None:
+            return
+        other = shared.other_reference or f"at position {shared.other_position}"
+        finding = Finding(
+            code=check.code,
+            message=f"a {check.label} of this installation is also in installation {other} of {shared.other_path}",
+            severity=check.severity,
+            location=Location(record.path, installation=shared.reference),
+            rule=check.name,
+            related=(Location(shared.other_path, installation=shared.other_reference),),
+        )
+        self._count(record, finding)
+        if self._fails(finding.severity):
+            record.fail(shared.position)
+            self.status = 1
+        if self.downstream is not None:
+            self.downstream.finding(finding)
 
     def _write(self) -> None:
         while (waiting := self._waiting.get()) is not None:
@@ -491,8 +648,14 @@ class LedgerSink:
                     holdings.remove()
 
     def finish(self) -> None:
-        self._waiting.put(None)
-        self._writer.join()
+        try:
+            if self.downstream is not None:
+                self.downstream.finish()
+        finally:
+            self._waiting.put(None)
+            self._writer.join()
+            if self._cross is not None:
+                self._cross.close()
         if self._error is not None:
             raise self._error
         self._ledger.finish_run(self._run)
