@@ -460,21 +460,26 @@ class CrossFiles:
             "CREATE TEMP TABLE current (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, "
             "reference TEXT, position INTEGER NOT NULL);"
         )
-        held = self._connection.execute(
-            "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
-            "JOIN files AS f ON f.id = i.file WHERE f.id IN "
-            "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL GROUP BY sha256)"
-        )
-        self._connection.execute("BEGIN")
-        self._connection.executemany(
-            "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (value, KINDS.index(kind), self._content(sha256), path_, reference, position)
-                for sha256, path_, position, reference, data in held.fetchall()
-                for kind, value in fingerprints_of(data)
-            ),
-        )
-        self._connection.execute("COMMIT")
+        # Read through a connection of its own, a row at a time, while the rows are written here.
+        reader = sqlite3.connect(path, timeout=30)
+        try:
+            held = reader.execute(
+                "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
+                "JOIN files AS f ON f.id = i.file WHERE f.id IN "
+                "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL GROUP BY sha256)"
+            )
+            self._connection.execute("BEGIN")
+            self._connection.executemany(
+                "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (value, KINDS.index(kind), self._content(sha256), path_, reference, position)
+                    for sha256, path_, position, reference, data in held
+                    for kind, value in fingerprints_of(data)
+                ),
+            )
+            self._connection.execute("COMMIT")
+        finally:
+            reader.close()
 
     def _content(self, sha256: str) -> int:
         return self._contents.setdefault(sha256, len(self._contents))
