@@ -50,8 +50,13 @@ def fingerprint(kind: str, value: str) -> int:
 
 def fingerprints_of(data: bytes) -> list[tuple[str, int]]:
     """The identifiers kept one after the other (:data:`HELD`): each one's kind and fingerprint."""
+    return [(KINDS[kind], value) for kind, value in numbered(data)]
+
+
+def numbered(data: bytes) -> list[tuple[int, int]]:
+    """The identifiers kept one after the other (:data:`HELD`): each one's kind's number and fingerprint."""
     return [
-        (KINDS[data[start]], int.from_bytes(data[start + 1 : start + HELD], "big", signed=True))
+        (data[start], int.from_bytes(data[start + 1 : start + HELD], "big", signed=True))
         for start in range(0, len(data), HELD)
     ]
 

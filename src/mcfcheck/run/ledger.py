@@ -32,7 +32,7 @@ from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.input.xml import CHUNK_BYTES, open_input, secure_pull_parser, split_tag
 from mcfcheck.rules.engine import RuleSettings
-from mcfcheck.rules.holdings import HOLDINGS_CODE, KINDS, Holdings, HoldingsCollector, fingerprints_of
+from mcfcheck.rules.holdings import HOLDINGS_CODE, KINDS, Holdings, HoldingsCollector, numbered
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text
 from mcfcheck.run.batch import ReportSink
@@ -472,9 +472,9 @@ class CrossFiles:
             self._connection.executemany(
                 "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    (value, KINDS.index(kind), self._content(sha256), path_, reference, position)
+                    (value, kind, self._content(sha256), path_, reference, position)
                     for sha256, path_, position, reference, data in held
-                    for kind, value in fingerprints_of(data)
+                    for kind, value in numbered(data)
                 ),
             )
             self._connection.execute("COMMIT")
@@ -492,9 +492,9 @@ class CrossFiles:
             self._connection.executemany(
                 "INSERT INTO current VALUES (?, ?, ?, ?)",
                 (
-                    (value, KINDS.index(kind), reference, position)
+                    (value, kind, reference, position)
                     for position, (reference, data) in enumerate(installations, start=1)
-                    for kind, value in fingerprints_of(data)
+                    for kind, value in numbered(data)
                 ),
             )
             found = [
@@ -555,7 +555,8 @@ class LedgerSink:
         self._waiting: queue.Queue[tuple[FileRecord, Holdings | None] | None] = queue.Queue(_RECORDS_AHEAD)
         self._error: BaseException | None = None
         self._writer = threading.Thread(target=self._write, name="mcfcheck-ledger", daemon=True)
-        self._cross = CrossFiles(ledger.path) if self._checks else None
+        # Made when the first file with installations is checked: a batch with nothing to check reads nothing.
+        self._cross: CrossFiles | None = None
         self.downstream: ReportSink | None = None
         #: 1 (findings) once a finding across files fails, else 0.
         self.status = 0
@@ -611,7 +612,9 @@ class LedgerSink:
             return
         record.report = report
         holdings = report.outcomes.get(HOLDINGS_CODE)
-        if isinstance(holdings, Holdings) and self._cross is not None and record.sha256 is not None:
+        if isinstance(holdings, Holdings) and self._checks and record.sha256 is not None:
+            if self._cross is None:
+                self._cross = CrossFiles(self._ledger.path)
             for shared in self._cross.shared(record.path, record.sha256, holdings.installations()):
                 self._across(record, shared)
         self._waiting.put((record, holdings if isinstance(holdings, Holdings) else None))
