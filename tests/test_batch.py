@@ -505,3 +505,42 @@ def test_the_same_installation_sent_again_is_no_finding_and_checks_follow_the_co
     assert warned.exit_code == 0, warned.output
     codes = [f["code"] for entry in json.loads(warned.stdout)["files"] for f in entry["findings"]]
     assert codes == ["XFL012"]
+
+
+def test_a_ledger_that_cannot_be_written_on_the_way_is_one_line_and_keeps_no_half_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mcfcheck.cli import main
+    from mcfcheck.run import ledger as ledgers
+
+    files = _files(tmp_path / "in", 3)
+    original = ledgers.Ledger.record
+
+    class Full:
+        """A connection whose writes of many rows fail, as on a full disk."""
+
+        def __init__(self, real: sqlite3.Connection) -> None:
+            self.real = real
+
+        def execute(self, *arguments: object) -> sqlite3.Cursor:
+            return self.real.execute(*arguments)  # type: ignore[arg-type]
+
+        def executemany(self, *_arguments: object) -> sqlite3.Cursor:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    def failing(self: ledgers.Ledger, *arguments: object, **keywords: object) -> None:
+        real = self._connection
+        self._connection = Full(real)  # type: ignore[assignment]
+        try:
+            original(self, *arguments, **keywords)  # type: ignore[arg-type]
+        finally:
+            self._connection = real
+
+    monkeypatch.setattr(ledgers.Ledger, "record", failing)
+    ledger = tmp_path / "ledger.sqlite"
+    status = main(["batch", str(files[1]), str(files[2]), "--ledger", str(ledger), "-q", "-j", "1"])
+    assert status == 2
+    error = capsys.readouterr().err
+    assert f"mcfcheck: error: {ledger}: the ledger cannot be written (database or disk is full)" in error
+    assert "Traceback" not in error
+    assert _rows(ledger, "SELECT COUNT(*) FROM files") == [(0,)]

@@ -1949,6 +1949,10 @@ def main(argv: list[str] | None = None) -> int:
         _debug_traceback(error)
         _say(f"mcfcheck: internal error: {error}")
         return ExitStatus.INTERNAL
+    except McfcheckError as error:
+        # What could not be used, met on the way (a ledger that cannot be written): one line.
+        _say(f"mcfcheck: error: {error}")
+        return ExitStatus.UNUSABLE
     except Exception as error:
         # The last line of defence: a fault of mcfcheck's own is one line, never a traceback.
         _debug_traceback(error)

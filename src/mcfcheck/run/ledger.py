@@ -21,6 +21,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -354,6 +355,10 @@ class Ledger:
                     "UPDATE files SET accepted = ?, rejected = ? WHERE id = ?", (accepted, rejected, file)
                 )
             self._connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            with suppress(sqlite3.Error):
+                self._connection.execute("ROLLBACK")
+            raise McfcheckError(f"{self.path}: the ledger cannot be written ({error})") from None
         except BaseException:
             self._connection.execute("ROLLBACK")
             raise
