@@ -544,3 +544,56 @@ def test_a_ledger_that_cannot_be_written_on_the_way_is_one_line_and_keeps_no_hal
     assert f"mcfcheck: error: {ledger}: the ledger cannot be written (database or disk is full)" in error
     assert "Traceback" not in error
     assert _rows(ledger, "SELECT COUNT(*) FROM files") == [(0,)]
+
+
+def test_a_broken_compressed_file_is_reported_and_the_batch_goes_on_with_the_ledger(tmp_path: Path) -> None:
+    import gzip
+
+    damaged = bytearray(gzip.compress((SAMPLES / "foc-valid.xml").read_bytes()))
+    damaged[40] ^= 0xFF
+    damaged[41] ^= 0xFF
+    broken = tmp_path / "broken.xml.gz"
+    broken.write_bytes(bytes(damaged))
+    ledger = tmp_path / "ledger.sqlite"
+    result = runner.invoke(
+        app, ["batch", str(broken), str(SAMPLES / "cb-valid.xml"), "--ledger", str(ledger), "-q", "-j", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    recorded = {str(path): read for path, read in _rows(ledger, "SELECT path, error IS NULL FROM files")}
+    assert recorded == {str(broken): 0, str(SAMPLES / "cb-valid.xml"): 1}
+
+
+def test_with_fail_on_warning_a_file_of_warnings_is_recorded_as_failing(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    sample = str(SAMPLES / "GEN003-mprn-check-digits-invalid.xml")
+    command = ["batch", sample, "--ledger", str(ledger), "-q", "--fail-on", "warning"]
+    assert runner.invoke(app, command).exit_code == 1
+    assert _rows(ledger, "SELECT valid, rejected FROM files") == [(0, 1)]
+    # Skipped the second time, with the same verdict.
+    again = runner.invoke(app, command)
+    assert again.exit_code == 1
+    assert _rows(ledger, "SELECT COUNT(*) FROM files") == [(1,)]
+
+
+def test_a_record_without_installations_leaves_the_file_s_identifiers_in_the_checks(tmp_path: Path) -> None:
+    first, second, _third = _suppliers(tmp_path / "in")
+    _plant(first, second, "ICCID", 2, 3)
+    ledger = tmp_path / "ledger.sqlite"
+    assert runner.invoke(app, ["batch", str(first), "--ledger", str(ledger), "-q"]).exit_code == 0
+    # The same file checked again without the rules: recorded, with no installations.
+    assert runner.invoke(app, ["batch", str(first), "--ledger", str(ledger), "-q", "--no-rules"]).exit_code == 0
+    result = runner.invoke(app, ["batch", str(second), "--ledger", str(ledger), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    codes = [f["code"] for entry in json.loads(result.stdout)["files"] for f in entry["findings"]]
+    assert codes == ["XFL016"]
+
+
+def test_a_schema_that_cannot_be_loaded_is_no_file_of_the_ledger(tmp_path: Path) -> None:
+    schema = tmp_path / "bogus.xsd"
+    schema.write_text("<x", encoding="utf-8")
+    ledger = tmp_path / "ledger.sqlite"
+    result = runner.invoke(
+        app, ["batch", str(SAMPLES / "cb-valid.xml"), "--ledger", str(ledger), "-q", "--schema", str(schema)]
+    )
+    assert result.exit_code == 2
+    assert _rows(ledger, "SELECT COUNT(*) FROM files") == [(0,)]

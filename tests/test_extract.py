@@ -405,3 +405,17 @@ def test_files_beyond_line_65535_are_cut_with_either_parser(tmp_path: Path, pure
     assert split.returncode == 0, split.stderr
     parts = sorted((tmp_path / "parts").glob("*.xml"))
     assert [i for part in parts for i in _installations(part, "own")] == _installations(source, "own")
+
+
+def test_standard_output_takes_one_output_at_most_and_scratch_stays_out_of_devices(tmp_path: Path) -> None:
+    source = Path(__file__).parent.parent / "samples" / "cb-valid.xml"
+    result = runner.invoke(app, ["extract", str(source), "--accepted", "-", "--rejected", "-"])
+    assert result.exit_code == 2
+    assert "standard output for one at most" in result.stderr
+    before = {path.name for path in Path("/dev").iterdir()}
+    result = runner.invoke(
+        app, ["extract", str(source), "--accepted", "/dev/null", "--rejected", str(tmp_path / "bad.xml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert not [name for name in {path.name for path in Path("/dev").iterdir()} - before if "staging" in name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.xml"]

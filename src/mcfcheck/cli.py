@@ -1358,8 +1358,10 @@ def extract(
             )
         targets = [output_target(path, [file, schema, binding, config, epcl]) for path in outputs]
         named = [target.path.resolve() for target in targets if target.path is not None]
-        if len(set(named)) != len(named):
-            raise OutputError("--accepted, --rejected and --response must be three different files")
+        if len(set(named)) != len(named) or len(targets) - len(named) > 1:
+            raise OutputError(
+                "--accepted, --rejected and --response must be three different files (standard output for one at most)"
+            )
         for target in targets:
             if target.path is not None and target.path.exists() and not target.in_place and not force:
                 raise OutputError(f"{target.name}: exists; give --force to replace it")
@@ -1371,8 +1373,9 @@ def extract(
     try:
         opened.extend(open_output(target) for target in targets)
         limit = int(max_decompressed * (1 << 30))
-        first = targets[0].path
-        scratch = first.parent if first is not None else Path.cwd()
+        # Beside an output that is a file replaced atomically (its folder is writable), else in the temporary folder.
+        beside = next((t.path for t in targets if t.path is not None and not t.in_place), None)
+        scratch = beside.parent if beside is not None else Path(tempfile.gettempdir())
         with _progress_bars(err, enabled=not quiet) as progress:
             reading = Reading(schema, workers, pool, progress, limit)
             done = extract_file(

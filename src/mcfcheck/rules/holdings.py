@@ -68,7 +68,8 @@ def read_holdings(path: str) -> Iterator[tuple[str | None, bytes]]:
     with Path(path).open("rb") as stream:
         while header := stream.read(_HEADER.size):
             length, count = _HEADER.unpack(header)
-            reference = stream.read(length).decode("utf-8")
+            # A reference cut at its 65,535th byte may end inside a character.
+            reference = stream.read(length).decode("utf-8", errors="replace")
             yield reference or None, stream.read(HELD * count)
 
 

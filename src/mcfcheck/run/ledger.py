@@ -19,9 +19,10 @@ import queue
 import re
 import sqlite3
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -160,7 +161,8 @@ def read_header(path: Path, bindings: BindingSet) -> tuple[dict[str, str | None]
                         return {concept: concept_text(element, binding, concept) for concept in HEADER_FIELDS}, record
                     if name == record:
                         return {}, record
-    except (InputError, OSError, EOFError, etree.XMLSyntaxError):
+    except (InputError, OSError, EOFError, zlib.error, etree.XMLSyntaxError):
+        # The check of the file says what is wrong with it.
         return {}, record
     return {}, record
 
@@ -188,6 +190,8 @@ class FileRecord:
     codes: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     warnings: int = 0
+    #: The findings that fail the file (errors; warnings too with ``--fail-on warning``).
+    failures: int = 0
     #: The record element's name, where the file's binding says it.
     record: str | None = None
     #: A bit for each installation (by position) a finding that fails concerns.
@@ -281,23 +285,26 @@ class Ledger:
 
     def begin_run(self, configuration: str) -> int:
         """Record a new run of a batch; its number."""
-        cursor = self._connection.execute(
-            "INSERT INTO runs (started, mcfcheck, configuration) VALUES (?, ?, ?)",
-            (_now(), mcfcheck.__version__, configuration),
-        )
+        with written(self.path):
+            cursor = self._connection.execute(
+                "INSERT INTO runs (started, mcfcheck, configuration) VALUES (?, ?, ?)",
+                (_now(), mcfcheck.__version__, configuration),
+            )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     def finish_run(self, run: int) -> None:
-        self._connection.execute("UPDATE runs SET finished = ? WHERE id = ?", (_now(), run))
+        with written(self.path):
+            self._connection.execute("UPDATE runs SET finished = ? WHERE id = ?", (_now(), run))
 
     def known(self, sha256: str, configuration: str) -> Recorded | None:
         """The latest record of a file with these bytes, checked with this configuration."""
-        row = self._connection.execute(
-            "SELECT run, checked, valid, errors, warnings FROM files WHERE sha256 = ? AND configuration = ? "
-            "AND error IS NULL ORDER BY id DESC LIMIT 1",
-            (sha256, configuration),
-        ).fetchone()
+        with written(self.path):
+            row = self._connection.execute(
+                "SELECT run, checked, valid, errors, warnings FROM files WHERE sha256 = ? AND configuration = ? "
+                "AND error IS NULL ORDER BY id DESC LIMIT 1",
+                (sha256, configuration),
+            ).fetchone()
         return Recorded(row[0], row[1], bool(row[2]), row[3], row[4]) if row is not None else None
 
     def record(
@@ -325,7 +332,7 @@ class Ledger:
                     configuration,
                     *(header.get(name) for name in HEADER_FIELDS),
                     report.cohort,
-                    int(report.valid and not record.errors),
+                    int(report.valid and not record.failures),
                     report.installations,
                     record.errors,
                     record.warnings,
@@ -410,6 +417,15 @@ class Ledger:
         self._connection.close()
 
 
+@contextmanager
+def written(path: Path) -> Iterator[None]:
+    """Errors of SQLite while the ledger at ``path`` is used (a full disk, a lock held too long), as one line."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise McfcheckError(f"{path}: the ledger cannot be used ({error})") from None
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -471,7 +487,7 @@ class CrossFiles:
             held = reader.execute(
                 "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
                 "JOIN files AS f ON f.id = i.file WHERE f.id IN "
-                "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL GROUP BY sha256)"
+                "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL AND accepted IS NOT NULL GROUP BY sha256)"
             )
             self._connection.execute("BEGIN")
             self._connection.executemany(
@@ -572,6 +588,12 @@ class LedgerSink:
             self.downstream.start()
 
     def file_started(self, path: str) -> None:
+        if path not in self._digests:
+            # Not an input (a schema that could not be loaded, named in its place): nothing to record.
+            self._record = None
+            if self.downstream is not None:
+                self.downstream.file_started(path)
+            return
         digest = self._digests.get(path)
         header, record = read_header(Path(path), self._bindings)
         self._record = FileRecord(
@@ -588,7 +610,10 @@ class LedgerSink:
 
     def finding(self, finding: Finding) -> None:
         record = self._record
-        assert record is not None
+        if record is None:
+            if self.downstream is not None:
+                self.downstream.finding(finding)
+            return
         self._count(record, finding)
         if self._position is not None and self._fails(finding.severity):
             found = self._position.search(finding.location.xpath or "")
@@ -600,13 +625,13 @@ class LedgerSink:
     def _fails(self, severity: Severity) -> bool:
         return severity is Severity.ERROR or self._fail_on is Severity.WARNING
 
-    @staticmethod
-    def _count(record: FileRecord, finding: Finding) -> None:
+    def _count(self, record: FileRecord, finding: Finding) -> None:
         record.codes[finding.code] += 1
         if finding.severity is Severity.ERROR:
             record.errors += 1
         else:
             record.warnings += 1
+        record.failures += self._fails(finding.severity)
 
     def file_finished(self, report: FileReport) -> None:
         record = self._record
@@ -618,9 +643,11 @@ class LedgerSink:
         record.report = report
         holdings = report.outcomes.get(HOLDINGS_CODE)
         if isinstance(holdings, Holdings) and self._checks and record.sha256 is not None:
-            if self._cross is None:
-                self._cross = CrossFiles(self._ledger.path)
-            for shared in self._cross.shared(record.path, record.sha256, holdings.installations()):
+            with written(self._ledger.path):
+                if self._cross is None:
+                    self._cross = CrossFiles(self._ledger.path)
+                found = self._cross.shared(record.path, record.sha256, holdings.installations())
+            for shared in found:
                 self._across(record, shared)
         self._waiting.put((record, holdings if isinstance(holdings, Holdings) else None))
         self._record = None
