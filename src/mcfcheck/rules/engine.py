@@ -91,12 +91,15 @@ def selected_rules(registry: RuleRegistry, selection: Selection, cohort: str | N
 
     The rules for every cohort, and those of ``cohort``; where the cohort is not known
     (None), every selected rule, as none can be told not to apply. The engine's own check
-    (:data:`UNKNOWN_GROUP_ID`) is not among them.
+    (:data:`UNKNOWN_GROUP_ID`) is not among them, nor the rules across files, which look at
+    no file alone (``mcfcheck batch`` runs them).
     """
     return [
         code
         for code, rule_class in sorted(registry.rules.items())
-        if selection.is_selected(code) and (cohort is None or not rule_class.cohorts or cohort in rule_class.cohorts)
+        if selection.is_selected(code)
+        and not rule_class.across_files
+        and (cohort is None or not rule_class.cohorts or cohort in rule_class.cohorts)
     ]
 
 
