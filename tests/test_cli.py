@@ -233,8 +233,11 @@ def test_console_groups_by_installation_caps_and_summarises() -> None:
     assert "GEN010" in table
     capped = runner.invoke(app, ["validate", "--jobs", "1", "--max-findings", "1", *samples])
     assert "GEN010 Device ID" not in capped.output
-    assert f"… 1 more findings in {samples[1]} not shown (--max-findings)" in capped.output
+    assert f"… 1 more finding in {samples[1]} not shown (--max-findings)" in capped.output
     assert "GEN010" in capped.output[capped.output.index("findings by check") :]
+    # None shown at all: no "more".
+    none = runner.invoke(app, ["validate", "--jobs", "1", "--max-findings", "0", samples[1]])
+    assert f"… 1 finding in {samples[1]} not shown (--max-findings)" in none.output
 
 
 class _Faulty(Rule):

@@ -328,3 +328,32 @@ def test_the_bundled_registry_gives_each_cohort_one_group_id() -> None:
         "SECURE": "CC",
         "FOC": "CD",
     }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "configuration", "message"),
+    [
+        (["--select", "GEN9"], "", "--select 'GEN9': no check's code starts with it"),
+        (["--ignore", "GEN001,MDX"], "", "--ignore 'MDX': no check's code starts with it"),
+        (["--extend-select", "EPC002"], "", "--extend-select 'EPC002': no check's code starts with it"),
+        ([], 'ignore = ["GEN03X"]\n', "mcfcheck.toml: ignore 'GEN03X': no check's code starts with it"),
+        ([], '[severity]\nGEN999 = "warning"\n', "mcfcheck.toml: severity.GEN999 is not a check's code"),
+    ],
+)
+def test_a_code_that_names_no_check_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], configuration: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if configuration:
+        (tmp_path / "mcfcheck.toml").write_text(configuration, encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml"), *arguments])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_prefixes_that_name_checks_are_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mcfcheck.toml").write_text('select = ["ALL"]\nignore = ["XSD0", "XFL"]\n', encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml"), "--select", "GEN,COH001", "-q"])
+    assert result.exit_code == 0, result.output

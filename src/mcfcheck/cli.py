@@ -1158,7 +1158,11 @@ def batch(
             shutil.rmtree(folder, ignore_errors=True)
 
 
-@app.command(name="ledger", epilog=EXIT_CODES_HELP)
+@app.command(
+    name="ledger",
+    epilog="Exit status: 0 shown, 1 no installation with that reference (history), 2 usage error or a ledger "
+    f"that cannot be used, {_EXIT_TAIL}",
+)
 def ledger_command(
     what: Annotated[
         str,
@@ -1468,7 +1472,7 @@ def _builtin_checks() -> dict[str, tuple[str, str, str, str]]:
     return checks
 
 
-@app.command(name="rules", epilog=EXIT_CODES_HELP)
+@app.command(name="rules", epilog=f"Exit status: 0 listed, 2 usage error (an unknown code), {_EXIT_TAIL}")
 def list_rules(
     code: Annotated[str | None, typer.Argument(help="A code or rule name to document.", show_default=False)] = None,
 ) -> None:
@@ -1516,7 +1520,10 @@ def list_rules(
     out.print(table)
 
 
-@app.command(epilog=EXIT_CODES_HELP)
+GENERATE_EPILOG = f"Exit status: 0 written, 2 usage error or an output that cannot be written, {_EXIT_TAIL}"
+
+
+@app.command(epilog=GENERATE_EPILOG)
 def generate(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The file to write; - for standard output.", show_default=False)

@@ -134,7 +134,8 @@ class ConsoleReporter(Reporter):
         path = escape(report.path)
         self._files += 1
         if self._hidden:
-            self.console.print(f"[dim]… {self._hidden:,} more findings in {path} not shown (--max-findings)[/dim]")
+            hidden = f"{self._hidden:,}{' more' if self._shown else ''} finding{'' if self._hidden == 1 else 's'}"
+            self.console.print(f"[dim]… {hidden} in {path} not shown (--max-findings)[/dim]")
         if report.error is not None:
             self.err.print(f"[bold red]error:[/bold red] {escape(report.error)}", highlight=False)
             return

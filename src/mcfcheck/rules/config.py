@@ -35,6 +35,7 @@ from typing import Final
 
 from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Severity
+from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.rules.cohorts import Cohort, builtin_cohorts, check_group_ids, group_ids_of
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.options import option_specs
@@ -221,6 +222,23 @@ def rule_settings(
                     f"{where}: rules.{key}.{option} of {rule.code} must be {expected}, not {value!r}"
                 ) from None
         options[rule.code] = {**options.get(rule.code, {}), **checked}
+    if registry.rules:
+        # A prefix that names no code selects or ignores nothing: a typo, said before any file is read.
+        codes = catalogue(registry)
+        for given, prefixes in (
+            (f"{where}: select" if where else "", configuration.select or ()),
+            (f"{where}: ignore" if where else "", configuration.ignore),
+            (f"{where}: extend-select" if where else "", configuration.extend_select),
+            ("--select", select),
+            ("--ignore", ignore),
+            ("--extend-select", extend_select),
+        ):
+            for prefix in prefixes:
+                if prefix != ALL and not any(code.startswith(prefix) for code in codes):
+                    raise ConfigError(f"{given} {prefix!r}: no check's code starts with it (see 'mcfcheck rules')")
+        for code in configuration.severity:
+            if code not in codes:
+                raise ConfigError(f"{where}: severity.{code} is not a check's code (see 'mcfcheck rules')")
     selection = Selection(
         select=tuple(select) or configuration.select or (ALL,),
         ignore=(*configuration.ignore, *ignore),
