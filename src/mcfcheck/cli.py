@@ -1076,11 +1076,13 @@ def batch(
     """Validate many files (folders, manifests) as validate does, and record each in a ledger.
 
     The ledger (SQLite) keeps, for each file checked, its path, size, SHA-256, header
-    (supplier, GroupID, SMSO, file identifier), verdict, installations and findings by
-    code, each file in one transaction: a batch stopped at any moment can be run again,
-    and a file the ledger holds (the same bytes, checked with the same configuration) is
-    skipped, with its recorded verdict (--force checks it again). mcfcheck ledger summary
-    gives the rollups.
+    (supplier, GroupID, SMSO, file identifier), verdict and findings by code, and each
+    installation with its verdict and identifiers; each file in one transaction: a batch
+    stopped at any moment can be run again, and a file the ledger holds (the same bytes,
+    checked with the same configuration) is skipped, with its recorded verdict (--force
+    checks it again). An identifier that an installation with another reference holds in
+    another file of the batch or of the ledger is a finding (XFL). mcfcheck ledger gives
+    the rollups and an installation's history.
     """
     from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
     from mcfcheck.run.ledger import (
@@ -1175,7 +1177,7 @@ def ledger_command(
     ledger: Annotated[str | None, typer.Option("--ledger", help="The ledger: sqlite:///PATH or a file name.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
 ) -> None:
-    """Read the ledger that mcfcheck batch writes: rollups of what it holds, or its runs."""
+    """Read the ledger that mcfcheck batch writes: rollups of what it holds, its runs, an installation's history."""
     from mcfcheck.run.ledger import Ledger, ledger_path
 
     err, out = console(stderr=True), console()
