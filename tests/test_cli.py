@@ -286,3 +286,18 @@ def test_a_fault_in_a_rule_is_one_line_naming_the_file_and_status_3(
     line = f"mcfcheck: internal error: {first}: ValueError: planted fault\n"
     assert err.endswith(line)
     assert ("Traceback" in err) is debug
+
+
+@pytest.mark.parametrize("command", ["validate", "batch"])
+def test_exit_zero_leaves_findings_out_of_the_status_but_not_errors(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    invalid = str(SAMPLES / "GEN010-unique-device-id-invalid.xml")
+    extra = ["--no-ledger"] if command == "batch" else []
+    assert runner.invoke(app, [command, invalid, "-q", *extra]).exit_code == 1
+    zero = runner.invoke(app, [command, invalid, "-q", "--exit-zero", *extra])
+    assert zero.exit_code == 0
+    assert "invalid, 1 error" in zero.output
+    missing = runner.invoke(app, [command, invalid, str(tmp_path / "missing.xml"), "-q", "--exit-zero", *extra])
+    assert missing.exit_code == 2

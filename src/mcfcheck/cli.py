@@ -221,6 +221,12 @@ _RuleConfig = Annotated[
     ),
 ]
 _FailOn = Annotated[Severity, typer.Option("--fail-on", help="The least severity that makes the exit status 1.")]
+_ExitZero = Annotated[
+    bool,
+    typer.Option(
+        "--exit-zero", help="Exit with status 0 even where there are findings (2 and 3 still say what they say)."
+    ),
+]
 _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")]
 _NoRules = Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")]
 _MaxFindings = Annotated[
@@ -271,6 +277,7 @@ def validate(
         ),
     ] = None,
     fail_on: _FailOn = Severity.ERROR,
+    exit_zero: _ExitZero = False,
     max_findings: _MaxFindings = None,
     quiet: _Quiet = False,
     select: _Select = None,
@@ -300,7 +307,17 @@ def validate(
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
     run = _Validation(
-        schema, binding, output_format, outputs or [], fail_on, max_findings, quiet, select, ignore, extend_select
+        schema,
+        binding,
+        output_format,
+        outputs or [],
+        fail_on,
+        max_findings,
+        quiet,
+        select,
+        ignore,
+        extend_select,
+        exit_zero,
     )
     run.run(files, config, epcl, no_rules, jobs, max_decompressed)
 
@@ -326,6 +343,8 @@ class _Validation:
     select: list[str] | None
     ignore: list[str] | None
     extend_select: list[str] | None
+    #: ``--exit-zero``: findings leave the exit status 0.
+    exit_zero: bool = False
 
     def run(
         self,
@@ -417,7 +436,8 @@ class _Validation:
                     split=split,
                 )
             # What a sink of the ledger found across files counts too.
-            raise typer.Exit(max(status, skipped_status, ExitStatus(getattr(told, "status", 0))))
+            status = max(status, skipped_status, ExitStatus(getattr(told, "status", 0)))
+            raise typer.Exit(ExitStatus.VALID if self.exit_zero and status == ExitStatus.FINDINGS else status)
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -1062,6 +1082,7 @@ def batch(
         typer.Option("--output", "-o", help="Also write a report to a file, as FORMAT=PATH; may be repeated."),
     ] = None,
     fail_on: _FailOn = Severity.ERROR,
+    exit_zero: _ExitZero = False,
     max_findings: _MaxFindings = None,
     quiet: _Quiet = False,
     select: _Select = None,
@@ -1149,7 +1170,17 @@ def batch(
         return registry, settings, checked, wrapping, status
 
     validation = _Validation(
-        schema, binding, output_format, outputs or [], fail_on, max_findings, quiet, select, ignore, extend_select
+        schema,
+        binding,
+        output_format,
+        outputs or [],
+        fail_on,
+        max_findings,
+        quiet,
+        select,
+        ignore,
+        extend_select,
+        exit_zero,
     )
     try:
         validation.run(files, config, epcl, no_rules, jobs, max_decompressed, ledger=with_ledger)
