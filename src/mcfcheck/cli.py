@@ -306,19 +306,7 @@ def validate(
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
-    run = _Validation(
-        schema,
-        binding,
-        output_format,
-        outputs or [],
-        fail_on,
-        max_findings,
-        quiet,
-        select,
-        ignore,
-        extend_select,
-        exit_zero,
-    )
+    run = _Validation.of(locals())
     run.run(files, config, epcl, no_rules, jobs, max_decompressed)
 
 
@@ -345,6 +333,12 @@ class _Validation:
     extend_select: list[str] | None
     #: ``--exit-zero``: findings leave the exit status 0.
     exit_zero: bool = False
+
+    @classmethod
+    def of(cls, options: Mapping[str, object]) -> _Validation:
+        """The run a command's options (its parameters, by name) ask for."""
+        given = {field.name: options[field.name] for field in dataclasses.fields(cls)}
+        return cls(**{**given, "outputs": given["outputs"] or []})  # type: ignore[arg-type]
 
     def run(
         self,
@@ -1169,19 +1163,7 @@ def batch(
 
         return registry, settings, checked, wrapping, status
 
-    validation = _Validation(
-        schema,
-        binding,
-        output_format,
-        outputs or [],
-        fail_on,
-        max_findings,
-        quiet,
-        select,
-        ignore,
-        extend_select,
-        exit_zero,
-    )
+    validation = _Validation.of(locals())
     try:
         validation.run(files, config, epcl, no_rules, jobs, max_decompressed, ledger=with_ledger)
     finally:
