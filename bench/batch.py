@@ -20,7 +20,6 @@ ledger's size per file.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import BIN, BYTES_PER_INSTALLATION, DATA
-from stats import measure, print_table
+from stats import measure, paired, print_table
 
 COHORTS = ("IOC", "CB", "SECURE", "FOC")
 
@@ -76,11 +75,7 @@ def main() -> int:
     size = sum(path.stat().st_size for path in folder.glob("*.xml")) / 1e6
     print(f"{arguments.files} files, {size:,.0f} MB in all, {arguments.rounds} rounds, every core\n")
     print_table(times, peaks, size)
-    ratios = [mine / theirs for mine, theirs in zip(times[labels[1]], times[labels[0]], strict=True)]
-    print(
-        f"\n- the ledger costs {statistics.median(ratios):.2f} times the batch without it "
-        f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
-    )
+    print(f"\n- the ledger costs {paired(times[labels[1]], times[labels[0]])} times the batch without it")
     print(f"- the ledger: {ledger_bytes:,} bytes, {ledger_bytes / arguments.files:,.0f} per file")
     return 0
 

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import BIN, BYTES_PER_INSTALLATION, generated
-from stats import measure
+from stats import measure, paired
 
 
 def with_errors(megabytes: int, rate: float) -> Path:
@@ -93,12 +93,9 @@ def main() -> int:
     print()
     for kind in files:
         # Each round's ratio is taken between runs made one after the other (the machine's speed drifts).
-        ratios = [mine / theirs for mine, theirs in zip(times[kind, "extract"], times[kind, "validate"], strict=True)]
+        ratio = paired(times[kind, "extract"], times[kind, "validate"])
         memory = peaks[kind, "extract"] / peaks[kind, "validate"]
-        print(
-            f"- {files[kind].name}: extract takes {statistics.median(ratios):.2f} times validate's time "
-            f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)}), {memory:.2f} times its memory"
-        )
+        print(f"- {files[kind].name}: extract takes {ratio} times validate's time, {memory:.2f} times its memory")
     return 0
 
 

@@ -41,6 +41,12 @@ def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float,
     return elapsed, usage.ru_maxrss / 1024
 
 
+def paired(mine: list[float], theirs: list[float]) -> str:
+    """The median of the rounds' ratios (each between runs made one after the other), and each round's."""
+    ratios = [one / other for one, other in zip(mine, theirs, strict=True)]
+    return f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
+
+
 def print_table(times: dict[str, list[float]], peaks: dict[str, float], megabytes: float) -> None:
     """A Markdown table of each command's median time and range, throughput and highest peak RSS."""
     print("| command | seconds, median (range) | MB/s | peak RSS (MB) |")

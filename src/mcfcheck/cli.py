@@ -1033,7 +1033,7 @@ def merge(
 BATCH_EPILOG = (
     "Exit status: 0 every file valid (those the ledger holds by their verdict there), 1 findings, "
     "2 usage error, a manifest, ledger, schema or configuration that cannot be used, or a report that "
-    "cannot be written, 3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+    f"cannot be written, {_EXIT_TAIL}"
 )
 
 
@@ -1298,8 +1298,7 @@ def ledger_command(
 
 EXTRACT_EPILOG = (
     "Exit status: 0 no finding that fails (--fail-on) anywhere in the file, 1 installations rejected or "
-    "findings about the file's header or trailer, 2 usage error, unusable input, schema or output, "
-    "3 internal error; 129, 130, 143 when stopped by SIGHUP, SIGINT, SIGTERM."
+    f"findings about the file's header or trailer, 2 usage error, unusable input, schema or output, {_EXIT_TAIL}"
 )
 
 

@@ -2,21 +2,23 @@
 
 The file is first validated as ``validate`` validates it (the schema and the selected
 rules, one streaming parse, large files in parts on every core), with the reshape
-collector (:class:`mcfcheck.rules.reshape.ReshapeCollector`) and the statistics beside
-the rules: they note where each installation is, and the file's header and totals.
-Each finding is noted, on disk, against the installations it concerns: the one its
-XPath names (``…/Installation[42]/…``), and, for a finding about an identifier seen
-twice, the one where it was first seen too (:attr:`mcfcheck.findings.Finding.related`),
-unless the first is kept (``keep_first``). A finding in no installation (the header,
-the trailer) concerns the file.
+collector (:class:`mcfcheck.rules.reshape.ReshapeCollector`) beside the rules: it notes
+each installation's line, devices and reference. Each finding is noted, on disk,
+against the installations it concerns: the one its XPath names
+(``…/Installation[42]/…``), and, for a finding about an identifier seen twice, the one
+where it was first seen too (:attr:`mcfcheck.findings.Finding.related`), unless the
+first is kept (``keep_first``). A finding in no installation (the header, the trailer)
+concerns the file.
 
-Then the input's bytes are read once more and cut at its installations, as ``split``
-cuts them (:func:`mcfcheck.run.reshape.cuts`): each installation, copied byte for byte,
-goes to the rejected file if a finding of at least ``fail_on``'s severity concerns it,
-else to the accepted file. Both have the input's header and a trailer with their own
-totals, so the trailer's totals are right in both whatever the input's said. The
-response lists every installation once, in file order, with its findings' codes,
-messages and the user's own codes for them, after the findings of the file.
+The installations are cut from the input's bytes as ``split`` cuts them
+(:class:`mcfcheck.input.cut.Cutter`, in a thread while workers parse, where it can),
+each checked against the line the parser gave it. Each installation goes to the
+rejected file if a finding of at least ``fail_on``'s severity concerns it, else to the
+accepted file, copied byte for byte in runs of the input. Both have the input's header
+and a trailer with their own totals, so the trailer's totals are right in both whatever
+the input's said. The response lists every installation once, in file order, with its
+findings' codes, messages and the user's own codes for them, after the findings of the
+file.
 """
 
 from __future__ import annotations
@@ -47,14 +49,13 @@ from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.reshape import (
     RESHAPE_CODE,
-    InstallationFacts,
     ReshapeCollector,
     ReshapeOutcome,
     read_numbers,
     references_of,
 )
 from mcfcheck.run.parts import record_patterns
-from mcfcheck.run.reshape import Surveyed, matched, survey, with_totals
+from mcfcheck.run.reshape import Surveyed, check_cut, survey, with_totals
 from mcfcheck.run.stats import Reading
 
 #: The response's columns (CSV, RFC 4180, a header row).
@@ -235,28 +236,27 @@ class _Output:
                 # Not between these two (a pipe, another file system, an old kernel): through memory,
                 # where a fault of the output is told as such.
                 self._target = None
-        while start < end:
-            data = os.pread(self._source, min(_COPY_BYTES, end - start), start)
-            if not data:
-                raise InputError("the input changed while it was read")
+        for data in _pieces(self._source, start, end):
             self.stream.write(data)
-            start += len(data)
 
     def finish(self, tail: bytes, surveyed: Surveyed) -> None:
         self._copy()
         self.stream.write(with_totals(tail, surveyed, self.installations, self.devices))
 
 
-def _read(source: int, start: int, end: int) -> bytes:
-    """The input's bytes from ``start`` to ``end``."""
-    pieces: list[bytes] = []
+def _pieces(source: int, start: int, end: int) -> Iterator[bytes]:
+    """The input's bytes from ``start`` to ``end``, :data:`_COPY_BYTES` at a time."""
     while start < end:
         data = os.pread(source, min(_COPY_BYTES, end - start), start)
         if not data:
             raise InputError("the input changed while it was read")
-        pieces.append(data)
+        yield data
         start += len(data)
-    return b"".join(pieces)
+
+
+def _read(source: int, start: int, end: int) -> bytes:
+    """The input's bytes from ``start`` to ``end``."""
+    return b"".join(_pieces(source, start, end))
 
 
 class _Response:
@@ -279,11 +279,7 @@ class _Response:
     def installation(
         self, position: int, reference: str | None, line: int, outcome: str, found: list[tuple[str, str]]
     ) -> None:
-        if self._text is None or self._writer is None:
-            return
-        if not found and (reference is None or _PLAIN.fullmatch(reference)):
-            # Most rows: nothing to quote, nothing to join.
-            self._text.write(f"{position},{reference or ''},{line},{outcome},,,\r\n")
+        if self._writer is None:
             return
         codes = [code for code, _message in found]
         self._writer.writerow(
@@ -303,6 +299,7 @@ class _Response:
         if self._text is None:
             return
         if _PLAIN.fullmatch("".join(references)):
+            # Most rows: nothing to quote, nothing to join.
             self._text.write(
                 "".join(
                     f"{position},{reference},{line},accepted,,,\r\n"
@@ -382,7 +379,7 @@ class _Scan:
     Started before the validation when the record element can be told from the file's
     namespace, it runs while worker processes parse (the parent waits for them); its
     work is then done when the routing starts. Where it cannot run or guessed the record
-    wrong, the routing cuts the file itself (:meth:`spans` says None).
+    wrong, the routing cuts the file itself (:meth:`written` says None).
     """
 
     def __init__(self, path: Path, record: str, max_bytes: int, staging: Path) -> None:
@@ -422,8 +419,6 @@ class _Scan:
             return None
         if self._error is not None:
             raise self._error
-        if self.cutter.tail_start == 0:
-            raise InputError(f"{self.cutter.shown}: holds no installation")
         return self._file
 
 
@@ -508,11 +503,12 @@ def _plain(path: Path, staging: Path, max_bytes: int) -> Path:
 
 
 def _check_lines(path: Path, cut: array[int], noted: array[int], before: int) -> None:
-    """Each installation cut from the bytes must start on the line the parser gave it (see :func:`matched`)."""
+    """Each installation cut from the bytes must start on the line the parser gave it (see :func:`check_cut`)."""
     if cut == noted:
         return
     for line, noted_line in zip(cut, noted, strict=False):
-        before = matched(path, line, InstallationFacts(noted_line, 0, None, None, None, ()), before).line
+        check_cut(path, line, noted_line, before)
+        before = noted_line
     if len(cut) < len(noted):
         raise InputError(f"{path}: the parser read installations the bytes do not show")
 
@@ -600,7 +596,7 @@ def _route(
             done += size
         extra = cut.take(1)
         if extra:
-            matched(path, extra[0], None)
+            check_cut(path, extra[0], None)
         tail = _read(descriptor, cutter.tail_start, os.fstat(descriptor).st_size)
         for output in (good, bad):
             output.finish(tail, surveyed)

@@ -129,17 +129,18 @@ class Cut:
 LXML_LAST_LINE: Final = 65535
 
 
-def matched(path: Path, line: int, fact: InstallationFacts | None, before: int = 0) -> InstallationFacts:
-    """``fact``, the parser's installation that the one cut from the bytes on ``line`` must be; ``before``
-    is the line the parser gave the installation before it (0 for the first).
+def check_cut(path: Path, line: int, noted: int | None, before: int = 0) -> None:
+    """The installation cut from the bytes on ``line`` must be the one the parser noted on line
+    ``noted`` (None: the parser noted no more); ``before`` is the parser's line of the one before it
+    (0 for the first).
 
     Beyond line 65,535, where installations are read through lxml's Python API
     (mcfcheck not compiled), libxml2 places an element that holds others on the line of
     its first child: the parser's line is then at or after the cut's, and the
     installation before it must be before the cut.
     """
-    if fact is not None and (fact.line == line or (line > LXML_LAST_LINE and fact.line >= line and before < line)):
-        return fact
+    if noted is not None and (noted == line or (line > LXML_LAST_LINE and noted >= line and before < line)):
+        return
     raise InputError(
         f"{path}: line {line}: what looks like an installation's start tag is not one the parser "
         "read (in a comment or a CDATA section?): the file cannot be cut byte for byte"
@@ -164,7 +165,9 @@ def cuts(
         line, _before, data = first
         previous = 0
         while True:
-            fact = matched(path, line, next(facts, None), previous)
+            fact = next(facts, None)
+            check_cut(path, line, fact.line if fact is not None else None, previous)
+            assert fact is not None
             previous = fact.line
             following = next(pieces, None)
             if following is None:
