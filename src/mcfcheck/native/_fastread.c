@@ -1770,6 +1770,286 @@ count_lines(PyObject *module, PyObject *data)
     return PyLong_FromSsize_t(count);
 }
 
+/* --- cutting installations from bytes ---------------------------------------------- */
+
+/*
+ * split, merge and extract copy installations byte for byte, cut from the input without
+ * parsing it (mcfcheck/input/cut.py, which says what an installation's bytes are). Done
+ * in Python, the cut took 1.3 s of a core per gigabyte, in a thread that held the
+ * interpreter while the workers' results waited; here it is a scan with memchr and
+ * memmem, the interpreter released.
+ */
+
+typedef enum { CUT_NEED_MORE = 0, CUT_DONE = 1, CUT_SELF_CLOSING = -1, CUT_NO_END_TAG = -2, CUT_NO_MEMORY = -3 } CutStatus;
+
+static inline int
+name_start_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static inline int
+name_byte(unsigned char c)
+{
+    return name_start_byte(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+/* Whether the record's name, then white space, '>' or '/', is at data[at]: 1, 0, or -1 (the data ends first). */
+static inline int
+record_at(const unsigned char *data, Py_ssize_t size, Py_ssize_t at, const char *record, Py_ssize_t length)
+{
+    Py_ssize_t have = size - at;
+    Py_ssize_t compared = have < length ? have : length;
+    if (memcmp(data + at, record, (size_t)compared) != 0) {
+        return 0;
+    }
+    if (have <= length) {
+        return -1;
+    }
+    unsigned char next = data[at + length];
+    return next == ' ' || next == '\t' || next == '\n' || next == '\r' || next == '\f' || next == '\v' ||
+           next == '>' || next == '/';
+}
+
+/*
+ * The start tag at data[at] ('<'), if it is the record's (with or without a prefix): where
+ * the name ends (after the prefix and the record's name), 0 if it is not the record's, -1
+ * if the data ends before that can be told.
+ */
+static Py_ssize_t
+record_start(const unsigned char *data, Py_ssize_t size, Py_ssize_t at, const char *record, Py_ssize_t length)
+{
+    Py_ssize_t name = at + 1;
+    if (name < size && name_start_byte(data[name])) {
+        Py_ssize_t end = name + 1;
+        while (end < size && name_byte(data[end])) {
+            end++;
+        }
+        if (end == size) {
+            return -1;
+        }
+        if (data[end] == ':') {
+            int found = record_at(data, size, end + 1, record, length);
+            if (found) {
+                return found < 0 ? -1 : end + 1 + length;
+            }
+        }
+    }
+    if (name >= size) {
+        return -1;
+    }
+    int found = record_at(data, size, name, record, length);
+    return found < 0 ? -1 : (found ? name + length : 0);
+}
+
+/*
+ * Where the start tag whose name (after any prefix) is at data[name] begins, if it is the
+ * record's: the '<' before the name or before its prefix; -1 if there is none at or after
+ * ``from``.
+ */
+static Py_ssize_t
+tag_before(const unsigned char *data, Py_ssize_t from, Py_ssize_t name)
+{
+    if (name - 1 >= from && data[name - 1] == '<') {
+        return name - 1;
+    }
+    if (name - 1 < from || data[name - 1] != ':') {
+        return -1;
+    }
+    Py_ssize_t first = name - 1;
+    while (first - 1 >= from && name_byte(data[first - 1])) {
+        first--;
+    }
+    if (first == name - 1 || first - 1 < from || data[first - 1] != '<' || !name_start_byte(data[first])) {
+        return -1;
+    }
+    return first - 1;
+}
+
+/* Where the end tag named ``closing`` ("</" and the start tag's name) ends, from data[look] on. */
+static CutStatus
+end_of(const unsigned char *data, Py_ssize_t size, Py_ssize_t look, const unsigned char *closing, Py_ssize_t length,
+       int ended, Py_ssize_t *finish)
+{
+    for (;;) {
+        const unsigned char *found = look < size ? memmem(data + look, (size_t)(size - look), closing, (size_t)length) : NULL;
+        if (found == NULL) {
+            return ended ? CUT_NO_END_TAG : CUT_NEED_MORE;
+        }
+        Py_ssize_t rest = found - data + length;
+        while (rest < size && (data[rest] == ' ' || data[rest] == '\t' || data[rest] == '\r' || data[rest] == '\n')) {
+            rest++;
+        }
+        if (rest == size && !ended) {
+            return CUT_NEED_MORE;
+        }
+        if (rest < size && data[rest] == '>') {
+            *finish = rest + 1;
+            return CUT_DONE;
+        }
+        look = found - data + 1; /* a longer name that starts with this one: look on */
+    }
+}
+
+typedef struct {
+    int64_t *spans;
+    Py_ssize_t count, room;
+} Spans;
+
+static int
+add_span(Spans *spans, int64_t line, int64_t begin, int64_t finish)
+{
+    if (spans->count + 3 > spans->room) {
+        Py_ssize_t more = spans->room ? spans->room * 2 : 3 * 1024;
+        int64_t *grown = PyMem_RawRealloc(spans->spans, (size_t)more * sizeof *grown);
+        if (grown == NULL) {
+            return -1;
+        }
+        spans->spans = grown;
+        spans->room = more;
+    }
+    spans->spans[spans->count++] = line;
+    spans->spans[spans->count++] = begin;
+    spans->spans[spans->count++] = finish;
+    return 0;
+}
+
+/*
+ * Cut the installations in data[position:]: each as (line, base + begin, base + end),
+ * until the data ends in one or at the errors above. The record's name is searched for
+ * (memmem), and a start tag told from the bytes before it; line is counted from
+ * (counted, line): the line that position ``counted`` is on.
+ */
+static CutStatus
+cut_spans_in(const unsigned char *data, Py_ssize_t size, Py_ssize_t *position, int ended, const char *record,
+             Py_ssize_t length, Py_ssize_t *counted, Py_ssize_t *line, int64_t base, Spans *spans)
+{
+    unsigned char short_closing[256];
+    for (;;) {
+        Py_ssize_t at = *position, begin = -1, name_end = 0;
+        /* The next start tag of the record. */
+        while (begin < 0) {
+            const unsigned char *found = at < size ? memmem(data + at, (size_t)(size - at), record, (size_t)length) : NULL;
+            if (found == NULL) {
+                if (ended) {
+                    *position = size;
+                    return CUT_DONE;
+                }
+                /* A start tag may be cut at the end: look again from the last '<'. */
+                const unsigned char *last = at < size ? memrchr(data + at, '<', (size_t)(size - at)) : NULL;
+                *position = last != NULL ? last - data : size;
+                return CUT_NEED_MORE;
+            }
+            Py_ssize_t lt = tag_before(data, *position, found - data);
+            if (lt >= 0) {
+                Py_ssize_t end = record_start(data, size, lt, record, length);
+                if (end < 0 && !ended) {
+                    *position = lt;
+                    return CUT_NEED_MORE;
+                }
+                if (end == found - data + length) {
+                    begin = lt;
+                    name_end = end;
+                }
+            }
+            at = found - data + 1;
+        }
+        /* Its end: "/>" right after the name, or the first end tag of the same name. */
+        Py_ssize_t finish = -1;
+        CutStatus status;
+        if (data[name_end] == '/') {
+            if (name_end + 1 >= size && !ended) {
+                status = CUT_NEED_MORE;
+            } else if (name_end + 1 >= size || data[name_end + 1] != '>') {
+                status = CUT_SELF_CLOSING;
+            } else {
+                finish = name_end + 2;
+                status = CUT_DONE;
+            }
+        } else {
+            Py_ssize_t closing_length = name_end - begin + 1; /* "</" and the (prefixed) name */
+            unsigned char *closing = short_closing;
+            if (closing_length > (Py_ssize_t)sizeof short_closing) {
+                closing = PyMem_RawMalloc((size_t)closing_length);
+                if (closing == NULL) {
+                    return CUT_NO_MEMORY;
+                }
+            }
+            closing[0] = '<';
+            closing[1] = '/';
+            memcpy(closing + 2, data + begin + 1, (size_t)(closing_length - 2));
+            status = end_of(data, size, name_end + 1, closing, closing_length, ended, &finish);
+            if (closing != short_closing) {
+                PyMem_RawFree(closing);
+            }
+        }
+        if (status != CUT_DONE) {
+            *position = begin;
+            return status;
+        }
+        *line += line_feeds(data + *counted, begin - *counted);
+        *counted = begin;
+        if (add_span(spans, *line, base + begin, base + finish) < 0) {
+            return CUT_NO_MEMORY;
+        }
+        *position = finish;
+    }
+}
+
+static PyObject *
+cut_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "cut_spans(data, position, record, ended, counted, line, base) takes seven arguments");
+        return NULL;
+    }
+    Py_ssize_t numbers[4];
+    const int at[4] = {1, 4, 5, 6};
+    for (int i = 0; i < 4; i++) {
+        numbers[i] = PyLong_AsSsize_t(args[at[i]]);
+        if (numbers[i] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    Py_ssize_t position = numbers[0], counted = numbers[1], line = numbers[2], base = numbers[3];
+    if (!PyBytes_Check(args[2]) || PyBytes_GET_SIZE(args[2]) == 0) {
+        PyErr_SetString(PyExc_TypeError, "cut_spans() takes the record's name as non-empty bytes");
+        return NULL;
+    }
+    int ended = PyObject_IsTrue(args[3]);
+    if (ended < 0) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (position < 0 || position > view.len || counted < 0 || counted > position) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "cut_spans() takes 0 <= counted <= position <= len(data)");
+        return NULL;
+    }
+    Spans spans = {NULL, 0, 0};
+    CutStatus status;
+    const char *record = PyBytes_AS_STRING(args[2]);
+    Py_ssize_t length = PyBytes_GET_SIZE(args[2]);
+    Py_BEGIN_ALLOW_THREADS
+    status = cut_spans_in(view.buf, view.len, &position, ended, record, length, &counted, &line, base, &spans);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (status == CUT_NO_MEMORY) {
+        PyMem_RawFree(spans.spans);
+        return PyErr_NoMemory();
+    }
+    PyObject *cut = PyBytes_FromStringAndSize((const char *)spans.spans, spans.count * (Py_ssize_t)sizeof *spans.spans);
+    PyMem_RawFree(spans.spans);
+    if (cut == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(Nninn)", cut, position, (int)status, counted, line);
+}
+
 /* --- the allocator ---------------------------------------------------------------- */
 
 /*
@@ -1856,6 +2136,8 @@ static PyMethodDef methods[] = {
      "repeated_fingerprints(fingerprints) -> bytes: the table of the fingerprints seen more than once."},
     {"repeated_positions", (PyCFunction)(void (*)(void))repeated_positions, METH_FASTCALL,
      "repeated_positions(fingerprints, table, start, stop) -> bytes: the positions of repeated fingerprints."},
+    {"cut_spans", (PyCFunction)(void (*)(void))cut_spans, METH_FASTCALL,
+     "cut_spans(data, position, record, ended, counted, line, base) -> tuple: installations cut from bytes (see _fastread.pyi)."},
     {"tune_allocator", tune_allocator, METH_NOARGS,
      "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
     {"read_installation", (PyCFunction)(void (*)(void))read_installation, METH_FASTCALL,

@@ -88,3 +88,27 @@ class RecordParser:
     @property
     def error(self) -> tuple[str, int, int, int] | None:
         """Why the parse failed (message, libxml2 error code, line, column); None while it has not."""
+
+def cut_spans(
+    data: bytes | bytearray | memoryview,
+    position: int,
+    record: bytes,
+    ended: bool,
+    counted: int,
+    line: int,
+    base: int,
+    /,
+) -> tuple[bytes, int, int, int, int]:
+    """The installations (elements named ``record``, with any prefix) cut from ``data[position:]``.
+
+    As :class:`mcfcheck.input.cut.Cutter` cuts them: returns ``(spans, position, status,
+    counted, line)``. ``spans`` holds native 8-byte integers, three for each installation
+    whose end is in ``data``: the line its start tag is on, and where it begins and ends
+    (plus ``base``).
+    ``status`` is 0 when more data is needed (the search goes on from ``position``), 1
+    when the data (``ended``: no more comes) holds no more installations, -1 at a start
+    tag that cannot be cut at (``/`` not followed by ``>``), -2 at an installation whose
+    end tag is not found; ``position`` is then where that installation begins. Lines are
+    counted from ``line``, the line position ``counted`` is on; the returned pair says
+    where counting stopped.
+    """

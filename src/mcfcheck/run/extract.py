@@ -66,8 +66,6 @@ MESSAGE_SEPARATOR: Final = " | "
 DUPLICATES: Final = ("reject-all", "keep-first")
 #: How many bytes are copied at a time where the kernel does not copy them itself.
 _COPY_BYTES: Final = 1 << 20
-#: How many numbers (three an installation) the scan writes and reads at a time.
-_SPAN_BATCH: Final = 3 * 8192
 #: How much of the file is read to tell its root's namespace.
 _HEAD_BYTES: Final = 1 << 16
 #: How many installations are routed at a time (their lines, offsets and devices in arrays).
@@ -392,17 +390,12 @@ class _Scan:
         self._worker.start()
 
     def _run(self) -> None:
-        batch = array("q")
         try:
             with self._file.open("wb") as written:
-                for line, begin, finish in self.cutter.spans():
-                    batch.extend((line, begin, finish))
-                    if len(batch) >= _SPAN_BATCH:
-                        if self._stop.is_set():
-                            return
-                        batch.tofile(written)
-                        del batch[:]
-                batch.tofile(written)
+                for batch in self.cutter.span_batches():
+                    if self._stop.is_set():
+                        return
+                    batch.tofile(written)
         except BaseException as error:
             self._error = error
 
