@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -378,3 +380,27 @@ def test_the_parts_parquet_files_are_joined_as_they_are(tmp_path: Path) -> None:
     ParquetTable(empty, columns).close()
     assert pq.read_table(empty).num_rows == 0
     assert pq.read_table(empty).schema.names == [name for name, _kind in columns]
+
+
+def test_the_command_line_converts_to_parquet_without_importing_numpy(tmp_path: Path) -> None:
+    # mcfcheck's own process keeps pyarrow from importing numpy (which it does not use), and
+    # the tables are as complete as the in-process runs above.
+    script = (
+        "import sys\n"
+        "from mcfcheck.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print('numpy' in sys.modules)\n"
+        "sys.exit(status)\n"
+    )
+    out = tmp_path / "tables"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "convert", str(SAMPLES / "cb-valid.xml"), "--to", "parquet", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    table = pq.read_table(out / "installations.parquet")
+    assert table.num_rows == len(etree.parse(SAMPLES / "cb-valid.xml").getroot().findall(".//{*}Installation"))
+    assert str(table.schema.field("planned_migration_date").type) == "date32[day]"

@@ -23,7 +23,7 @@ from mcfcheck.check.file import check_bindings_fit
 from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
-from mcfcheck.native import PURE_VARIABLE, compiled_modules, tune_process
+from mcfcheck.native import PURE_VARIABLE, compiled_modules, process_tuned, tune_process
 from mcfcheck.outputs import (
     KEEP_BYTES,
     REPLACE_UNDECODABLE,
@@ -730,8 +730,9 @@ def convert(
     split = rules is None or not rules.unmerged(settings.selection)
     unusable = False
     if to == "parquet":
-        # Once, before the workers are forked with it (each would take a few tenths of a second).
-        warm_up()
+        # Once, before the workers are forked with it (each would take a few tenths of a second);
+        # without numpy where this process is mcfcheck's own.
+        warm_up(without_numpy=process_tuned())
     registry = convert_registry(rules)
     pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
     try:

@@ -98,10 +98,20 @@ def tune_process() -> bool:
     Each changes the whole process, so the library API never calls this. Says whether
     the allocator was tuned.
     """
+    global _TUNED
+    _TUNED = True
     gc.freeze()
     gc.set_threshold(COLLECTOR_THRESHOLD, *gc.get_threshold()[1:])
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return tune_allocator()
+
+
+_TUNED = False
+
+
+def process_tuned() -> bool:
+    """Whether :func:`tune_process` was called: this process is mcfcheck's own (its command line, its workers)."""
+    return _TUNED
 
 
 def line_feed_counter() -> Callable[[bytes | memoryview], int] | None:

@@ -356,13 +356,19 @@ class StatisticsCollector(Rule):
     visits = frozenset({Visit.HEADER, Visit.INSTALLATION, Visit.TRAILER})
     # Whatever the binding places is counted; what it does not is counted as absent.
     reads = frozenset[str]()
-    defaults: ClassVar[Mapping[str, object]] = {"max_values": Option(DEFAULT_MAX_VALUES, minimum=1)}
+    #: ``distributions`` false counts the installations and devices alone (the header and
+    #: trailer are read still): what ``mcfcheck convert`` needs for its ``files`` table.
+    defaults: ClassVar[Mapping[str, object]] = {
+        "max_values": Option(DEFAULT_MAX_VALUES, minimum=1),
+        "distributions": Option(True),
+    }
     own_check = "Not a check: it counts what the file holds."
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         super().__init__(context, options)
         limit = self.options["max_values"]
         assert isinstance(limit, int)
+        self.distributions = self.options["distributions"] is True
         folder = context.spill_folder
         self.tables = {name: ValueTable(limit, folder) for name in DIMENSION_NAMES}
         self.installations = 0
@@ -384,6 +390,9 @@ class StatisticsCollector(Rule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         self.installations += 1
+        if not self.distributions:
+            self.devices += len(installation.devices) + (installation.hub is not None)
+            return iter(())
         self._status((installation.status,))
         self._meter_points((_meter_points(installation),))
         models = self._models

@@ -94,7 +94,8 @@ def convert_settings(
         selection=selection,
         options={
             **(settings.options if with_findings else {}),
-            **counting.options,
+            # The files table takes the header and the totals: no distribution is counted.
+            STATISTICS_CODE: {**counting.options[STATISTICS_CODE], "distributions": False},
             RECORDS_CODE: {"staging": str(staging), "format": output_format},
         },
         check_schema=with_findings,
