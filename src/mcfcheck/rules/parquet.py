@@ -99,6 +99,7 @@ class ParquetRows:
     """Rows written to a Parquet file of their own in the staging folder, a row group at a time."""
 
     def __init__(self, folder: Path, prefix: str, columns: Sequence[tuple[str, str]]) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=".parquet", dir=folder)
@@ -108,7 +109,7 @@ class ParquetRows:
         # No page index nor bloom filter: their offsets, inside them, would not be moved by the join.
         dictionary = [name for name, _kind in columns if name not in PLAIN_COLUMNS]
         self._writer: Any = pq.ParquetWriter(name, self._schema, write_page_index=False, use_dictionary=dictionary)
-        self._width = len(columns)
+        self._rows_type = pa.struct(list(self._schema))
         #: The rows of the row group being gathered, turned into columns (in C) when it is written.
         self._rows: list[Row] = []
 
@@ -123,11 +124,11 @@ class ParquetRows:
 
         if not self._rows:
             return
-        columns = list(zip(*self._rows, strict=True))
+        # The rows as one array of structs, split into the table's columns: pyarrow takes each
+        # row's tuple as it is, in half the time of columns gathered from the rows first.
+        rows = pa.array(self._rows, type=self._rows_type)
         self._rows.clear()
-        assert len(columns) == self._width, "a row of the wrong length"
-        arrays = [pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        self._writer.write_table(pa.Table.from_struct_array(rows))
 
     def close(self) -> str:
         """The file, complete."""
