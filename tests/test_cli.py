@@ -301,3 +301,53 @@ def test_exit_zero_leaves_findings_out_of_the_status_but_not_errors(
     assert "invalid, 1 error" in zero.output
     missing = runner.invoke(app, [command, invalid, str(tmp_path / "missing.xml"), "-q", "--exit-zero", *extra])
     assert missing.exit_code == 2
+
+
+def test_only_mcf_skips_xml_that_is_not_an_mcf_and_says_so_once(tmp_path: Path) -> None:
+    import gzip
+
+    pom = tmp_path / "pom.xml"
+    pom.write_text('<project xmlns="http://maven.apache.org/POM/4.0.0"><a/></project>', encoding="utf-8")
+    plain = tmp_path / "plain.xml"
+    plain.write_text("<config><a/></config>", encoding="utf-8")
+    packed = tmp_path / "cb.xml.gz"
+    packed.write_bytes(gzip.compress((SAMPLES / "cb-valid.xml").read_bytes()))
+    not_xml = tmp_path / "notes.xml"
+    not_xml.write_text("not XML at all", encoding="utf-8")
+
+    result = runner.invoke(app, ["validate", "--only-mcf", str(pom), str(packed), str(plain)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(f"skipped 2 files whose root element is in no MCF namespace: {pom}, {plain}") == 1
+    assert f"{packed}: valid" in result.output
+    assert f"{pom}:" not in result.output.replace(f"namespace: {pom}", "")
+    # What is not XML at all is not skipped: its check says what is wrong with it.
+    broken = runner.invoke(app, ["validate", "--only-mcf", str(not_xml)])
+    assert broken.exit_code == 2, broken.output
+    assert str(not_xml) in broken.output
+    assert "skipped" not in broken.output
+    # Without --only-mcf, the POM is checked (and cannot be: no schema for its namespace).
+    assert runner.invoke(app, ["validate", str(pom)]).exit_code == 2
+
+
+def test_only_mcf_with_a_schema_keeps_the_files_in_its_target_namespace(tmp_path: Path) -> None:
+    data = Path(__file__).parent / "data"
+    schema = data / "dcc-style schema" / "Migration Schema V1.0 TMAD 2.0.xsd"
+    ours = data / "dcc-style-invalid.xml"
+    bundled = SAMPLES / "cb-valid.xml"
+    result = runner.invoke(
+        app, ["validate", "--only-mcf", "--no-rules", "--schema", str(schema), str(ours), str(bundled)]
+    )
+    # The bundled dialect's namespace is bound too: both are checked against the schema given.
+    assert "skipped" not in result.output
+    assert f"{ours}: invalid" in result.output
+    other = tmp_path / "other.xml"
+    other.write_text('<MigrationFile xmlns="urn:example:elsewhere"/>', encoding="utf-8")
+    skipped = runner.invoke(app, ["validate", "--only-mcf", "--schema", str(schema), str(other)])
+    assert skipped.exit_code == 0, skipped.output
+    assert f"skipped 1 file whose root element is in no MCF namespace: {other}" in skipped.output
+
+
+def test_require_schema_refuses_a_run_without_one() -> None:
+    result = runner.invoke(app, ["validate", "--require-schema", str(SAMPLES / "cb-valid.xml")])
+    assert result.exit_code == 2
+    assert "no --schema given" in result.output

@@ -228,6 +228,18 @@ _ExitZero = Annotated[
     ),
 ]
 _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only a verdict per file; no progress bar.")]
+_OnlyMcf = Annotated[
+    bool,
+    typer.Option(
+        "--only-mcf",
+        help="Check only MCFs: files whose root element is in a namespace a binding reads (or the --schema's "
+        "target namespace). Other XML documents are skipped, and named once on standard error.",
+    ),
+]
+_RequireSchema = Annotated[
+    bool,
+    typer.Option("--require-schema", hidden=True, help="Refuse to run without --schema (the mcfcheck-schema hook)."),
+]
 _NoRules = Annotated[bool, typer.Option("--no-rules", help="Check the schema only; run no cohort rule.")]
 _MaxFindings = Annotated[
     int | None,
@@ -278,6 +290,8 @@ def validate(
     ] = None,
     fail_on: _FailOn = Severity.ERROR,
     exit_zero: _ExitZero = False,
+    only_mcf: _OnlyMcf = False,
+    require_schema: _RequireSchema = False,
     max_findings: _MaxFindings = None,
     quiet: _Quiet = False,
     select: _Select = None,
@@ -333,6 +347,10 @@ class _Validation:
     extend_select: list[str] | None
     #: ``--exit-zero``: findings leave the exit status 0.
     exit_zero: bool = False
+    #: ``--only-mcf``: XML documents that are not MCFs are skipped.
+    only_mcf: bool = False
+    #: ``--require-schema``: a run without ``--schema`` is refused.
+    require_schema: bool = False
 
     @classmethod
     def of(cls, options: Mapping[str, object]) -> _Validation:
@@ -384,6 +402,12 @@ class _Validation:
             if no_rules:
                 # The settings still say which binding (hence which record element) each file's dialect has.
                 settings = dataclasses.replace(settings, run_rules=False)
+            if self.require_schema and schema is None:
+                raise McfcheckError(
+                    "no --schema given: this hook checks files against your schema (args: [--schema, PATH])"
+                )
+            if self.only_mcf:
+                files = self._mcfs(err, files, settings)
             skipped_status: ExitStatus = ExitStatus.VALID
             wrap: Callable[[ReportSink], ReportSink] | None = None
             # The checks the reports describe: a ledger's collector is none.
@@ -435,6 +459,23 @@ class _Validation:
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+
+    def _mcfs(self, err: Console, files: list[Path], settings: RuleSettings) -> list[Path]:
+        """``files`` but the XML documents that are not MCFs, which are named once on standard error."""
+        from mcfcheck.run.discover import not_mcfs
+        from mcfcheck.schema.loading import target_namespace
+
+        namespace = target_namespace(self.schema) if self.schema is not None else None
+        others = set(not_mcfs(files, settings.bindings, namespace))
+        if others:
+            names = ", ".join(str(path) for path in files if path in others)
+            err.print(
+                f"skipped {len(others)} {'file' if len(others) == 1 else 'files'} whose root element is in no MCF "
+                f"namespace: {names}",
+                markup=False,
+                highlight=False,
+            )
+        return [path for path in files if path not in others]
 
 
 def _unusable(err: Console, error: Exception | str) -> NoReturn:
@@ -1078,6 +1119,8 @@ def batch(
     ] = None,
     fail_on: _FailOn = Severity.ERROR,
     exit_zero: _ExitZero = False,
+    only_mcf: _OnlyMcf = False,
+    require_schema: _RequireSchema = False,
     max_findings: _MaxFindings = None,
     quiet: _Quiet = False,
     select: _Select = None,

@@ -1,13 +1,18 @@
-"""The files a batch names: files as given, folders searched, manifests read (``mcfcheck batch``)."""
+"""The files a run names: files as given, folders searched, manifests read (``mcfcheck batch``); and,
+of those, the XML documents that are not MCFs (``--only-mcf``).
+"""
 
 from __future__ import annotations
 
 import sys
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
 from mcfcheck.errors import InputError
+from mcfcheck.input.xml import open_input, read_root
+from mcfcheck.schema.binding import BindingSet
 
 #: The names a folder is searched for, at any depth, by default.
 DEFAULT_PATTERNS: Final = ("*.xml", "*.xml.gz")
@@ -62,3 +67,31 @@ def discover(
         for path in paths:
             seen.setdefault(path, None)
     return list(seen)
+
+
+#: How much of a file is read to find its root element (as the check of a file does).
+_HEAD_BYTES: Final = 1 << 16
+
+
+def not_mcfs(paths: Iterable[Path], bindings: BindingSet, schema_namespace: str | None = None) -> list[Path]:
+    """Of ``paths``, the XML documents that are not MCFs: their root element is in no namespace that
+    ``bindings`` read nor in ``schema_namespace`` (the target namespace of a schema given by the user).
+
+    A file whose root element cannot be read (missing, not XML, cut short) is not among them:
+    its check says what is wrong with it.
+    """
+    namespaces = {namespace for binding in bindings.bindings for namespace in binding.namespaces}
+    if bindings.forced is not None:
+        namespaces.update(bindings.forced.namespaces)
+    if schema_namespace is not None:
+        namespaces.add(schema_namespace)
+    others = []
+    for path in paths:
+        try:
+            with open_input(path) as stream:
+                root = read_root(stream.read(_HEAD_BYTES))
+        except (InputError, OSError, EOFError, zlib.error):
+            continue
+        if root is not None and (root.namespace or "") not in namespaces:
+            others.append(path)
+    return others
