@@ -39,6 +39,8 @@ BUILTIN: Final = (
     Format("sarif", "SARIF 2.1.0, for code-scanning dashboards", "mcfcheck.reports.sarif:SarifReporter"),
     Format("junit", "JUnit XML, for CI dashboards", "mcfcheck.reports.junit:JunitReporter"),
     Format("html", "one self-contained page to read or share", "mcfcheck.reports.html:HtmlReporter"),
+    Format("github", "GitHub Actions workflow annotations", "mcfcheck.reports.ci:GithubReporter"),
+    Format("gitlab", "GitLab Code Quality JSON", "mcfcheck.reports.ci:GitlabReporter"),
 )
 #: Other names for built-in formats.
 ALIASES: Final = {"text": "console"}

@@ -1,0 +1,138 @@
+"""The reports for CI services: GitHub Actions' workflow annotations, GitLab's Code Quality JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from mcfcheck.cli import app
+from mcfcheck.findings import FileReport, Finding, Location, Severity
+from mcfcheck.reports.base import ReportSettings
+from mcfcheck.reports.ci import GithubReporter, GitlabReporter
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+INVALID = SAMPLES / "status-value-invalid.xml"
+#: A workflow command as GitHub Actions reads it: the command, its properties, its message.
+COMMAND = re.compile(r"::(error|warning) ([^:]*)::(.*)")
+
+
+def _undo_data(text: str) -> str:
+    return text.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+
+
+def _undo_property(text: str) -> str:
+    return _undo_data(text.replace("%3A", ":").replace("%2C", ","))
+
+
+def _github_commands(output: str) -> list[tuple[str, dict[str, str], str]]:
+    commands = []
+    # The runner reads a command a line, lines ending at line feeds (and nothing else).
+    for line in output.rstrip("\n").split("\n"):
+        matched = COMMAND.fullmatch(line)
+        assert matched is not None, line
+        properties = dict(pair.split("=", 1) for pair in matched.group(2).split(","))
+        commands.append((matched.group(1), {k: _undo_property(v) for k, v in properties.items()}, matched.group(3)))
+    return commands
+
+
+#: Text of any characters but lone surrogates (which a report's text layer replaces).
+TEXT = st.characters(exclude_categories=["Cs"])
+
+
+@given(
+    file=st.text(TEXT, min_size=1, max_size=30),
+    message=st.text(TEXT, max_size=60),
+    line=st.none() | st.integers(1, 10**7),
+    severity=st.sampled_from(Severity),
+)
+def test_github_annotations_give_back_the_finding_whatever_its_text(
+    file: str, message: str, line: int | None, severity: Severity
+) -> None:
+    out = io.StringIO()
+    reporter = GithubReporter(out, ReportSettings())
+    reporter.start()
+    reporter.file_started(file)
+    finding = Finding("GEN001", message, severity, Location(file, line, 3, None, "REF-1"), rule="mpan-check-digit")
+    reporter.finding(finding)
+    reporter.file_finished(FileReport(file, None, 1))
+    reporter.finish()
+    # One line a finding, whatever the text holds (line feeds, colons, commas, percent signs).
+    [(command, properties, data)] = _github_commands(out.getvalue())
+    assert command == severity.value
+    assert properties["file"] == file
+    assert properties.get("line") == (str(line) if line is not None else None)
+    assert properties["col"] == "3"
+    assert properties["title"] == "GEN001 mpan-check-digit"
+    assert _undo_data(data) == f"{message} (installation REF-1)"
+
+
+def test_github_format_on_the_command_line() -> None:
+    result = runner.invoke(app, ["validate", "--format", "github", str(INVALID), str(SAMPLES / "cb-valid.xml")])
+    assert result.exit_code == 1
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    [(command, properties, data)] = _github_commands("\n".join(annotations))
+    assert (command, properties["file"], properties["line"], properties["col"]) == ("error", str(INVALID), "93", "7")
+    assert properties["title"] == "XSD001 schema"
+    assert "'Sleeping'" in data
+    # The verdicts are told on standard error, not among the annotations.
+    assert f"{INVALID}: invalid, 1 error" in result.stderr
+
+
+def _gitlab(*files: Path) -> list[dict[str, object]]:
+    result = runner.invoke(app, ["validate", "--format", "gitlab", *map(str, files)])
+    assert result.exit_code in (1, 2), result.output
+    issues = json.loads(result.stdout)
+    assert isinstance(issues, list)
+    return issues
+
+
+def test_gitlab_code_quality_issues_have_what_gitlab_reads(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes((SAMPLES / "cb-valid.xml").read_bytes()[:500])
+    files = (INVALID, SAMPLES / "missing-trailer-invalid.xml", SAMPLES / "cb-valid.xml", broken)
+    issues = _gitlab(*files)
+    for issue in issues:
+        assert set(issue) == {"description", "check_name", "fingerprint", "severity", "location"}
+        assert issue["severity"] in {"info", "minor", "major", "critical", "blocker"}
+        location = issue["location"]
+        assert isinstance(location, dict)
+        assert isinstance(location["path"], str)
+        assert isinstance(location["lines"]["begin"], int)
+        assert location["lines"]["begin"] >= 1
+    paths = [issue["location"]["path"] for issue in issues]  # type: ignore[index]
+    assert paths.count(str(INVALID)) == 1
+    assert str(SAMPLES / "cb-valid.xml") not in paths
+    assert [issue["severity"] for issue in issues if issue["location"]["path"] == str(broken)] == ["blocker"]  # type: ignore[index]
+    # Fingerprints tell issues apart, and stay the same from one run to the next.
+    fingerprints = [issue["fingerprint"] for issue in issues]
+    assert len(set(fingerprints)) == len(fingerprints)
+    assert [issue["fingerprint"] for issue in _gitlab(*files)] == fingerprints
+
+
+def test_gitlab_report_with_no_finding_is_an_empty_array() -> None:
+    result = runner.invoke(app, ["validate", "--format", "gitlab", str(SAMPLES / "cb-valid.xml")])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+
+
+def test_gitlab_fingerprints_of_one_finding_repeated_at_one_place_differ() -> None:
+    out = io.StringIO()
+    reporter = GitlabReporter(out, ReportSettings())
+    reporter.start()
+    reporter.file_started("a.xml")
+    finding = Finding("GEN010", "repeated", Severity.ERROR, Location("a.xml", 7, 1), rule="duplicate-device-id")
+    reporter.finding(finding)
+    reporter.finding(finding)
+    reporter.file_finished(FileReport("a.xml", None, 1))
+    reporter.finish()
+    issues = json.loads(out.getvalue())
+    assert len(issues) == 2
+    assert issues[0]["fingerprint"] != issues[1]["fingerprint"]
