@@ -1,4 +1,5 @@
-"""The reports for CI services: GitHub Actions' workflow annotations, GitLab's Code Quality JSON."""
+"""The reports for CI services (GitHub Actions' workflow annotations, GitLab's Code Quality JSON), and
+the console's conventions: a finding a line off a terminal, --statistics, --color."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mcfcheck.cli import app
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.reports.base import ReportSettings
 from mcfcheck.reports.ci import GithubReporter, GitlabReporter
+from mcfcheck.reports.console import ConsoleReporter, set_color
 
 from .conftest import SAMPLES
 
@@ -136,3 +138,57 @@ def test_gitlab_fingerprints_of_one_finding_repeated_at_one_place_differ() -> No
     issues = json.loads(out.getvalue())
     assert len(issues) == 2
     assert issues[0]["fingerprint"] != issues[1]["fingerprint"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_names_installations_on_a_terminal_only() -> None:
+    findings = [
+        Finding("GEN001", "bad MPAN", Severity.ERROR, Location("a.xml", 7, 1, None, "INST-1"), rule="mpan"),
+        Finding("GEN002", "bad ICCID", Severity.ERROR, Location("a.xml", 8, 1, None, "INST-1"), rule="iccid"),
+    ]
+    outputs = {}
+    set_color("never")
+    for name, stream in (("terminal", _Terminal()), ("pipe", io.StringIO())):
+        reporter = ConsoleReporter(stream, ReportSettings())
+        reporter.start()
+        reporter.file_started("a.xml")
+        for finding in findings:
+            reporter.finding(finding)
+        reporter.file_finished(FileReport("a.xml", "mcf-1.0.xsd", 1))
+        reporter.finish()
+        outputs[name] = stream.getvalue()
+    set_color("auto")
+    assert "installation INST-1\n" in outputs["terminal"]
+    assert outputs["terminal"].count("installation INST-1\n") == 1
+    assert "installation INST-1\n" not in outputs["pipe"]
+    assert outputs["pipe"].startswith("a.xml:7:1: GEN001 bad MPAN (installation INST-1)\na.xml:8:1: GEN002")
+
+
+def test_statistics_count_the_findings_by_check_instead_of_printing_them() -> None:
+    files = [SAMPLES / "GEN010-unique-device-id-invalid.xml", INVALID, SAMPLES / "missing-trailer-invalid.xml"]
+    result = runner.invoke(app, ["validate", "--statistics", *map(str, files)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    counts = [line.split("\t") for line in lines if "\t" in line]
+    assert [(code, rule, severity) for _count, code, rule, severity in counts] == [
+        ("GEN010", "unique-device-id", "error"),
+        ("XSD001", "schema", "error"),
+        ("XSD002", "schema", "error"),
+    ]
+    assert all(count.strip() == "1" for count, *_rest in counts)
+    assert not [line for line in lines if ": XSD001" in line]
+    assert f"{INVALID}: invalid, 1 error (4 installations, schema mcf-1.0.xsd)" in lines
+
+
+def test_color_always_colours_a_pipe_and_never_colours_nothing() -> None:
+    always = runner.invoke(app, ["--color", "always", "validate", str(INVALID)])
+    assert "\x1b[1;31mXSD001\x1b[0m" in always.stdout
+    never = runner.invoke(app, ["--color", "never", "validate", str(INVALID)], env={"FORCE_COLOR": "1"})
+    assert "\x1b[1;31m" not in never.stdout
+    wrong = runner.invoke(app, ["--color", "purple", "validate", str(INVALID)])
+    assert wrong.exit_code == 2
+    assert "choose from auto, always, never" in wrong.output

@@ -223,9 +223,14 @@ def test_console_groups_by_installation_caps_and_summarises() -> None:
         str(SAMPLES / "GEN003-mprn-check-digits-invalid.xml"),
         str(SAMPLES / "GEN010-unique-device-id-invalid.xml"),
     ]
+    # Not on a terminal, every line of findings is a finding, which names its installation (on a
+    # terminal, a line names each installation before its findings: test_reports).
     result = runner.invoke(app, ["validate", "--jobs", "1", *samples])
     lines = result.output.splitlines()
-    assert "installation INST-1" in lines
+    assert "installation INST-1" not in lines
+    findings = [line for line in lines if ": GEN0" in line]
+    assert findings
+    assert all("(installation INST-" in line for line in findings)
     assert f"{samples[0]}: valid, 1 warning (1 installation, schema mcf-1.0.xsd)" in lines
     assert f"{samples[1]}: invalid, 1 error (2 installations, schema mcf-1.0.xsd)" in lines
     table = result.output[result.output.index("findings by check") :]
@@ -351,3 +356,10 @@ def test_require_schema_refuses_a_run_without_one() -> None:
     result = runner.invoke(app, ["validate", "--require-schema", str(SAMPLES / "cb-valid.xml")])
     assert result.exit_code == 2
     assert "no --schema given" in result.output
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_scripts_complete_mcfcheck(shell: str) -> None:
+    result = runner.invoke(app, ["--show-completion", shell])
+    assert result.exit_code == 0, result.output
+    assert "_MCFCHECK_COMPLETE" in result.output

@@ -43,7 +43,7 @@ from mcfcheck.outputs import (
 )
 from mcfcheck.reports import formats
 from mcfcheck.reports.base import Reporter, ReportSettings, dumps
-from mcfcheck.reports.console import ConsoleReporter, console, sane_widths
+from mcfcheck.reports.console import ConsoleReporter, console, sane_widths, set_color
 from mcfcheck.reports.formats import UnknownFormatError, reporter_class
 from mcfcheck.rules.catalogue import catalogue
 from mcfcheck.rules.cohorts import builtin_cohorts
@@ -78,7 +78,7 @@ app = typer.Typer(
     name="mcfcheck",
     help="Validate and process SMETS1 Migration Common Files (MCF).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -105,8 +105,19 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    color: Annotated[
+        str,
+        typer.Option(
+            "--color",
+            help="Colour: auto (on a terminal, unless NO_COLOR is set), always (even into a pipe or a file), never.",
+        ),
+    ] = "auto",
 ) -> None:
     """Validate and process SMETS1 Migration Common Files (MCF)."""
+    try:
+        set_color(color)
+    except ValueError as error:
+        raise typer.BadParameter(str(error).removeprefix(f"--color {color!r}: "), param_hint="--color") from None
 
 
 @contextmanager
@@ -236,6 +247,13 @@ _OnlyMcf = Annotated[
         "target namespace). Other XML documents are skipped, and named once on standard error.",
     ),
 ]
+_Statistics = Annotated[
+    bool,
+    typer.Option(
+        "--statistics",
+        help="Print a count of findings per check (the most found first) instead of each finding (console format).",
+    ),
+]
 _RequireSchema = Annotated[
     bool,
     typer.Option("--require-schema", hidden=True, help="Refuse to run without --schema (the mcfcheck-schema hook)."),
@@ -291,6 +309,7 @@ def validate(
     fail_on: _FailOn = Severity.ERROR,
     exit_zero: _ExitZero = False,
     only_mcf: _OnlyMcf = False,
+    statistics: _Statistics = False,
     require_schema: _RequireSchema = False,
     max_findings: _MaxFindings = None,
     quiet: _Quiet = False,
@@ -349,6 +368,8 @@ class _Validation:
     exit_zero: bool = False
     #: ``--only-mcf``: XML documents that are not MCFs are skipped.
     only_mcf: bool = False
+    #: ``--statistics``: the console counts the findings by check instead of printing each.
+    statistics: bool = False
     #: ``--require-schema``: a run without ``--schema`` is refused.
     require_schema: bool = False
 
@@ -437,6 +458,7 @@ class _Validation:
                     catalogue_of,
                     quiet=self.quiet,
                     max_findings=self.max_findings,
+                    statistics=self.statistics,
                 ) as sink,
                 _progress_bars(err, enabled=not self.quiet, batch=files if ledger is not None else None) as progress,
             ):
@@ -492,6 +514,7 @@ def _reports(
     checks_of: Callable[[], Mapping[str, Check]],
     quiet: bool = False,
     max_findings: int | None = None,
+    statistics: bool = False,
 ) -> Iterator[ReportSink]:
     """The reports of a run as one sink: ``output_format`` on standard output, the ``--output`` files.
 
@@ -508,7 +531,10 @@ def _reports(
         )
         on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
         sinks: list[ReportSink] = [
-            main(on_stdout, ReportSettings(checks_of, on_stderr, quiet=quiet, max_findings=max_findings))
+            main(
+                on_stdout,
+                ReportSettings(checks_of, on_stderr, quiet=quiet, max_findings=max_findings, statistics=statistics),
+            )
         ]
         if not main.tells_verdicts:
             # Verdicts and errors go to standard error, so that standard output is the report.
@@ -1120,6 +1146,7 @@ def batch(
     fail_on: _FailOn = Severity.ERROR,
     exit_zero: _ExitZero = False,
     only_mcf: _OnlyMcf = False,
+    statistics: _Statistics = False,
     require_schema: _RequireSchema = False,
     max_findings: _MaxFindings = None,
     quiet: _Quiet = False,

@@ -32,7 +32,8 @@ class ReportSettings:
     """What a reporter is told besides the stream it writes to.
 
     ``errors`` is where the console writes the errors that stop a file (None: its own
-    stream); ``quiet`` keeps it to verdicts; ``max_findings`` caps the findings it prints.
+    stream); ``quiet`` keeps it to verdicts; ``max_findings`` caps the findings it prints;
+    ``statistics`` has it count them by check instead.
     ``checks_of`` makes the catalogue of checks that data reports describe, when one asks.
     """
 
@@ -40,6 +41,8 @@ class ReportSettings:
     errors: TextIO | None = None
     quiet: bool = False
     max_findings: int | None = None
+    #: ``--statistics``: the console prints a count per check instead of each finding.
+    statistics: bool = False
 
     @cached_property
     def checks(self) -> Mapping[str, Check]:

@@ -48,6 +48,33 @@ def sane_widths(environ: MutableMapping[str, str] = os.environ) -> None:
             environ[name] = str(min(max(width, MIN_WIDTH), MAX_WIDTH))
 
 
+#: What ``--color`` takes: colour where the output is a terminal (and NO_COLOR is not set), always, or never.
+COLOR_CHOICES: Final = ("auto", "always", "never")
+_color = "auto"
+
+
+def set_color(when: str) -> None:
+    """Colour the consoles made from now on ``when`` (one of :data:`COLOR_CHOICES`)."""
+    if when not in COLOR_CHOICES:
+        raise ValueError(f"--color {when!r}: choose from {', '.join(COLOR_CHOICES)}")
+    global _color
+    _color = when
+
+
+def new_console(stream: TextIO | None) -> Console:
+    """A console on ``stream`` with the colour ``--color`` asks for; each line whole (soft wrap).
+
+    ``always`` writes colour even to a pipe or a file (as ``--color always`` does in ruff
+    and grep) but draws no progress bar there: the output is still not a terminal.
+    """
+    colour: dict[str, object] = {}
+    if _color == "always":
+        colour = {"color_system": "standard"}
+    elif _color == "never":
+        colour = {"color_system": None, "no_color": True}
+    return Console(file=stream, highlight=False, soft_wrap=True, **colour)  # type: ignore[arg-type]
+
+
 def console(stderr: bool = False) -> Console:
     """A console on standard output (or error) that fails in one line, and is quiet once its reader is gone.
 
@@ -60,7 +87,7 @@ def console(stderr: bool = False) -> Console:
         standard_text(sys.stderr, STANDARD_ERROR_NAME) if stderr else standard_text(sys.stdout, STANDARD_OUTPUT_NAME)
     )
     # Soft wrap keeps each line whole (a finding, an error), for grep and for editors.
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    return new_console(stream)
 
 
 class ConsoleReporter(Reporter):
@@ -80,10 +107,11 @@ class ConsoleReporter(Reporter):
     def __init__(self, out: TextIO, settings: ReportSettings) -> None:
         super().__init__(out, settings)
         # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
-        self.console = Console(file=out, highlight=False, soft_wrap=True)
+        self.console = new_console(out)
         errors = settings.errors
-        self.err = Console(file=errors, highlight=False, soft_wrap=True) if errors is not None else self.console
+        self.err = new_console(errors) if errors is not None else self.console
         self.quiet = settings.quiet
+        self.statistics = settings.statistics
         self.max_findings = settings.max_findings
         self._by_check: Counter[tuple[str, str, Severity]] = Counter()
         self._shown = 0
@@ -104,14 +132,16 @@ class ConsoleReporter(Reporter):
             self._errors += 1
         else:
             self._warnings += 1
-        if self.quiet:
+        if self.quiet or self.statistics:
             return
         if self.max_findings is not None and self._shown >= self.max_findings:
             self._hidden += 1
             return
         self._shown += 1
         where = finding.location
-        if where.installation is not None and where.installation != self._installation:
+        # On a terminal, a line names the installation before its findings; elsewhere each line
+        # is a finding (which names its installation), for grep and for the tools that read them.
+        if where.installation is not None and where.installation != self._installation and self.console.is_terminal:
             self.console.print(f"[bold]installation {escape(where.installation)}[/bold]", highlight=False)
         self._installation = where.installation
         place = escape(where.file)
@@ -160,7 +190,9 @@ class ConsoleReporter(Reporter):
     def finish(self) -> None:
         if self.quiet:
             return
-        if self._by_check:
+        if self.statistics:
+            self._statistics()
+        elif self._by_check:
             self._table()
         if self._short_files:
             names = ", ".join(escape(name) for name in self._short_names)
@@ -171,6 +203,15 @@ class ConsoleReporter(Reporter):
                 f"(each verdict says which and why): {names}",
                 highlight=False,
             )
+
+    def _statistics(self) -> None:
+        """A line per check that found something, the most found first: count, code, check, severity,
+        separated by tabs (for ``cut`` and ``sort``).
+        """
+        ranked = sorted(self._by_check.items(), key=lambda item: (-item[1], item[0][0]))
+        for (code, rule, severity), count in ranked:
+            self.out.write(f"{count}\t{code}\t{rule}\t{severity.value}\n")
+        self.out.flush()
 
     def _table(self) -> None:
         # Imported here: a run without findings draws no table, and starts sooner without.

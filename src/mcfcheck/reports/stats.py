@@ -197,11 +197,12 @@ def write_csv(out: TextIO, run: StatsRun) -> None:
 def write_console(out: TextIO, run: StatsRun) -> None:
     """Tables: each file's header and totals, then its distributions; then the files together."""
     from rich import box
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(file=out, highlight=False, soft_wrap=True)
+    from mcfcheck.reports.console import new_console
+
+    console = new_console(out)
     frame = box.SIMPLE if console.is_terminal else box.ASCII
 
     def shown(text: str | None) -> str:
