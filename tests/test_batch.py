@@ -30,32 +30,6 @@ runner = CliRunner()
 SAMPLES = Path(__file__).parent.parent / "samples"
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    names=st.lists(
-        st.tuples(
-            st.lists(st.sampled_from(["a", "b", "c d"]), max_size=3),
-            st.sampled_from(["f.xml", "g.xml.gz", "h.txt", "i.XML", "j.xml.bak"]),
-        ),
-        max_size=12,
-    )
-)
-def test_a_folder_gives_every_matching_file_once_in_path_order(names: list[tuple[list[str], str]]) -> None:
-    with tempfile.TemporaryDirectory() as name:
-        root = Path(name)
-        made = set()
-        for folders, file in names:
-            path = root.joinpath(*folders, file)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("x")
-            made.add(path)
-        expected = sorted(path for path in made if path.name.endswith((".xml", ".xml.gz")))
-        assert discover([str(root)]) == expected
-        # Given twice, and a file of it again: each once, in the order first given.
-        assert discover([str(root), str(root), *map(str, expected[:1])]) == expected
-        assert discover([str(root)], patterns=("*.txt",)) == sorted(p for p in made if p.name == "h.txt")
-
-
 def test_a_manifest_lists_paths_relative_to_its_folder(tmp_path: Path) -> None:
     (tmp_path / "list").mkdir()
     manifest = tmp_path / "list" / "files.txt"

@@ -43,18 +43,22 @@ def test_findings_exit_1_each_on_one_line_with_place_code_installation_and_xpath
 def test_unreadable_input_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     empty = tmp_path / "empty.xml"
     empty.write_bytes(b"")
-    result = runner.invoke(app, ["validate", str(empty), str(tmp_path / "missing.xml"), str(tmp_path)])
+    # A folder is searched: its empty file is checked too.
+    (tmp_path / "folder").mkdir()
+    inner = tmp_path / "folder" / "inner.xml"
+    inner.write_bytes(b"")
+    result = runner.invoke(app, ["validate", str(empty), str(tmp_path / "missing.xml"), str(tmp_path / "folder")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     errors = [text for text in result.output.splitlines() if text.startswith("error:")]
     assert len(errors) == 3
     assert f"error: {empty}: is empty" in errors[0]
+    assert f"error: {inner}: is empty" in errors[2]
 
 
 def test_worst_outcome_decides_the_status(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["validate", str(SAMPLES / "cb-valid.xml"), str(SAMPLES / "status-value-invalid.xml"), str(tmp_path)]
-    )
+    checked = [str(SAMPLES / "cb-valid.xml"), str(SAMPLES / "status-value-invalid.xml")]
+    result = runner.invoke(app, ["validate", *checked, str(tmp_path / "gone.xml")])
     assert result.exit_code == 2
     result = runner.invoke(app, ["validate", str(SAMPLES / "cb-valid.xml"), str(SAMPLES / "status-value-invalid.xml")])
     assert result.exit_code == 1

@@ -21,7 +21,7 @@ from rich.console import Console
 from mcfcheck import __version__
 from mcfcheck.check.file import check_bindings_fit
 from mcfcheck.errors import InternalError, McfcheckError
-from mcfcheck.findings import Severity
+from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
 from mcfcheck.native import PURE_VARIABLE, compiled_modules, process_tuned, tune_process
 from mcfcheck.outputs import (
@@ -254,6 +254,12 @@ _Statistics = Annotated[
         help="Print a count of findings per check (the most found first) instead of each finding (console format).",
     ),
 ]
+_Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include", help="A file name pattern folders are searched for (repeatable; default: *.xml, *.xml.gz)."
+    ),
+]
 _RequireSchema = Annotated[
     bool,
     typer.Option("--require-schema", hidden=True, help="Refuse to run without --schema (the mcfcheck-schema hook)."),
@@ -273,7 +279,14 @@ _Epcl = Annotated[
 
 @app.command(epilog=EXIT_CODES_HELP)
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="MCF files to validate.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="MCF files to validate: files, folders (searched at every depth), quoted globs ('samples/**/*.xml'), "
+            "or - for standard input.",
+            show_default=False,
+        ),
+    ],
     schema: Annotated[
         Path | None,
         typer.Option(
@@ -337,10 +350,25 @@ def validate(
             help="The most a gzip-compressed file may decompress to, in GiB, against decompression bombs.",
         ),
     ] = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    include: _Include = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude", help="A pattern of paths left out of folders and globs, as 'drafts/*' or 'old' (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Check MCF files against the migration schema and their cohort's rules, in one streaming pass."""
+    from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
+
     run = _Validation.of(locals())
-    run.run(files, config, epcl, no_rules, jobs, max_decompressed)
+    named = discover(
+        [str(path) for path in files], tuple(include or DEFAULT_PATTERNS), exclude=tuple(exclude or ()), once=False
+    )
+    if not named:
+        _unusable(console(stderr=True), f"no file to check in {' '.join(map(str, files))}")
+    with _standard_input(named) as (paths, rename):
+        run.run(paths, config, epcl, no_rules, jobs, max_decompressed, rename=rename)
 
 
 #: What batch's ledger does before the files are checked (see :meth:`_Validation.run`).
@@ -388,6 +416,7 @@ class _Validation:
         jobs: int,
         max_decompressed: float,
         ledger: _LedgerHook | None = None,
+        rename: Callable[[ReportSink], ReportSink] | None = None,
     ) -> NoReturn:
         """Validate ``files``; with ``ledger``, which decides the files to check (of those given, with
         the registry and settings, which it may add collectors to) and gives sinks of its own and the
@@ -463,6 +492,7 @@ class _Validation:
                 _progress_bars(err, enabled=not self.quiet, batch=files if ledger is not None else None) as progress,
             ):
                 told = wrap(sink) if wrap is not None else sink
+                told = rename(told) if rename is not None else told
                 status = validate_files(
                     files,
                     told,
@@ -498,6 +528,72 @@ class _Validation:
                 highlight=False,
             )
         return [path for path in files if path not in others]
+
+
+#: The name standard input is given in reports, as ``-`` names it on the command line.
+STANDARD_INPUT = "-"
+
+
+@contextmanager
+def _standard_input(files: list[Path]) -> Iterator[tuple[list[Path], Callable[[ReportSink], ReportSink] | None]]:
+    """``files``, where ``-`` is standard input's bytes copied to a file of their own (removed after), and
+    what makes a report sink name that file ``-``.
+    """
+    if Path(STANDARD_INPUT) not in files:
+        yield files, None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="mcfcheck-stdin-"))
+    try:
+        copy = folder / "standard-input.xml"
+        with copy.open("wb") as written:
+            shutil.copyfileobj(sys.stdin.buffer, written, 1 << 20)
+        yield (
+            [copy if path == Path(STANDARD_INPUT) else path for path in files],
+            functools.partial(_Renamed, names={str(copy): STANDARD_INPUT}),
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Renamed:
+    """A report sink that names files by other names (standard input's copy as ``-``), messages included."""
+
+    def __init__(self, sink: ReportSink, names: Mapping[str, str]) -> None:
+        self._sink = sink
+        self._names = names
+
+    @property
+    def status(self) -> int:
+        """The wrapped sink's own status (a ledger's checks across files), where it has one."""
+        return int(getattr(self._sink, "status", 0))
+
+    def _name(self, text: str) -> str:
+        for old, new in self._names.items():
+            text = text.replace(old, new)
+        return text
+
+    def start(self) -> None:
+        self._sink.start()
+
+    def file_started(self, path: str) -> None:
+        self._sink.file_started(self._name(path))
+
+    def finding(self, finding: Finding) -> None:
+        where = finding.location
+        if where.file in self._names:
+            finding = dataclasses.replace(
+                finding,
+                location=dataclasses.replace(where, file=self._names[where.file]),
+                related=tuple(dataclasses.replace(place, file=self._name(place.file)) for place in finding.related),
+            )
+        self._sink.finding(finding)
+
+    def file_finished(self, report: FileReport) -> None:
+        error = self._name(report.error) if report.error is not None else None
+        self._sink.file_finished(dataclasses.replace(report, path=self._name(report.path), error=error))
+
+    def finish(self) -> None:
+        self._sink.finish()
 
 
 def _unusable(err: Console, error: Exception | str) -> NoReturn:
@@ -1127,12 +1223,7 @@ def batch(
         bool,
         typer.Option("--force", help="Check again files the ledger holds (the same bytes, the same configuration)."),
     ] = False,
-    include: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include", help="A file name pattern folders are searched for (repeatable; default: *.xml, *.xml.gz)."
-        ),
-    ] = None,
+    include: _Include = None,
     schema: Annotated[Path | None, typer.Option("--schema", help="An XSD to validate against.")] = None,
     binding: Annotated[Path | None, typer.Option("--binding", help="A binding (docs/bindings.md).")] = None,
     output_format: Annotated[

@@ -4,6 +4,8 @@ of those, the XML documents that are not MCFs (``--only-mcf``).
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,25 +45,53 @@ def _manifest(given: str, stdin: TextIO | None) -> Iterator[Path]:
             yield folder / text
 
 
-def _searched(folder: Path, patterns: Sequence[str]) -> list[Path]:
-    """The files below ``folder`` whose names match one of ``patterns``, in path order."""
+def _searched(folder: Path, patterns: Sequence[str], exclude: Sequence[str]) -> list[Path]:
+    """The files below ``folder`` whose names match one of ``patterns`` and whose paths (relative
+    to ``folder``) match none of ``exclude``, in path order.
+    """
     found = {path for pattern in patterns for path in folder.rglob(pattern) if path.is_file()}
-    return sorted(found)
+    return sorted(path for path in found if not _excluded(path.relative_to(folder), exclude))
+
+
+def _excluded(path: Path, exclude: Sequence[str]) -> bool:
+    """Whether ``path`` matches one of ``exclude``: as a whole (``*`` crossing folders), by its name, or
+    by the name of a folder in it.
+    """
+    names = (path.as_posix(), *path.parts)
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in exclude for name in names)
+
+
+def _is_glob(item: str) -> bool:
+    return any(character in item for character in "*?[")
 
 
 def discover(
-    given: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS, stdin: TextIO | None = None
+    given: Iterable[str],
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    stdin: TextIO | None = None,
+    exclude: Sequence[str] = (),
+    once: bool = True,
 ) -> list[Path]:
     """The files ``given`` names, each once, in the order given: a file as it is (one that does not
-    exist too: its check says so), a folder searched at every depth for ``patterns``, a manifest
-    (``@PATH``, ``@-``) read. A manifest that cannot be read is an :class:`InputError`.
+    exist too: its check says so), a folder searched at every depth for ``patterns`` (leaving out
+    the paths that match ``exclude``), a glob that names no file as it is (``'samples/*.xml'``,
+    ``'**'`` at any depth) expanded, a manifest (``@PATH``, ``@-``) read. A manifest that cannot be
+    read is an :class:`InputError`. Without ``once``, a file named twice is given twice (as
+    ``validate`` checks each file it is given).
     """
+    if not once:
+        return [path for item in given for path in discover((item,), patterns, stdin, exclude)]
     seen: dict[Path, None] = {}
     for item in given:
         if item.startswith(MANIFEST):
             paths: Iterable[Path] = _manifest(item, stdin)
         elif Path(item).is_dir():
-            paths = _searched(Path(item), patterns)
+            paths = _searched(Path(item), patterns, exclude)
+        elif _is_glob(item) and not Path(item).exists():
+            # glob.glob takes absolute patterns too (Path.glob takes only relative ones).
+            named = glob.glob(item, recursive=True)  # noqa: PTH207
+            paths = sorted(Path(name) for name in named if Path(name).is_file())
+            paths = [path for path in paths if not _excluded(path, exclude)]
         else:
             paths = (Path(item),)
         for path in paths:
