@@ -290,6 +290,29 @@ def test_a_postgresql_ledger_that_cannot_be_used_is_one_line_without_its_passwor
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("postgresql://u:Pw0rd-1@[::1/db", "not a PostgreSQL address (end of string reached"),
+        ("postgresql://u@[::1/db?password=Pw0rd-1", "not a PostgreSQL address ("),
+        (
+            "postgresql://u:Pw0rd-1@127.0.0.1/db?bogus=1",
+            'not a PostgreSQL address (invalid URI query parameter: "bogus")',
+        ),
+        (
+            "postgres://u:Pw0rd%2D1@127.0.0.1:notaport/db",
+            'invalid integer value "notaport" for connection option "port"',
+        ),
+    ],
+)
+def test_an_address_postgresql_cannot_read_is_one_line_without_its_password(address: str, message: str) -> None:
+    result = runner.invoke(app, ["ledger", "summary", "--ledger", address])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Pw0rd" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_ledger_reads_no_postgresql_database_that_holds_no_ledger_and_makes_none(postgresql_server: Any) -> None:
     empty = LedgerUnderTest(postgresql_server.database(), "", "postgresql")
     result = runner.invoke(app, ["ledger", "runs", "--ledger", empty.address])

@@ -1098,7 +1098,8 @@ def batch(
     checked with the same configuration) is skipped, with its recorded verdict (--force
     checks it again). An identifier that an installation with another reference holds in
     another file of the batch or of the ledger is a finding (XFL). mcfcheck ledger gives
-    the rollups and an installation's history.
+    the rollups and an installation's history. A PostgreSQL ledger may be shared by
+    batches on several machines: a file that two batches check at once is recorded once.
     """
     from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
     from mcfcheck.run.ledger import (

@@ -10,6 +10,7 @@ at a time through a connection of their own. Errors of either are turned into on
 from __future__ import annotations
 
 import sqlite3
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -166,11 +167,16 @@ class PostgreSQLDatabase(Database):
         self._psycopg = psycopg
         self.errors = (psycopg.Error,)
         self._address = address
+        # Whatever could be a password, as given and decoded, is never said (libpq's messages should not say it).
+        given = address.partition("://")[2].rpartition("@")[0].partition(":")[2]
+        options = urllib.parse.parse_qs(address.partition("?")[2]).get("password", [])
+        self._secrets = {given, urllib.parse.unquote(given), *options} - {""}
         try:
             settings = psycopg.conninfo.conninfo_to_dict(address)
         except psycopg.Error as error:
             raise McfcheckError(f"{self.name}: not a PostgreSQL address ({self.say(error)})") from None
-        self._password = str(settings.get("password") or "")
+        self._secrets.add(str(settings.get("password") or ""))
+        self._secrets.discard("")
         self._connection = self._connect()
         # Statements run one at a time, each committed, but for the transactions begun here.
         self._connection.autocommit = True
@@ -188,7 +194,9 @@ class PostgreSQLDatabase(Database):
 
     def say(self, error: BaseException) -> str:
         line = super().say(error)
-        return line.replace(self._password, "***") if self._password else line
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            line = line.replace(secret, "***")
+        return line
 
     def execute(self, statement: str, parameters: Sequence[object] = ()) -> list[Row]:
         cursor = self._connection.execute(statement.replace("?", "%s"), parameters)
