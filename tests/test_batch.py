@@ -313,6 +313,27 @@ def test_an_address_postgresql_cannot_read_is_one_line_without_its_password(addr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_postgresql_server_that_cannot_start_says_why_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tests import postgresql
+
+    # Where the server's user (as root, postgres) may run it.
+    programs = Path(tempfile.mkdtemp(prefix="fake-initdb-", dir="/tmp"))
+    try:
+        programs.chmod(0o755)
+        initdb = programs / "initdb"
+        initdb.write_text("#!/bin/sh\necho 'initdb: cannot be run here' >&2\nexit 1\n", encoding="utf-8")
+        initdb.chmod(0o755)
+        monkeypatch.setattr(postgresql, "binaries", lambda: programs)
+        before = set(Path("/tmp").glob("mcfcheck-pg-*"))
+        with pytest.raises(postgresql.ServerUnavailableError, match="initdb failed: initdb: cannot be run here"):
+            postgresql.Server()
+        assert set(Path("/tmp").glob("mcfcheck-pg-*")) == before
+    finally:
+        shutil.rmtree(programs)
+
+
 def test_ledger_reads_no_postgresql_database_that_holds_no_ledger_and_makes_none(postgresql_server: Any) -> None:
     empty = LedgerUnderTest(postgresql_server.database(), "", "postgresql")
     result = runner.invoke(app, ["ledger", "runs", "--ledger", empty.address])
