@@ -334,12 +334,16 @@ def test_a_postgresql_server_that_cannot_start_says_why_and_leaves_nothing(monke
         shutil.rmtree(programs)
 
 
-def test_ledger_reads_no_postgresql_database_that_holds_no_ledger_and_makes_none(postgresql_server: Any) -> None:
-    empty = LedgerUnderTest(postgresql_server.database(), "", "postgresql")
-    result = runner.invoke(app, ["ledger", "runs", "--ledger", empty.address])
-    assert result.exit_code == 2
-    assert "no such ledger (the database holds no ledger yet)" in result.stderr
-    assert empty.rows("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+def test_ledger_reads_no_ledger_that_does_not_exist_and_makes_none(new_ledger: Callable[[], LedgerUnderTest]) -> None:
+    empty = new_ledger()
+    for what in ("summary", "runs"):
+        result = runner.invoke(app, ["ledger", what, "--ledger", empty.address])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"error: {empty.name}: no such ledger")
+    if empty.kind == "sqlite":
+        assert not Path(empty.address).exists()
+    else:
+        assert empty.rows("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
 
 
 def test_without_psycopg_a_postgresql_ledger_is_one_line_saying_what_to_install(

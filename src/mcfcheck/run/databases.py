@@ -243,9 +243,14 @@ def database_of(address: str) -> Database:
     """The database a ``--ledger`` value names: ``postgresql://...`` (or ``postgres://``), else an SQLite file
     (``sqlite:///relative.sqlite``, ``sqlite:////absolute.sqlite`` or a plain path).
     """
-    if address.startswith(("postgresql://", "postgres://")):
+    if is_postgresql(address):
         return PostgreSQLDatabase(address)
     return SQLiteDatabase(sqlite_path(address))
+
+
+def is_postgresql(address: str) -> bool:
+    """Whether a ``--ledger`` value names a PostgreSQL database."""
+    return address.startswith(("postgresql://", "postgres://"))
 
 
 def sqlite_path(address: str) -> Path:

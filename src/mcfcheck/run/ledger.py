@@ -41,7 +41,7 @@ from mcfcheck.rules.holdings import HOLDINGS_CODE, KINDS, Holdings, HoldingsColl
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text
 from mcfcheck.run.batch import ReportSink
-from mcfcheck.run.databases import SQLiteDatabase, database_of
+from mcfcheck.run.databases import database_of, is_postgresql, sqlite_path
 from mcfcheck.schema.binding import BindingSet
 
 #: The ledger's schema version this mcfcheck writes (``meta.schema_version``).
@@ -235,10 +235,10 @@ class Ledger:
 
     def __init__(self, address: str | None = None, *, create: bool = True) -> None:
         given = address if address is not None else DEFAULT_LEDGER
+        # Before SQLite makes the file.
+        if not create and not is_postgresql(given) and not sqlite_path(given).is_file():
+            raise McfcheckError(f"{sqlite_path(given)}: no such ledger")
         database = database_of(given)
-        if not create and isinstance(database, SQLiteDatabase) and not database.path.is_file():
-            database.close()
-            raise McfcheckError(f"{database.name}: no such ledger")
         self._database = database
         self.name = database.name
         try:
