@@ -97,3 +97,18 @@ def child_peak_rss_mb(path: Path, jobs: int = 1) -> float:
         [sys.executable, "-c", _MEASURE, str(path), str(jobs)], capture_output=True, text=True, check=True
     )
     return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server of the session's own (tests/postgresql.py), stopped at the end."""
+    from tests.postgresql import REQUIRED, Server, ServerUnavailableError
+
+    try:
+        server = Server()
+    except ServerUnavailableError as error:
+        if REQUIRED:
+            pytest.fail(f"the PostgreSQL server the tests need cannot start: {error}")
+        pytest.skip(f"no PostgreSQL server (make test requires one): {error}")
+    yield server
+    server.stop()

@@ -1215,7 +1215,8 @@ def batch(
         str | None,
         typer.Option(
             "--ledger",
-            help="The ledger: sqlite:///PATH or a file name (default: mcfcheck-ledger.sqlite in the current folder).",
+            help="The ledger: sqlite:///PATH or a file name (default: mcfcheck-ledger.sqlite in the current folder), "
+            "or postgresql://USER@HOST/DATABASE, which batches on several machines may share.",
         ),
     ] = None,
     no_ledger: Annotated[bool, typer.Option("--no-ledger", help="Keep no ledger: validate the files only.")] = False,
@@ -1252,14 +1253,15 @@ def batch(
 ) -> None:
     """Validate many files (folders, manifests) as validate does, and record each in a ledger.
 
-    The ledger (SQLite) keeps, for each file checked, its path, size, SHA-256, header
+    The ledger (SQLite, or PostgreSQL) keeps, for each file checked, its path, size, SHA-256, header
     (supplier, GroupID, SMSO, file identifier), verdict and findings by code, and each
     installation with its verdict and identifiers; each file in one transaction: a batch
     stopped at any moment can be run again, and a file the ledger holds (the same bytes,
     checked with the same configuration) is skipped, with its recorded verdict (--force
     checks it again). An identifier that an installation with another reference holds in
     another file of the batch or of the ledger is a finding (XFL). mcfcheck ledger gives
-    the rollups and an installation's history.
+    the rollups and an installation's history. A PostgreSQL ledger may be shared by
+    batches on several machines: a file that two batches check at once is recorded once.
     """
     from mcfcheck.run.discover import DEFAULT_PATTERNS, discover
     from mcfcheck.run.ledger import (
@@ -1269,7 +1271,6 @@ def batch(
         cross_checks,
         digests,
         holdings_collected,
-        ledger_path,
     )
 
     err = console(stderr=True)
@@ -1278,7 +1279,7 @@ def batch(
     try:
         files = discover(paths, tuple(include or DEFAULT_PATTERNS))
         if not no_ledger:
-            opened.append(Ledger(ledger_path(ledger)))
+            opened.append(Ledger(ledger))
     except McfcheckError as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None
@@ -1294,12 +1295,14 @@ def batch(
         book = opened[0]
         configuration = configuration_of(settings, schema, fail_on)
         found = digests(given)
-        status, checked = ExitStatus.VALID, []
+        status, checked, seen = ExitStatus.VALID, [], {}
         for path in given:
             digest = found[str(path)]
-            recorded = book.known(digest[1], configuration) if digest is not None and not force else None
-            if recorded is None:
+            recorded = book.known(digest[1], configuration) if digest is not None else None
+            if recorded is None or force:
                 checked.append(path)
+                # What the ledger held when the batch looked: another batch's record since is kept instead.
+                seen[str(path)] = recorded.file if recorded is not None else 0
                 continue
             errors = recorded.errors
             verdict = "valid" if recorded.valid else f"invalid, {errors:,} error{'' if errors == 1 else 's'}"
@@ -1313,7 +1316,8 @@ def batch(
                 status = ExitStatus.FINDINGS
         run = book.begin_run(configuration)
         checks = cross_checks(registry, settings) if settings.run_rules else {}
-        sink = LedgerSink(book, run, configuration, found, settings.bindings, fail_on, checks)
+        sink = LedgerSink(book, run, configuration, found, settings.bindings, fail_on, checks, seen)
+        sinks.append(sink)
         if settings.run_rules:
             # Each installation's identifiers, noted in the same pass by a collector beside the rules.
             staging.append(Path(tempfile.mkdtemp(prefix="mcfcheck-ledger-")))
@@ -1325,6 +1329,7 @@ def batch(
 
         return registry, settings, checked, wrapping, status
 
+    sinks: list[LedgerSink] = []
     validation = _Validation.of(locals())
     try:
         validation.run(files, config, epcl, no_rules, jobs, max_decompressed, ledger=with_ledger)
@@ -1333,6 +1338,12 @@ def batch(
             book.close()
         for folder in staging:
             shutil.rmtree(folder, ignore_errors=True)
+        for path in sinks[0].recorded_elsewhere if sinks and not quiet else []:
+            err.print(
+                f"{path}: recorded by another batch while this one checked it (the ledger keeps one record)",
+                markup=False,
+                highlight=False,
+            )
 
 
 @app.command(
@@ -1349,11 +1360,14 @@ def ledger_command(
         ),
     ],
     reference: Annotated[str | None, typer.Argument(help="The installation reference (history).")] = None,
-    ledger: Annotated[str | None, typer.Option("--ledger", help="The ledger: sqlite:///PATH or a file name.")] = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option("--ledger", help="The ledger: sqlite:///PATH, a file name or postgresql://USER@HOST/DATABASE."),
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
 ) -> None:
     """Read the ledger that mcfcheck batch writes: rollups of what it holds, its runs, an installation's history."""
-    from mcfcheck.run.ledger import Ledger, ledger_path
+    from mcfcheck.run.ledger import Ledger
 
     err, out = console(stderr=True), console()
     try:
@@ -1363,10 +1377,8 @@ def ledger_command(
             raise McfcheckError("give an installation reference after history, and only there")
         if output_format not in ("console", "json"):
             raise McfcheckError(f"--format {output_format!r}: choose from console, json")
-        path = ledger_path(ledger)
-        if not path.is_file():
-            raise McfcheckError(f"{path}: no such ledger")
-        book = Ledger(path)
+        book = Ledger(ledger, create=False)
+        path = book.name
     except McfcheckError as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         raise typer.Exit(ExitStatus.UNUSABLE) from None

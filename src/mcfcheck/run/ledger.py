@@ -1,12 +1,15 @@
 """The ledger: a record of every file checked, across batches (``mcfcheck batch``, ``mcfcheck ledger``).
 
-An embedded SQLite database (Python's own ``sqlite3``): each run of a batch, and for each
-file checked its path, size, SHA-256, header (supplier, GroupID, SMSO, file identifier),
-verdict, installations and findings by code, written in one transaction per file, so
-that a batch stopped at any moment leaves the ledger consistent, and a file already
-recorded (the same bytes, checked with the same configuration) is skipped when the batch
-is run again. The ledger's schema has a version; mcfcheck creates it, upgrades an older
-one, and refuses a newer one.
+A database (:mod:`mcfcheck.run.databases`): an SQLite file, or a PostgreSQL database that
+batches on several machines share. Each run of a batch, and for each file checked its
+path, size, SHA-256, header (supplier, GroupID, SMSO, file identifier), verdict,
+installations and findings by code, written in one transaction per file, so that a batch
+stopped at any moment leaves the ledger consistent, and a file already recorded (the same
+bytes, checked with the same configuration) is skipped when the batch is run again. Two
+batches that check the same file at once record it once: each file's transaction holds a
+lock of its content and configuration, and records nothing where another batch recorded
+them since it looked. The ledger's schema has a version; mcfcheck creates it, upgrades an
+older one, and refuses a newer one.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import sqlite3
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -38,6 +41,7 @@ from mcfcheck.rules.holdings import HOLDINGS_CODE, KINDS, Holdings, HoldingsColl
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text
 from mcfcheck.run.batch import ReportSink
+from mcfcheck.run.databases import database_of, is_postgresql, sqlite_path
 from mcfcheck.schema.binding import BindingSet
 
 #: The ledger's schema version this mcfcheck writes (``meta.schema_version``).
@@ -54,14 +58,19 @@ _ROWS: Final = 10_000
 _HEADER_SLICE_BYTES: Final = 4096
 #: How many bytes of a file are read at most to find its header.
 _HEADER_BYTES: Final = 1 << 24
+#: The columns of an installation's row, in order.
+_INSTALLATION_COLUMNS: Final = ("file", "position", "reference", "valid", "identifiers")
+#: The number of the lock that creating or upgrading the ledger's schema holds.
+_SCHEMA_LOCK: Final = int.from_bytes(b"mcfcheck", "big")
 #: Each version's statements, applied in turn to bring a ledger from the version before to it.
 _MIGRATIONS: Final = {
+    # {key}, {big}, {bytes} and {rowid}: each database's words (Database.types).
     1: (
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, "
+        "CREATE TABLE runs (id {key}, started TEXT NOT NULL, finished TEXT, "
         "mcfcheck TEXT NOT NULL, configuration TEXT NOT NULL)",
-        "CREATE TABLE files (id INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(id), "
-        "path TEXT NOT NULL, size INTEGER, sha256 TEXT, configuration TEXT NOT NULL, "
+        "CREATE TABLE files (id {key}, run INTEGER NOT NULL REFERENCES runs(id), "
+        "path TEXT NOT NULL, size {big}, sha256 TEXT, configuration TEXT NOT NULL, "
         "supplier TEXT, group_id TEXT, smso TEXT, file_identifier TEXT, cohort TEXT, "
         "valid INTEGER NOT NULL, installations INTEGER NOT NULL, errors INTEGER NOT NULL, "
         "warnings INTEGER NOT NULL, error TEXT, checked TEXT NOT NULL)",
@@ -74,30 +83,13 @@ _MIGRATIONS: Final = {
         # Each installation's identifiers, one after the other, 9 bytes each: the kind's number and the
         # fingerprint (mcfcheck.rules.holdings.HELD).
         "CREATE TABLE installations (file INTEGER NOT NULL REFERENCES files(id), position INTEGER NOT NULL, "
-        "reference TEXT, valid INTEGER NOT NULL, identifiers BLOB NOT NULL, PRIMARY KEY (file, position)) "
-        "WITHOUT ROWID",
+        "reference TEXT, valid INTEGER NOT NULL, identifiers {bytes} NOT NULL, PRIMARY KEY (file, position))"
+        "{rowid}",
         "CREATE INDEX installations_by_reference ON installations (reference)",
         "ALTER TABLE files ADD COLUMN accepted INTEGER",
         "ALTER TABLE files ADD COLUMN rejected INTEGER",
     ),
 }
-
-
-def ledger_path(given: str | None) -> Path:
-    """The SQLite file a ``--ledger`` value names: ``sqlite:///relative.sqlite``,
-    ``sqlite:////absolute.sqlite``, or a plain path; :data:`DEFAULT_LEDGER` for None.
-    """
-    if given is None:
-        return Path(DEFAULT_LEDGER)
-    if given.startswith("sqlite:///"):
-        return Path(given.removeprefix("sqlite:///"))
-    if "://" in given:
-        scheme = given.split("://", 1)[0]
-        raise McfcheckError(
-            f"--ledger {given.split('@')[-1] if '@' in given else given}: {scheme} ledgers are not supported "
-            "by this version of mcfcheck (give sqlite:///PATH or a file name)"
-        )
-    return Path(given)
 
 
 def configuration_of(settings: RuleSettings, schema: Path | None, fail_on: Severity) -> str:
@@ -176,6 +168,8 @@ class Recorded:
     valid: bool
     errors: int
     warnings: int
+    #: The record's number: later records have larger ones.
+    file: int = 0
 
 
 @dataclass
@@ -235,77 +229,84 @@ class Rollup:
 
 
 class Ledger:
-    """An open ledger (SQLite); created, or upgraded, on opening."""
+    """An open ledger, in the database ``address`` names (see :func:`~mcfcheck.run.databases.database_of`);
+    created, or upgraded, on opening (with ``create`` False, one that does not exist yet is refused).
+    """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, address: str | None = None, *, create: bool = True) -> None:
+        given = address if address is not None else DEFAULT_LEDGER
+        # Before SQLite makes the file.
+        if not create and not is_postgresql(given) and not sqlite_path(given).is_file():
+            raise McfcheckError(f"{sqlite_path(given)}: no such ledger")
+        database = database_of(given)
+        self._database = database
+        self.name = database.name
         try:
-            # Written by the batch's writer thread, one at a time (see LedgerSink).
-            self._connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._connection.execute("PRAGMA foreign_keys = ON")
-            self._prepare()
-            # A write-ahead log (once the ledger is known to be one this mcfcheck writes): each file's
-            # transaction is one append, readers do not wait for a batch, and a process killed at
-            # any moment leaves every committed file in the ledger.
-            self._connection.execute("PRAGMA journal_mode = WAL")
-            self._connection.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError as error:
-            raise McfcheckError(f"{path}: not a ledger mcfcheck can use ({error})") from None
+            self._prepare(create)
+            database.ready()
+        except database.errors as error:
+            database.close()
+            raise McfcheckError(f"{self.name}: not a ledger mcfcheck can use ({database.say(error)})") from None
+        except McfcheckError:
+            database.close()
+            raise
 
     def _version(self) -> int:
-        tables = {row[0] for row in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = self._database.tables()
         if not tables:
             return 0
         if "meta" not in tables:
-            raise McfcheckError(f"{self.path}: not an mcfcheck ledger (it holds other tables)")
-        row = self._connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row is not None else 0
+            raise McfcheckError(f"{self.name}: not an mcfcheck ledger (it holds other tables)")
+        rows = self._database.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(rows[0][0]) if rows else 0
 
-    def _prepare(self) -> None:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
+    def _prepare(self, create: bool) -> None:
+        # Under a lock of its own: two batches that start at once on a new ledger create it once.
+        with self._database.transaction(lock=_SCHEMA_LOCK):
             version = self._version()
             if version > LEDGER_VERSION:
                 raise McfcheckError(
-                    f"{self.path}: written by a newer mcfcheck (ledger schema version {version}; this mcfcheck "
+                    f"{self.name}: written by a newer mcfcheck (ledger schema version {version}; this mcfcheck "
                     f"knows versions up to {LEDGER_VERSION}): upgrade mcfcheck to use it"
                 )
+            if version == 0 and not create:
+                raise McfcheckError(f"{self.name}: no such ledger (the database holds no ledger yet)")
+            if version == LEDGER_VERSION:
+                return
             for step in range(version + 1, LEDGER_VERSION + 1):
                 for statement in _MIGRATIONS[step]:
-                    self._connection.execute(statement)
-            self._connection.execute(
+                    self._database.execute(statement.format_map(self._database.types))
+            self._database.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(LEDGER_VERSION),),
             )
-            self._connection.execute("COMMIT")
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
 
     def begin_run(self, configuration: str) -> int:
         """Record a new run of a batch; its number."""
-        with written(self.path):
-            cursor = self._connection.execute(
-                "INSERT INTO runs (started, mcfcheck, configuration) VALUES (?, ?, ?)",
+        with self.used():
+            rows = self._database.execute(
+                "INSERT INTO runs (started, mcfcheck, configuration) VALUES (?, ?, ?) RETURNING id",
                 (_now(), mcfcheck.__version__, configuration),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(rows[0][0])
 
     def finish_run(self, run: int) -> None:
-        with written(self.path):
-            self._connection.execute("UPDATE runs SET finished = ? WHERE id = ?", (_now(), run))
+        with self.used():
+            self._database.execute("UPDATE runs SET finished = ? WHERE id = ?", (_now(), run))
 
     def known(self, sha256: str, configuration: str) -> Recorded | None:
         """The latest record of a file with these bytes, checked with this configuration."""
-        with written(self.path):
-            row = self._connection.execute(
-                "SELECT run, checked, valid, errors, warnings FROM files WHERE sha256 = ? AND configuration = ? "
+        with self.used():
+            rows = self._database.execute(
+                "SELECT run, checked, valid, errors, warnings, id FROM files WHERE sha256 = ? AND configuration = ? "
                 "AND error IS NULL ORDER BY id DESC LIMIT 1",
                 (sha256, configuration),
-            ).fetchone()
-        return Recorded(row[0], row[1], bool(row[2]), row[3], row[4]) if row is not None else None
+            )
+        if not rows:
+            return None
+        run, checked, valid, errors, warnings, file = rows[0]
+        return Recorded(run, checked, bool(valid), errors, warnings, file)
 
     def record(
         self,
@@ -313,117 +314,155 @@ class Ledger:
         configuration: str,
         record: FileRecord,
         installations: Iterator[tuple[str | None, bytes]] | None = None,
-    ) -> None:
+        seen: int = 0,
+    ) -> bool:
         """Record one file checked, with its findings by code and, where given, each installation
         (its reference and its identifiers' fingerprints, in file order), in one transaction.
+
+        ``seen`` is the latest record of the file's bytes and configuration when the batch looked
+        (:attr:`Recorded.file`; 0: none). Where another batch has recorded them since (a record
+        without error), nothing is written and the answer is False: a file is recorded once
+        however many batches check it at once. The transaction holds a lock of the bytes and
+        configuration, so that of two batches the second sees what the first wrote.
         """
         report, header = record.report, record.header
-        self._connection.execute("BEGIN IMMEDIATE")
+        unique = record.sha256 is not None and report.error is None
+        database = self._database
         try:
-            cursor = self._connection.execute(
-                "INSERT INTO files (run, path, size, sha256, configuration, supplier, group_id, smso, "
-                "file_identifier, cohort, valid, installations, errors, warnings, error, checked) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run,
-                    record.path,
-                    record.size,
-                    record.sha256,
-                    configuration,
-                    *(header.get(name) for name in HEADER_FIELDS),
-                    report.cohort,
-                    int(report.valid and not record.failures),
-                    report.installations,
-                    record.errors,
-                    record.warnings,
-                    report.error,
-                    _now(),
-                ),
-            )
-            file = cursor.lastrowid
-            assert file is not None
-            self._connection.executemany(
-                "INSERT INTO finding_counts (file, code, count) VALUES (?, ?, ?)",
-                [(file, code, count) for code, count in sorted(record.codes.items())],
-            )
-            if installations is not None:
-                accepted = rejected = 0
-                rows: list[tuple[object, ...]] = []
-                for position, (reference, held) in enumerate(installations, start=1):
-                    valid = not record.fails(position)
-                    accepted += valid
-                    rejected += not valid
-                    rows.append((file, position, reference, int(valid), held))
-                    if len(rows) >= _ROWS:
-                        self._connection.executemany("INSERT INTO installations VALUES (?, ?, ?, ?, ?)", rows)
-                        rows.clear()
-                self._connection.executemany("INSERT INTO installations VALUES (?, ?, ?, ?, ?)", rows)
-                self._connection.execute(
-                    "UPDATE files SET accepted = ?, rejected = ? WHERE id = ?", (accepted, rejected, file)
+            with database.transaction(lock=_content_lock(record.sha256, configuration) if unique else None):
+                if unique and database.execute(
+                    "SELECT 1 FROM files WHERE sha256 = ? AND configuration = ? AND error IS NULL "
+                    "AND run != ? AND id > ? LIMIT 1",
+                    (record.sha256, configuration, run, seen),
+                ):
+                    return False
+                file = database.execute(
+                    "INSERT INTO files (run, path, size, sha256, configuration, supplier, group_id, smso, "
+                    "file_identifier, cohort, valid, installations, errors, warnings, error, checked) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        run,
+                        record.path,
+                        record.size,
+                        record.sha256,
+                        configuration,
+                        *(header.get(name) for name in HEADER_FIELDS),
+                        report.cohort,
+                        int(report.valid and not record.failures),
+                        report.installations,
+                        record.errors,
+                        record.warnings,
+                        report.error,
+                        _now(),
+                    ),
+                )[0][0]
+                database.insert(
+                    "finding_counts",
+                    ("file", "code", "count"),
+                    [(file, code, count) for code, count in sorted(record.codes.items())],
                 )
-            self._connection.execute("COMMIT")
-        except sqlite3.Error as error:
-            with suppress(sqlite3.Error):
-                self._connection.execute("ROLLBACK")
-            raise McfcheckError(f"{self.path}: the ledger cannot be written ({error})") from None
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
+                if installations is not None:
+                    accepted = rejected = 0
+                    rows: list[tuple[object, ...]] = []
+                    for position, (reference, held) in enumerate(installations, start=1):
+                        valid = not record.fails(position)
+                        accepted += valid
+                        rejected += not valid
+                        rows.append((file, position, reference, int(valid), held))
+                        if len(rows) >= _ROWS:
+                            database.insert("installations", _INSTALLATION_COLUMNS, rows)
+                            rows.clear()
+                    database.insert("installations", _INSTALLATION_COLUMNS, rows)
+                    database.execute(
+                        "UPDATE files SET accepted = ?, rejected = ? WHERE id = ?", (accepted, rejected, file)
+                    )
+        except database.errors as error:
+            raise McfcheckError(f"{self.name}: the ledger cannot be written ({database.say(error)})") from None
+        return True
 
     def history(self, reference: str) -> list[Submission]:
         """Each time an installation with ``reference`` was recorded, oldest first."""
-        return [
-            Submission(*row)
-            for row in self._connection.execute(
+        with self.used():
+            rows = self._database.execute(
                 "SELECT f.run, f.checked, f.path, f.file_identifier, f.supplier, i.position, i.valid "
                 "FROM installations AS i JOIN files AS f ON f.id = i.file WHERE i.reference = ? "
                 "ORDER BY f.id, i.position",
                 (reference,),
             )
-        ]
+        return [Submission(*row) for row in rows]
 
     def summary(self, by: str) -> list[Rollup]:
         """For each value of header field ``by`` (supplier, smso, group_id), the latest record of each
-        file (by content and configuration): files, valid files, installations, findings by code.
+        file (by content and configuration): files, valid files, installations, findings by code;
+        no value first, then by value (in the order of their characters, whatever the database's collation).
         """
         assert by in HEADER_FIELDS
         latest = (
             "SELECT * FROM files WHERE id IN (SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL "
             "GROUP BY sha256, configuration)"
         )
-        rows = self._connection.execute(
-            f"SELECT {by}, COUNT(*), SUM(valid), SUM(installations), SUM(accepted), SUM(rejected) "  # noqa: S608 - by is a known column
-            f"FROM ({latest}) GROUP BY {by} ORDER BY {by}"
-        ).fetchall()
+        with self.used():
+            rows = self._database.execute(
+                f"SELECT {by}, COUNT(*), SUM(valid), SUM(installations), SUM(accepted), SUM(rejected) "  # noqa: S608 - by is a known column
+                f"FROM ({latest}) AS latest GROUP BY {by}"
+            )
+            counted = self._database.execute(
+                f"SELECT f.{by}, c.code, SUM(c.count) FROM ({latest}) AS f JOIN finding_counts AS c ON c.file = f.id "  # noqa: S608
+                f"GROUP BY f.{by}, c.code"
+            )
         counts: dict[str | None, dict[str, int]] = {}
-        for value, code, count in self._connection.execute(
-            f"SELECT f.{by}, c.code, SUM(c.count) FROM ({latest}) AS f JOIN finding_counts AS c ON c.file = f.id "  # noqa: S608
-            f"GROUP BY f.{by}, c.code ORDER BY c.code"
-        ):
-            counts.setdefault(value, {})[code] = count
+        for value, code, count in sorted(counted, key=lambda row: row[1]):
+            counts.setdefault(value, {})[code] = int(count)
         return [
             Rollup(value, files, valid or 0, installations or 0, counts.get(value, {}), accepted or 0, rejected or 0)
-            for value, files, valid, installations, accepted, rejected in rows
+            for value, files, valid, installations, accepted, rejected in sorted(
+                rows, key=lambda row: (row[0] is not None, row[0] or "")
+            )
         ]
 
-    def runs(self) -> Iterator[tuple[int, str, str | None, int]]:
+    def runs(self) -> list[tuple[int, str, str | None, int]]:
         """Each run: its number, start, end (None: stopped before its end) and files recorded."""
-        yield from self._connection.execute(
-            "SELECT r.id, r.started, r.finished, COUNT(f.id) FROM runs AS r LEFT JOIN files AS f ON f.run = r.id "
-            "GROUP BY r.id ORDER BY r.id"
-        )
+        with self.used():
+            return [
+                (number, started, finished, files)
+                for number, started, finished, files in self._database.execute(
+                    "SELECT r.id, r.started, r.finished, COUNT(f.id) FROM runs AS r "
+                    "LEFT JOIN files AS f ON f.run = r.id GROUP BY r.id ORDER BY r.id"
+                )
+            ]
+
+    def held(self) -> Iterator[tuple[str, str, int, str | None, bytes]]:
+        """Each installation of the latest record of each file (by content) recorded with its installations:
+        the file's SHA-256 and path, the installation's position, reference and identifiers; read a few
+        at a time through a connection of their own.
+        """
+        with self.used():
+            yield from self._database.read(
+                "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
+                "JOIN files AS f ON f.id = i.file WHERE f.id IN "
+                "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL AND accepted IS NOT NULL GROUP BY sha256)"
+            )
+
+    @contextmanager
+    def used(self) -> Iterator[None]:
+        """Errors of the database while the ledger is used (a full disk, a lock held too long, a server gone),
+        as one line.
+        """
+        try:
+            yield
+        except self._database.errors as error:
+            raise McfcheckError(f"{self.name}: the ledger cannot be used ({self._database.say(error)})") from None
 
     def close(self) -> None:
-        self._connection.close()
+        self._database.close()
 
 
-@contextmanager
-def written(path: Path) -> Iterator[None]:
-    """Errors of SQLite while the ledger at ``path`` is used (a full disk, a lock held too long), as one line."""
-    try:
-        yield
-    except sqlite3.Error as error:
-        raise McfcheckError(f"{path}: the ledger cannot be used ({error})") from None
+def _content_lock(sha256: str | None, configuration: str) -> int:
+    """The number of the lock of a file's bytes and configuration (a signed 64-bit integer, as PostgreSQL's
+    advisory locks take).
+    """
+    digest = hashlib.blake2b(f"{sha256} {configuration}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _now() -> str:
@@ -465,42 +504,34 @@ class Shared:
 
 class CrossFiles:
     """The identifiers of every file the ledger holds and of the batch's files so far, on disk, for the
-    checks across files: a connection of its own to the ledger, with temporary tables.
+    checks across files: a private SQLite database of its own (whatever the ledger's), in the
+    temporary folder, deleted when closed.
 
     Each file the ledger holds counts once (its latest record); a file of the same bytes
     as one held is the same file.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    def __init__(self, held: Iterable[tuple[str, str, int, str | None, bytes]]) -> None:
+        # An empty name: SQLite's private temporary database, on disk past its cache.
+        self._connection = sqlite3.connect("", isolation_level=None)
         self._contents: dict[str, int] = {}
         self._connection.executescript(
-            "CREATE TEMP TABLE seen (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, content INTEGER NOT NULL, "
+            "CREATE TABLE seen (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, content INTEGER NOT NULL, "
             "path TEXT NOT NULL, reference TEXT, position INTEGER NOT NULL);"
-            "CREATE INDEX temp.seen_by_fingerprint ON seen (fingerprint);"
-            "CREATE TEMP TABLE current (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, "
+            "CREATE INDEX seen_by_fingerprint ON seen (fingerprint);"
+            "CREATE TABLE current (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, "
             "reference TEXT, position INTEGER NOT NULL);"
         )
-        # Read through a connection of its own, a row at a time, while the rows are written here.
-        reader = sqlite3.connect(path, timeout=30)
-        try:
-            held = reader.execute(
-                "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
-                "JOIN files AS f ON f.id = i.file WHERE f.id IN "
-                "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL AND accepted IS NOT NULL GROUP BY sha256)"
-            )
-            self._connection.execute("BEGIN")
-            self._connection.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    (value, kind, self._content(sha256), path_, reference, position)
-                    for sha256, path_, position, reference, data in held
-                    for kind, value in numbered(data)
-                ),
-            )
-            self._connection.execute("COMMIT")
-        finally:
-            reader.close()
+        self._connection.execute("BEGIN")
+        self._connection.executemany(
+            "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (value, kind, self._content(sha256), path_, reference, position)
+                for sha256, path_, position, reference, data in held
+                for kind, value in numbered(bytes(data))
+            ),
+        )
+        self._connection.execute("COMMIT")
 
     def _content(self, sha256: str) -> int:
         return self._contents.setdefault(sha256, len(self._contents))
@@ -563,8 +594,10 @@ class LedgerSink:
         bindings: BindingSet,
         fail_on: Severity = Severity.ERROR,
         checks: Mapping[str, CrossCheck] | None = None,
+        seen: Mapping[str, int] | None = None,
     ) -> None:
         self._ledger = ledger
+        self._seen = dict(seen or {})
         self._run = run
         self._configuration = configuration
         self._digests = digests
@@ -581,6 +614,8 @@ class LedgerSink:
         self.downstream: ReportSink | None = None
         #: 1 (findings) once a finding across files fails, else 0.
         self.status = 0
+        #: The files another batch recorded while this one checked them (recorded once, by the other).
+        self.recorded_elsewhere: list[str] = []
 
     def start(self) -> None:
         self._writer.start()
@@ -643,10 +678,13 @@ class LedgerSink:
         record.report = report
         holdings = report.outcomes.get(HOLDINGS_CODE)
         if isinstance(holdings, Holdings) and self._checks and record.sha256 is not None:
-            with written(self._ledger.path):
-                if self._cross is None:
-                    self._cross = CrossFiles(self._ledger.path)
-                found = self._cross.shared(record.path, record.sha256, holdings.installations())
+            try:
+                with self._ledger.used():
+                    if self._cross is None:
+                        self._cross = CrossFiles(self._ledger.held())
+                    found = self._cross.shared(record.path, record.sha256, holdings.installations())
+            except sqlite3.Error as error:
+                raise McfcheckError(f"the checks across files cannot go on ({error})") from None
             for shared in found:
                 self._across(record, shared)
         self._waiting.put((record, holdings if isinstance(holdings, Holdings) else None))
@@ -680,7 +718,9 @@ class LedgerSink:
             try:
                 if self._error is None:
                     installations = holdings.installations() if holdings is not None else None
-                    self._ledger.record(self._run, self._configuration, record, installations)
+                    seen = self._seen.get(record.path, 0)
+                    if not self._ledger.record(self._run, self._configuration, record, installations, seen):
+                        self.recorded_elsewhere.append(record.path)
             except BaseException as error:
                 self._error = error
             finally:
