@@ -51,7 +51,7 @@ from typing import Final
 
 from lxml import etree
 
-from mcfcheck.check.file import validate
+from mcfcheck.api import validate
 from mcfcheck.dialects import translate
 from mcfcheck.findings import Finding
 from mcfcheck.rules.cohorts import Cohort, builtin_cohorts

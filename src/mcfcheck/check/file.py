@@ -38,7 +38,7 @@ from mcfcheck.input.xml import (
     secure_pull_parser,
 )
 from mcfcheck.rules.engine import Locator, PartState, RuleEngine, RuleSettings, skipped_without_engine
-from mcfcheck.rules.registry import RuleRegistry, load_registry
+from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text, part_of
 from mcfcheck.schema.binding import Binding, BindingSet, bundled_bindings, default_binding
 from mcfcheck.schema.codes import schema_error_code
@@ -677,27 +677,3 @@ def check_file(
         check.rules_not_run,
         check.skipped_rules,
     )
-
-
-def validate(
-    path: str | Path,
-    schema: str | Path | None = None,
-    rules: bool = True,
-    settings: RuleSettings | None = None,
-) -> FileReport:
-    """Validate one MCF against its schema and its cohort's rules; return every finding.
-
-    ``schema`` is the path of an XSD to use; by default the bundled schema that
-    matches the document's namespace and ``schemaVersion`` is used. With ``rules``,
-    the installed rule packs run in the same pass, with ``settings`` (by default:
-    every rule, the built-in cohorts). Problems that stop the check (an unreadable or
-    not well-formed file, no usable schema) are reported in the report's ``error``,
-    after the findings made before them.
-    """
-    settings = settings or RuleSettings()
-    try:
-        compiled = load_schema_for(Path(schema), settings.bindings) if schema is not None else None
-    except SchemaError as error:
-        return FileReport(str(path), None, 0, (), str(error))
-    setup = (load_registry(), settings) if rules else None
-    return check_file(Path(path), compiled, setup)
