@@ -192,3 +192,37 @@ def test_color_always_colours_a_pipe_and_never_colours_nothing() -> None:
     wrong = runner.invoke(app, ["--color", "purple", "validate", str(INVALID)])
     assert wrong.exit_code == 2
     assert "choose from auto, always, never" in wrong.output
+
+
+def _junit_cases(*files: Path) -> dict[str, list[str]]:
+    from lxml import etree
+
+    result = runner.invoke(app, ["validate", "--format", "junit", *map(str, files)])
+    suites = etree.fromstring(result.stdout.encode())
+    return {suite.get("name"): [case.get("name").split()[0] for case in suite.iter("testcase")] for suite in suites}
+
+
+def test_junit_lists_the_checks_of_each_files_cohort() -> None:
+    from mcfcheck.rules.registry import load_registry
+
+    rules = load_registry().rules
+    files = {cohort: SAMPLES / f"{cohort.lower()}-valid.xml" for cohort in ("IOC", "CB", "SECURE", "FOC")}
+    cases = _junit_cases(*files.values())
+    for cohort, path in files.items():
+        listed = set(cases[str(path)])
+        expected = {code for code, rule in rules.items() if not rule.cohorts or cohort in rule.cohorts}
+        assert expected <= listed
+        others = {code for code, rule in rules.items() if rule.cohorts and cohort not in rule.cohorts}
+        assert others
+        assert not listed & others, cohort
+        assert {"XSD001", "COH001"} <= listed
+
+
+def test_sarif_rules_carry_their_help_as_markdown() -> None:
+    result = runner.invoke(app, ["validate", "--format", "sarif", str(SAMPLES / "cb-valid.xml")])
+    rules = {rule["id"]: rule for rule in json.loads(result.stdout)["runs"][0]["tool"]["driver"]["rules"]}
+    help_ = rules["GEN001"]["help"]
+    assert help_["text"].startswith("GEN001") or len(help_["text"]) > 40
+    assert help_["markdown"] == help_["text"].replace("``", "`")
+    assert any("``" in rule["help"]["text"] for rule in rules.values())
+    assert not any("``" in rule["help"]["markdown"] for rule in rules.values())

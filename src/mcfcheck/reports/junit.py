@@ -1,7 +1,8 @@
 """The JUnit XML report, for CI dashboards: one test suite per file, one test case per check.
 
-A test case fails when its check found errors in the file (warnings are written as
-system output); a selected rule that did not run on the file (its dialect has no
+A file's test cases are the checks of its cohort (those of every cohort, and its own; all
+of them where the cohort is not known). A test case fails when its check found errors in
+the file (warnings are written as system output); a selected rule that did not run on the file (its dialect has no
 binding, or its binding lacks what the rule reads) is a skipped test case, with the
 file's reason as its message; a file that could not be checked is an errored test case.
 Memory holds one file's counts and its first few messages per check, never all the findings.
@@ -64,6 +65,9 @@ class JunitReporter(DataReporter):
                 f"<error message={quoteattr(report.error)}/></testcase>\n"
             )
         for code, check in self.checks.items():
+            if not check.applies_to(report.cohort) and code not in skipped:
+                # Another cohort's rule: no test of this file.
+                continue
             errors = self._counts.get((code, Severity.ERROR), 0)
             warnings = self._counts.get((code, Severity.WARNING), 0)
             name = quoteattr(f"{code} {check.name}")

@@ -29,6 +29,11 @@ def _uri(path: str) -> str:
     return candidate.as_uri() if candidate.is_absolute() else quote(os.fsencode(candidate.as_posix()))
 
 
+def _markdown(text: str) -> str:
+    """A check's documentation as Markdown: its ``code`` (reStructuredText's literals) as `code`."""
+    return text.replace("``", "`")
+
+
 class SarifReporter(DataReporter):
     """Writes a SARIF 2.1.0 log with one run; memory holds the notices (files unusable, rules not run) only."""
 
@@ -40,7 +45,7 @@ class SarifReporter(DataReporter):
                 "name": check.name,
                 "shortDescription": {"text": check.summary},
                 "fullDescription": {"text": check.summary},
-                "help": {"text": check.help},
+                "help": {"text": check.help, "markdown": _markdown(check.help)},
                 "defaultConfiguration": {"level": _LEVELS[check.severity]},
             }
             for check in self.checks.values()

@@ -19,6 +19,12 @@ class Check:
     severity: Severity
     summary: str
     help: str
+    #: The cohorts (IOC, CB, SECURE, FOC) the check applies to; empty: every cohort.
+    cohorts: frozenset[str] = frozenset()
+
+    def applies_to(self, cohort: str | None) -> bool:
+        """Whether the check applies to a file of ``cohort`` (one whose cohort is not known: every check)."""
+        return cohort is None or not self.cohorts or cohort in self.cohorts
 
 
 def catalogue(registry: RuleRegistry) -> dict[str, Check]:
@@ -31,5 +37,5 @@ def catalogue(registry: RuleRegistry) -> dict[str, Check]:
         UNKNOWN_GROUP_ID, "unknown-group-id", Severity.ERROR, UNKNOWN_GROUP_ID_SUMMARY, UNKNOWN_GROUP_ID_SUMMARY
     )
     for code, rule in sorted(registry.rules.items()):
-        checks[code] = Check(code, rule.name, rule.severity, rule.summary(), rule.documentation())
+        checks[code] = Check(code, rule.name, rule.severity, rule.summary(), rule.documentation(), rule.cohorts)
     return dict(sorted(checks.items()))
