@@ -199,7 +199,10 @@ def _junit_cases(*files: Path) -> dict[str, list[str]]:
 
     result = runner.invoke(app, ["validate", "--format", "junit", *map(str, files)])
     suites = etree.fromstring(result.stdout.encode())
-    return {suite.get("name"): [case.get("name").split()[0] for case in suite.iter("testcase")] for suite in suites}
+    return {
+        str(suite.get("name")): [str(case.get("name")).split()[0] for case in suite.iter("testcase")]
+        for suite in suites
+    }
 
 
 def test_junit_lists_the_checks_of_each_files_cohort() -> None:

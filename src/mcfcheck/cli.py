@@ -135,14 +135,35 @@ def _progress_bars(
     if not enabled or not err.is_terminal:
         yield lambda _path: None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.filesize import decimal
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class AverageRate(ProgressColumn):
+        """The bytes read a second since the bar began (parts of a file end in steps: a rate
+        between two of them would say nothing)."""
+
+        def render(self, task: Task) -> Text:
+            elapsed = task.elapsed
+            if not task.completed or not elapsed or elapsed < 0.5:
+                return Text("?", style="progress.data.speed")
+            return Text(f"{decimal(int(task.completed / elapsed))}/s", style="progress.data.speed")
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TextColumn("{task.fields[installations]}"),
-        TransferSpeedColumn(),
+        AverageRate(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
@@ -154,11 +175,16 @@ def _progress_bars(
             else None
         )
         begun: list[Path] = []
+        shown: list[TaskID] = []
 
         def for_file(path: Path) -> Callable[[int, int], None]:
             plain = path.is_file() and not is_gzip(path)
             size = path.stat().st_size if plain else None
+            # Files are reported one after another: the previous file's bar is done with.
+            while shown:
+                progress.remove_task(shown.pop())
             task = progress.add_task(path.name, total=size, installations="0 installations")
+            shown.append(task)
             if overall is not None:
                 base = sum(sizes.get(done, 0) for done in begun)
                 begun.append(path)
@@ -602,6 +628,14 @@ def _unusable(err: Console, error: Exception | str) -> NoReturn:
     raise typer.Exit(ExitStatus.UNUSABLE)
 
 
+def _one_terminal() -> bool:
+    """Whether standard output and standard error are one terminal."""
+    try:
+        return os.isatty(1) and os.isatty(2) and os.path.samestat(os.fstat(1), os.fstat(2))
+    except OSError:
+        return False
+
+
 @contextmanager
 def _reports(
     err: Console,
@@ -626,15 +660,21 @@ def _reports(
             sys.stdout, STANDARD_OUTPUT_NAME, *(() if main.keeps_name_bytes else ("utf-8", REPLACE_UNDECODABLE))
         )
         on_stderr = standard_text(sys.stderr, STANDARD_ERROR_NAME)
+        # Where standard output and error are one terminal, the console report prints with the
+        # console the progress bars draw on: neither erases nor breaks the other's lines.
+        shared = err if err.is_terminal and _one_terminal() else None
         sinks: list[ReportSink] = [
             main(
                 on_stdout,
-                ReportSettings(checks_of, on_stderr, quiet=quiet, max_findings=max_findings, statistics=statistics),
+                ReportSettings(
+                    checks_of, on_stderr, quiet=quiet, max_findings=max_findings, statistics=statistics, console=shared
+                ),
             )
         ]
         if not main.tells_verdicts:
             # Verdicts and errors go to standard error, so that standard output is the report.
-            sinks.append(ConsoleReporter(on_stderr, ReportSettings(checks_of, quiet=True)))
+            verdicts = err if err.is_terminal else None
+            sinks.append(ConsoleReporter(on_stderr, ReportSettings(checks_of, quiet=True, console=verdicts)))
         files_out = _report_files(targets)
     except (McfcheckError, OutputError) as error:
         _unusable(err, error)

@@ -12,6 +12,8 @@ from mcfcheck import __version__
 from mcfcheck.findings import FileReport, Finding
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from mcfcheck.rules.catalogue import Check
 
 TOOL_NAME = "mcfcheck"
@@ -43,6 +45,9 @@ class ReportSettings:
     max_findings: int | None = None
     #: ``--statistics``: the console prints a count per check instead of each finding.
     statistics: bool = False
+    #: The console the console report prints with, where it shares one with progress bars
+    #: (on one terminal, so that neither erases the other); None: its own, on its stream.
+    console: Console | None = None
 
     @cached_property
     def checks(self) -> Mapping[str, Check]:

@@ -107,9 +107,9 @@ class ConsoleReporter(Reporter):
     def __init__(self, out: TextIO, settings: ReportSettings) -> None:
         super().__init__(out, settings)
         # Soft wrap keeps each finding on one line, for grep and for editors that jump to file:line.
-        self.console = new_console(out)
+        self.console = settings.console or new_console(out)
         errors = settings.errors
-        self.err = new_console(errors) if errors is not None else self.console
+        self.err = new_console(errors) if errors is not None and settings.console is None else self.console
         self.quiet = settings.quiet
         self.statistics = settings.statistics
         self.max_findings = settings.max_findings
