@@ -48,13 +48,18 @@ def files(count: int, megabytes: int) -> Path:
     return folder
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+def batch_benchmark(description: str) -> tuple[argparse.Namespace, Path]:
+    """A batch benchmark's options (``--files``, ``--size``, ``--rounds``) and its folder of generated files."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n", 1)[0])
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--size", type=int, default=5, help="megabytes of each generated file")
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
-    folder = files(arguments.files, arguments.size)
+    return arguments, files(arguments.files, arguments.size)
+
+
+def main() -> int:
+    arguments, folder = batch_benchmark(__doc__)
     mcfcheck = str(BIN / "mcfcheck")
     labels = ("batch --no-ledger", "batch, new ledger", "batch, ledger holding them")
     times: dict[str, list[float]] = {label: [] for label in labels}

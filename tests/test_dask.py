@@ -68,9 +68,12 @@ with Client(sys.argv[1], timeout=30) as client:
 
 
 @contextmanager
-def _loopback_cluster(folder: Path, workers: int = 2, wrapper: Sequence[str] = ()) -> Iterator[str]:
+def _loopback_cluster(
+    folder: Path, workers: int = 2, wrapper: Sequence[str] = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The address of a Dask scheduler on 127.0.0.1 with ``workers`` worker processes of one thread each,
-    each started through ``wrapper`` (a command that runs the rest of its arguments); all ended after.
+    each started through ``wrapper`` (a command that runs the rest of its arguments), and the scheduler's
+    process; all ended after.
     """
     log, file = folder / "cluster.log", folder / "scheduler.json"
     scheduler = _dask(
@@ -96,7 +99,7 @@ def _loopback_cluster(folder: Path, workers: int = 2, wrapper: Sequence[str] = (
                 for _worker in range(workers)
             ]
         _script(_WAIT_FOR_WORKERS, address, str(workers))
-        yield address
+        yield address, scheduler
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -111,7 +114,7 @@ def _loopback_cluster(folder: Path, workers: int = 2, wrapper: Sequence[str] = (
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address of a Dask scheduler on 127.0.0.1 with two worker processes of one thread each."""
-    with _loopback_cluster(tmp_path_factory.mktemp("dask")) as address:
+    with _loopback_cluster(tmp_path_factory.mktemp("dask")) as (address, _process):
         yield address
 
 
@@ -395,7 +398,7 @@ def test_workers_that_cannot_see_this_machine_s_temporary_folder_are_one_line(tm
     client_temporary.mkdir()
     # The worker's own mount namespace, where the client's temporary folder is an empty one of its own.
     blind = ["unshare", "--mount", "--map-root-user", "sh", "-c", 'mount -t tmpfs none "$1" && shift && exec "$@"']
-    with _loopback_cluster(tmp_path, 1, [*blind, "sh", str(client_temporary)]) as address:
+    with _loopback_cluster(tmp_path, 1, [*blind, "sh", str(client_temporary)]) as (address, _process):
         files = _files(tmp_path / "in", 1)
         result = subprocess.run(
             [sys.executable, "-m", "mcfcheck", "batch", str(files[0]), "--dask", address, "--no-ledger"],
@@ -411,3 +414,34 @@ def test_workers_that_cannot_see_this_machine_s_temporary_folder_are_one_line(tm
     assert len(result.stderr.splitlines()) == 1
     # What the check wrote is gone.
     assert list(client_temporary.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_during_a_batch_stops_it_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for number in range(30):
+        _large(folder / f"file-{number:02d}.xml", 1_000_000)
+    ledger = tmp_path / "l.sqlite"
+    with _loopback_cluster(tmp_path) as (address, scheduler):
+        command = [sys.executable, "-m", "mcfcheck", "batch", str(folder), "-q", "--dask", address, "--ledger"]
+        batch = subprocess.Popen([*command, str(ledger)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        recorded = 0
+        while recorded < 1 and time.monotonic() < deadline and batch.poll() is None:
+            time.sleep(0.05)
+            try:
+                with sqlite3.connect(ledger) as connection:
+                    recorded = connection.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+            except sqlite3.OperationalError:
+                recorded = 0
+        scheduler.kill()
+        _, stderr = batch.communicate(timeout=120)
+    assert batch.returncode == 3, stderr
+    assert stderr.startswith("mcfcheck: internal error: the Dask cluster did not finish validating ")
+    assert len(stderr.splitlines()) == 1
+    # What was finished is in the ledger, and the run says it stopped before its end.
+    with sqlite3.connect(ledger) as connection:
+        done = connection.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        assert connection.execute("SELECT finished FROM runs").fetchall() == [(None,)]
+    assert 1 <= done < 30

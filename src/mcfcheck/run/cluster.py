@@ -17,12 +17,14 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
+from concurrent.futures import Executor, Future, InvalidStateError
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
 from mcfcheck.check.spool import SpooledFindings
 from mcfcheck.errors import McfcheckError
+from mcfcheck.run.batch import ExitStatus, StoppedError
 from mcfcheck.run.parts import WholeFileResult, default_jobs
 
 if TYPE_CHECKING:
@@ -61,7 +63,14 @@ class DaskWorkers(Executor):
     ) -> Future[_Result]:
         if self._closed:
             raise RuntimeError("the Dask workers are shut down")
-        remote = self._client.submit(_on_worker, fn, *args, pure=False, **kwargs)
+        try:
+            remote = self._client.submit(_on_worker, fn, *args, pure=False, **kwargs)
+        except Exception as error:
+            # The connection to the scheduler is gone (Dask closes it when it cannot reconnect).
+            raise StoppedError(
+                f"internal error: the Dask cluster cannot be used ({type(error).__name__}: {error})",
+                ExitStatus.INTERNAL,
+            ) from None
         local: Future[_Result] = Future()
         with self._lock:
             self._running[id(local)] = remote
@@ -79,10 +88,17 @@ class DaskWorkers(Executor):
                 elif done.status == "error":
                     local.set_exception(done.exception())
                 else:
-                    local.set_exception(CancelledError(f"the Dask task of {fn.__name__} was {done.status}"))
+                    # Cancelled by Dask itself: the scheduler was lost, or the connection to it.
+                    path = getattr(args[0], "path", None) if args else None
+                    lost = f"the Dask cluster did not finish validating {path} (its task was {done.status})"
+                    local.set_exception(StoppedError(f"internal error: {lost}", ExitStatus.INTERNAL))
             except InvalidStateError:
                 # Cancelled here meanwhile: nobody waits for it.
                 pass
+            except Exception as error:
+                # A result that cannot be read here (unpickled): the call's fault, as in a local worker.
+                with suppress(InvalidStateError):
+                    local.set_exception(error)
 
         local.add_done_callback(cancelled)
         remote.add_done_callback(settle)
@@ -141,6 +157,12 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, jobs: int = 
         from distributed import Client, LocalCluster
     except ImportError:
         raise McfcheckError(MISSING) from None
+    # What stops a batch is said in one line: Dask's own log (the tracebacks of its attempts to
+    # reconnect to a scheduler that is gone, among others) is not shown. Dask gives some of its
+    # loggers levels of their own.
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.split(".")[0] == "distributed":
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     cluster: LocalCluster | None = None
     client: Client | None = None
     try:
@@ -151,7 +173,7 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, jobs: int = 
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,
             )
             client = Client(cluster, timeout=timeout)
         else:
