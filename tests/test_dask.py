@@ -445,3 +445,15 @@ def test_a_scheduler_lost_during_a_batch_stops_it_in_one_line(tmp_path: Path) ->
         done = connection.execute("SELECT COUNT(*) FROM files").fetchone()[0]
         assert connection.execute("SELECT finished FROM runs").fetchall() == [(None,)]
     assert 1 <= done < 30
+
+
+def test_the_help_says_what_dask_needs() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "mcfcheck", "batch", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=True,
+    ).stdout
+    assert "Needs the extra mcfcheck[dask]." in shown
+    assert "--dask-timeout" in shown

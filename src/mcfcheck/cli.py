@@ -1111,7 +1111,7 @@ def batch(
             metavar="ADDRESS",
             help="Validate on the workers of a Dask cluster: its scheduler's address (tcp://HOST:8786), or local "
             "to start one on this machine. The workers must see the files and this machine's temporary folder by "
-            "the same paths. Needs mcfcheck[dask].",
+            "the same paths. Needs the extra mcfcheck\\[dask].",
             show_default=False,
         ),
     ] = None,
