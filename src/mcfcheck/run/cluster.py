@@ -45,7 +45,8 @@ _Result = TypeVar("_Result")
 class DaskWorkers(Executor):
     """A Dask cluster's workers as an executor: each call a task of the cluster, its result a future here.
 
-    ``threads`` is how many tasks the workers run at once (``--jobs`` for a local run).
+    ``threads`` is how many tasks the workers run at once (``--jobs`` for a local run): one a
+    worker process (see :func:`on_worker`).
     Shutting it down closes the connection, and the cluster where it was started here.
     """
 
@@ -56,7 +57,7 @@ class DaskWorkers(Executor):
         self._running: dict[int, DaskFuture[object]] = {}
         self._lock = threading.Lock()
         self._closed = False
-        self.threads = max(1, sum(client.nthreads().values()))
+        self.threads = max(1, len(client.nthreads()))
 
     def submit(
         self, fn: Callable[_Parameters, _Result], /, *args: _Parameters.args, **kwargs: _Parameters.kwargs
@@ -64,7 +65,7 @@ class DaskWorkers(Executor):
         if self._closed:
             raise RuntimeError("the Dask workers are shut down")
         try:
-            remote = self._client.submit(_on_worker, fn, *args, pure=False, **kwargs)
+            remote = self._client.submit(on_worker, fn, *args, pure=False, **kwargs)
         except Exception as error:
             # The connection to the scheduler is gone (Dask closes it when it cannot reconnect).
             raise StoppedError(
@@ -120,13 +121,23 @@ class DaskWorkers(Executor):
                 self._cluster.close()
 
 
-def _on_worker(fn: Callable[_Parameters, _Result], *args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
-    """Run on a worker: the call, its findings brought back whole where a worker spooled them in its own folder.
+#: A worker process runs one of mcfcheck's tasks at a time, whatever its threads.
+_ONE_AT_A_TIME: Final = threading.Lock()
 
-    A whole file's spool is in the worker's temporary folder, which this process may not
-    see: its findings travel with the result, and the spool is removed.
+
+def on_worker(fn: Callable[_Parameters, _Result], *args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
+    """What each task runs on a worker: the call, one at a time in the worker's process, its findings
+    brought back whole where the worker spooled them in its own folder.
+
+    mcfcheck's checks are made for processes of their own: the checks of a process share each
+    compiled schema, and lxml keeps the errors of a schema's last validation on it
+    (``error_log``), so two files checked at once in two threads of a process gave their
+    findings in another order (tests/test_dask.py). A whole
+    file's spool is in the worker's temporary folder, which this process may not see: its
+    findings travel with the result, and the spool is removed.
     """
-    result = fn(*args, **kwargs)
+    with _ONE_AT_A_TIME:
+        result = fn(*args, **kwargs)
     if isinstance(result, WholeFileResult) and result.findings.path is not None:
         spooled = result.findings.path
         try:
