@@ -28,7 +28,7 @@ from mcfcheck.generate import MCFGenerator, PlantedKind
 from mcfcheck.rules.base import Problem, Rule, Visit
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.engine import RuleSettings
-from mcfcheck.rules.registry import load_registry
+from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.rules.selection import Selection
 from mcfcheck.rules.views import InstallationView
 from mcfcheck.run import batch
@@ -357,6 +357,29 @@ class _Workers(ThreadPoolExecutor):
         return super().submit(lambda: on_worker(fn, *args, **kwargs))
 
 
+def _on_threads(
+    paths: list[Path],
+    rules: tuple[RuleRegistry, RuleSettings],
+    part_bytes: int,
+    batch_part_bytes: int,
+    progress: batch.ProgressFactory | None = None,
+) -> tuple[batch.ExitStatus, _Collected, _Workers]:
+    """``paths`` validated as on a cluster, by :class:`_Workers`: the status, what was told, the workers."""
+    workers, told = _Workers(), _Collected()
+    status = batch.validate_files(
+        paths,
+        told,
+        rules=rules,
+        jobs=2,
+        pool=workers,
+        part_bytes=part_bytes,
+        batch_part_bytes=batch_part_bytes,
+        cluster=True,
+        progress=progress,
+    )
+    return status, told, workers
+
+
 def test_on_a_cluster_every_file_goes_to_the_workers_with_the_rules_and_tells_its_progress(tmp_path: Path) -> None:
     """The cluster's side of validate_files, with threads of this process for its workers."""
     files = _files(tmp_path, 4)
@@ -377,19 +400,7 @@ def test_on_a_cluster_every_file_goes_to_the_workers_with_the_rules_and_tells_it
     def told(path: Path) -> Callable[[int, int], None]:
         return lambda done, installations: progress.setdefault(path.name, []).append((done, installations))
 
-    workers = _Workers()
-    remote = _Collected()
-    status = batch.validate_files(
-        paths,
-        remote,
-        rules=rules,
-        jobs=2,
-        pool=workers,
-        part_bytes=10_000,
-        batch_part_bytes=20_000,
-        cluster=True,
-        progress=told,
-    )
+    status, remote, workers = _on_threads(paths, rules, 10_000, 20_000, told)
     assert status == batch.ExitStatus.FINDINGS
     assert remote.told == local.told
     assert sum(isinstance(item, Finding) and item.code == "ZZZ900" for item in remote.told) == sum(
@@ -403,11 +414,7 @@ def test_on_a_cluster_every_file_goes_to_the_workers_with_the_rules_and_tells_it
     # Round after round, with the worker's two threads: the same findings in the same order (two
     # files checked at once in one process once swapped a schema finding and a rule's, now and then).
     for _round in range(20):
-        again = _Collected()
-        batch.validate_files(
-            paths, again, rules=rules, jobs=2, pool=_Workers(), part_bytes=10_000, batch_part_bytes=20_000, cluster=True
-        )
-        assert again.told == local.told
+        assert _on_threads(paths, rules, 10_000, 20_000)[1].told == local.told
 
 
 def test_workers_that_cannot_see_this_machine_s_temporary_folder_are_one_line(tmp_path: Path) -> None:
@@ -505,18 +512,7 @@ def test_on_a_cluster_any_batch_gives_the_findings_of_one_process(
         rules = (load_registry(), RuleSettings())
         alone = _Collected()
         expected = batch.validate_files(paths, alone, rules=rules, jobs=1)
-        workers = _Workers()
-        remote = _Collected()
-        status = batch.validate_files(
-            paths,
-            remote,
-            rules=rules,
-            jobs=2,
-            pool=workers,
-            part_bytes=part_bytes,
-            batch_part_bytes=part_bytes,
-            cluster=True,
-        )
+        status, remote, workers = _on_threads(paths, rules, part_bytes, part_bytes)
         assert status == expected
         assert remote.told == alone.told
         # Nothing was validated in this process but what the parts' merge runs over the head and tail.
