@@ -65,14 +65,19 @@ def postgresql_server() -> Server | None:
         return None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+def batch_benchmark(description: str) -> tuple[argparse.Namespace, Path]:
+    """A batch benchmark's options (``--files``, ``--size``, ``--rounds``) and its folder of generated files."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n", 1)[0])
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--size", type=int, default=5, help="megabytes of each generated file")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgresql", action="store_true", help="leave out the PostgreSQL ledger")
     arguments = parser.parse_args()
-    folder = files(arguments.files, arguments.size)
+    return arguments, files(arguments.files, arguments.size)
+
+
+def main() -> int:
+    arguments, folder = batch_benchmark(__doc__)
     mcfcheck = str(BIN / "mcfcheck")
     server = None if arguments.no_postgresql else postgresql_server()
     labels: tuple[str, ...] = (

@@ -533,6 +533,8 @@ def test_a_terminal_shows_a_bar_over_the_whole_batch(tmp_path: Path) -> None:
     shown = written.getvalue()
     assert "batch: 3/3 files" in shown
     assert "5 installations" in shown
+    # The batch's bar counts the installations of every file so far.
+    assert "15 installations" in shown
     assert files[2].name in shown
 
 

@@ -60,12 +60,14 @@ from mcfcheck.run.batch import (
     stop_on_signals,
     validate_files,
 )
+from mcfcheck.run.cluster import DEFAULT_TIMEOUT_SECONDS as DASK_TIMEOUT_SECONDS
+from mcfcheck.run.cluster import DaskWorkers, connect
 from mcfcheck.run.parts import default_jobs, needs_workers, worker_pool
 from mcfcheck.schema.binding import CONCEPTS, concept, load_binding
 from mcfcheck.schema.codes import SCHEMA_CODES
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Executor, ProcessPoolExecutor
 
     from mcfcheck.generate import PlantedError
     from mcfcheck.rules.catalogue import Check
@@ -176,6 +178,8 @@ def _progress_bars(
         )
         begun: list[Path] = []
         shown: list[TaskID] = []
+        # The installations of the files before the current one, and of the current one.
+        counted = [0, 0]
 
         def for_file(path: Path) -> Callable[[int, int], None]:
             plain = path.is_file() and not is_gzip(path)
@@ -188,12 +192,18 @@ def _progress_bars(
             if overall is not None:
                 base = sum(sizes.get(done, 0) for done in begun)
                 begun.append(path)
+                counted[:] = [sum(counted), 0]
                 progress.update(overall, completed=base, description=f"batch: {len(begun):,}/{len(sizes):,} files")
 
             def update(done: int, installations: int) -> None:
                 progress.update(task, completed=done, installations=f"{installations:,} installations")
-                if overall is not None and plain:
-                    progress.update(overall, completed=base + done)
+                if overall is not None:
+                    counted[1] = installations
+                    progress.update(
+                        overall,
+                        completed=base + done if plain else None,
+                        installations=f"{sum(counted):,} installations",
+                    )
 
             return update
 
@@ -443,13 +453,14 @@ class _Validation:
         max_decompressed: float,
         ledger: _LedgerHook | None = None,
         rename: Callable[[ReportSink], ReportSink] | None = None,
+        cluster: DaskWorkers | None = None,
     ) -> NoReturn:
         """Validate ``files``; with ``ledger``, which decides the files to check (of those given, with
         the registry and settings, which it may add collectors to) and gives sinks of its own and the
-        status of the files it leaves out.
+        status of the files it leaves out; with ``cluster``, on a Dask cluster's workers (shut down after).
         """
         schema, binding = self.schema, self.binding
-        workers = jobs or default_jobs()
+        workers = cluster.threads if cluster is not None else jobs or default_jobs()
         err = console(stderr=True)
         try:
             # Before anything is read: a report must never replace an input.
@@ -502,7 +513,9 @@ class _Validation:
                 markup=False,
             )
         split = not unmerged
-        pool = worker_pool(workers, registry) if needs_workers(files, workers, split=split) else None
+        pool: Executor | None = cluster
+        if cluster is None and needs_workers(files, workers, split=split):
+            pool = worker_pool(workers, registry)
         try:
             catalogue_of = functools.partial(catalogue, described)
             with (
@@ -530,6 +543,7 @@ class _Validation:
                     fail_on=self.fail_on,
                     pool=pool,
                     split=split,
+                    cluster=cluster is not None,
                 )
             # What a sink of the ledger found across files counts too.
             status = max(status, skipped_status, ExitStatus(getattr(told, "status", 0)))
@@ -1288,8 +1302,31 @@ def batch(
     config: _RuleConfig = None,
     epcl: _Epcl = None,
     no_rules: _NoRules = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores).")] = 0,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=0, help="Worker processes (0: all cores; with --dask local, its workers)."),
+    ] = 0,
     max_decompressed: _MaxDecompressed = DEFAULT_MAX_DECOMPRESSED_BYTES / (1 << 30),
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Validate on the workers of a Dask cluster: its scheduler's address (tcp://HOST:8786), or local "
+            "to start one on this machine. The workers must see the files and this machine's temporary folder by "
+            "the same paths. Needs the extra mcfcheck\\[dask].",
+            show_default=False,
+        ),
+    ] = None,
+    dask_timeout: Annotated[
+        float,
+        typer.Option(
+            "--dask-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            help="How long connecting to the Dask scheduler, and waiting for a worker, may take.",
+        ),
+    ] = DASK_TIMEOUT_SECONDS,
 ) -> None:
     """Validate many files (folders, manifests) as validate does, and record each in a ledger.
 
@@ -1326,6 +1363,12 @@ def batch(
     if not files:
         err.print(f"error: no file to check in {' '.join(paths)}", markup=False, highlight=False)
         raise typer.Exit(ExitStatus.UNUSABLE)
+    try:
+        cluster = connect(dask, dask_timeout, jobs) if dask is not None else None
+    except McfcheckError as error:
+        for book in opened:
+            book.close()
+        _unusable(err, error)
 
     def with_ledger(
         registry: RuleRegistry, settings: RuleSettings, given: list[Path]
@@ -1372,8 +1415,10 @@ def batch(
     sinks: list[LedgerSink] = []
     validation = _Validation.of(locals())
     try:
-        validation.run(files, config, epcl, no_rules, jobs, max_decompressed, ledger=with_ledger)
+        validation.run(files, config, epcl, no_rules, jobs, max_decompressed, ledger=with_ledger, cluster=cluster)
     finally:
+        if cluster is not None:
+            cluster.shutdown(cancel_futures=True)
         for book in opened:
             book.close()
         for folder in staging:

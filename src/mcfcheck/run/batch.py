@@ -7,7 +7,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,9 +122,10 @@ def validate_files(
     part_bytes: int = DEFAULT_PART_BYTES,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     fail_on: Severity = Severity.ERROR,
-    pool: ProcessPoolExecutor | None = None,
+    pool: Executor | None = None,
     batch_part_bytes: int = BATCH_PART_BYTES,
     split: bool = True,
+    cluster: bool = False,
 ) -> ExitStatus:
     """Validate each file, streaming findings to ``sink``; the worst outcome decides the status.
 
@@ -139,6 +140,8 @@ def validate_files(
     is shut down at the end either way. Without ``split``, no file is validated in parts
     (a selected rule cannot merge what it gathers across parts: see
     :meth:`mcfcheck.rules.Rule.merges_parts`); workers still validate several files at once.
+    With ``cluster``, ``pool`` is a cluster's workers (:mod:`mcfcheck.run.cluster`), running
+    ``jobs`` tasks at once: every file goes to them, whole or in parts, with the rules to run.
     """
     compiled: CompiledSchema | None = None
     sink.start()
@@ -155,7 +158,7 @@ def validate_files(
         return ExitStatus.UNUSABLE
     files = list(paths)
 
-    def executor() -> ProcessPoolExecutor:
+    def executor() -> Executor:
         nonlocal pool
         if pool is None:
             pool = worker_pool(jobs)
@@ -166,12 +169,10 @@ def validate_files(
     # each result waits in this process until its turn (with up to a spool's batch of
     # findings), so no more wait than keep the workers busy.
     whole: deque[int] = deque()
-    if jobs > 1 and len(files) > 1:
-        whole.extend(
-            index
-            for index, path in enumerate(files)
-            if not split or not splits(path, max(part_bytes, batch_part_bytes))
-        )
+    if cluster or (jobs > 1 and len(files) > 1):
+        smallest = max(part_bytes, batch_part_bytes) if len(files) > 1 else part_bytes
+        whole.extend(index for index, path in enumerate(files) if jobs < 2 or not split or not splits(path, smallest))
+    registry = rules[0] if rules is not None and cluster else None
     ahead: dict[int, Future[WholeFileResult]] = {}
     path = files[0] if files else Path()
     # The pool may be made on the way (executor()): the guard asks for it at the end.
@@ -179,15 +180,26 @@ def validate_files(
         for index, path in enumerate(files):
             while whole and len(ahead) < WHOLE_FILES_AHEAD * jobs:
                 submitted = whole.popleft()
-                ahead[submitted] = submit_whole_file(executor(), files[submitted], schema, settings, max_decompressed)
+                ahead[submitted] = submit_whole_file(
+                    executor(), files[submitted], schema, settings, max_decompressed, registry
+                )
             sink.file_started(str(path))
             on_progress = progress(path) if progress is not None else None
             check: Iterable[Finding]
             if index in ahead:
-                check = _WorkerResult(ahead.pop(index))
+                check = _WorkerResult(ahead.pop(index), on_progress)
             elif jobs > 1 and split:
                 check = ParallelFileCheck(
-                    path, executor, jobs, schema, compiled, rules, part_bytes, on_progress, max_decompressed
+                    path,
+                    executor,
+                    jobs,
+                    schema,
+                    compiled,
+                    rules,
+                    part_bytes,
+                    on_progress,
+                    max_decompressed,
+                    ship_rules=cluster,
                 )
             else:
                 check = FileCheck(path, compiled, on_progress, rules, max_decompressed=max_decompressed)
@@ -197,7 +209,7 @@ def validate_files(
 
 
 @contextmanager
-def pool_guarded(pool: Callable[[], ProcessPoolExecutor | None], doing: Callable[[], str]) -> Iterator[None]:
+def pool_guarded(pool: Callable[[], Executor | None], doing: Callable[[], str]) -> Iterator[None]:
     """Work on the workers of the pool that ``pool()`` gives at the end (None: none was made), shut down after it.
 
     A worker that died (killed, or out of memory) stops the run: neither the pool nor
@@ -209,7 +221,7 @@ def pool_guarded(pool: Callable[[], ProcessPoolExecutor | None], doing: Callable
         yield
     except BrokenProcessPool:
         broken = pool()
-        assert broken is not None
+        assert isinstance(broken, ProcessPoolExecutor)
         raise StoppedError(f"internal error: {lost_worker(broken)} while {doing()}", ExitStatus.INTERNAL) from None
     except BaseException:
         stopped = pool()
@@ -289,10 +301,11 @@ class Tee:
 
 
 class _WorkerResult:
-    """A whole file validated by a worker, read like a :class:`FileCheck`."""
+    """A whole file validated by a worker, read like a :class:`FileCheck`; ``on_progress`` told once it is done."""
 
-    def __init__(self, future: Future[WholeFileResult]) -> None:
+    def __init__(self, future: Future[WholeFileResult], on_progress: Callable[[int, int], None] | None = None) -> None:
         self.future = future
+        self.on_progress = on_progress
         self.installations = 0
         self.schema_name: str | None = None
         self.cohort: str | None = None
@@ -309,6 +322,12 @@ class _WorkerResult:
         self.rules_not_run = report.rules_not_run
         self.skipped_rules = report.skipped_rules
         self.outcomes = report.outcomes
+        if self.on_progress is not None:
+            try:
+                size = Path(report.path).stat().st_size
+            except OSError:
+                size = 0
+            self.on_progress(size, report.installations)
         try:
             for _anchor, finding in result.findings:
                 yield finding

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -407,7 +407,7 @@ class ParallelFileCheck:
     def __init__(
         self,
         path: Path,
-        executor: Callable[[], ProcessPoolExecutor],
+        executor: Callable[[], Executor],
         jobs: int,
         schema: Path | None = None,
         compiled: CompiledSchema | None = None,
@@ -442,9 +442,9 @@ class ParallelFileCheck:
         self._record = (
             etree.QName(compiled.record_tag).localname if compiled and compiled.record_tag else RECORD_ELEMENT
         )
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
 
-    def _workers(self) -> ProcessPoolExecutor:
+    def _workers(self) -> Executor:
         self._pool = self.executor()
         return self._pool
 
@@ -622,6 +622,8 @@ class _WholeFile:
     schema: Path | None
     settings: RuleSettings | None
     max_decompressed: int
+    #: The rules to run, handed over (else the worker's own: see :func:`worker_pool`).
+    registry: RuleRegistry | None = None
 
 
 @dataclass(frozen=True)
@@ -643,7 +645,8 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
         if task.schema is not None
         else None
     )
-    rules = (_worker_registry(), task.settings) if task.settings is not None else None
+    registry = task.registry if task.registry is not None else _worker_registry()
+    rules = (registry, task.settings) if task.settings is not None else None
     check = FileCheck(task.path, schema, rules=rules, max_decompressed=task.max_decompressed)
     spool = FindingSpool(Path(tempfile.gettempdir()))
     error: str | None = None
@@ -667,14 +670,15 @@ def _validate_whole_file(task: _WholeFile) -> WholeFileResult:
 
 
 def submit_whole_file(
-    executor: ProcessPoolExecutor,
+    executor: Executor,
     path: Path,
     schema: Path | None,
     settings: RuleSettings | None,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    registry: RuleRegistry | None = None,
 ) -> Future[WholeFileResult]:
-    """Validate a file in one pass in a worker, while the parent goes on."""
-    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed))
+    """Validate a file in one pass in a worker, while the parent goes on; with ``registry``, its rules."""
+    return executor.submit(_validate_whole_file, _WholeFile(path, schema, settings, max_decompressed, registry))
 
 
 def splits(path: Path, part_bytes: int = DEFAULT_PART_BYTES) -> bool:
@@ -823,15 +827,15 @@ def _temporary_folder(prefix: str) -> Iterator[Path]:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
-    """The pool's worker processes (none once it is shut down)."""
+def _processes(pool: Executor) -> list[BaseProcess]:
+    """The pool's worker processes (none once it is shut down, or for workers that are not its processes)."""
     # The executor has no public list of its processes (Python 3.14 adds terminate_workers).
     processes: dict[int, BaseProcess] | None = getattr(pool, "_processes", None)
     return list(processes.values()) if processes else []
 
 
-def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End the pool's workers now, abandoning their tasks, and wait until they are gone.
+def stop_workers(pool: Executor) -> None:
+    """End the pool's worker processes now, abandoning their tasks, and wait until they are gone.
 
     The pool is broken then (its futures fail with ``BrokenProcessPool``): shut it down.
     """
