@@ -1449,7 +1449,9 @@ def ledger_command(
         str | None,
         typer.Option("--ledger", help="The ledger: sqlite:///PATH, a file name or postgresql://USER@HOST/DATABASE."),
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="console or json.")] = "console",
+    output_format: Annotated[
+        str, typer.Option("--format", help="console or json; summary also html (one self-contained page, with charts).")
+    ] = "console",
 ) -> None:
     """Read the ledger that mcfcheck batch writes: rollups of what it holds, its runs, an installation's history."""
     from mcfcheck.run.ledger import Ledger
@@ -1460,8 +1462,9 @@ def ledger_command(
             raise McfcheckError(f"{what!r}: choose from summary, runs, history")
         if (what == "history") != (reference is not None):
             raise McfcheckError("give an installation reference after history, and only there")
-        if output_format not in ("console", "json"):
-            raise McfcheckError(f"--format {output_format!r}: choose from console, json")
+        formats = ("console", "json", "html") if what == "summary" else ("console", "json")
+        if output_format not in formats:
+            raise McfcheckError(f"--format {output_format!r}: choose from {', '.join(formats)}")
         book = Ledger(ledger, create=False)
         path = book.name
     except McfcheckError as error:
@@ -1531,6 +1534,13 @@ def ledger_command(
                 },
             }
             out.print(dumps(document), markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(ExitStatus.VALID)
+        if output_format == "html":
+            from mcfcheck.reports.ledger_html import write_ledger_html
+
+            page = standard_text(sys.stdout, STANDARD_OUTPUT_NAME, "utf-8", REPLACE_UNDECODABLE)
+            write_ledger_html(page, str(path), groups)
+            page.flush()
             raise typer.Exit(ExitStatus.VALID)
         from rich.table import Table
 

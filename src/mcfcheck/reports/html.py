@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Final
 
+from mcfcheck import __version__
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.reports.base import TOOL_NAME, DataReporter
 
@@ -425,3 +426,17 @@ _SCRIPT: Final = """
   apply();
 })();
 """
+
+
+def page_head(title: str, style: str) -> str:
+    """A self-contained page's start, to its ``<body>``: its policy (no fetch), ``title`` and the report's styles
+    with ``style`` after them.
+    """
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="{TOOL_NAME} {escape(__version__)}">\n'
+        f"<title>{escape(title)}</title>\n<style>{PAGE_STYLE}{style}</style>\n</head>\n"
+    )

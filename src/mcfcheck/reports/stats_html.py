@@ -15,7 +15,7 @@ from typing import Final, TextIO
 
 from mcfcheck import __version__
 from mcfcheck.reports.base import TOOL_NAME
-from mcfcheck.reports.html import PAGE_POLICY, PAGE_STYLE
+from mcfcheck.reports.html import page_head
 from mcfcheck.reports.stats import TOTAL_NAME, StatsRun, totals_said
 from mcfcheck.rules.statistics import DIMENSIONS, Dimension, Distribution, FileStatistics, Key
 
@@ -159,13 +159,7 @@ def write_html(out: TextIO, run: StatsRun) -> None:
         if count.statistics is not None
     )
     out.write(
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="{TOOL_NAME} {escape(__version__)}">\n'
-        f"<title>{TOOL_NAME} statistics</title>\n<style>{PAGE_STYLE}{_STYLE}</style>\n</head>\n"
-        '<body class="stats">\n'
+        page_head(f"{TOOL_NAME} statistics", _STYLE) + '<body class="stats">\n'
         f'<header><h1>{TOOL_NAME} statistics</h1><p class="muted">{escape(created)} · '
         f"{TOOL_NAME} {escape(__version__)} · at most {run.max_values:,} values per distribution</p></header>\n"
         '<main id="statistics">\n'
