@@ -354,3 +354,28 @@ def test_a_schema_that_cannot_be_loaded_still_shuts_the_pool_down(tmp_path: Path
     assert given._shutdown_thread
     folder = getattr(given, "folder", None)
     assert folder is None or not Path(folder).exists()
+
+
+def test_a_file_in_parts_tells_its_progress_as_the_parts_are_read(
+    tmp_path: Path, pool: ProcessPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bar moves while the parts are read, not only as each ends (in steps of a part).
+    path = tmp_path / "large.xml"
+    MCFGenerator(builtin_cohorts()["CB"], seed=9).write(path, 12_000)
+    monkeypatch.setattr(parallel, "PROGRESS_SECONDS", 0.02)
+    told: list[tuple[int, int]] = []
+    check = ParallelFileCheck(
+        path, lambda: pool, 2, rules=RULES, part_bytes=1 << 20, on_progress=lambda *now: told.append(now)
+    )
+    assert list(check) == []
+    assert check.parallel
+    size = path.stat().st_size
+    assert told[-1] == (size, 12_000)
+    assert [done for done, _ in told] == sorted(done for done, _ in told)
+    assert [installations for _, installations in told] == sorted(installations for _, installations in told)
+    # Updates that fall inside a part, and not at a part's end.
+    layout = plan(path, 2 * parallel.PARTS_PER_JOB, 1 << 20, 2)
+    assert layout is not None
+    ends = {*layout.starts[1:], size}
+    inside = [done for done, _ in told if done not in ends and 0 < done < size]
+    assert len(inside) >= 3

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import sys
 import tempfile
 import threading
@@ -346,6 +347,8 @@ class _Task:
     part: Part
     #: The rules to run, handed over (else the worker's own: see :func:`worker_pool`).
     registry: RuleRegistry | None = None
+    #: Where the worker tells how far it has read: a file of :class:`_PartProgress`, and the part's slot.
+    progress: tuple[Path, int] | None = None
 
 
 @cache
@@ -372,7 +375,12 @@ def _validate_part(task: _Task) -> PartResult:
     )
     registry = task.registry if task.registry is not None else _worker_registry()
     rules = (registry, task.settings) if task.settings is not None else None
-    check = FileCheck(task.path, schema, rules=rules, part=task.part)
+    with _PartProgress.teller(task) as told:
+        return _validated_part(task, FileCheck(task.path, schema, told, rules=rules, part=task.part))
+
+
+def _validated_part(task: _Task, check: FileCheck) -> PartResult:
+    """The result of validating ``task``'s part with ``check``."""
     result = PartResult()
     spool = FindingSpool(task.part.spill_folder)
     try:
@@ -394,6 +402,52 @@ def _validate_part(task: _Task) -> PartResult:
     result.skipped_rules = check.skipped_rules
     result.states = check.states
     return result
+
+
+class _PartProgress:
+    """How far each part of a file has been read, told by the workers through a file of their own.
+
+    Each part has a slot of two 8-byte integers (bytes read, installations checked) that
+    its worker writes as it reads (:meth:`teller`, every chunk) and the process that
+    waits for the parts reads (:meth:`read`): the file's bar then moves as the parts
+    are read, not in steps as they end. A file in the parts' temporary folder, which the
+    workers use already (a Dask cluster's included).
+    """
+
+    _SLOT: Final = struct.Struct("=qq")
+
+    def __init__(self, folder: Path, parts: int) -> None:
+        self.path = folder / "progress"
+        self.path.write_bytes(bytes(self._SLOT.size * parts))
+        self.parts = parts
+
+    @classmethod
+    @contextmanager
+    def teller(cls, task: _Task) -> Iterator[Callable[[int, int], None] | None]:
+        """Run in a worker: what tells the progress of ``task``'s part, if it is asked for."""
+        if task.progress is None:
+            yield None
+            return
+        path, slot = task.progress
+        descriptor = os.open(path, os.O_WRONLY)
+        offset = slot * cls._SLOT.size
+
+        def tell(done: int, installations: int) -> None:
+            os.pwrite(descriptor, cls._SLOT.pack(done, installations), offset)
+
+        try:
+            yield tell
+        finally:
+            os.close(descriptor)
+
+    def read(self) -> list[tuple[int, int]]:
+        """Each part's (bytes read, installations checked) so far."""
+        data = self.path.read_bytes()
+        return [self._SLOT.unpack_from(data, slot * self._SLOT.size) for slot in range(self.parts)]
+
+
+#: How often, in seconds, the bar of a file read in parts is moved while its parts are read.
+PROGRESS_SECONDS: Final = 0.5
 
 
 class ParallelFileCheck:
@@ -443,6 +497,8 @@ class ParallelFileCheck:
             etree.QName(compiled.record_tag).localname if compiled and compiled.record_tag else RECORD_ELEMENT
         )
         self._pool: Executor | None = None
+        #: The bytes read and installations checked the bar was last moved to.
+        self._told = (0, 0)
 
     def _workers(self) -> Executor:
         self._pool = self.executor()
@@ -508,10 +564,12 @@ class ParallelFileCheck:
         registry = self.rules[0] if self.rules is not None and self.ship_rules else None
         results: list[PartResult] = []
         futures: list[Future[PartResult]] = []
+        told = _PartProgress(folder, len(layout.starts)) if self.on_progress is not None else None
         try:
             # Each part is handed over as soon as the lines before it are counted.
             for index in range(len(layout.starts)):
-                task = _Task(self.path, self.schema, settings, layout.part(index, folder), registry)
+                progress = (told.path, index) if told is not None else None
+                task = _Task(self.path, self.schema, settings, layout.part(index, folder), registry, progress)
                 futures.append(self._workers().submit(_validate_part, task))
         except (OSError, FileChangedError) as error:
             for pending in futures:
@@ -521,6 +579,9 @@ class ParallelFileCheck:
                 raise
             return None
         for future in futures:
+            if told is not None:
+                while not wait([future], timeout=PROGRESS_SECONDS).done:
+                    self._tell_progress(layout, results, told)
             result = future.result()
             index = len(results)
             if result.error is not None or result.single_pass:
@@ -535,10 +596,8 @@ class ParallelFileCheck:
                 layout.check_unchanged()
                 return None
             results.append(result)
-            end = layout.starts[index + 1] if index + 1 < len(layout.starts) else layout.size
-            done = end
-            if self.on_progress is not None:
-                self.on_progress(done, sum(result.installations for result in results))
+            if told is not None:
+                self._tell_progress(layout, results, told)
         skeleton = _skeleton_findings(layout, results)
         if skeleton is None:
             return None
@@ -554,6 +613,24 @@ class ParallelFileCheck:
         return itertools.chain(
             in_file_order(skeleton, self._installation_findings(layout, results)), self._finish(layout, states)
         )
+
+    def _tell_progress(self, layout: Plan, results: list[PartResult], told: _PartProgress) -> None:
+        """Move the file's bar to what the parts have read so far: the parts done whole, the others
+        as far as their workers have told (each at most its own size).
+        """
+        assert self.on_progress is not None
+        ends = [*layout.starts[1:], layout.size]
+        if len(results) == len(ends):
+            self.on_progress(layout.size, sum(result.installations for result in results))
+            return
+        done = layout.starts[len(results)] if results else 0
+        installations = sum(result.installations for result in results)
+        for index, (read, checked) in enumerate(told.read()[len(results) :], len(results)):
+            done += min(read, ends[index] - layout.starts[index])
+            installations += checked
+        # What a worker told may lag what an earlier one's end says: the bar never goes back.
+        self._told = (max(done, self._told[0]), max(installations, self._told[1]))
+        self.on_progress(*self._told)
 
     def _finish(self, layout: Plan, states: list[PartState]) -> Iterator[Finding]:
         """The trailer's rules and the checks across installations, over the parts' merged states.
