@@ -19,6 +19,7 @@ between runs made one after the other) and its peak RSS as a multiple of validat
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -77,6 +78,9 @@ def main() -> int:
                     for made in scratch.iterdir():
                         # Each run writes new files, as a first run would (replacing costs an unlink).
                         made.unlink()
+                    # Each run starts with nothing left to write back: the previous run's gigabyte, still
+                    # being written to disk, slowed the next run by up to 2 s (whichever command it was).
+                    os.sync()
                     elapsed, peak = measure(command, allowed=(0, 1))
                     times.setdefault((kind, label), []).append(elapsed)
                     peaks[kind, label] = max(peaks.get((kind, label), 0.0), peak)
