@@ -34,14 +34,16 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 PURE_VARIABLE = "MCFCHECK_PURE"
 #: Set to 1 at build time: fail unless both the mypyc modules and the C module are built.
 REQUIRE_VARIABLE = "MCFCHECK_REQUIRE_COMPILED"
-#: What the compiled build needs in the build environment (pip installs it there).
+#: What the compiled build needs in the build environment (pip installs it there), besides
+#: mcfcheck's own dependencies and the typing stubs of its type checks (the dev extra's
+#: ``types-*``): mypyc compiles from the types mypy infers, and mypy checks the modules as
+#: strictly as ``make typecheck`` does, so it needs every package they import. lxml, one
+#: of them, ships the headers the C module is compiled against.
 BUILD_REQUIREMENTS = [
     # mypyc, the version whose compiled build mcfcheck's tests pass on.
     "mypy==2.4.1",
     # Compiles the C sources of both (mypyc's build goes through it too).
     "setuptools>=65",
-    # lxml's headers, for the C module (lxml ships them).
-    "lxml>=6.1",
 ]
 
 
@@ -59,7 +61,13 @@ class CompiledBuild(BuildHookInterface):  # type: ignore[type-arg] # generic ove
     PLUGIN_NAME = "custom"
 
     def dependencies(self) -> list[str]:
-        return [] if os.environ.get(PURE_VARIABLE) == "1" else list(BUILD_REQUIREMENTS)
+        if os.environ.get(PURE_VARIABLE) == "1":
+            return []
+        core = self.metadata.core
+        stubs = [
+            requirement for requirement in core.optional_dependencies.get("dev", []) if requirement.startswith("types-")
+        ]
+        return [*BUILD_REQUIREMENTS, *core.dependencies, *stubs]
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or version == "editable":
@@ -72,12 +80,12 @@ class CompiledBuild(BuildHookInterface):  # type: ignore[type-arg] # generic ove
         try:
             built.update(self._build_mypyc())
         except CompileError as error:
-            self._give_up(f"{error}: a pure-Python wheel (mcfcheck runs as plain Python)")
+            self._give_up(error, "a pure-Python wheel (mcfcheck runs as plain Python)")
             return
         try:
             built.update(self._build_c_module(build_data))
         except CompileError as error:
-            self._give_up(f"{error}: the wheel reads installations through lxml's Python API")
+            self._give_up(error, "the wheel reads installations through lxml's Python API")
         for path, target in built.items():
             build_data["force_include"][str(path)] = target
         build_data["pure_python"] = False
@@ -92,10 +100,11 @@ class CompiledBuild(BuildHookInterface):  # type: ignore[type-arg] # generic ove
     def _say(self, message: str) -> None:
         print(f"mcfcheck build: {message}", file=sys.stderr, flush=True)
 
-    def _give_up(self, message: str) -> None:
+    def _give_up(self, error: CompileError, fallback: str) -> None:
+        """Say what could not be built and what the wheel is instead, or fail where the whole build is required."""
         if os.environ.get(REQUIRE_VARIABLE) == "1":
-            raise RuntimeError(f"mcfcheck build: {message} ({REQUIRE_VARIABLE}=1)")
-        self._say(message)
+            raise RuntimeError(f"mcfcheck build: {error}, and {REQUIRE_VARIABLE}=1 asks for the whole compiled build")
+        self._say(f"{error}: {fallback}")
 
     def _sources(self) -> list[Path]:
         """The modules to compile with mypyc, from the hook's ``compiled`` patterns."""
