@@ -8,6 +8,7 @@ on the sources, in the editable install.
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -154,3 +155,38 @@ def test_one_switch_leaves_the_c_module_unused_everywhere(tmp_path: Path) -> Non
     # Only a C module that is there is left unused.
     unused = "left unused by MCFCHECK_PURE=1" if os.environ.get("MCFCHECK_BUILD") == "compiled" else "not built"
     assert f"the C module {unused})" in version.stdout
+
+
+_UNDER_ANOTHER_LXML = """
+import sys
+from lxml import etree
+etree.__version__ = "0.0.1"  # as if another lxml were installed than the one the C module was compiled against
+from mcfcheck.cli import main
+from mcfcheck.native import FAST
+print(FAST is None, file=sys.stderr)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_c_module_built_for_another_lxml_is_not_loaded_and_the_version_says_so(tmp_path: Path) -> None:
+    version = subprocess.run(
+        [sys.executable, "-c", _UNDER_ANOTHER_LXML, "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stderr.strip() == "True"
+    if os.environ.get("MCFCHECK_BUILD") == "compiled":
+        lxml_version = importlib.metadata.version("lxml")
+        assert version.stdout.rstrip().endswith(
+            f"; the C module not loaded: compiled against lxml {lxml_version}, not the installed one)"
+        ), version.stdout
+    else:
+        assert version.stdout.rstrip().endswith("; the C module not built)"), version.stdout
+    # mcfcheck reads installations through lxml's Python API instead: the same findings.
+    sample = str(SAMPLES / "mpan-format-invalid.xml")
+    other = subprocess.run(
+        [sys.executable, "-c", _UNDER_ANOTHER_LXML, "validate", "--jobs", "1", sample], capture_output=True, text=True
+    )
+    usual = subprocess.run(
+        [sys.executable, "-m", "mcfcheck", "validate", "--jobs", "1", sample], capture_output=True, text=True
+    )
+    assert other.returncode == usual.returncode == 1
+    assert other.stdout == usual.stdout
