@@ -18,7 +18,7 @@ Prints a Markdown table, the ledger's cost as a multiple of the batch without it
 median of the rounds' ratios, each between runs made one after the other), a PostgreSQL
 ledger's as a multiple of an SQLite one's, and the ledger's size per file.
 
-    .venv/bin/python bench/batch.py [--files 20] [--size 5] [--rounds 3]
+    build/wheel-venv/bin/python bench/batch.py [--files 20] [--size 5] [--rounds 3]
 """
 
 from __future__ import annotations

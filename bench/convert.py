@@ -14,7 +14,7 @@ Prints a Markdown table (median time, range, throughput, highest peak RSS) and e
 one's throughput ratio to mcfcheck's (median of the rounds' ratios). pandas and pyarrow
 must be installed (``pip install pandas pyarrow``).
 
-    .venv/bin/python bench/convert.py [--sizes 100 1000] [--rounds 3] [--peers-on 100 1000]
+    build/wheel-venv/bin/python bench/convert.py [--sizes 100 1000] [--rounds 3] [--peers-on 100 1000]
 """
 
 from __future__ import annotations

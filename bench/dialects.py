@@ -8,7 +8,7 @@ alternating, ``--rounds`` times over, with ``--jobs`` workers. Prints each one's
 time, installations per second, and the ratio (second dialect / own dialect) as the
 median of the rounds' ratios, each between runs made one after the other.
 
-    .venv/bin/python bench/dialects.py [--size 100] [--rounds 5] [--jobs 1]
+    build/wheel-venv/bin/python bench/dialects.py [--size 100] [--rounds 5] [--jobs 1]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ wall time and that process's peak RSS (``wait4``). Prints each one's median time
 range) and highest peak RSS, and the ratio of times (diff / validate) as the median of
 the rounds' ratios, each between runs made one after the other.
 
-    .venv/bin/python bench/diff.py [--size 100] [--changes 300] [--rounds 5] [--jobs 2]
+    build/wheel-venv/bin/python bench/diff.py [--size 100] [--changes 300] [--rounds 5] [--jobs 2]
 """
 
 from __future__ import annotations

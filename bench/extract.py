@@ -13,7 +13,8 @@ Prints a Markdown table (median time, range, throughput, highest peak RSS) and, 
 file, extract's time as a multiple of validate's (the median of the rounds' ratios, each
 between runs made one after the other) and its peak RSS as a multiple of validate's.
 
-    .venv/bin/python bench/extract.py [--size 100] [--rounds 3] [--jobs 0] [--error-rate 0.01] [--outputs DIR]
+    build/wheel-venv/bin/python bench/extract.py [--size 100] [--rounds 3] [--jobs 0] [--error-rate 0.01] \\
+        [--outputs DIR]
 """
 
 from __future__ import annotations

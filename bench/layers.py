@@ -5,7 +5,7 @@ only; schema and the rule engine with no rule selected (the installation view an
 ledger are still made); schema and every rule of the file's cohort. Prints the best
 time of each, per installation, and what each layer adds.
 
-    .venv/bin/python bench/layers.py [FILE] [--rounds 3]
+    build/wheel-venv/bin/python bench/layers.py [FILE] [--rounds 3]
 
 By default FILE is the 100 MB file ``make bench`` generates (bench/data/cb-100mb.xml).
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mcfcheck.check.file import FileCheck
-from mcfcheck.native import compiled_modules
+from mcfcheck.native import build_description
 from mcfcheck.rules.engine import RuleSettings
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.rules.selection import Selection
@@ -57,9 +57,7 @@ def main() -> int:
         for name, selection in LAYERS.items():
             elapsed, installations = seconds(path, selection)
             best[name] = min(best[name], elapsed)
-    compiled = compiled_modules()
-    build = f"{len(compiled)} modules compiled" if compiled else "plain Python"
-    print(f"{path.name}: {installations:,} installations; best of {arguments.rounds} rounds; {build}\n")
+    print(f"{path.name}: {installations:,} installations; best of {arguments.rounds} rounds; {build_description()}\n")
     print("| layer | µs per installation | total µs |\n|---|---:|---:|")
     previous = 0.0
     for name, elapsed in best.items():

@@ -16,7 +16,7 @@ process (exact, from ``wait4``), and each one's ratio to the normal file's under
 same ``--jobs``. The memory a file's findings take in the reports is not held:
 findings stream to the reporters (the runs write no report, and print only a verdict).
 
-    .venv/bin/python bench/memory.py [--size 1000] [--jobs 1 2]
+    build/wheel-venv/bin/python bench/memory.py [--size 1000] [--jobs 1 2]
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ after the other. A shared machine's speed drifts by tens of percent over minutes
 single run of each can be off by as much. Prints a Markdown table and the ratios, for
 BENCHMARKS.md.
 
-    .venv/bin/python bench/run.py [--sizes 100 1000] [--slice 100] [--rounds 3]
+    build/wheel-venv/bin/python bench/run.py [--sizes 100 1000] [--slice 100] [--rounds 3]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ bench/data/), in one run, each as its own process (wall time; its peak RSS from
 
 Prints a Markdown table (median time, range, throughput, highest peak RSS).
 
-    .venv/bin/python bench/split.py [--size 100] [--rounds 3] [--group 10000]
+    build/wheel-venv/bin/python bench/split.py [--size 100] [--rounds 3] [--group 10000]
 """
 
 from __future__ import annotations

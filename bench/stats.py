@@ -8,7 +8,7 @@ with ``--jobs`` workers, each as its own process: wall time and that process's p
 RSS, and the ratio of throughputs (stats / validate --no-rules) as the median of the
 rounds' ratios, each between runs made one after the other. The goal: at least 1.
 
-    .venv/bin/python bench/stats.py [--size 100] [--rounds 5] [--jobs 1]
+    build/wheel-venv/bin/python bench/stats.py [--size 100] [--rounds 5] [--jobs 1]
 """
 
 from __future__ import annotations

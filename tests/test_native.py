@@ -1,8 +1,14 @@
-"""The compiled modules: built from the current sources, and in use where ``make compile`` built them."""
+"""The compiled modules: in use where the wheel holds them, and never in the sources that development runs.
+
+``make test`` runs these tests on the installed wheel (``MCFCHECK_BUILD`` says what it
+holds: "compiled", "mypyc" or "plain"; ``MCFCHECK_WHEEL`` names its file) and once more
+on the sources, in the editable install.
+"""
 
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -12,26 +18,35 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import mcfcheck
 from mcfcheck import cli
 from mcfcheck.cli import app
-from mcfcheck.native import COLLECTOR_THRESHOLD, compiled_modules, stale_modules, tune_allocator
+from mcfcheck.native import COLLECTOR_THRESHOLD, compiled_modules, tune_allocator
 from mcfcheck.rules.base import source_docstrings
 from mcfcheck.rules.registry import load_registry
 from mcfcheck.run.parts import worker_pool
 
-from .conftest import SAMPLES
+from .conftest import ROOT, SAMPLES
 
-#: The modules that run once per installation; ``make compile`` compiles them.
+#: The modules that run once per installation; the wheel holds them compiled.
 HOT_MODULES = {"mcfcheck.rules.engine", "mcfcheck.rules.views", "mcfcheck.rules.packs.common", "mcfcheck.check.file"}
 
 
-def test_no_compiled_module_is_older_than_its_source() -> None:
-    assert stale_modules() == [], "run `make compile`: these extension modules are older than their sources"
+def test_the_tests_run_on_the_installed_wheel_or_on_the_sources() -> None:
+    package = Path(mcfcheck.__file__).resolve().parent
+    if os.environ.get("MCFCHECK_WHEEL"):
+        # The wheel, installed in this environment: not the sources of this checkout.
+        assert not package.is_relative_to(ROOT / "src"), package
+        assert package.is_relative_to(Path(sys.prefix).resolve()), package
+    else:
+        # The editable install: the sources as they are, with nothing compiled beside them.
+        assert package == ROOT / "src" / "mcfcheck"
+        assert compiled_modules() == []
 
 
 def test_make_runs_the_tests_on_the_compiled_modules() -> None:
     compiled = set(compiled_modules())
-    # make test says what make compile built: "compiled", "mypyc" (no C reader) or "plain".
+    # make test says what the wheel holds: "compiled", "mypyc" (no C reader) or "plain".
     build = os.environ.get("MCFCHECK_BUILD")
     if build in ("compiled", "mypyc"):
         assert compiled >= HOT_MODULES
@@ -40,7 +55,9 @@ def test_make_runs_the_tests_on_the_compiled_modules() -> None:
         assert not compiled
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert ("compiled" in result.output) == bool(compiled), result.output
+    assert ("compiled with mypyc" in result.output) == bool(compiled - {"mcfcheck.native._fastread"}), result.output
+    state = "in use" if build == "compiled" else "not built"
+    assert result.output.rstrip().endswith(f"; the C module {state})"), result.output
 
 
 def test_rule_documentation_survives_compilation() -> None:
@@ -135,4 +152,41 @@ def test_one_switch_leaves_the_c_module_unused_everywhere(tmp_path: Path) -> Non
         text=True,
         env={**environment, "MCFCHECK_PURE": "1"},
     )
-    assert "the C module left unused by MCFCHECK_PURE=1" in version.stdout
+    # Only a C module that is there is left unused.
+    unused = "left unused by MCFCHECK_PURE=1" if os.environ.get("MCFCHECK_BUILD") == "compiled" else "not built"
+    assert f"the C module {unused})" in version.stdout
+
+
+_UNDER_ANOTHER_LXML = """
+import sys
+from lxml import etree
+etree.__version__ = "0.0.1"  # as if another lxml were installed than the one the C module was compiled against
+from mcfcheck.cli import main
+from mcfcheck.native import FAST
+print(FAST is None, file=sys.stderr)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_c_module_built_for_another_lxml_is_not_loaded_and_the_version_says_so(tmp_path: Path) -> None:
+    version = subprocess.run(
+        [sys.executable, "-c", _UNDER_ANOTHER_LXML, "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stderr.strip() == "True"
+    if os.environ.get("MCFCHECK_BUILD") == "compiled":
+        lxml_version = importlib.metadata.version("lxml")
+        assert version.stdout.rstrip().endswith(
+            f"; the C module not loaded: compiled against lxml {lxml_version}, not the installed one)"
+        ), version.stdout
+    else:
+        assert version.stdout.rstrip().endswith("; the C module not built)"), version.stdout
+    # mcfcheck reads installations through lxml's Python API instead: the same findings.
+    sample = str(SAMPLES / "mpan-format-invalid.xml")
+    other = subprocess.run(
+        [sys.executable, "-c", _UNDER_ANOTHER_LXML, "validate", "--jobs", "1", sample], capture_output=True, text=True
+    )
+    usual = subprocess.run(
+        [sys.executable, "-m", "mcfcheck", "validate", "--jobs", "1", sample], capture_output=True, text=True
+    )
+    assert other.returncode == usual.returncode == 1
+    assert other.stdout == usual.stdout

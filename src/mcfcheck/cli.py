@@ -23,7 +23,7 @@ from mcfcheck.check.file import check_bindings_fit
 from mcfcheck.errors import InternalError, McfcheckError
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.input.xml import DEFAULT_MAX_DECOMPRESSED_BYTES, is_gzip
-from mcfcheck.native import PURE_VARIABLE, compiled_modules, process_tuned, tune_process
+from mcfcheck.native import build_description, process_tuned, tune_process
 from mcfcheck.outputs import (
     KEEP_BYTES,
     REPLACE_UNDECODABLE,
@@ -94,11 +94,7 @@ EXIT_CODES_HELP = (
 
 def _version(value: bool) -> None:
     if value:
-        compiled = compiled_modules()
-        build = f"{len(compiled)} modules compiled" if compiled else "plain Python"
-        if os.environ.get(PURE_VARIABLE) == "1":
-            build += f"; the C module left unused by {PURE_VARIABLE}=1"
-        typer.echo(f"mcfcheck {__version__} ({build})")
+        typer.echo(f"mcfcheck {__version__} ({build_description()})")
         raise typer.Exit(ExitStatus.VALID)
 
 

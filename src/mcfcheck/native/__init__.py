@@ -1,13 +1,15 @@
-"""Which of mcfcheck's modules run compiled, and whether each was compiled from its current source.
+"""Which of mcfcheck's modules run compiled, and whether mcfcheck's C module is in use.
 
-``make compile`` compiles the modules that run once per installation (the installation
-view, the rule engine, the rule packs, the file's check) with mypyc, in place: each
-extension module sits beside its source and Python imports it first. It also builds
-:mod:`mcfcheck.native._fastread`, written in C, which parses the file into libxml2's tree,
-reporting each installation as it ends, and reads installations' fields from that tree
-for the installation view. Without them mcfcheck runs the same code as plain Python,
-parsing with lxml's pull parser and reading installations through lxml's Python API:
-the same findings, slower (but for some lines beyond line 65,535: see ``RecordParser``).
+A wheel of mcfcheck (``pip install .``, ``pip wheel .``; see ``hatch_build.py``) holds the
+modules that run once per installation (the installation view, the rule engine, the rule
+packs, the file's check) compiled with mypyc: each extension module sits beside its
+source and Python imports it first. It also holds :mod:`mcfcheck.native._fastread`,
+written in C, which parses the file into libxml2's tree, reporting each installation as
+it ends, and reads installations' fields from that tree for the installation view.
+Without them (an editable install runs the sources; a pure-Python wheel has none)
+mcfcheck runs the same code as plain Python, parsing with lxml's pull parser and reading
+installations through lxml's Python API: the same findings, slower (but for some lines
+beyond line 65,535: see ``RecordParser``).
 
 This module is the one place that decides whether the C module is used
 (:data:`FAST`): every other module asks it. ``MCFCHECK_PURE=1`` in the environment
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import importlib.machinery
+import importlib.util
 import os
 import pkgutil
 from collections.abc import Callable
@@ -30,19 +33,29 @@ from typing import Final
 PURE_VARIABLE: Final = "MCFCHECK_PURE"
 
 
-def _fast_module() -> ModuleType | None:
-    """mcfcheck's C module: None where it is not built, does not load under this lxml, or MCFCHECK_PURE=1."""
+def _fast_module() -> tuple[ModuleType | None, str]:
+    """mcfcheck's C module, or None where it is not built, does not load under this lxml, or MCFCHECK_PURE=1.
+
+    With what became of it, in words: "in use", "not built", "not loaded: <why>" or
+    "left unused by MCFCHECK_PURE=1".
+    """
+    if importlib.util.find_spec("mcfcheck.native._fastread") is None:
+        return None, "not built"
     if os.environ.get(PURE_VARIABLE) == "1":
-        return None
+        return None, f"left unused by {PURE_VARIABLE}=1"
     try:
         from mcfcheck.native import _fastread
-    except ImportError:
-        return None
-    return _fastread
+    except ImportError as error:
+        # Built, but for another lxml than the installed one (the module says which).
+        return None, f"not loaded: {error}"
+    return _fastread, "in use"
 
 
+_LOADED = _fast_module()
 #: mcfcheck's C module (see :mod:`mcfcheck.native._fastread`), or None: plain Python instead.
-FAST: Final = _fast_module()
+FAST: Final = _LOADED[0]
+#: What became of the C module, in words (see :func:`_fast_module`).
+FAST_STATE: Final = _LOADED[1]
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -56,26 +69,17 @@ def _modules() -> list[tuple[str, Path]]:
     return found
 
 
-def _compiled() -> list[tuple[str, Path]]:
-    """The modules imported from extension modules, with those files."""
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    return [(name, origin) for name, origin in _modules() if origin.name.endswith(suffixes)]
-
-
 def compiled_modules() -> list[str]:
     """The modules imported from extension modules, by name."""
-    return [name for name, _ in _compiled()]
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return [name for name, origin in _modules() if origin.name.endswith(suffixes)]
 
 
-def stale_modules() -> list[str]:
-    """Compiled modules whose source has changed since they were compiled."""
-    stale = []
-    for name, origin in _compiled():
-        stem = origin.name.split(".", 1)[0]
-        sources = [origin.with_name(stem + suffix) for suffix in (".py", ".c")]
-        if any(source.exists() and source.stat().st_mtime > origin.stat().st_mtime for source in sources):
-            stale.append(name)
-    return stale
+def build_description() -> str:
+    """Which build runs, in words: how many modules mypyc compiled (or plain Python), and the C module's state."""
+    mypyc = [name for name in compiled_modules() if name != "mcfcheck.native._fastread"]
+    compiled = f"{len(mypyc)} modules compiled with mypyc" if mypyc else "plain Python"
+    return f"{compiled}; the C module {FAST_STATE}"
 
 
 #: The garbage collector's first threshold in mcfcheck's own processes (Python's default: 700).
