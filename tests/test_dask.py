@@ -442,12 +442,18 @@ def test_workers_that_cannot_see_this_machine_s_temporary_folder_are_one_line(tm
     assert list(client_temporary.iterdir()) == []
 
 
+#: The files of the batch whose scheduler is lost.
+FILES_WHEN_LOST = 90
+
+
 @pytest.mark.slow
 def test_a_scheduler_lost_during_a_batch_stops_it_in_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    for number in range(30):
-        _large(folder / f"file-{number:02d}.xml", 1_000_000)
+    # Enough files that the batch is far from its end when the first is recorded and the scheduler killed.
+    first = _large(folder / "file-00.xml", 1_000_000)
+    for number in range(1, FILES_WHEN_LOST):
+        shutil.copy(first, folder / f"file-{number:02d}.xml")
     ledger = tmp_path / "l.sqlite"
     with _loopback_cluster(tmp_path) as (address, scheduler):
         command = [sys.executable, "-m", "mcfcheck", "batch", str(folder), "-q", "--dask", address, "--ledger"]
@@ -470,7 +476,7 @@ def test_a_scheduler_lost_during_a_batch_stops_it_in_one_line(tmp_path: Path) ->
     with sqlite3.connect(ledger) as connection:
         done = connection.execute("SELECT COUNT(*) FROM files").fetchone()[0]
         assert connection.execute("SELECT finished FROM runs").fetchall() == [(None,)]
-    assert 1 <= done < 30
+    assert 1 <= done < FILES_WHEN_LOST
 
 
 def test_the_help_says_what_dask_needs() -> None:

@@ -80,6 +80,12 @@ class DaskWorkers(Executor):
             if settled.cancelled():
                 remote.cancel()
 
+        def lost(why: str) -> StoppedError:
+            path = getattr(args[0], "path", None) if args else None
+            return StoppedError(
+                f"internal error: the Dask cluster did not finish validating {path} ({why})", ExitStatus.INTERNAL
+            )
+
         def settle(done: DaskFuture[_Result]) -> None:
             with self._lock:
                 self._running.pop(id(local), None)
@@ -90,12 +96,15 @@ class DaskWorkers(Executor):
                     local.set_exception(done.exception())
                 else:
                     # Cancelled by Dask itself: the scheduler was lost, or the connection to it.
-                    path = getattr(args[0], "path", None) if args else None
-                    lost = f"the Dask cluster did not finish validating {path} (its task was {done.status})"
-                    local.set_exception(StoppedError(f"internal error: {lost}", ExitStatus.INTERNAL))
+                    local.set_exception(lost(f"its task was {done.status}"))
             except InvalidStateError:
                 # Cancelled here meanwhile: nobody waits for it.
                 pass
+            except OSError as error:
+                # Its result could not be fetched: the connection to the scheduler closed (Dask's
+                # CommClosedError is an OSError), as when the scheduler is lost.
+                with suppress(InvalidStateError):
+                    local.set_exception(lost(f"its result could not be fetched: {error}"))
             except Exception as error:
                 # A result that cannot be read here (unpickled): the call's fault, as in a local worker.
                 with suppress(InvalidStateError):
