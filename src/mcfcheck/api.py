@@ -16,8 +16,9 @@ import dataclasses
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,6 +55,12 @@ def _configuration(config: Configuration | PathLike | None) -> Configuration:
     return load_configuration(Path(config))
 
 
+@cache
+def _installed_rules() -> RuleRegistry:
+    """The installed packs' rules, loaded once a process: loading them took half of validating a small file."""
+    return load_registry()
+
+
 def _setup(
     config: Configuration | PathLike | None,
     select: Sequence[str] | None,
@@ -62,7 +69,7 @@ def _setup(
     binding: PathLike | None,
     rules: bool,
 ) -> tuple[RuleRegistry, RuleSettings]:
-    registry = load_registry() if rules else RuleRegistry()
+    registry = _installed_rules() if rules else RuleRegistry()
     settings = rule_settings(
         _configuration(config),
         registry,
@@ -79,28 +86,57 @@ def _schema(schema: PathLike | None, settings: RuleSettings) -> CompiledSchema |
 
 
 @contextmanager
-def _as_path(source: Source) -> Iterator[tuple[Path, str | None]]:
-    """``source`` as a file: a path as it is, a file object's bytes copied to a file of their own
-    (removed after), with the name reports give it (its ``name``, or ``<stream>``).
-    """
-    if isinstance(source, str | os.PathLike):
-        yield Path(source), None
-        return
+def spooled(stream: BinaryIO) -> Iterator[Path]:
+    """``stream``'s bytes (read to its end, not closed) copied to a file of their own, removed after."""
     folder = Path(tempfile.mkdtemp(prefix="mcfcheck-stream-"))
     try:
         copy = folder / "stream.xml"
         with copy.open("wb") as written:
-            shutil.copyfileobj(source, written, 1 << 20)
-        name = getattr(source, "name", None)
-        yield copy, name if isinstance(name, str) else "<stream>"
+            shutil.copyfileobj(stream, written, 1 << 20)
+        yield copy
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _renamed(finding: Finding, copy: Path, name: str | None) -> Finding:
-    if name is None or finding.location.file != str(copy):
+@contextmanager
+def _as_path(source: Source) -> Iterator[tuple[Path, dict[str, str]]]:
+    """``source`` as a file: a path as it is, a file object :func:`spooled`; and the names reports give
+    the files (for a copy: the file object's ``name``, or ``<stream>``).
+    """
+    if isinstance(source, str | os.PathLike):
+        yield Path(source), {}
+        return
+    name = getattr(source, "name", None)
+    with spooled(source) as copy:
+        yield copy, {str(copy): name if isinstance(name, str) else "<stream>"}
+
+
+def _renamed_text(text: str, names: Mapping[str, str]) -> str:
+    for old, new in names.items():
+        text = text.replace(old, new)
+    return text
+
+
+def renamed_finding(finding: Finding, names: Mapping[str, str]) -> Finding:
+    """``finding`` with the files ``names`` maps (a copy's path to the name reports give it) renamed, in
+    its location and its related ones.
+    """
+    if not names:
         return finding
-    return dataclasses.replace(finding, location=dataclasses.replace(finding.location, file=name))
+    places = (finding.location, *finding.related)
+    if not any(place.file in names for place in places):
+        return finding
+    moved = [dataclasses.replace(place, file=names.get(place.file, place.file)) for place in places]
+    return dataclasses.replace(finding, location=moved[0], related=tuple(moved[1:]))
+
+
+def renamed_report(report: FileReport, names: Mapping[str, str]) -> FileReport:
+    """``report`` with the files ``names`` maps renamed: its path, its error's text and its findings."""
+    if not names:
+        return report
+    error = _renamed_text(report.error, names) if report.error is not None else None
+    findings = tuple(renamed_finding(finding, names) for finding in report.findings)
+    return dataclasses.replace(report, path=_renamed_text(report.path, names), error=error, findings=findings)
 
 
 def validate(
@@ -124,17 +160,12 @@ def validate(
     """
     registry, chosen = _setup(config, select, ignore, extend_select, binding, rules)
     chosen = settings or chosen
-    with _as_path(source) as (path, name):
+    with _as_path(source) as (path, names):
         try:
             compiled = _schema(schema, chosen)
         except McfcheckError as problem:
-            return FileReport(name or str(path), None, 0, (), str(problem))
-        report = check_file(path, compiled, (registry, chosen) if rules else None)
-        if name is None:
-            return report
-        findings = tuple(_renamed(finding, path, name) for finding in report.findings)
-        error = report.error.replace(str(path), name) if report.error is not None else None
-        return dataclasses.replace(report, path=name, findings=findings, error=error)
+            return FileReport(names.get(str(path), str(path)), None, 0, (), str(problem))
+        return renamed_report(check_file(path, compiled, (registry, chosen) if rules else None), names)
 
 
 def iter_findings(
@@ -155,10 +186,10 @@ def iter_findings(
     """
     registry, settings = _setup(config, select, ignore, extend_select, binding, rules)
     compiled = _schema(schema, settings)
-    with _as_path(source) as (path, name):
+    with _as_path(source) as (path, names):
         check = FileCheck(path, compiled, rules=(registry, settings) if rules else None)
         for finding in check:
-            yield _renamed(finding, path, name)
+            yield renamed_finding(finding, names)
 
 
 class _Collected:

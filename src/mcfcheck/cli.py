@@ -578,17 +578,11 @@ def _standard_input(files: list[Path]) -> Iterator[tuple[list[Path], Callable[[R
     if Path(STANDARD_INPUT) not in files:
         yield files, None
         return
-    folder = Path(tempfile.mkdtemp(prefix="mcfcheck-stdin-"))
-    try:
-        copy = folder / "standard-input.xml"
-        with copy.open("wb") as written:
-            shutil.copyfileobj(sys.stdin.buffer, written, 1 << 20)
-        yield (
-            [copy if path == Path(STANDARD_INPUT) else path for path in files],
-            functools.partial(_Renamed, names={str(copy): STANDARD_INPUT}),
-        )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    from mcfcheck.api import spooled
+
+    with spooled(sys.stdin.buffer) as copy:
+        named = [copy if path == Path(STANDARD_INPUT) else path for path in files]
+        yield named, functools.partial(_Renamed, names={str(copy): STANDARD_INPUT})
 
 
 class _Renamed:
@@ -603,30 +597,21 @@ class _Renamed:
         """The wrapped sink's own status (a ledger's checks across files), where it has one."""
         return int(getattr(self._sink, "status", 0))
 
-    def _name(self, text: str) -> str:
-        for old, new in self._names.items():
-            text = text.replace(old, new)
-        return text
-
     def start(self) -> None:
         self._sink.start()
 
     def file_started(self, path: str) -> None:
-        self._sink.file_started(self._name(path))
+        self._sink.file_started(self._names.get(path, path))
 
     def finding(self, finding: Finding) -> None:
-        where = finding.location
-        if where.file in self._names:
-            finding = dataclasses.replace(
-                finding,
-                location=dataclasses.replace(where, file=self._names[where.file]),
-                related=tuple(dataclasses.replace(place, file=self._name(place.file)) for place in finding.related),
-            )
-        self._sink.finding(finding)
+        from mcfcheck.api import renamed_finding
+
+        self._sink.finding(renamed_finding(finding, self._names))
 
     def file_finished(self, report: FileReport) -> None:
-        error = self._name(report.error) if report.error is not None else None
-        self._sink.file_finished(dataclasses.replace(report, path=self._name(report.path), error=error))
+        from mcfcheck.api import renamed_report
+
+        self._sink.file_finished(renamed_report(report, self._names))
 
     def finish(self) -> None:
         self._sink.finish()
