@@ -29,6 +29,7 @@ from mcfcheck.errors import InputError
 from mcfcheck.generate import MCFGenerator, PlantedKind
 from mcfcheck.rules.cohorts import builtin_cohorts
 from mcfcheck.rules.holdings import fingerprint, fingerprints_of
+from mcfcheck.rules.registry import load_registry
 from mcfcheck.run.discover import discover
 
 runner = CliRunner()
@@ -659,8 +660,6 @@ ACROSS = {
 
 
 def test_every_rule_across_files_is_covered_here() -> None:
-    from mcfcheck.rules.registry import load_registry
-
     registry = load_registry()
     assert sorted(code for code, rule in registry.rules.items() if rule.across_files) == sorted(ACROSS)
     for code, (kind, _element) in ACROSS.items():
@@ -737,7 +736,8 @@ def test_identifiers_in_two_files_are_found_exactly(
             if source == target or (source, source_position) in touched or (target, target_position) in touched:
                 continue
             _kind, element = ACROSS[code]
-            if _plant(files[source], files[target], element, source_position, target_position) is None:
+            value = _plant(files[source], files[target], element, source_position, target_position)
+            if value is None:
                 continue
             touched |= {(source, source_position), (target, target_position)}
             # Reported on the file checked later (by path order), naming the other.
@@ -753,6 +753,7 @@ def test_identifiers_in_two_files_are_found_exactly(
                     _references(files[later])[later_position - 1],
                     str(files[first]),
                     _references(files[first])[first_position - 1],
+                    value,
                 )
             )
         book = new_ledger()
@@ -769,15 +770,18 @@ def test_identifiers_in_two_files_are_found_exactly(
             for finding in entry["findings"]
             if finding["code"].startswith("XFL")
         }
-        assert found == {(code, path, reference) for code, path, reference, _other, _other_reference in expected}
+        assert found == {(code, path, reference) for code, path, reference, _other, _other_reference, _ in expected}
         messages = [
             finding["message"]
             for entry in document["files"]
             for finding in entry["findings"]
             if finding["code"].startswith("XFL")
         ]
-        for _code, _path, _reference, other, other_reference in expected:
-            assert any(f"installation {other_reference} of {other}" in message for message in messages)
+        for code, _path, _reference, other, other_reference, value in expected:
+            # The finding names the identifier, and where else it is.
+            label = load_registry().rules[code].label  # type: ignore[attr-defined]
+            said = f"{label} {value} of this installation is also in installation {other_reference} of {other}"
+            assert said in messages, (said, messages)
         # The installations the findings concern are rejected in the ledger.
         rejected = {
             (str(row[0]), row[1])
@@ -785,7 +789,7 @@ def test_identifiers_in_two_files_are_found_exactly(
                 "SELECT f.path, i.reference FROM installations AS i JOIN files AS f ON f.id = i.file WHERE i.valid = 0"
             )
         }
-        assert {(path, reference) for _code, path, reference, _o, _r in expected} <= rejected
+        assert {(path, reference) for _code, path, reference, _o, _r, _v in expected} <= rejected
 
 
 def test_the_same_installation_sent_again_is_no_finding_and_checks_follow_the_configuration(

@@ -41,6 +41,10 @@ WRITE_BUFFER_CHARS: Final = 1 << 20
 # number made of those primes (10**k, 9 * 10**7, 2**k), so identifiers look scattered
 # yet never repeat within a file.
 _SPREAD: Final = 7_777_777_777
+#: How far apart the serials of two seeds start, for installations and for devices: files generated with
+#: different seeds share no identifier unless they hold more installations (or devices) than this.
+_SERIALS_PER_SEED: Final = 1_000_003
+_DEVICES_PER_SEED: Final = 1 << 24
 #: The manufacturer whose Dormant meters are not migrated with an auxiliary load circuit (ACL001).
 _ACLARA: Final = "Aclara"
 
@@ -135,7 +139,7 @@ class MCFGenerator:
 
     def _device_id(self, device_set: DeviceSet) -> str:
         self._device_serial += 1
-        value = ((self._device_serial + self.seed * 7919) * _SPREAD) % (1 << 40)
+        value = ((self._device_serial + self.seed * _DEVICES_PER_SEED) * _SPREAD) % (1 << 40)
         tail = value.to_bytes(5, "big").hex().upper()
         return device_set.oui + "-" + "-".join(tail[i : i + 2] for i in range(0, 10, 2))
 
@@ -179,7 +183,7 @@ class MCFGenerator:
         """The lines of one valid installation, with the places of its parts marked."""
         rnd = self._random.random
         self._serial += 1
-        serial = self._serial + self.seed * 1_000_003
+        serial = self._serial + self.seed * _SERIALS_PER_SEED
         device_set = self.cohort.device_sets[self._random.randrange(len(self.cohort.device_sets))]
         dormant = rnd() < 0.08
         roll = rnd()

@@ -4,7 +4,8 @@ The collector is run by the rule engine like a rule (:class:`HoldingsCollector`)
 the rules a batch runs, through the dialect's binding: for each installation it writes
 one record to a file of its own in a staging folder: the installation's reference and the
 fingerprints of its identifiers (Device IDs, the Communications Hub's included; MPAN
-core, MPRN, IMSI, ICCID, static IP address; :func:`fingerprint`). A part of a file writes
+core, MPRN, IMSI, ICCID, static IP address; :func:`fingerprint`), then their values (for
+the findings across files to name; the ledger keeps the fingerprints). A part of a file writes
 its own file; the merge keeps them in file order, so that the n-th record is the n-th
 installation.
 """
@@ -28,9 +29,11 @@ KINDS: Final = ("device_id", "mpan", "mprn", "imsi", "iccid", "static_ip")
 HELD: Final = 9
 _DEVICE_ID: Final = b"\x00"
 _FIELD: Final = "\x1f"
-#: Each installation's record in a staging file: its reference's length in bytes and how many
-#: fingerprints follow it.
-_HEADER: Final = struct.Struct("<HH")
+#: Each installation's record in a staging file: its reference's length in bytes, how many
+#: fingerprints follow it, and the length of its identifiers' values after them.
+_HEADER: Final = struct.Struct("<HHI")
+#: What separates an installation's identifiers' values in a staging file (XML text never holds it).
+VALUE_SEPARATOR: Final = "\x1f"
 #: The longest reference kept, in bytes (a reference that long breaks the schema anyway).
 _MAX_REFERENCE: Final = 0xFFFF
 
@@ -61,16 +64,17 @@ def numbered(data: bytes) -> list[tuple[int, int]]:
     ]
 
 
-def read_holdings(path: str) -> Iterator[tuple[str | None, bytes]]:
-    """The installations a staging file holds, in file order: each one's reference and its identifiers,
-    one after the other, :data:`HELD` bytes each (its kind's number in :data:`KINDS`, its fingerprint).
+def read_holdings(path: str) -> Iterator[tuple[str | None, bytes, bytes]]:
+    """The installations a staging file holds, in file order: each one's reference, its identifiers,
+    one after the other, :data:`HELD` bytes each (its kind's number in :data:`KINDS`, its fingerprint),
+    and their values in the same order (UTF-8, separated by :data:`VALUE_SEPARATOR`).
     """
     with Path(path).open("rb") as stream:
         while header := stream.read(_HEADER.size):
-            length, count = _HEADER.unpack(header)
+            length, count, size = _HEADER.unpack(header)
             # A reference cut at its 65,535th byte may end inside a character.
             reference = stream.read(length).decode("utf-8", errors="replace")
-            yield reference or None, stream.read(HELD * count)
+            yield reference or None, stream.read(HELD * count), stream.read(size)
 
 
 class HoldingsCollector(StagedRule):
@@ -89,10 +93,12 @@ class HoldingsCollector(StagedRule):
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
         found: list[bytes] = []
+        values: list[str] = []
         hub = installation.hub
         for device in ((hub,) if hub is not None else ()) + tuple(installation.devices):
             if device.device_id:
                 found.append(_DEVICE_ID + fingerprint_bytes("device_id", device.device_id))
+                values.append(device.device_id)
         for number, value in (
             (1, installation.mpan),
             (2, installation.mprn),
@@ -102,8 +108,10 @@ class HoldingsCollector(StagedRule):
         ):
             if value:
                 found.append(bytes((number,)) + fingerprint_bytes(KINDS[number], value))
+                values.append(value)
         reference = (installation.reference or "").encode("utf-8")[:_MAX_REFERENCE]
-        self._stream.write(_HEADER.pack(len(reference), len(found)) + reference + b"".join(found))
+        text = VALUE_SEPARATOR.join(values).encode("utf-8")
+        self._stream.write(_HEADER.pack(len(reference), len(found), len(text)) + reference + b"".join(found) + text)
         return iter(())
 
     def staged(self) -> str:
@@ -129,7 +137,8 @@ class Holdings:
     def __reduce__(self) -> tuple[type[Holdings], tuple[object, ...]]:
         return type(self), (self.files, self.record)
 
-    def installations(self) -> Iterator[tuple[str | None, bytes]]:
+    def installations(self) -> Iterator[tuple[str | None, bytes, bytes]]:
+        """Each installation's reference, identifiers and their values (:func:`read_holdings`), in file order."""
         for path in self.files:
             yield from read_holdings(path)
 

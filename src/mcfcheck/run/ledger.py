@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +37,11 @@ from mcfcheck.errors import InputError, McfcheckError
 from mcfcheck.findings import FileReport, Finding, Location, Severity
 from mcfcheck.input.xml import CHUNK_BYTES, open_input, secure_pull_parser, split_tag
 from mcfcheck.rules.engine import RuleSettings
-from mcfcheck.rules.holdings import HOLDINGS_CODE, KINDS, Holdings, HoldingsCollector, numbered
+from mcfcheck.rules.holdings import HOLDINGS_CODE, Holdings, HoldingsCollector
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.views import concept_text
 from mcfcheck.run.batch import ReportSink
+from mcfcheck.run.crossfiles import CrossFiles, Shared
 from mcfcheck.run.databases import database_of, is_postgresql, sqlite_path
 from mcfcheck.schema.binding import BindingSet
 
@@ -313,7 +314,7 @@ class Ledger:
         run: int,
         configuration: str,
         record: FileRecord,
-        installations: Iterator[tuple[str | None, bytes]] | None = None,
+        installations: Iterator[tuple[str | None, bytes, bytes]] | None = None,
         seen: int = 0,
     ) -> bool:
         """Record one file checked, with its findings by code and, where given, each installation
@@ -364,7 +365,7 @@ class Ledger:
                 if installations is not None:
                     accepted = rejected = 0
                     rows: list[tuple[object, ...]] = []
-                    for position, (reference, held) in enumerate(installations, start=1):
+                    for position, (reference, held, _) in enumerate(installations, start=1):
                         valid = not record.fails(position)
                         accepted += valid
                         rejected += not valid
@@ -488,90 +489,6 @@ def cross_checks(registry: RuleRegistry, settings: RuleSettings) -> dict[str, Cr
             label = str(getattr(rule, "label", code))
             checks[kind] = CrossCheck(code, rule.name, label, settings.severities.get(code, rule.severity))
     return checks
-
-
-@dataclass(frozen=True)
-class Shared:
-    """An identifier of an installation that an installation with another reference holds in another file."""
-
-    position: int
-    reference: str | None
-    kind: str
-    other_path: str
-    other_reference: str | None
-    other_position: int
-
-
-class CrossFiles:
-    """The identifiers of every file the ledger holds and of the batch's files so far, on disk, for the
-    checks across files: a private SQLite database of its own (whatever the ledger's), in the
-    temporary folder, deleted when closed.
-
-    Each file the ledger holds counts once (its latest record); a file of the same bytes
-    as one held is the same file.
-    """
-
-    def __init__(self, held: Iterable[tuple[str, str, int, str | None, bytes]]) -> None:
-        # An empty name: SQLite's private temporary database, on disk past its cache.
-        self._connection = sqlite3.connect("", isolation_level=None)
-        self._contents: dict[str, int] = {}
-        self._connection.executescript(
-            "CREATE TABLE seen (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, content INTEGER NOT NULL, "
-            "path TEXT NOT NULL, reference TEXT, position INTEGER NOT NULL);"
-            "CREATE INDEX seen_by_fingerprint ON seen (fingerprint);"
-            "CREATE TABLE current (fingerprint INTEGER NOT NULL, kind INTEGER NOT NULL, "
-            "reference TEXT, position INTEGER NOT NULL);"
-        )
-        self._connection.execute("BEGIN")
-        self._connection.executemany(
-            "INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (value, kind, self._content(sha256), path_, reference, position)
-                for sha256, path_, position, reference, data in held
-                for kind, value in numbered(bytes(data))
-            ),
-        )
-        self._connection.execute("COMMIT")
-
-    def _content(self, sha256: str) -> int:
-        return self._contents.setdefault(sha256, len(self._contents))
-
-    def shared(self, path: str, sha256: str, installations: Iterator[tuple[str | None, bytes]]) -> list[Shared]:
-        """What the file's installations share with other files' (then the file's are added to them)."""
-        content = self._content(sha256)
-        self._connection.execute("BEGIN")
-        try:
-            self._connection.executemany(
-                "INSERT INTO current VALUES (?, ?, ?, ?)",
-                (
-                    (value, kind, reference, position)
-                    for position, (reference, data) in enumerate(installations, start=1)
-                    for kind, value in numbered(data)
-                ),
-            )
-            found = [
-                Shared(position, reference, KINDS[kind], other_path, other_reference, other_position)
-                for position, reference, kind, other_path, other_reference, other_position in self._connection.execute(
-                    "SELECT c.position, c.reference, c.kind, s.path, s.reference, s.position FROM current AS c "
-                    "JOIN seen AS s ON s.fingerprint = c.fingerprint AND s.kind = c.kind "
-                    "WHERE s.content != ? "
-                    "AND (c.reference IS NULL OR s.reference IS NULL OR c.reference != s.reference) "
-                    "ORDER BY c.position, c.kind, s.path, s.position",
-                    (content,),
-                )
-            ]
-            self._connection.execute(
-                "INSERT INTO seen SELECT fingerprint, kind, ?, ?, reference, position FROM current", (content, path)
-            )
-            self._connection.execute("DELETE FROM current")
-            self._connection.execute("COMMIT")
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        return found
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 class LedgerSink:
@@ -699,7 +616,10 @@ class LedgerSink:
         other = shared.other_reference or f"at position {shared.other_position}"
         finding = Finding(
             code=check.code,
-            message=f"a {check.label} of this installation is also in installation {other} of {shared.other_path}",
+            message=f"{check.label} {shared.value} of this installation is also in installation {other} of "
+            f"{shared.other_path}"
+            if shared.value is not None
+            else f"a {check.label} of this installation is also in installation {other} of {shared.other_path}",
             severity=check.severity,
             location=Location(record.path, installation=shared.reference),
             rule=check.name,

@@ -1,0 +1,418 @@
+"""The checks across files of ``mcfcheck batch``: which identifiers of a file's installations
+other files' installations hold (:class:`CrossFiles`).
+
+Every identifier seen so far (those of the files the ledger holds, then those of each file
+of the batch once it is checked) is kept as an entry of 12 bytes: its fingerprint
+(:func:`mcfcheck.rules.holdings.fingerprint`, which covers the identifier's kind and value)
+and the number of its installation. The entries are kept in sorted runs, as a
+log-structured merge tree keeps them: each file's entries are sorted into a run of their
+own, and the newest run is merged into the one before (a merge of two sorted arrays) while
+that one is at most twice its size, up to :data:`RUN_ENTRIES` entries; past that, runs stay
+as they are. A file's identifiers are looked up in each run by binary search: the work for
+a file grows with its own identifiers and the logarithm of those held, and no index is
+updated an entry at a time.
+
+Each installation (its reference's key, its file and its position there: 16 bytes) and its
+reference are appended to files of their own, read only for the installations an
+identifier is found in. Runs of more than :data:`MEMORY_ENTRIES` entries, and those files,
+are memory-mapped from a private temporary folder (deleted when closed): the memory a batch
+uses stays bounded however many identifiers the ledger holds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from mcfcheck.rules.holdings import HELD, KINDS, VALUE_SEPARATOR
+
+#: A run merged from others holds this many entries at most (12 bytes each); larger ones stay as they are.
+RUN_ENTRIES: Final = 1 << 21
+#: Runs of more entries than this are memory-mapped files rather than arrays in memory.
+MEMORY_ENTRIES: Final = 1 << 16
+#: The bits of the filter of fingerprints held, as a power of 2 (2 ** 27 bits: 16 MiB, about 7% of them set by
+#: 10 million identifiers, so that nineteen identifiers in twenty that no file holds are found absent there).
+_FILTER_BITS: Final = 27
+#: How many of the ledger's identifiers are read into one run at a time.
+_LOAD_ENTRIES: Final = 1 << 20
+#: An identifier kept one after the other in the holdings: its kind's number, then its fingerprint (big-endian).
+_HELD: Final = np.dtype([("kind", "u1"), ("fingerprint", ">i8")])
+#: What is kept of each installation: its reference's key (:func:`reference_key`), the file it came
+#: from (a number of this index's: :attr:`CrossFiles.paths`) and its position in that file.
+_INSTALLATION: Final = np.dtype([("reference", "<i8"), ("source", "<u4"), ("position", "<u4")])
+#: What ends each reference in the file of references (XML text never holds it).
+_END: Final = b"\x00"
+
+Int64s = npt.NDArray[np.int64]
+UInt32s = npt.NDArray[np.uint32]
+#: Pairs of the same identifier: indexes of a batch's sorted identifiers, and the other installations' numbers.
+_Pairs = tuple[npt.NDArray[np.intp], UInt32s]
+_NO_PAIRS: Final[_Pairs] = (np.empty(0, np.intp), np.empty(0, np.uint32))
+
+
+@dataclass(frozen=True)
+class Shared:
+    """An identifier of an installation that an installation with another reference holds in another file."""
+
+    position: int
+    reference: str | None
+    kind: str
+    other_path: str
+    other_reference: str | None
+    other_position: int
+    #: The identifier (None where it was not kept).
+    value: str | None = None
+    #: Where the identifier is among its installation's (0: the first).
+    place: int = 0
+
+
+def reference_key(reference: str | None) -> int:
+    """A reference's key: 0 for none, else a number that differs between two different references (a 64-bit
+    hash, whose collisions are as unlikely as those of the fingerprints).
+    """
+    if reference is None:
+        return 0
+    return hash(reference) or 1
+
+
+@dataclass
+class _Run:
+    """Entries sorted by fingerprint: the fingerprints, and the number of each one's installation."""
+
+    fingerprints: Int64s
+    installations: UInt32s
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+
+class CrossFiles:
+    """The identifiers of every file the ledger holds and of the batch's files so far, for the checks
+    across files (:meth:`shared`).
+
+    Each file the ledger holds counts once (its latest record); a file of the same bytes as one
+    held is the same file.
+    """
+
+    def __init__(
+        self,
+        held: Iterable[tuple[str, str, int, str | None, bytes]],
+        *,
+        run_entries: int = RUN_ENTRIES,
+        memory_entries: int = MEMORY_ENTRIES,
+    ) -> None:
+        self._run_entries = run_entries
+        self._memory_entries = memory_entries
+        self._folder = Path(tempfile.mkdtemp(prefix="mcfcheck-across-"))
+        self._mapped = 0
+        self._runs: list[_Run] = []
+        #: A bit for each value of the fingerprints' leading bits, set where an entry has it.
+        self._filter = np.zeros(1 << (_FILTER_BITS - 3), np.uint8)
+        self._contents: dict[str, int] = {}
+        self._sources: dict[tuple[str, str], int] = {}
+        #: Each source's path, and its content (a number of the file's SHA-256).
+        self.paths: list[str] = []
+        self._content_of: list[int] = []
+        self._installations = _Appended(self._folder / "installations")
+        self._references = _Appended(self._folder / "references")
+        #: Where each installation's reference ends in the file of references.
+        self._ends = _Appended(self._folder / "ends")
+        self._count = 0
+        self._referenced = 0
+        try:
+            self._load(held)
+        except BaseException:
+            self.close()
+            raise
+
+    def _source(self, sha256: str, path: str) -> int:
+        content = self._contents.setdefault(sha256, len(self._contents))
+        key = (sha256, path)
+        if key not in self._sources:
+            self._sources[key] = len(self.paths)
+            self.paths.append(path)
+            self._content_of.append(content)
+        return self._sources[key]
+
+    def _load(self, held: Iterable[tuple[str, str, int, str | None, bytes]]) -> None:
+        rows: list[tuple[str, str, int, str | None, bytes]] = []
+        identifiers = 0
+        for row in held:
+            rows.append(row)
+            identifiers += len(row[4]) // HELD
+            if identifiers >= _LOAD_ENTRIES:
+                self._keep(self._held(rows))
+                rows, identifiers = [], 0
+        self._keep(self._held(rows))
+
+    def _held(self, rows: list[tuple[str, str, int, str | None, bytes]]) -> _Batch:
+        sources = [self._source(sha256, path) for sha256, path, _, _, _ in rows]
+        return _Batch(
+            [row[3] for row in rows],
+            [row[4] for row in rows],
+            np.asarray(sources, dtype=np.uint32),
+            np.asarray([row[2] for row in rows], dtype=np.uint32),
+        )
+
+    def shared(self, path: str, sha256: str, installations: Iterable[tuple[str | None, bytes, bytes]]) -> list[Shared]:
+        """What the file's installations (each one's reference, identifiers and their values, as
+        :func:`mcfcheck.rules.holdings.read_holdings` gives them) share with other files'; then the file's
+        are added to them, unless its bytes and path are there already. In the order of the installations,
+        then of the kinds, of the identifiers in an installation, of the other files' paths and positions.
+        """
+        # A file already held under the same path (the ledger's record of it, checked again) is not added twice.
+        known = (sha256, path) in self._sources
+        source = self._source(sha256, path)
+        found: list[Shared] = []
+        first = 1
+        # A large file a part at a time: what its parts share with each other is not looked for (the same bytes).
+        for part in _parts(installations):
+            count = len(part)
+            batch = _Batch(
+                [reference for reference, _, _ in part],
+                [held for _, held, _ in part],
+                np.full(count, source, np.uint32),
+                np.arange(first, first + count, dtype=np.uint32),
+            )
+            if batch.identifiers and self._runs:
+                byte, bit = _filter_place(batch.fingerprints)
+                maybe = np.flatnonzero(self._filter[byte] & bit)
+                pairs = [self._found(batch, maybe, run, source) for run in self._runs]
+                found.extend(self._named(batch, [value for _, _, value in part], pairs))
+            if not known:
+                self._keep(batch)
+            first += count
+        found.sort(key=_in_order)
+        return found
+
+    def _found(self, batch: _Batch, maybe: npt.NDArray[np.intp], run: _Run, source: int) -> _Pairs:
+        """The pairs of an identifier of the batch's (among ``maybe``: indexes of its sorted identifiers)
+        and the same of ``run``'s, of another content, whose installations have other references: the
+        index of the batch's, and the installation of the other.
+        """
+        fingerprints = batch.fingerprints[maybe]
+        low = np.searchsorted(run.fingerprints, fingerprints, side="left")
+        hit = np.flatnonzero(run.fingerprints[np.minimum(low, len(run) - 1)] == fingerprints)
+        if not len(hit):
+            return _NO_PAIRS
+        low = low[hit]
+        counts = np.searchsorted(run.fingerprints, fingerprints[hit], side="right") - low
+        ours = np.repeat(maybe[hit], counts)
+        theirs = run.installations[np.repeat(low - (np.cumsum(counts) - counts), counts) + np.arange(len(ours))]
+        others = self._installations.read(_INSTALLATION, self._count)[theirs]
+        own, other = batch.keys[batch.numbers[ours]], others["reference"]
+        content_of = np.asarray(self._content_of, dtype=np.int64)
+        keep = np.flatnonzero(
+            (content_of[others["source"]] != content_of[source]) & ((own == 0) | (other == 0) | (own != other))
+        )
+        return ours[keep], theirs[keep]
+
+    def _named(self, batch: _Batch, values: list[bytes], pairs: list[_Pairs]) -> list[Shared]:
+        """The pairs as findings say them, with the identifier's value and the other installation's reference."""
+        ours = np.concatenate([mine for mine, _ in pairs])
+        theirs = np.concatenate([other for _, other in pairs])
+        if not len(ours):
+            return []
+        others = self._installations.read(_INSTALLATION, self._count)[theirs]
+        numbers = batch.numbers[ours]
+        # Where each identifier is among its installation's: its place before sorting, less its installation's first.
+        places = batch.order[ours] - batch.starts[numbers]
+        return [
+            Shared(
+                position,
+                batch.references[number],
+                KINDS[kind],
+                self.paths[other_source],
+                self._reference(other_number),
+                other_position,
+                _value(values[number], place),
+                place,
+            )
+            for number, position, kind, place, other_source, other_position, other_number in zip(
+                numbers.tolist(),
+                batch.positions[numbers].tolist(),
+                batch.kinds[ours].tolist(),
+                places.tolist(),
+                others["source"].tolist(),
+                others["position"].tolist(),
+                theirs.tolist(),
+                strict=True,
+            )
+        ]
+
+    def _reference(self, number: int) -> str | None:
+        ends = self._ends.read(np.dtype(np.int64), self._count)
+        start = int(ends[number - 1]) if number else 0
+        text = self._references.read(np.dtype(np.uint8), self._referenced)[start : int(ends[number]) - 1]
+        return bytes(text).decode("utf-8", errors="replace") if len(text) or self._keyed(number) else None
+
+    def _keyed(self, number: int) -> bool:
+        return bool(self._installations.read(_INSTALLATION, self._count)["reference"][number] != 0)
+
+    def _keep(self, batch: _Batch) -> None:
+        """Adds a batch's installations and their identifiers."""
+        if not batch.installations:
+            return
+        first = self._count
+        installations = np.empty(batch.installations, _INSTALLATION)
+        installations["reference"] = batch.keys
+        installations["source"] = batch.sources
+        installations["position"] = batch.positions
+        self._installations.write(installations.tobytes())
+        text = _END.join(reference.encode("utf-8") if reference else b"" for reference in batch.references) + _END
+        ends = np.flatnonzero(np.frombuffer(text, np.uint8) == 0) + 1 + self._referenced
+        self._references.write(text)
+        self._ends.write(ends.astype(np.int64).tobytes())
+        self._referenced += len(text)
+        self._count += batch.installations
+        if batch.identifiers:
+            byte, bit = _filter_place(batch.fingerprints)
+            np.bitwise_or.at(self._filter, byte, bit)
+            self._add(_Run(batch.fingerprints, (batch.numbers + first).astype(np.uint32)))
+
+    def _add(self, run: _Run) -> None:
+        runs = self._runs
+        runs.append(self._placed(run))
+        while (
+            len(runs) >= 2 and len(runs[-2]) <= 2 * len(runs[-1]) and len(runs[-2]) + len(runs[-1]) <= self._run_entries
+        ):
+            newer = runs.pop()
+            runs[-1] = self._merged(runs[-1], newer)
+
+    def _merged(self, older: _Run, newer: _Run) -> _Run:
+        """The entries of two runs as one run, sorted by fingerprint."""
+        # A stable sort of two sorted runs one after the other is one merge of them (numpy's is a timsort).
+        fingerprints = np.concatenate((older.fingerprints, newer.fingerprints))
+        order = np.argsort(fingerprints, kind="stable")
+        installations = np.concatenate((older.installations, newer.installations))
+        self._release(older)
+        self._release(newer)
+        return self._placed(_Run(fingerprints[order], installations[order]))
+
+    def _placed(self, run: _Run) -> _Run:
+        """The run in memory, or past :data:`MEMORY_ENTRIES` entries in files of its own, memory-mapped."""
+        if len(run) <= self._memory_entries:
+            return run
+        self._mapped += 1
+        stem = self._folder / f"run-{self._mapped}"
+        for suffix, array in ((".fingerprints", run.fingerprints), (".installations", run.installations)):
+            array.tofile(stem.with_suffix(suffix))
+        return _Run(
+            np.memmap(stem.with_suffix(".fingerprints"), np.int64, "r"),
+            np.memmap(stem.with_suffix(".installations"), np.uint32, "r"),
+        )
+
+    @staticmethod
+    def _release(run: _Run) -> None:
+        """Removes a run's files (their space is freed once the arrays mapping them are gone)."""
+        for array in (run.fingerprints, run.installations):
+            if isinstance(array, np.memmap) and array.filename is not None:
+                Path(array.filename).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        for appended in (self._installations, self._references, self._ends):
+            appended.close()
+        self._runs.clear()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _filter_place(fingerprints: Int64s) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """Where the fingerprints' leading bits are in the filter: each one's byte, and its bit there."""
+    leading = (fingerprints >> (64 - _FILTER_BITS)) & ((1 << _FILTER_BITS) - 1)
+    return leading >> 3, (1 << (leading & 7)).astype(np.uint8)
+
+
+def _in_order(shared: Shared) -> tuple[int, int, int, str, int, bool, str]:
+    """The order of the findings: by installation, kind, the identifier's place in the installation, the other
+    file's path and position, and the other installation's reference (of two files of one path, one the ledger
+    holds and one of the batch).
+    """
+    other = shared.other_reference
+    return (
+        shared.position,
+        KINDS.index(shared.kind),
+        shared.place,
+        shared.other_path,
+        shared.other_position,
+        other is not None,
+        other or "",
+    )
+
+
+def _value(values: bytes, place: int) -> str | None:
+    """The value at ``place`` of an installation's values (:func:`mcfcheck.rules.holdings.read_holdings`)."""
+    every = values.decode("utf-8", errors="replace").split(VALUE_SEPARATOR) if values else []
+    return every[place] if place < len(every) else None
+
+
+def _parts(
+    installations: Iterable[tuple[str | None, bytes, bytes]],
+) -> Iterator[list[tuple[str | None, bytes, bytes]]]:
+    """The installations a few at a time: about :data:`_LOAD_ENTRIES` identifiers (at least one installation)."""
+    part: list[tuple[str | None, bytes, bytes]] = []
+    identifiers = 0
+    for installation in installations:
+        part.append(installation)
+        identifiers += len(installation[1]) // HELD
+        if identifiers >= _LOAD_ENTRIES:
+            yield part
+            part, identifiers = [], 0
+    if part:
+        yield part
+
+
+class _Appended:
+    """A file written at its end, read through a memory map of what was written."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stream: BinaryIO = path.open("wb")
+        self._map: np.memmap | None = None
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self._map = None
+
+    def read(self, dtype: np.dtype[Any], count: int) -> npt.NDArray[Any]:
+        """The first ``count`` records of ``dtype`` written."""
+        if self._map is None or self._map.dtype != dtype:
+            self._stream.flush()
+            self._map = np.memmap(self._path, dtype, "r", shape=(count,)) if count else None
+        return self._map if self._map is not None else np.empty(0, dtype)
+
+    def close(self) -> None:
+        self._map = None
+        self._stream.close()
+
+
+class _Batch:
+    """Installations and their identifiers, gathered: each installation's reference, its identifiers (as the
+    holdings keep them), its file and position there; and its reference's key (:func:`reference_key`).
+    """
+
+    def __init__(self, references: list[str | None], data: list[bytes], sources: UInt32s, positions: UInt32s) -> None:
+        self.references = references
+        self.sources = sources
+        self.positions = positions
+        self.keys = np.fromiter(map(reference_key, references), np.int64, len(references))
+        self.installations = len(references)
+        held = np.frombuffer(b"".join(data), dtype=_HELD)
+        self.identifiers = len(held)
+        counts = np.fromiter(map(len, data), np.int64, len(data)) // HELD
+        #: Where each installation's identifiers start among the batch's, before sorting.
+        self.starts = np.cumsum(counts) - counts
+        numbers = np.repeat(np.arange(self.installations, dtype=np.uint32), counts)
+        order = np.argsort(held["fingerprint"], kind="stable")
+        #: Where each identifier was before sorting.
+        self.order = order
+        #: The identifiers sorted by fingerprint: the fingerprints, kinds and installations (numbered from 0).
+        self.fingerprints: Int64s = held["fingerprint"][order].astype(np.int64)
+        self.kinds: npt.NDArray[np.uint8] = held["kind"][order]
+        self.numbers: UInt32s = numbers[order]
