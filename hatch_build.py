@@ -165,6 +165,7 @@ class CompiledBuild(BuildHookInterface):  # type: ignore[type-arg] # generic ove
         extension = Extension(
             "mcfcheck.native._fastread",
             [str(Path(self.root) / "src/mcfcheck/native/_fastread.c")],
+            depends=[str(Path(self.root) / "src/mcfcheck/native/blake2b.h")],
             include_dirs=lxml.get_include(),  # type: ignore[attr-defined] # not in lxml's stubs
             extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration"],
         )

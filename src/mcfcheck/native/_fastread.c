@@ -49,6 +49,7 @@
 #include <libxml/tree.h>
 #include "lxml-version.h"
 #include "lxml.etree_api.h"
+#include "blake2b.h"
 
 typedef long (*line_function)(const xmlNode *);
 static line_function get_line_number = NULL;
@@ -2130,6 +2131,54 @@ bind_lxml(PyObject *etree)
     return 0;
 }
 
+/* held_identifiers(prefixes, kinds, values) -> bytes: for each value, its kind's number (a byte of kinds)
+ * and the 8-byte BLAKE2b hash of its kind's prefix (prefixes[kind]) and its UTF-8 bytes, one after the other
+ * (mcfcheck.rules.holdings). */
+static PyObject *
+held_identifiers(PyObject *module, PyObject *const *arguments, Py_ssize_t count)
+{
+    (void)module;
+    if (count != 3 || !PyTuple_Check(arguments[0]) || !PyBytes_Check(arguments[1]) || !PyList_Check(arguments[2])) {
+        PyErr_SetString(PyExc_TypeError, "held_identifiers(prefixes: tuple[bytes, ...], kinds: bytes, values: list[str])");
+        return NULL;
+    }
+    PyObject *prefixes = arguments[0], *values = arguments[2];
+    const unsigned char *kinds = (const unsigned char *)PyBytes_AS_STRING(arguments[1]);
+    Py_ssize_t size = PyList_GET_SIZE(values);
+    if (PyBytes_GET_SIZE(arguments[1]) != size) {
+        PyErr_SetString(PyExc_ValueError, "held_identifiers: a kind for each value");
+        return NULL;
+    }
+    PyObject *held = PyBytes_FromStringAndSize(NULL, 9 * size);
+    if (held == NULL) {
+        return NULL;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(held);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
+        if (kinds[i] >= PyTuple_GET_SIZE(prefixes) || !PyBytes_Check(PyTuple_GET_ITEM(prefixes, kinds[i]))
+            || !PyUnicode_Check(value)) {
+            Py_DECREF(held);
+            PyErr_SetString(PyExc_ValueError, "held_identifiers: a kind without a prefix, or a value not a str");
+            return NULL;
+        }
+        Py_ssize_t length;
+        const char *text = PyUnicode_AsUTF8AndSize(value, &length);
+        if (text == NULL) {
+            Py_DECREF(held);
+            return NULL;
+        }
+        PyObject *prefix = PyTuple_GET_ITEM(prefixes, kinds[i]);
+        Blake2b state;
+        blake2b_start(&state, 8);
+        blake2b_update(&state, (const unsigned char *)PyBytes_AS_STRING(prefix), (size_t)PyBytes_GET_SIZE(prefix));
+        blake2b_update(&state, (const unsigned char *)text, (size_t)length);
+        out[9 * i] = kinds[i];
+        blake2b_finish8(&state, out + 9 * i + 1);
+    }
+    return held;
+}
+
 static PyMethodDef methods[] = {
     {"count_lines", count_lines, METH_O, "count_lines(data) -> int: the line feeds in a bytes-like object."},
     {"repeated_fingerprints", repeated_fingerprints, METH_O,
@@ -2140,6 +2189,8 @@ static PyMethodDef methods[] = {
      "cut_spans(data, position, record, ended, counted, line, base) -> tuple: installations cut from bytes (see _fastread.pyi)."},
     {"tune_allocator", tune_allocator, METH_NOARGS,
      "tune_allocator() -> bool: turn off glibc malloc's fast bins in this process; whether it did."},
+    {"held_identifiers", (PyCFunction)(void (*)(void))held_identifiers, METH_FASTCALL,
+     "held_identifiers(prefixes, kinds, values) -> bytes: each value's kind and fingerprint (see _fastread.pyi)."},
     {"read_installation", (PyCFunction)(void (*)(void))read_installation, METH_FASTCALL,
      "read_installation(element, plan) -> tuple: an installation's fields, read by a Plan (see _fastread.pyi)."},
     {NULL, NULL, 0, NULL},

@@ -27,6 +27,10 @@ def repeated_positions(
     As native 8-byte unsigned integers; ``table`` is made by :func:`repeated_fingerprints`.
     """
 
+def held_identifiers(prefixes: tuple[bytes, ...], kinds: bytes, values: list[str], /) -> bytes:
+    """For each value, its kind's number (a byte of ``kinds``) and the 8-byte BLAKE2b hash of
+    ``prefixes[kind]`` followed by the value's UTF-8 bytes, one after the other: 9 bytes each."""
+
 def tune_allocator() -> bool:
     """Turn off glibc malloc's fast bins in this process (see _fastread.c); whether it did."""
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, Final
 
+from mcfcheck.native import FAST
 from mcfcheck.rules.base import Problem, RuleContext, StagedRule, Visit
 from mcfcheck.rules.views import InstallationView
 
@@ -27,7 +28,6 @@ HOLDINGS_CODE: Final = "LDG000"
 KINDS: Final = ("device_id", "mpan", "mprn", "imsi", "iccid", "static_ip")
 #: The bytes an identifier takes: its kind's number, then its 8-byte fingerprint.
 HELD: Final = 9
-_DEVICE_ID: Final = b"\x00"
 _FIELD: Final = "\x1f"
 #: Each installation's record in a staging file: its reference's length in bytes, how many
 #: fingerprints follow it, and the length of its identifiers' values after them.
@@ -44,6 +44,24 @@ def fingerprint_bytes(kind: str, value: str) -> bytes:
     """
     text = f"{kind}{_FIELD}{value.upper() if kind == 'device_id' else value}"
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
+#: What each kind's fingerprints hash before the value (:func:`fingerprint_bytes`).
+_PREFIXES: Final = tuple(f"{kind}{_FIELD}".encode() for kind in KINDS)
+
+
+def _held_in_python(prefixes: tuple[bytes, ...], kinds: bytes, values: list[str]) -> bytes:
+    return b"".join(
+        bytes((kind,)) + hashlib.blake2b(prefixes[kind] + value.encode("utf-8"), digest_size=8).digest()
+        for kind, value in zip(kinds, values, strict=True)
+    )
+
+
+#: Each value's kind and fingerprint, one after the other (:data:`HELD` bytes each), given the kinds'
+#: prefixes, the kinds' numbers and the values (Device IDs upper-cased): in C where mcfcheck's module is built.
+held_identifiers: Final[Callable[[tuple[bytes, ...], bytes, list[str]], bytes]] = (
+    FAST.held_identifiers if FAST is not None else _held_in_python
+)
 
 
 def fingerprint(kind: str, value: str) -> int:
@@ -92,12 +110,14 @@ class HoldingsCollector(StagedRule):
         self.path, self._stream = self.staging_file("holdings-")
 
     def installation(self, installation: InstallationView) -> Iterator[Problem]:
-        found: list[bytes] = []
+        kinds = bytearray()
+        keyed: list[str] = []
         values: list[str] = []
         hub = installation.hub
         for device in ((hub,) if hub is not None else ()) + tuple(installation.devices):
             if device.device_id:
-                found.append(_DEVICE_ID + fingerprint_bytes("device_id", device.device_id))
+                kinds.append(0)
+                keyed.append(device.device_id.upper())
                 values.append(device.device_id)
         for number, value in (
             (1, installation.mpan),
@@ -107,11 +127,13 @@ class HoldingsCollector(StagedRule):
             (5, installation.static_ip),
         ):
             if value:
-                found.append(bytes((number,)) + fingerprint_bytes(KINDS[number], value))
+                kinds.append(number)
+                keyed.append(value)
                 values.append(value)
+        held = held_identifiers(_PREFIXES, bytes(kinds), keyed)
         reference = (installation.reference or "").encode("utf-8")[:_MAX_REFERENCE]
         text = VALUE_SEPARATOR.join(values).encode("utf-8")
-        self._stream.write(_HEADER.pack(len(reference), len(found), len(text)) + reference + b"".join(found) + text)
+        self._stream.write(_HEADER.pack(len(reference), len(values), len(text)) + reference + held + text)
         return iter(())
 
     def staged(self) -> str:
