@@ -1,7 +1,8 @@
 """Benchmark: ``mcfcheck batch`` at scale: many files, a large ledger, a loopback Dask cluster.
 
 Two sets of generated files (every cohort in turn, each file a seed of its own, so that no
-two share an identifier; cached in bench/data/):
+two share an identifier; generated in this process, as ``mcfcheck generate`` does, and
+cached in bench/data/):
 
 * ``--files`` files (default 200) of ``--smallest`` to ``--largest`` MB (default 5 to 50),
   their sizes spread evenly between the two;
@@ -34,7 +35,6 @@ import argparse
 import os
 import resource
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +43,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster import loopback_cluster
+from mcfcheck.generate import MCFGenerator
+from mcfcheck.rules.cohorts import builtin_cohorts
 from run import BIN, BYTES_PER_INSTALLATION, DATA
 from stats import measure, paired, print_table
 
@@ -56,13 +58,17 @@ def generated(folder: Path, counts: list[int], first_seed: int = 0) -> Path:
     made = sorted(folder.glob("*.xml")) if folder.is_dir() else []
     if len(made) != len(counts):
         folder.mkdir(parents=True, exist_ok=True)
+        cohorts = builtin_cohorts()
         for number, count in enumerate(counts):
             path = folder / f"file-{number:05d}.xml"
-            cohort = COHORTS[number % len(COHORTS)]
-            command = [str(BIN / "mcfcheck"), "generate", "-q", "-o", str(path), "--cohort", cohort, "-n", str(count)]
-            subprocess.run([*command, "--seed", str(first_seed + number)], check=True)
-            print(f"\rgenerated {number + 1} of {len(counts)} files in {folder.name}", end="", file=sys.stderr)
-        print(file=sys.stderr)
+            if path.is_file():
+                continue
+            generator = MCFGenerator(cohorts[COHORTS[number % len(COHORTS)]], seed=first_seed + number)
+            part = path.with_suffix(".part")
+            with part.open("w", encoding="utf-8") as written:
+                written.writelines(generator.iter_text(count))
+            part.rename(path)
+        print(f"generated {len(counts)} files in {folder.name}", file=sys.stderr)
     return folder
 
 
