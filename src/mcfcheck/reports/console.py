@@ -9,7 +9,9 @@ from collections.abc import MutableMapping
 from typing import Final, TextIO
 
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.markup import escape
+from rich.text import Text
 
 from mcfcheck.findings import FileReport, Finding, Severity
 from mcfcheck.outputs import STANDARD_ERROR_NAME, STANDARD_OUTPUT_NAME, standard_text
@@ -72,7 +74,8 @@ def new_console(stream: TextIO | None) -> Console:
         colour = {"color_system": "standard"}
     elif _color == "never":
         colour = {"color_system": None, "no_color": True}
-    return Console(file=stream, highlight=False, soft_wrap=True, **colour)  # type: ignore[arg-type]
+    # No emoji: a ":name:" in a message or a file name is text.
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False, **colour)  # type: ignore[arg-type]
 
 
 def console(stderr: bool = False) -> Console:
@@ -88,6 +91,28 @@ def console(stderr: bool = False) -> Console:
     )
     # Soft wrap keeps each line whole (a finding, an error), for grep and for editors.
     return new_console(stream)
+
+
+def _place_and_context(finding: Finding) -> tuple[str, str]:
+    """Where a finding is (``file:line:column``), and what follows its message (`` (installation R; xpath)``)."""
+    where = finding.location
+    place = where.file
+    if where.line is not None:
+        place += f":{where.line}"
+        if where.column is not None:
+            place += f":{where.column}"
+    context = []
+    if where.installation is not None:
+        context.append(f"installation {where.installation}")
+    if where.xpath is not None:
+        context.append(where.xpath)
+    return place, f" ({'; '.join(context)})" if context else ""
+
+
+def _as_rich_writes(line: str) -> str:
+    """The text as rich writes it: the control codes that move the cursor left out, then tabs expanded."""
+    line = strip_control_codes(line)
+    return line.expandtabs(8) if "\t" in line else line
 
 
 class ConsoleReporter(Reporter):
@@ -121,6 +146,8 @@ class ConsoleReporter(Reporter):
         #: The files on which rules did not run: how many, and the first few names.
         self._short_files = 0
         self._short_names: list[str] = []
+        #: Lines without style: written as they are, not through rich.
+        self._plain = not self.console.is_terminal and self.console.color_system is None
 
     def file_started(self, path: str) -> None:
         self._errors = self._warnings = self._hidden = 0
@@ -139,26 +166,20 @@ class ConsoleReporter(Reporter):
             return
         self._shown += 1
         where = finding.location
+        place, context = _place_and_context(finding)
+        if self._plain:
+            # No terminal and no colour: the line as rich would write it, without rich's work (a tenth of
+            # a millisecond a line), into the stream's buffer.
+            self.console.file.write(_as_rich_writes(f"{place}: {finding.code} {finding.message}{context}") + "\n")
+            return
         # On a terminal, a line names the installation before its findings; elsewhere each line
         # is a finding (which names its installation), for grep and for the tools that read them.
         if where.installation is not None and where.installation != self._installation and self.console.is_terminal:
             self.console.print(f"[bold]installation {escape(where.installation)}[/bold]", highlight=False)
         self._installation = where.installation
-        place = escape(where.file)
-        if where.line is not None:
-            place += f":{where.line}"
-            if where.column is not None:
-                place += f":{where.column}"
-        context = []
-        if where.installation is not None:
-            context.append(f"installation {escape(where.installation)}")
-        if where.xpath is not None:
-            context.append(escape(where.xpath))
-        suffix = f" [dim]({'; '.join(context)})[/dim]" if context else ""
         style = _SEVERITY_STYLE[finding.severity]
-        self.console.print(
-            f"{place}: [{style}]{finding.code}[/{style}] {escape(finding.message)}{suffix}", highlight=False
-        )
+        line = Text.assemble(f"{place}: ", (finding.code, style), f" {finding.message}", (context, "dim"))
+        self.console.print(line, highlight=False)
 
     def file_finished(self, report: FileReport) -> None:
         path = escape(report.path)
