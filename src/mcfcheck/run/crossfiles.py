@@ -8,19 +8,23 @@ and the number of its installation. The entries are kept in sorted runs, as a
 log-structured merge tree keeps them: each file's entries are sorted into a run of their
 own, and the newest run is merged into the one before (a merge of two sorted arrays) while
 that one is at most twice its size, up to :data:`RUN_ENTRIES` entries; past that, runs stay
-as they are. A file's identifiers are looked up in each run by binary search: the work for
-a file grows with its own identifiers and the logarithm of those held, and no index is
-updated an entry at a time.
+as they are. A Bloom filter of every fingerprint held (12 bits or more an entry, 16 MiB at
+least) stands in front of the runs: only a file's identifiers that pass it, those held and
+about one in a hundred of the others, are looked up in each run by binary search. The work
+for a file grows with its own identifiers, and no index is updated an entry at a time.
 
 Each installation (its reference's key, its file and its position there: 16 bytes) and its
 reference are appended to files of their own, read only for the installations an
 identifier is found in. Runs of more than :data:`MEMORY_ENTRIES` entries, and those files,
-are memory-mapped from a private temporary folder (deleted when closed): the memory a batch
-uses stays bounded however many identifiers the ledger holds.
+are memory-mapped from a private temporary folder (deleted when closed), and the pages a
+file's checks read are let go after them: the memory a batch uses is the filter, the
+file's own identifiers, and a merge of two runs at most (:data:`RUN_ENTRIES`, 32 bytes an
+entry), however many identifiers the ledger holds.
 """
 
 from __future__ import annotations
 
+import mmap
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -37,9 +41,12 @@ from mcfcheck.rules.holdings import HELD, KINDS, VALUE_SEPARATOR
 RUN_ENTRIES: Final = 1 << 21
 #: Runs of more entries than this are memory-mapped files rather than arrays in memory.
 MEMORY_ENTRIES: Final = 1 << 16
-#: The bits of the filter of fingerprints held, as a power of 2 (2 ** 27 bits: 16 MiB, about 7% of them set by
-#: 10 million identifiers, so that nineteen identifiers in twenty that no file holds are found absent there).
-_FILTER_BITS: Final = 27
+#: The filter of the fingerprints held: a blocked Bloom filter of at least 2 ** 27 bits (16 MiB) and of 12 bits
+#: an entry, doubled (and filled again) as entries come; each fingerprint sets 4 bits of a 64-bit word. About
+#: one identifier in a hundred that no file holds passes it (then looked for in the runs, and found absent).
+_FILTER_SMALLEST: Final = 27
+_FILTER_BITS_AN_ENTRY: Final = 12
+_FILTER_HASHES: Final = 4
 #: How many of the ledger's identifiers are read into one run at a time.
 _LOAD_ENTRIES: Final = 1 << 20
 #: An identifier kept one after the other in the holdings: its kind's number, then its fingerprint (big-endian).
@@ -84,13 +91,60 @@ def reference_key(reference: str | None) -> int:
 
 @dataclass
 class _Run:
-    """Entries sorted by fingerprint: the fingerprints, and the number of each one's installation."""
+    """Entries sorted by fingerprint: the fingerprints, and the number of each one's installation; and where the
+    run is in files, their memory maps.
+    """
 
     fingerprints: Int64s
     installations: UInt32s
+    maps: tuple[mmap.mmap, ...] = ()
+    files: tuple[Path, ...] = ()
 
     def __len__(self) -> int:
         return len(self.fingerprints)
+
+    def shed(self) -> None:
+        """Lets the pages of the run's files that were read go from this process's memory (they stay in the
+        system's cache: read again, they are mapped again at little cost).
+        """
+        for mapped in self.maps:
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+
+class _Filter:
+    """A blocked Bloom filter of fingerprints: each sets :data:`_FILTER_HASHES` bits of one 64-bit word (the word
+    chosen by the fingerprint's low half, the bits by its high half).
+    """
+
+    def __init__(self, bits: int = _FILTER_SMALLEST) -> None:
+        self.bits = bits
+        self.entries = 0
+        self._words = np.zeros(1 << (bits - 6), np.uint64)
+
+    def wants(self, entries: int) -> bool:
+        """Whether this filter is too small for ``entries`` more."""
+        return (self.entries + entries) * _FILTER_BITS_AN_ENTRY > 1 << self.bits
+
+    def _places(self, fingerprints: Int64s) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint64]]:
+        """Each fingerprint's word, and the bits it sets there."""
+        halves = fingerprints.view(np.uint64)
+        # Indexes of the platform's own integer: numpy's fast path (three times the speed of uint64 ones).
+        words = (halves & np.uint64(len(self._words) - 1)).astype(np.intp)
+        high = halves >> np.uint64(32)
+        bits = np.zeros(len(fingerprints), np.uint64)
+        for number in range(_FILTER_HASHES):
+            bits |= np.left_shift(np.uint64(1), (high >> np.uint64(6 * number)) & np.uint64(63))
+        return words, bits
+
+    def add(self, fingerprints: Int64s) -> None:
+        words, bits = self._places(fingerprints)
+        np.bitwise_or.at(self._words, words, bits)
+        self.entries += len(fingerprints)
+
+    def maybe(self, fingerprints: Int64s) -> npt.NDArray[np.intp]:
+        """The indexes of the fingerprints that may have been added (all those that were)."""
+        words, bits = self._places(fingerprints)
+        return np.flatnonzero(self._words[words] & bits == bits)
 
 
 class CrossFiles:
@@ -107,14 +161,14 @@ class CrossFiles:
         *,
         run_entries: int = RUN_ENTRIES,
         memory_entries: int = MEMORY_ENTRIES,
+        filter_bits: int = _FILTER_SMALLEST,
     ) -> None:
         self._run_entries = run_entries
         self._memory_entries = memory_entries
         self._folder = Path(tempfile.mkdtemp(prefix="mcfcheck-across-"))
         self._mapped = 0
         self._runs: list[_Run] = []
-        #: A bit for each value of the fingerprints' leading bits, set where an entry has it.
-        self._filter = np.zeros(1 << (_FILTER_BITS - 3), np.uint8)
+        self._filter = _Filter(filter_bits)
         self._contents: dict[str, int] = {}
         self._sources: dict[tuple[str, str], int] = {}
         #: Each source's path, and its content (a number of the file's SHA-256).
@@ -182,9 +236,10 @@ class CrossFiles:
                 np.arange(first, first + count, dtype=np.uint32),
             )
             if batch.identifiers and self._runs:
-                byte, bit = _filter_place(batch.fingerprints)
-                maybe = np.flatnonzero(self._filter[byte] & bit)
+                maybe = self._filter.maybe(batch.fingerprints)
                 pairs = [self._found(batch, maybe, run, source) for run in self._runs]
+                for run in self._runs:
+                    run.shed()
                 found.extend(self._named(batch, [value for _, _, value in part], pairs))
             if not known:
                 self._keep(batch)
@@ -273,9 +328,22 @@ class CrossFiles:
         self._referenced += len(text)
         self._count += batch.installations
         if batch.identifiers:
-            byte, bit = _filter_place(batch.fingerprints)
-            np.bitwise_or.at(self._filter, byte, bit)
+            if self._filter.wants(batch.identifiers):
+                self._refilter(batch.identifiers)
+            self._filter.add(batch.fingerprints)
             self._add(_Run(batch.fingerprints, (batch.numbers + first).astype(np.uint32)))
+
+    def _refilter(self, more: int) -> None:
+        """A filter large enough for the entries held and ``more``, filled with those held."""
+        bits = self._filter.bits
+        while (self._filter.entries + more) * _FILTER_BITS_AN_ENTRY > 1 << bits:
+            bits += 1
+        held = _Filter(bits)
+        for run in self._runs:
+            for start in range(0, len(run), _LOAD_ENTRIES):
+                held.add(np.asarray(run.fingerprints[start : start + _LOAD_ENTRIES]))
+            run.shed()
+        self._filter = held
 
     def _add(self, run: _Run) -> None:
         runs = self._runs
@@ -302,31 +370,26 @@ class CrossFiles:
             return run
         self._mapped += 1
         stem = self._folder / f"run-{self._mapped}"
-        for suffix, array in ((".fingerprints", run.fingerprints), (".installations", run.installations)):
-            array.tofile(stem.with_suffix(suffix))
-        return _Run(
-            np.memmap(stem.with_suffix(".fingerprints"), np.int64, "r"),
-            np.memmap(stem.with_suffix(".installations"), np.uint32, "r"),
-        )
+        files = (stem.with_suffix(".fingerprints"), stem.with_suffix(".installations"))
+        maps = []
+        arrays: tuple[npt.NDArray[Any], ...] = (run.fingerprints, run.installations)
+        for path, array in zip(files, arrays, strict=True):
+            array.tofile(path)
+            with path.open("rb") as stream:
+                maps.append(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
+        return _Run(np.frombuffer(maps[0], np.int64), np.frombuffer(maps[1], np.uint32), tuple(maps), files)
 
     @staticmethod
     def _release(run: _Run) -> None:
         """Removes a run's files (their space is freed once the arrays mapping them are gone)."""
-        for array in (run.fingerprints, run.installations):
-            if isinstance(array, np.memmap) and array.filename is not None:
-                Path(array.filename).unlink(missing_ok=True)
+        for path in run.files:
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         for appended in (self._installations, self._references, self._ends):
             appended.close()
         self._runs.clear()
         shutil.rmtree(self._folder, ignore_errors=True)
-
-
-def _filter_place(fingerprints: Int64s) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-    """Where the fingerprints' leading bits are in the filter: each one's byte, and its bit there."""
-    leading = (fingerprints >> (64 - _FILTER_BITS)) & ((1 << _FILTER_BITS) - 1)
-    return leading >> 3, (1 << (leading & 7)).astype(np.uint8)
 
 
 def _in_order(shared: Shared) -> tuple[int, int, int, str, int, bool, str]:
