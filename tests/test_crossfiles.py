@@ -93,12 +93,19 @@ def _order(shared: Shared) -> tuple[int, int, int, str, int, bool, str]:
     return (shared.position, KINDS.index(shared.kind), shared.place, *key)
 
 
-def held_rows(held: list[File]) -> list[tuple[str, str, int, str | None, bytes]]:
-    return [
-        (file.sha256, file.path, position, reference, data)
-        for file in held
-        for position, (reference, data, _) in enumerate(file.holdings(), start=1)
-    ]
+def held_rows(held: list[File]) -> list[tuple[str, str, list[tuple[int, str | None, bytes]]]]:
+    """The files as the ledger gives them: each file's installations (position, reference, identifiers), in
+    parts of at most two installations.
+    """
+    rows = []
+    for file in held:
+        installations = [
+            (position, reference, data) for position, (reference, data, _) in enumerate(file.holdings(), start=1)
+        ]
+        rows += [
+            (file.sha256, file.path, installations[start : start + 2]) for start in range(0, len(installations), 2)
+        ]
+    return rows
 
 
 @settings(max_examples=300, deadline=None)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
+import operator
 import os
 import queue
 import re
@@ -57,6 +59,8 @@ HEADER_FIELDS: Final = ("supplier", "group_id", "smso", "file_identifier")
 _RECORDS_AHEAD: Final = 4
 #: How many installations' rows are written to the ledger at a time.
 _ROWS: Final = 10_000
+#: How many installations the ledger gives the checks across files at a time, at most.
+_HELD_ROWS: Final = 100_000
 #: How many bytes are read at a time to find a file's header.
 _HEADER_SLICE_BYTES: Final = 4096
 #: How many bytes of a file are read at most to find its header.
@@ -434,17 +438,30 @@ class Ledger:
                 )
             ]
 
-    def held(self) -> Iterator[tuple[str, str, int, str | None, bytes]]:
-        """Each installation of the latest record of each file (by content) recorded with its installations:
-        the file's SHA-256 and path, the installation's position, reference and identifiers; read a few
-        at a time through a connection of their own.
+    def held(self) -> Iterator[tuple[str, str, list[tuple[int, str | None, bytes]]]]:
+        """The installations of the latest record of each file (by content) recorded with its installations,
+        a file at a time (a large one in several parts): the file's SHA-256 and path, and each installation's
+        position, reference and identifiers; read a few at a time through a connection of their own.
         """
+        latest = "SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL AND accepted IS NOT NULL GROUP BY sha256"
         with self.used():
-            yield from self._database.read(
-                "SELECT f.sha256, f.path, i.position, i.reference, i.identifiers FROM installations AS i "
-                "JOIN files AS f ON f.id = i.file WHERE f.id IN "
-                "(SELECT MAX(id) FROM files WHERE sha256 IS NOT NULL AND accepted IS NOT NULL GROUP BY sha256)"
+            files = {
+                file: (sha256, path)
+                for file, sha256, path in self._database.execute(
+                    f"SELECT id, sha256, path FROM files WHERE id IN ({latest})"  # noqa: S608 - the ledger's own words
+                )
+            }
+            if not files:
+                return
+            # In the order of the key (file, position): one pass over the table, no sort.
+            rows = self._database.read(
+                "SELECT file, position, reference, identifiers FROM installations "  # noqa: S608 - the ledger's own words
+                f"WHERE file IN ({latest}) ORDER BY file, position"
             )
+            for file, installations in itertools.groupby(rows, key=operator.itemgetter(0)):
+                sha256, path = files[file]
+                while part := [(row[1], row[2], row[3]) for row in itertools.islice(installations, _HELD_ROWS)]:
+                    yield sha256, path, part
 
     @contextmanager
     def used(self) -> Iterator[None]:
