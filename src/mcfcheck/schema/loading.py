@@ -22,7 +22,6 @@ import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Final
 
@@ -91,7 +90,8 @@ class CompiledSchema:
 
 def schemas_folder() -> Path:
     """Where the bundled schemas are: inside the installed package, or in a source checkout."""
-    packaged = Path(str(resources.files("mcfcheck"))) / "schemas"
+    # The package's folder, as importlib.resources would give it (without importing its readers).
+    packaged = Path(__file__).resolve().parents[1] / "schemas"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "schemas"
