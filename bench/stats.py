@@ -23,13 +23,15 @@ import time
 from run import BIN, generated
 
 
-def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, float]:
-    """Run ``command`` as a child process: its wall time and its own peak RSS in MB.
+def measure(
+    command: list[str], allowed: tuple[int, ...] = (0,), environment: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """Run ``command`` as a child process (in ``environment``, or this one's): its wall time and its own peak RSS in MB.
 
     An exit status outside ``allowed`` stops the benchmark, with the command's error.
     """
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
