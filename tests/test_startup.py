@@ -321,3 +321,56 @@ def test_the_ledger_places_lines_alike_in_memory_and_spilled(
     finally:
         kept.close()
         spilling.close()
+
+
+def _unpickled(data: bytes) -> object:
+    import pickle
+
+    return pickle.loads(data)  # noqa: S301 - pickled by the test itself
+
+
+def _same_settings(one: object, other: object) -> bool:
+    from mcfcheck.rules.engine import RuleSettings
+
+    assert isinstance(one, RuleSettings)
+    assert isinstance(other, RuleSettings)
+    return (one.selection, one.options, one.cohorts, one.bindings.bindings[0].name) == (
+        other.selection,
+        other.options,
+        other.cohorts,
+        other.bindings.bindings[0].name,
+    )
+
+
+def test_a_runs_settings_are_pickled_once_and_unpickled_once_per_process() -> None:
+    import pickle
+
+    from mcfcheck.rules.engine import RuleSettings
+    from mcfcheck.rules.selection import Selection
+    from mcfcheck.run import parts
+
+    settings = RuleSettings(selection=Selection(select=("GEN",)), options={"GEN001": {"x": 1}})
+    first = pickle.dumps(parts._WholeFile(Path("a.xml"), None, settings, 10))
+    second = pickle.dumps(parts._WholeFile(Path("b.xml"), None, settings, 10))
+    token, pickled = parts._settings_sent(settings)
+    assert token in first
+    assert token in second
+    assert _same_settings(_unpickled(pickled), settings)
+    # In another process, the first task's settings are unpickled; the next task's are the same object.
+    parts._received.clear()
+    one, two = _unpickled(first), _unpickled(second)
+    assert isinstance(one, parts._WholeFile)
+    assert isinstance(two, parts._WholeFile)
+    assert (one.path, two.path) == (Path("a.xml"), Path("b.xml"))
+    assert _same_settings(one.settings, settings)
+    assert one.settings is two.settings
+    # Other settings are another token: never taken for the first.
+    other = RuleSettings(selection=Selection(select=("SEC",)))
+    assert parts._settings_sent(other)[0] != token
+    third = _unpickled(pickle.dumps(parts._WholeFile(Path("c.xml"), None, other, 10)))
+    assert isinstance(third, parts._WholeFile)
+    assert _same_settings(third.settings, other)
+    assert not _same_settings(third.settings, settings)
+    fourth = _unpickled(pickle.dumps(parts._WholeFile(Path("d.xml"), None, None, 10)))
+    assert isinstance(fourth, parts._WholeFile)
+    assert fourth.settings is None

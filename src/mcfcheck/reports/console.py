@@ -72,7 +72,9 @@ def new_console(stream: TextIO | None) -> Console:
         colour = {"color_system": "standard"}
     elif _color == "never":
         colour = {"color_system": None, "no_color": True}
-    return Console(file=stream, highlight=False, soft_wrap=True, **colour)  # type: ignore[arg-type]
+    # No emoji codes: a file's name or a message holding ":smile:" is printed as it is (and
+    # rich's table of codes is not loaded while a small file is checked).
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False, **colour)  # type: ignore[arg-type]
 
 
 def console(stderr: bool = False) -> Console:
