@@ -10,8 +10,8 @@ def main() -> int:
     """Import the command line with the garbage collector off, then run it and return its exit status.
 
     Importing makes a few hundred thousand objects and no garbage: the collector's passes
-    over them took about a tenth of a small file's run. The command line then tunes the
-    collector for the run (:func:`mcfcheck.native.tune_process`).
+    over them took about 8% of a small file's run (alternating runs). The command line then
+    tunes the collector for the run (:func:`mcfcheck.native.tune_process`).
     """
     gc.disable()
     try:
