@@ -115,7 +115,7 @@ class Rule:
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         self.context = context
-        self.options = {**default_values(self.defaults), **options}
+        self.options = {**_default_values(type(self)), **options}
         #: What this rule visits in this file; a rule with nothing to check for a file
         #: (EPC001 without a list) empties it, and is then never called.
         self.active_visits: frozenset[Visit] = type(self).visits
@@ -234,6 +234,18 @@ class StagedRule(Rule):
     def staged_files(self) -> list[object]:
         """Every staged file of the file, in file order: the parts', then this process's own."""
         return [*self.parts, self.staged()]
+
+
+#: Each rule's options' default values, by rule.
+_DEFAULTS: dict[type[Rule], dict[str, object]] = {}
+
+
+def _default_values(rule: type[Rule]) -> dict[str, object]:
+    """A rule's options' default values (each file makes its rules: worked out once a rule)."""
+    found = _DEFAULTS.get(rule)
+    if found is None:
+        found = _DEFAULTS[rule] = default_values(rule.defaults)
+    return found
 
 
 @functools.cache

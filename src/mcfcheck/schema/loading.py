@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import urllib.parse
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -220,7 +221,15 @@ def _safe_name(index: int) -> str:
 
 
 def _compile(path: Path, documents: _SchemaSet) -> etree.XMLSchema:
-    """Compile a schema set from private copies whose names libxml2 can open."""
+    """Compile a schema set from private copies whose names libxml2 can open.
+
+    A schema of one document (it imports and includes nothing) is compiled from memory:
+    writing it out and reading it back was most of loading it. One that libxml2 refuses is
+    compiled again from its copy, for the error message that names it as the user does.
+    """
+    if len(documents) == 1:
+        with suppress(etree.XMLSchemaParseError):
+            return etree.XMLSchema(documents[0][1])
     with tempfile.TemporaryDirectory(prefix="mcfcheck-schema-") as folder:
         try:
             for index, (_original, tree) in enumerate(documents):
