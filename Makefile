@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test wheel browser postgresql terminal sarif-validator lint typecheck samples docs bench \
-	bench-dialects bench-memory fuzz differential clean
+	bench-small bench-dialects bench-memory fuzz differential clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -129,6 +129,10 @@ docs: wheel browser
 ## bench: memory and speed against peers on generated files (see BENCHMARKS.md)
 bench: wheel
 	$(WHEEL_BIN)/python bench/run.py
+
+## bench-small: one small file and 2,000 of them, against xmllint (installed with apt-get when missing)
+bench-small: wheel
+	$(WHEEL_BIN)/python bench/small.py
 
 ## bench-dialects: the same content validated in mcfcheck's own dialect and in a second one
 bench-dialects: wheel

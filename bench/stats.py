@@ -18,24 +18,29 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from run import BIN, generated
 
 
-def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, float]:
-    """Run ``command`` as a child process: its wall time and its own peak RSS in MB.
+def measure(
+    command: list[str], allowed: tuple[int, ...] = (0,), environment: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """Run ``command`` as a child process (in ``environment``, or this one's): its wall time and its own peak RSS in MB.
 
     An exit status outside ``allowed`` stops the benchmark, with the command's error.
     """
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
+    # Standard error goes to a file, not a pipe: a command that writes more than a pipe holds
+    # (xmllint's line per file) would wait for a reader while this process waits for it.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        errors.seek(0)
+        error = errors.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode() if process.stderr is not None else ""
-    if process.stderr is not None:
-        process.stderr.close()
     if code not in allowed:
         raise SystemExit(f"bench: {' '.join(command)} failed ({code}): {error.strip()}")
     return elapsed, usage.ru_maxrss / 1024

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from mcfcheck.cache import CACHE_FOLDER_VARIABLE
 from mcfcheck.generate import MCFGenerator
 from mcfcheck.rules.cohorts import builtin_cohorts
 
@@ -23,6 +24,14 @@ settings.load_profile("mcfcheck")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SCHEMAS = ROOT / "schemas"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The start-up cache (mcfcheck.cache) of the tests' runs, in the session's folder rather than the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_FOLDER_VARIABLE, str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ import codecs
 import errno
 import io
 import os
-import secrets
 import shutil
 import stat
 import sys
@@ -477,6 +476,9 @@ def atomic_folder(
 
 def _new_folder(parent: Path, prefix: str, suffix: str) -> Path:
     """A new folder of a name not taken, with the permissions a folder made by the user has (umask)."""
+    # Imported here: only folders written whole need it, and it brings OpenSSL's hashes.
+    import secrets
+
     while True:
         folder = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
         try:

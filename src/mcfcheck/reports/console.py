@@ -74,7 +74,8 @@ def new_console(stream: TextIO | None) -> Console:
         colour = {"color_system": "standard"}
     elif _color == "never":
         colour = {"color_system": None, "no_color": True}
-    # No emoji: a ":name:" in a message or a file name is text.
+    # No emoji codes: a file's name or a message holding ":smile:" is printed as it is (and
+    # rich's table of codes is not loaded while a small file is checked).
     return Console(file=stream, highlight=False, soft_wrap=True, emoji=False, **colour)  # type: ignore[arg-type]
 
 

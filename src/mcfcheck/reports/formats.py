@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Final
 
 from mcfcheck.errors import McfcheckError
@@ -64,6 +63,9 @@ def describe() -> str:
 
 def installed_names() -> list[str]:
     """The names of the installed formats (from entry points; none is imported)."""
+    # Imported here: reading the installed distributions' metadata is for a format not built in.
+    from importlib import metadata
+
     return sorted(entry_point.name for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
@@ -75,6 +77,8 @@ def reporter_class(name: str) -> type[Reporter]:
         module, _, attribute = builtin.reporter.partition(":")
         found: object = getattr(importlib.import_module(module), attribute)
     else:
+        from importlib import metadata
+
         entry_point = next(iter(metadata.entry_points(group=ENTRY_POINT_GROUP, name=name)), None)
         if entry_point is None:
             choices = ", ".join([*builtin_names(), *installed_names()])

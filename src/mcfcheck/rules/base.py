@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import enum
 import functools
 import inspect
@@ -23,6 +22,7 @@ from mcfcheck.schema.binding import Binding, default_binding
 if TYPE_CHECKING:
     from lxml import etree
 
+    from mcfcheck.cache import Json
     from mcfcheck.rules.cohorts import Cohort
     from mcfcheck.rules.ledger import InstallationLedger
     from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, TrailerView
@@ -115,7 +115,7 @@ class Rule:
 
     def __init__(self, context: RuleContext, options: Mapping[str, object]) -> None:
         self.context = context
-        self.options = {**default_values(self.defaults), **options}
+        self.options = {**_default_values(type(self)), **options}
         #: What this rule visits in this file; a rule with nothing to check for a file
         #: (EPC001 without a list) empties it, and is then never called.
         self.active_visits: frozenset[Visit] = type(self).visits
@@ -236,21 +236,55 @@ class StagedRule(Rule):
         return [*self.parts, self.staged()]
 
 
+#: Each rule's options' default values, by rule.
+_DEFAULTS: dict[type[Rule], dict[str, object]] = {}
+
+
+def _default_values(rule: type[Rule]) -> dict[str, object]:
+    """A rule's options' default values (each file makes its rules: worked out once a rule)."""
+    found = _DEFAULTS.get(rule)
+    if found is None:
+        found = _DEFAULTS[rule] = default_values(rule.defaults)
+    return found
+
+
 @functools.cache
 def source_docstrings(module_name: str) -> dict[str, str]:
     """The docstrings of a module (under ``""``) and of its top-level classes, read from its source.
 
     A rule pack compiled to an extension module (mcfcheck compiles its own with
-    mypyc) keeps no class docstrings; its source beside it still has them.
+    mypyc) keeps no class docstrings; its source beside it still has them. Parsing the
+    sources is a good part of a small file's run: what they give is kept in the cache
+    (:mod:`mcfcheck.cache`) until the source changes.
     """
     file = getattr(sys.modules.get(module_name), "__file__", None)
     if not file:
         return {}
     path = Path(file)
     source = path if path.suffix == ".py" else path.with_name(path.name.split(".", 1)[0] + ".py")
+    from mcfcheck.cache import cached, file_key
+
+    return cached(
+        "docstrings", str(source), file_key(source), lambda: _parsed_docstrings(source), _encoded, _decoded_docstrings
+    )
+
+
+def _parsed_docstrings(source: Path) -> dict[str, str]:
+    import ast
+
     try:
         tree = ast.parse(source.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return {}
     found = {node.name: ast.get_docstring(node) or "" for node in tree.body if isinstance(node, ast.ClassDef)}
     return {"": ast.get_docstring(tree) or "", **found}
+
+
+def _encoded(docstrings: dict[str, str]) -> Json:
+    return dict(docstrings)
+
+
+def _decoded_docstrings(value: Json) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(text, str) for text in value.values()):
+        raise TypeError("not docstrings by name")
+    return {name: str(text) for name, text in value.items()}

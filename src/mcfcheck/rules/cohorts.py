@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from mcfcheck.errors import ConfigError
@@ -101,7 +101,7 @@ def _device_set(name: str, table: dict[str, Any]) -> DeviceSet:
 @cache
 def builtin_cohorts() -> dict[str, Cohort]:
     """The cohorts shipped with mcfcheck, by name (IOC, CB, SECURE, FOC)."""
-    text = resources.files("mcfcheck.rules").joinpath("cohorts.toml").read_text(encoding="utf-8")
+    text = Path(__file__).with_name("cohorts.toml").read_text(encoding="utf-8")
     registry = tomllib.loads(text)
     device_sets = {name: _device_set(name, table) for name, table in registry["device_sets"].items()}
     where = "bundled:cohorts.toml"

@@ -5,14 +5,19 @@ point names a rule class, or a sequence of them. Each rule is checked when it
 registers (code and name format, severity, no duplicate code); a plugin that cannot
 be loaded, or a rule that fails the checks, is reported by name and left out, and
 the run goes on.
+
+Finding the group's entry points reads the metadata of every installed distribution:
+the list found is kept in the cache (:mod:`mcfcheck.cache`) until a distribution is
+added, removed or changed.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
-from typing import Final
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from mcfcheck.findings import Severity
 from mcfcheck.rules.base import CODE_PATTERN, NAME_PATTERN, Rule, Visit
@@ -20,6 +25,9 @@ from mcfcheck.rules.options import option_specs
 from mcfcheck.rules.provenance import Source
 from mcfcheck.rules.selection import Selection
 from mcfcheck.schema.binding import CONCEPT_NAMES
+
+if TYPE_CHECKING:
+    from mcfcheck.cache import Json
 
 ENTRY_POINT_GROUP: Final = "mcfcheck.rules"
 
@@ -106,10 +114,69 @@ def _registration_problem(rule: object) -> str | None:
     return None
 
 
-def load_registry(entry_points: Iterable[metadata.EntryPoint] | None = None) -> RuleRegistry:
+class EntryPoint(Protocol):
+    """What an entry point of the group gives: its name, what it names (``module:attribute``), and that loaded."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    def load(self) -> object: ...
+
+
+class PackEntryPoint(NamedTuple):
+    """An entry point of the group, as the cache keeps it."""
+
+    name: str
+    value: str
+
+    def load(self) -> object:
+        """What the entry point names: the module, then each attribute in turn (extras in brackets ignored)."""
+        module, _, attributes = self.value.split("[", 1)[0].partition(":")
+        loaded: object = importlib.import_module(module.strip())
+        for attribute in attributes.strip().split("."):
+            if attribute:
+                loaded = getattr(loaded, attribute)
+        return loaded
+
+
+def installed_packs() -> list[PackEntryPoint]:
+    """The entry points of the group in the installed distributions, from the cache while they are unchanged."""
+    from mcfcheck.cache import cached, distributions_key
+
+    key = distributions_key()
+    if key is None:
+        return _found_packs()
+    return cached("entry-points", "\n".join(sys.path), key, _found_packs, _encoded_packs, _decoded_packs)
+
+
+def _found_packs() -> list[PackEntryPoint]:
+    from importlib import metadata
+
+    return [PackEntryPoint(point.name, point.value) for point in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+
+
+def _encoded_packs(packs: list[PackEntryPoint]) -> Json:
+    return [[pack.name, pack.value] for pack in packs]
+
+
+def _decoded_packs(value: Json) -> list[PackEntryPoint]:
+    if not isinstance(value, list):
+        raise TypeError("not a list of entry points")
+    packs = []
+    for pack in value:
+        match pack:
+            case [str(name), str(named)]:
+                packs.append(PackEntryPoint(name, named))
+            case _:
+                raise TypeError("not an entry point")
+    return packs
+
+
+def load_registry(entry_points: Iterable[EntryPoint] | None = None) -> RuleRegistry:
     """Every rule the installed packs provide, loading each entry point in isolation."""
     registry = RuleRegistry()
-    found = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
+    found = installed_packs() if entry_points is None else entry_points
     for entry_point in sorted(found, key=lambda point: point.name):
         try:
             loaded = entry_point.load()

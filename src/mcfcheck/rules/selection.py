@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,7 +30,12 @@ class Selection:
     extend_select: tuple[str, ...] = ()
 
     def is_selected(self, code: str) -> bool:
-        """Whether the rule with ``code`` runs."""
-        selected = _longest_match(code, (*self.select, *self.extend_select))
-        ignored = _longest_match(code, self.ignore)
-        return selected >= 0 and selected > ignored
+        """Whether the rule with ``code`` runs (asked for every rule of every file: decided once)."""
+        return _is_selected(self, code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_selected(selection: Selection, code: str) -> bool:
+    selected = _longest_match(code, (*selection.select, *selection.extend_select))
+    ignored = _longest_match(code, selection.ignore)
+    return selected >= 0 and selected > ignored

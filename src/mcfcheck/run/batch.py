@@ -7,8 +7,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor, Future
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -219,7 +218,10 @@ def pool_guarded(pool: Callable[[], Executor | None], doing: Callable[[], str]) 
     """
     try:
         yield
-    except BrokenProcessPool:
+    except BrokenExecutor:
+        # A process pool's (one was made, so its module is loaded by now).
+        from concurrent.futures import ProcessPoolExecutor
+
         broken = pool()
         assert isinstance(broken, ProcessPoolExecutor)
         raise StoppedError(f"internal error: {lost_worker(broken)} while {doing()}", ExitStatus.INTERNAL) from None
@@ -267,7 +269,7 @@ def _faults_named(check: Iterable[Finding], path: Path) -> Iterator[Finding]:
     """
     try:
         yield from check
-    except (McfcheckError, BrokenProcessPool, OSError):
+    except (McfcheckError, BrokenExecutor, OSError):
         raise
     except Exception as error:
         raise InternalError(str(path), error) from error

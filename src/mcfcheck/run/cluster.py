@@ -12,7 +12,6 @@ and its temporary folder (``TMPDIR``) by the same paths, which :func:`connect` c
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import tempfile
 import threading
@@ -221,6 +220,8 @@ def _checked(client: Client, cluster: LocalCluster | None, address: str) -> Dask
     """The workers, once each has read a file this process wrote in its temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix="mcfcheck-dask-"))
     try:
+        import secrets
+
         token = secrets.token_hex(16)
         marker = folder / "marker"
         marker.write_text(token, encoding="ascii")

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import multiprocessing
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -31,15 +31,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from io import FileIO
-from multiprocessing.connection import wait as wait_for_exits
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from lxml import etree
 
@@ -54,6 +52,13 @@ from mcfcheck.rules.engine import PartState, RuleSettings
 from mcfcheck.rules.registry import RuleRegistry, load_registry
 from mcfcheck.schema.binding import BindingSet
 from mcfcheck.schema.loading import RECORD_ELEMENT, CompiledSchema
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.process import BaseProcess
+
+# multiprocessing and the process pool are imported where a pool is made: a run on one
+# small file makes none, and they are a few milliseconds of its start-up.
 
 #: Files smaller than two parts of this size are validated in a single pass. On two
 #: cores, a 20 MB file took 0.53-0.58 s in four parts against 0.78-0.83 s in one (16 MiB
@@ -702,6 +707,55 @@ class _WholeFile:
     #: The rules to run, handed over (else the worker's own: see :func:`worker_pool`).
     registry: RuleRegistry | None = None
 
+    def __reduce__(self) -> tuple[Callable[..., _WholeFile], tuple[object, ...]]:
+        # The settings go with every file, the same for the whole run: pickled once here,
+        # unpickled once by each worker (that took longer than checking a small file's installations).
+        settings = _settings_sent(self.settings) if self.settings is not None else None
+        return _whole_file, (self.path, self.schema, settings, self.max_decompressed, self.registry)
+
+
+def _whole_file(
+    path: Path,
+    schema: Path | None,
+    settings: tuple[bytes, bytes] | None,
+    max_decompressed: int,
+    registry: RuleRegistry | None,
+) -> _WholeFile:
+    return _WholeFile(
+        path, schema, _settings_received(settings) if settings is not None else None, max_decompressed, registry
+    )
+
+
+#: How many runs' settings a process keeps pickled (as sent) or unpickled (as received).
+_SETTINGS_KEPT: Final = 4
+#: The settings this process sent, by their identity: each with its token and its pickle.
+_sent: dict[int, tuple[RuleSettings, bytes, bytes]] = {}
+#: The settings this process received, by the sender's token.
+_received: dict[bytes, RuleSettings] = {}
+
+
+def _settings_sent(settings: RuleSettings) -> tuple[bytes, bytes]:
+    """A token for ``settings`` (unique to them, whichever process sends them) and their pickle, made once."""
+    sent = _sent.get(id(settings))
+    if sent is None or sent[0] is not settings:
+        if len(_sent) >= _SETTINGS_KEPT:
+            _sent.pop(next(iter(_sent)), None)
+        sent = _sent[id(settings)] = (settings, os.urandom(16), pickle.dumps(settings, pickle.HIGHEST_PROTOCOL))
+    return sent[1], sent[2]
+
+
+def _settings_received(sent: tuple[bytes, bytes]) -> RuleSettings:
+    """The settings a token stands for: unpickled the first time it is received."""
+    token, pickled = sent
+    settings = _received.get(token)
+    if settings is None:
+        if len(_received) >= _SETTINGS_KEPT:
+            _received.pop(next(iter(_received)), None)
+        received = pickle.loads(pickled)  # noqa: S301 - sent by the process that made this worker
+        assert isinstance(received, RuleSettings)
+        settings = _received[token] = received
+    return settings
+
 
 @dataclass(frozen=True)
 class WholeFileResult:
@@ -836,13 +890,13 @@ def worker_pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolE
     if forked:
         global _inherited_registry
         _inherited_registry = registry
-    pool: _WorkerPool | None = None
+    pool: ProcessPoolExecutor | None = None
     try:
         # The signals that stop a run wait meanwhile: a forked worker has this process's
         # handlers until it sets its own, and the pool's threads, started here, keep them
         # held (so that they reach this process's main thread, which handles them).
         with signals_held():
-            pool = _WorkerPool(jobs, forked)
+            pool = _worker_pool_class()(jobs, forked)
             if forked:
                 # The first task forks every worker, before the pool starts its own threads.
                 pool.submit(_ready)
@@ -854,27 +908,35 @@ def worker_pool(jobs: int, registry: RuleRegistry | None = None) -> ProcessPoolE
     return pool
 
 
-class _WorkerPool(ProcessPoolExecutor):
-    """The pool :func:`worker_pool` makes, with a folder for its workers' temporary files."""
+@cache
+def _worker_pool_class() -> Callable[[int, bool], ProcessPoolExecutor]:
+    """The class of the pools :func:`worker_pool` makes (defined once a pool is made)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    def __init__(self, jobs: int, forked: bool) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="mcfcheck-workers-"))
-        context = multiprocessing.get_context("fork" if forked else "forkserver")
-        try:
-            super().__init__(jobs, context, _start_worker, (os.getpid(), forked, str(self.folder)))
-        except BaseException:
-            self.folder.rmdir()
-            raise
+    class _WorkerPool(ProcessPoolExecutor):
+        """The pool :func:`worker_pool` makes, with a folder for its workers' temporary files."""
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        try:
-            super().shutdown(wait, cancel_futures=cancel_futures)
-        finally:
-            if wait:
-                # A worker ended by a signal leaves what it was writing (a schema being
-                # compiled); a signal during the shutdown must not leave the folder either.
-                with signals_held():
-                    shutil.rmtree(self.folder, ignore_errors=True)
+        def __init__(self, jobs: int, forked: bool) -> None:
+            self.folder = Path(tempfile.mkdtemp(prefix="mcfcheck-workers-"))
+            context = multiprocessing.get_context("fork" if forked else "forkserver")
+            try:
+                super().__init__(jobs, context, _start_worker, (os.getpid(), forked, str(self.folder)))
+            except BaseException:
+                self.folder.rmdir()
+                raise
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            try:
+                super().shutdown(wait, cancel_futures=cancel_futures)
+            finally:
+                if wait:
+                    # A worker ended by a signal leaves what it was writing (a schema being
+                    # compiled); a signal during the shutdown must not leave the folder either.
+                    with signals_held():
+                        shutil.rmtree(self.folder, ignore_errors=True)
+
+    return _WorkerPool
 
 
 @contextmanager
@@ -927,6 +989,8 @@ def stop_workers(pool: Executor) -> None:
 
 def _wait_for_exits(processes: list[BaseProcess], timeout: float | None) -> list[BaseProcess]:
     """Wait until ``processes`` have ended, at most ``timeout`` seconds; those still running."""
+    from multiprocessing.connection import wait as wait_for_exits
+
     deadline = None if timeout is None else time.monotonic() + timeout
     running = {process.sentinel: process for process in processes}
     while running:

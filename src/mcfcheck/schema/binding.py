@@ -20,7 +20,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Final
 
@@ -154,9 +154,9 @@ class Binding:
     #: The line of each key in the binding's file, by "section.key", for error messages.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
-    @property
+    @cached_property
     def concepts(self) -> frozenset[str]:
-        """The concepts this binding places."""
+        """The concepts this binding places (asked by every rule of every file: worked out once)."""
         return frozenset(self.paths) | ({"devices"} if self.devices else frozenset())
 
     def where(self, key: str) -> str:

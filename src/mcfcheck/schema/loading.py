@@ -20,9 +20,9 @@ from __future__ import annotations
 import copy
 import tempfile
 import urllib.parse
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Final
 
@@ -91,7 +91,8 @@ class CompiledSchema:
 
 def schemas_folder() -> Path:
     """Where the bundled schemas are: inside the installed package, or in a source checkout."""
-    packaged = Path(str(resources.files("mcfcheck"))) / "schemas"
+    # The package's folder, as importlib.resources would give it (without importing its readers).
+    packaged = Path(__file__).resolve().parents[1] / "schemas"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "schemas"
@@ -220,7 +221,15 @@ def _safe_name(index: int) -> str:
 
 
 def _compile(path: Path, documents: _SchemaSet) -> etree.XMLSchema:
-    """Compile a schema set from private copies whose names libxml2 can open."""
+    """Compile a schema set from private copies whose names libxml2 can open.
+
+    A schema of one document (it imports and includes nothing) is compiled from memory:
+    writing it out and reading it back was most of loading it. One that libxml2 refuses is
+    compiled again from its copy, for the error message that names it as the user does.
+    """
+    if len(documents) == 1:
+        with suppress(etree.XMLSchemaParseError):
+            return etree.XMLSchema(documents[0][1])
     with tempfile.TemporaryDirectory(prefix="mcfcheck-schema-") as folder:
         try:
             for index, (_original, tree) in enumerate(documents):
