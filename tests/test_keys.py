@@ -161,6 +161,8 @@ def test_the_ledger_places_a_line_in_its_installation_whole_or_in_parts(
         for index, ((_, reference, status), start) in enumerate(zip(spans, starts, strict=True)):
             whole.add(start, reference, "/MigrationFile/Installations", status)
             parts[index >= cut].add(start, reference, "/MigrationFile/Installations", status)
+            # Asked before every installation is added, the ledger still places the later ones.
+            assert whole.locate(start).position == index + 1
         merged = InstallationLedger(every=every)
         merged.merge([part.export() for part in parts])
         for ledger in (whole, merged):

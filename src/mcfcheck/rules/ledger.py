@@ -11,9 +11,9 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from mcfcheck.rules.keys import Spill
 
@@ -27,11 +27,28 @@ _STATUS_CODES: Final = {status: code for code, status in enumerate(_STATUSES) if
 #: One installation's line in this many is kept in memory: a block of lines on disk is 4 KiB
 #: (tests make it tiny: what the ledger tells does not depend on it).
 index_every = 1024
-#: How many blocks of lines are kept once read.
-_BLOCKS_KEPT: Final = 4
+#: How many references are read from disk at a time (4 KiB or so).
+_REFERENCES_READ: Final = 64
+#: How many blocks of lines, and pieces of references, are kept once read: the problems
+#: reported at the end go through the file in order, and look back at their values' first.
+_PIECES_KEPT: Final = 8
+
+#: What a ledger keeps of its spills once read: blocks of lines, pieces of references.
+Piece = TypeVar("Piece", bytes, "array[int]")
 
 #: What a ledger hands to another process: the files of its lines and of its references, and its parent path.
 LedgerState = tuple[Path, Path, str]
+
+
+def _kept(kept: dict[tuple[int, int], Piece], key: tuple[int, int], read: Callable[[], Piece]) -> Piece:
+    """What ``kept`` holds under ``key``, else what ``read`` gives, kept in place of the least recently used."""
+    found = kept.pop(key, None)
+    if found is None:
+        found = read()
+        if len(kept) >= _PIECES_KEPT:
+            del kept[next(iter(kept))]
+    kept[key] = found
+    return found
 
 
 class Placed(NamedTuple):
@@ -81,8 +98,9 @@ class InstallationLedger:
         self._index_every = every if every is not None else index_every
         self._own = _Segment(0, Spill(_LINE.size, folder), Spill(_REFERENCE.size, folder), self._index_every)
         self._segments: list[_Segment] = [self._own]
-        #: Blocks of lines read, by segment and block number (the latest last).
+        #: Blocks of the lines read, and pieces of the references, by segment and number (the latest last).
         self._blocks: dict[tuple[int, int], array[int]] = {}
+        self._pieces: dict[tuple[int, int], bytes] = {}
         self.parent_path = ""
 
     def __len__(self) -> int:
@@ -97,19 +115,26 @@ class InstallationLedger:
         own.note(line)
         encoded = (reference or "").encode("utf-8")[:64]
         own.references.append(_REFERENCE.pack(len(encoded), _STATUS_CODES.get(status or "", 0), encoded))
+        if self._blocks or self._pieces:
+            # Located before this one was added: what was read may end before it.
+            self._blocks.clear()
+            self._pieces.clear()
 
     def _block(self, number: int, block: int) -> array[int]:
-        """Block ``block`` of the lines of segment ``number``."""
-        key = (number, block)
-        found = self._blocks.pop(key, None)
-        if found is None:
-            segment = self._segments[number]
-            found = array("I")
-            found.frombytes(segment.lines.read(block * segment.index_every, segment.index_every))
-            if len(self._blocks) >= _BLOCKS_KEPT:
-                del self._blocks[next(iter(self._blocks))]
-        self._blocks[key] = found
-        return found
+        """Block ``block`` of segment ``number``'s lines."""
+        segment = self._segments[number]
+
+        def read() -> array[int]:
+            lines = array("I")
+            lines.frombytes(segment.lines.read(block * segment.index_every, segment.index_every))
+            return lines
+
+        return _kept(self._blocks, (number, block), read)
+
+    def _piece(self, number: int, piece: int) -> bytes:
+        """Piece ``piece`` of segment ``number``'s references."""
+        references = self._segments[number].references
+        return _kept(self._pieces, (number, piece), lambda: references.read(piece * _REFERENCES_READ, _REFERENCES_READ))
 
     def locate(self, line: int) -> Placed:
         """The installation holding ``line``."""
@@ -121,10 +146,12 @@ class InstallationLedger:
             return Placed(0, None, None)
         segment = self._segments[number]
         block = bisect_right(segment.index, line) - 1
-        within = block * segment.index_every + bisect_right(self._block(number, block), line)
-        length, status, encoded = _REFERENCE.unpack(segment.references.read(within - 1))
+        # The installation's index in the segment (its block's first starts at or before the line).
+        at = block * segment.index_every + bisect_right(self._block(number, block), line) - 1
+        references = self._piece(number, at // _REFERENCES_READ)
+        length, status, encoded = _REFERENCE.unpack_from(references, at % _REFERENCES_READ * _REFERENCE.size)
         reference = encoded[:length].decode("utf-8", errors="replace") or None
-        return Placed(segment.start + within, reference, _STATUSES[status] if status < len(_STATUSES) else None)
+        return Placed(segment.start + at + 1, reference, _STATUSES[status] if status < len(_STATUSES) else None)
 
     def xpath(self, position: int, inner: str = "") -> str:
         """The XPath of the installation at ``position``, with ``inner`` (starting with /) appended."""
@@ -138,7 +165,7 @@ class InstallationLedger:
         """Take the parts' installations, in order, in place of this ledger's own."""
         assert not len(self), "parts are merged into an empty ledger"
         self.close()
-        self._segments, self._blocks = [], {}
+        self._segments, self._blocks, self._pieces = [], {}, {}
         start = 0
         for lines, references, parent_path in parts:
             segment = _Segment(
