@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
 import zlib
 from array import array
@@ -52,6 +53,18 @@ def _duplicates(items: list[str], fingerprint: Callable[[str], int] | None = Non
 @given(values)
 def test_duplicates_are_exactly_the_repeated_values_in_file_order(items: list[str]) -> None:
     assert _duplicates(items) == _expected(items)
+
+
+def test_a_store_that_finds_no_duplicate_writes_nothing_more() -> None:
+    """A small file's occurrences stay in memory: searched there, they never reach a disk that may be full."""
+    store = KeyStore()
+    for number in range(100):
+        store.add(f"INST-{number}", number + 1)
+    assert list(store.duplicates()) == []
+    assert os.fstat(store._spill.fileno()).st_size == os.fstat(store._marks.fileno()).st_size == 0
+    store.add("INST-7", 101)
+    assert list(store.duplicates()) == [Duplicate("INST-7", Occurrence(8, 0), Occurrence(101, 0))]
+    store.close()
 
 
 def _crc32(value: str) -> int:

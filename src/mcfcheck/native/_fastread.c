@@ -1490,6 +1490,12 @@ key_buffer_flush(KeyBuffer *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+key_buffer_waiting(KeyBuffer *self, PyObject *unused)
+{
+    return PyBytes_FromStringAndSize((const char *)self->marks, self->waiting * (Py_ssize_t)sizeof *self->marks);
+}
+
 static Py_ssize_t
 key_buffer_length(KeyBuffer *self)
 {
@@ -1501,6 +1507,8 @@ static PyMethodDef key_buffer_methods[] = {
      "add(value, line, slot=0): record an occurrence (a value longer than value_bytes is skipped)."},
     {"flush", (PyCFunction)key_buffer_flush, METH_NOARGS,
      "flush(): write the waiting records and fingerprints to their files."},
+    {"waiting", (PyCFunction)key_buffer_waiting, METH_NOARGS,
+     "waiting() -> bytes: the fingerprints not written yet, as native 4-byte unsigned integers."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -70,6 +70,8 @@ class KeyBuffer:
         """Record an occurrence (slot: 0 to 2**32 - 1); a value longer than ``value_bytes`` (UTF-8) is skipped."""
     def flush(self) -> None:
         """Write the waiting records and fingerprints."""
+    def waiting(self) -> bytes:
+        """The fingerprints not written yet (native 4-byte unsigned integers): they follow those in ``marks_fd``."""
     def __len__(self) -> int:
         """How many occurrences were recorded."""
 

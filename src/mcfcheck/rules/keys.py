@@ -92,6 +92,7 @@ class _Buffer(Protocol):
 
     def add(self, value: str, line: int, slot: int = 0, /) -> None: ...
     def flush(self) -> None: ...
+    def waiting(self) -> bytes: ...
     def __len__(self) -> int: ...
 
 
@@ -459,8 +460,11 @@ class KeyStore:
         return records
 
     def _blocks(self) -> Iterator[tuple[int, bytes]]:
-        """Every occurrence's fingerprint, in file order, a block at a time: where each block starts, and it."""
-        self._flush()
+        """Every occurrence's fingerprint, in file order, a block at a time: where each block starts, and it.
+
+        Those still waiting to be written come last, from memory: a store that finds no
+        duplicate writes nothing more (a small file's records may never reach the disk).
+        """
         start, block_items = 0, self._sizes.block_items
         for marks in self._mark_files:
             at = 0
@@ -469,6 +473,9 @@ class KeyStore:
                 count = len(block) // 4
                 at += count
                 start += count
+        waiting = self._buffer.waiting() if self._buffer is not None else self._fingerprints.tobytes()
+        if waiting:
+            yield start, waiting
 
     def _gathered(self, low: int, high: int) -> bytes | bytearray | None:
         """The fingerprints from ``low`` up to ``high``, each value at least as often as the table needs.
