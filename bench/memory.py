@@ -16,7 +16,7 @@ process (exact, from ``wait4``), and each one's ratio to the normal file's under
 same ``--jobs``. The memory a file's findings take in the reports is not held:
 findings stream to the reporters (the runs write no report, and print only a verdict).
 
-    build/wheel-venv/bin/python bench/memory.py [--size 1000] [--jobs 1 2]
+    build/wheel-venv/bin/python bench/memory.py [--size 1000] [--jobs 1 2] [--files normal duplicates comments]
 """
 
 from __future__ import annotations
@@ -73,6 +73,14 @@ def all_duplicates(source: Path) -> Path:
 def commented(source: Path) -> Path:
     """``source`` with a comment after every installation."""
     return rewritten(source, f"{source.stem}-comments.xml", lambda line: _INSTALLATION_END.sub(rb"\1<!-- c -->", line))
+
+
+#: The files the benchmark can build from the normal one: each one's label, and how it is made.
+KINDS: dict[str, tuple[str, Callable[[Path], Path]]] = {
+    "normal": ("normal", lambda normal: normal),
+    "duplicates": ("all duplicates", all_duplicates),
+    "comments": ("comment per installation", commented),
+}
 
 
 def _tree_rss_kb(root: int) -> int:
@@ -139,9 +147,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1000, help="file size in MB (default 1000)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="the --jobs values to run with")
+    parser.add_argument(
+        "--files",
+        nargs="+",
+        choices=list(KINDS),
+        default=list(KINDS),
+        help="which files to build and validate (default: all three; the ratios are to the first)",
+    )
     options = parser.parse_args()
     normal = generated(options.size)
-    files = {"normal": normal, "all duplicates": all_duplicates(normal), "comment per installation": commented(normal)}
+    files = {KINDS[kind][0]: KINDS[kind][1](normal) for kind in options.files}
     version = subprocess.run([str(BIN / "mcfcheck"), "--version"], capture_output=True, text=True, check=True)
     print(f"{version.stdout.strip()}; {os.cpu_count()} cores\n")
     print("| file | MB | --jobs | seconds | peak RSS, tree (MB) | ratio | largest process (MB) | ratio | exit |")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -51,6 +53,23 @@ def _duplicates(items: list[str], fingerprint: Callable[[str], int] | None = Non
 @given(values)
 def test_duplicates_are_exactly_the_repeated_values_in_file_order(items: list[str]) -> None:
     assert _duplicates(items) == _expected(items)
+
+
+def test_a_store_that_finds_no_duplicate_writes_nothing_more() -> None:
+    """A small file's occurrences stay in memory: searched there, they never reach a disk that may be full."""
+    store = KeyStore()
+    for number in range(100):
+        store.add(f"INST-{number}", number + 1)
+    assert list(store.duplicates()) == []
+    assert os.fstat(store._spill.fileno()).st_size == os.fstat(store._marks.fileno()).st_size == 0
+    store.add("INST-7", 101)
+    assert list(store.duplicates()) == [Duplicate("INST-7", Occurrence(8, 0), Occurrence(101, 0))]
+    store.close()
+
+
+def _crc32(value: str) -> int:
+    """The default fingerprint, given explicitly: the store then runs in Python, with or without the C module."""
+    return zlib.crc32(value.encode("utf-8"))
 
 
 def _colliding(value: str) -> int:
@@ -115,12 +134,15 @@ def test_values_too_long_to_be_identifiers_are_left_to_the_schema() -> None:
     assert _duplicates(items) == []
 
 
-def test_memory_is_four_bytes_per_occurrence() -> None:
-    store = KeyStore()
-    for number in range(10_000):
+def test_a_store_writes_its_fingerprints_as_it_goes() -> None:
+    """What a store holds does not grow with its occurrences: their fingerprints go to disk, 4 bytes each."""
+    store = KeyStore(fingerprint=_crc32)
+    for number in range(20_000):
         store.add(f"INST-{number}", number + 1)
-    assert len(store) == 10_000
-    assert len(store._own_fingerprints()) == 4 * 10_000
+    assert len(store) == 20_000
+    assert len(store._pending) < keys._PENDING_BYTES
+    assert len(store._fingerprints) * keys._RECORD.size == len(store._pending)
+    assert sum(len(block) for _start, block in store._blocks()) == 4 * 20_000
     assert list(store.duplicates()) == []
     store.close()
 
@@ -136,22 +158,25 @@ installations = st.lists(
 )
 
 
-@given(installations, st.integers(min_value=0, max_value=30))
+@given(installations, st.integers(min_value=0, max_value=30), st.integers(min_value=1, max_value=5))
 def test_the_ledger_places_a_line_in_its_installation_whole_or_in_parts(
-    spans: list[tuple[int, str | None, str | None]], cut: int
+    spans: list[tuple[int, str | None, str | None]], cut: int, every: int
 ) -> None:
+    """Whatever share of the installations' lines the ledger keeps in memory (one in ``every``)."""
     starts, line = [], 1
     for length, _, _ in spans:
         starts.append(line)
         line += length
     folder = tempfile.TemporaryDirectory(prefix="mcfcheck-ledger-")
-    whole = InstallationLedger()
-    parts = [InstallationLedger(Path(folder.name)), InstallationLedger(Path(folder.name))]
+    whole = InstallationLedger(every=every)
+    parts = [InstallationLedger(Path(folder.name), every=every), InstallationLedger(Path(folder.name), every=every)]
     try:
         for index, ((_, reference, status), start) in enumerate(zip(spans, starts, strict=True)):
             whole.add(start, reference, "/MigrationFile/Installations", status)
             parts[index >= cut].add(start, reference, "/MigrationFile/Installations", status)
-        merged = InstallationLedger()
+            # Asked before every installation is added, the ledger still places the later ones.
+            assert whole.locate(start).position == index + 1
+        merged = InstallationLedger(every=every)
         merged.merge([part.export() for part in parts])
         for ledger in (whole, merged):
             assert ledger.locate(0) == Placed(0, None, None)

@@ -22,8 +22,8 @@
  * knows no element name and no field: the plan gives the names, the slots and the
  * readings' sizes.
  *
- * KeyBuffer records the identifiers that the uniqueness rules gather (a fingerprint in
- * memory, a fixed-width record on disk) as mcfcheck/rules/keys.py does, byte for byte.
+ * KeyBuffer records the identifiers that the uniqueness rules gather (a fingerprint and a
+ * fixed-width record, both written to disk) as mcfcheck/rules/keys.py does, byte for byte.
  *
  * libxml2's functions (xmlGetLineNo(), the push parser's) are looked up in the lxml
  * module that holds libxml2, so that this module uses the very libxml2 lxml uses, and
@@ -1288,12 +1288,13 @@ static PyTypeObject record_parser_type = {
 
 /*
  * The uniqueness rules record every identifier of a file (a dozen per installation) in a
- * KeyStore (mcfcheck/rules/keys.py): a 4-byte fingerprint in memory and a fixed-width
- * record on disk. Done in Python, that is an encoding, a hash, a struct packing and two
- * appends for each, which measured more than all the other rules' checks. A KeyBuffer
- * does the same in C, byte for byte: the fingerprint is the CRC-32 of the value's UTF-8
- * bytes (zlib.crc32, which the Python path uses), and records wait in memory and are
- * written to the store's spill file in large writes.
+ * KeyStore (mcfcheck/rules/keys.py): a 4-byte fingerprint and a fixed-width record, each
+ * written to a file of its own. Done in Python, that is an encoding, a hash, a struct
+ * packing and two appends for each, which measured more than all the other rules'
+ * checks. A KeyBuffer does the same in C, byte for byte: the fingerprint is the CRC-32 of
+ * the value's UTF-8 bytes (zlib.crc32, which the Python path uses); fingerprints and
+ * records wait in memory and are written to the store's files in large writes, so that
+ * what a store holds does not grow with the file.
  */
 
 static uint32_t crc_table[256];
@@ -1323,12 +1324,14 @@ crc32_of(const unsigned char *data, Py_ssize_t size)
 
 typedef struct {
     PyObject_HEAD
-    int fd;
+    int fd;                 /* the records' file */
+    int marks_fd;           /* the fingerprints' file */
     Py_ssize_t value_bytes; /* the longest value recorded, in UTF-8 bytes */
     Py_ssize_t record_size; /* line and slot (4 bytes each, little-endian), length, value */
-    Py_ssize_t flush_bytes; /* records are written once this many wait */
-    uint32_t *marks;
-    Py_ssize_t count, capacity;
+    Py_ssize_t flush_bytes; /* records (and their fingerprints) are written once this many wait */
+    uint32_t *marks;        /* the waiting records' fingerprints: one per record */
+    Py_ssize_t waiting;     /* how many records (and fingerprints) wait */
+    Py_ssize_t count;       /* how many were recorded in all */
     unsigned char *pending;
     Py_ssize_t used;
 } KeyBuffer;
@@ -1336,14 +1339,15 @@ typedef struct {
 static int
 key_buffer_init(KeyBuffer *self, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"fd", "value_bytes", "flush_bytes", NULL};
-    int fd;
+    static char *keywords[] = {"fd", "value_bytes", "flush_bytes", "marks_fd", NULL};
+    int fd, marks_fd;
     Py_ssize_t value_bytes, flush_bytes;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "inn", keywords, &fd, &value_bytes, &flush_bytes)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "inni", keywords, &fd, &value_bytes, &flush_bytes, &marks_fd)) {
         return -1;
     }
-    if (fd < 0 || value_bytes < 1 || value_bytes > 255 || flush_bytes < 1) {
-        PyErr_SetString(PyExc_ValueError, "KeyBuffer() needs a file descriptor, 1-255 value bytes and a flush size");
+    if (fd < 0 || marks_fd < 0 || value_bytes < 1 || value_bytes > 255 || flush_bytes < 1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "KeyBuffer() needs two file descriptors, 1-255 value bytes and a flush size");
         return -1;
     }
     if (self->pending != NULL) {
@@ -1351,11 +1355,19 @@ key_buffer_init(KeyBuffer *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     self->fd = fd;
+    self->marks_fd = marks_fd;
     self->value_bytes = value_bytes;
     self->record_size = 9 + value_bytes;
     self->flush_bytes = flush_bytes;
+    /* Records are written as soon as flush_bytes of them wait: at most this many wait. */
+    Py_ssize_t most = flush_bytes / self->record_size + 1;
     self->pending = PyMem_RawMalloc((size_t)(flush_bytes + self->record_size));
-    if (self->pending == NULL) {
+    self->marks = PyMem_RawMalloc((size_t)most * sizeof *self->marks);
+    if (self->pending == NULL || self->marks == NULL) {
+        PyMem_RawFree(self->pending);
+        PyMem_RawFree(self->marks);
+        self->pending = NULL;
+        self->marks = NULL;
         PyErr_NoMemory();
         return -1;
     }
@@ -1370,15 +1382,15 @@ key_buffer_dealloc(KeyBuffer *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Write the waiting records to the file; -1 with OSError set when that fails. */
+/* Write `size` bytes to `fd`; -1 with OSError set when that fails. */
 static int
-key_buffer_write(KeyBuffer *self)
+write_all(int fd, const unsigned char *data, Py_ssize_t size)
 {
     Py_ssize_t written = 0;
-    while (written < self->used) {
+    while (written < size) {
         ssize_t done;
         Py_BEGIN_ALLOW_THREADS
-        done = write(self->fd, self->pending + written, (size_t)(self->used - written));
+        done = write(fd, data + written, (size_t)(size - written));
         Py_END_ALLOW_THREADS
         if (done < 0) {
             if (errno == EINTR && PyErr_CheckSignals() == 0) {
@@ -1391,7 +1403,20 @@ key_buffer_write(KeyBuffer *self)
         }
         written += done;
     }
+    return 0;
+}
+
+/* Write the waiting records and their fingerprints to their files; -1 with OSError set when that fails. */
+static int
+key_buffer_write(KeyBuffer *self)
+{
+    if (write_all(self->fd, self->pending, self->used) < 0
+        || write_all(self->marks_fd, (const unsigned char *)self->marks,
+                     self->waiting * (Py_ssize_t)sizeof *self->marks) < 0) {
+        return -1;
+    }
     self->used = 0;
+    self->waiting = 0;
     return 0;
 }
 
@@ -1435,18 +1460,13 @@ key_buffer_add(KeyBuffer *self, PyObject *const *args, Py_ssize_t nargs)
     if (length > self->value_bytes) {
         Py_RETURN_NONE; /* longer than any identifier: the schema reports it */
     }
-    uint32_t stored_line = overflow > 0 || line > 0xFFFFFFFFLL ? 0xFFFFFFFFu : (uint32_t)line;
-    if (self->count == self->capacity) {
-        Py_ssize_t capacity = self->capacity ? self->capacity * 2 : 4096;
-        uint32_t *marks = PyMem_RawRealloc(self->marks, (size_t)capacity * sizeof *marks);
-        if (marks == NULL) {
-            PyErr_NoMemory();
-            return NULL;
-        }
-        self->marks = marks;
-        self->capacity = capacity;
+    /* A write that failed left its records waiting: they go first, or nothing more is taken. */
+    if (self->used >= self->flush_bytes && key_buffer_write(self) < 0) {
+        return NULL;
     }
-    self->marks[self->count++] = crc32_of((const unsigned char *)value, length);
+    uint32_t stored_line = overflow > 0 || line > 0xFFFFFFFFLL ? 0xFFFFFFFFu : (uint32_t)line;
+    self->marks[self->waiting++] = crc32_of((const unsigned char *)value, length);
+    self->count++;
     unsigned char *record = self->pending + self->used;
     for (int i = 0; i < 4; i++) {
         record[i] = (unsigned char)(stored_line >> (8 * i));
@@ -1472,18 +1492,9 @@ key_buffer_flush(KeyBuffer *self, PyObject *unused)
 }
 
 static PyObject *
-key_buffer_fingerprints(KeyBuffer *self, PyObject *unused)
+key_buffer_waiting(KeyBuffer *self, PyObject *unused)
 {
-    return PyBytes_FromStringAndSize((const char *)self->marks, self->count * (Py_ssize_t)sizeof(uint32_t));
-}
-
-static PyObject *
-key_buffer_forget(KeyBuffer *self, PyObject *unused)
-{
-    PyMem_RawFree(self->marks);
-    self->marks = NULL;
-    self->count = self->capacity = 0;
-    Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)self->marks, self->waiting * (Py_ssize_t)sizeof *self->marks);
 }
 
 static Py_ssize_t
@@ -1495,10 +1506,10 @@ key_buffer_length(KeyBuffer *self)
 static PyMethodDef key_buffer_methods[] = {
     {"add", (PyCFunction)(void (*)(void))key_buffer_add, METH_FASTCALL,
      "add(value, line, slot=0): record an occurrence (a value longer than value_bytes is skipped)."},
-    {"flush", (PyCFunction)key_buffer_flush, METH_NOARGS, "flush(): write the waiting records to the file."},
-    {"fingerprints", (PyCFunction)key_buffer_fingerprints, METH_NOARGS,
-     "fingerprints() -> bytes: the occurrences' fingerprints, as native 4-byte unsigned integers."},
-    {"forget", (PyCFunction)key_buffer_forget, METH_NOARGS, "forget(): let the fingerprints go."},
+    {"flush", (PyCFunction)key_buffer_flush, METH_NOARGS,
+     "flush(): write the waiting records and fingerprints to their files."},
+    {"waiting", (PyCFunction)key_buffer_waiting, METH_NOARGS,
+     "waiting() -> bytes: the fingerprints not written yet, as native 4-byte unsigned integers."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1511,7 +1522,7 @@ static PyTypeObject key_buffer_type = {
     .tp_name = "mcfcheck.native._fastread.KeyBuffer",
     .tp_basicsize = sizeof(KeyBuffer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "KeyBuffer(fd, value_bytes, flush_bytes): a key store's fingerprints and spilled records.",
+    .tp_doc = "KeyBuffer(fd, value_bytes, flush_bytes, marks_fd): a key store's spilled records and fingerprints.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)key_buffer_init,
     .tp_dealloc = (destructor)key_buffer_dealloc,
@@ -1610,29 +1621,46 @@ get_fingerprints(PyObject *data, Py_buffer *view, const char *function)
     return 0;
 }
 
+/*
+ * A sorted copy of the fingerprints in `data` (their number in `count`), to
+ * PyMem_RawFree(); NULL with ValueError or MemoryError set.
+ */
+static uint32_t *
+sorted_fingerprints(PyObject *data, const char *function, Py_ssize_t *count)
+{
+    Py_buffer view;
+    if (get_fingerprints(data, &view, function) < 0) {
+        return NULL;
+    }
+    *count = view.len / (Py_ssize_t)sizeof(uint32_t);
+    uint32_t *sorted = PyMem_RawMalloc((size_t)(*count ? *count : 1) * sizeof *sorted);
+    uint32_t *scratch = PyMem_RawMalloc((size_t)(*count ? *count : 1) * sizeof *scratch);
+    if (sorted == NULL || scratch == NULL) {
+        PyMem_RawFree(sorted);
+        PyMem_RawFree(scratch);
+        PyBuffer_Release(&view);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    memcpy(sorted, view.buf, (size_t)*count * sizeof *sorted);
+    radix_sort(sorted, scratch, *count);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
+    PyBuffer_Release(&view);
+    return sorted;
+}
+
 static PyObject *
 repeated_fingerprints(PyObject *module, PyObject *data)
 {
-    Py_buffer view;
-    if (get_fingerprints(data, &view, "repeated_fingerprints") < 0) {
+    Py_ssize_t count;
+    uint32_t *sorted = sorted_fingerprints(data, "repeated_fingerprints", &count);
+    if (sorted == NULL) {
         return NULL;
     }
-    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(uint32_t);
-    uint32_t *sorted = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *sorted);
-    uint32_t *scratch = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *scratch);
     PyObject *result = NULL;
-    if (sorted == NULL || scratch == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_ssize_t repeated;
-    Py_BEGIN_ALLOW_THREADS
-    memcpy(sorted, view.buf, (size_t)count * sizeof *sorted);
-    radix_sort(sorted, scratch, count);
-    repeated = keep_repeated(sorted, count);
-    Py_END_ALLOW_THREADS
-    PyMem_RawFree(scratch);
-    scratch = NULL;
+    Py_ssize_t repeated = keep_repeated(sorted, count);
     if (repeated == 0) {
         result = PyBytes_FromStringAndSize(NULL, 0);
         goto done;
@@ -1650,8 +1678,6 @@ repeated_fingerprints(PyObject *module, PyObject *data)
     memcpy(filter + FILTER_BYTES, sorted, (size_t)repeated * sizeof *sorted);
 done:
     PyMem_RawFree(sorted);
-    PyMem_RawFree(scratch);
-    PyBuffer_Release(&view);
     return result;
 }
 
@@ -1712,6 +1738,75 @@ repeated_positions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 done:
     PyBuffer_Release(&table);
     PyBuffer_Release(&view);
+    return result;
+}
+
+/*
+ * A file's fingerprints are searched a range of values at a time, so that what is held
+ * at once does not grow with the file (keys.py, KeyStore._repeated_tables):
+ * fingerprints_in_range() picks a range's fingerprints out of a block read from disk,
+ * and fingerprints_at_most_twice() shrinks what has been picked when it grows large: a
+ * value kept twice is known to repeat, which is all the search needs to know of it.
+ */
+
+static PyObject *
+fingerprints_in_range(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "fingerprints_in_range(fingerprints, low, high) takes three arguments");
+        return NULL;
+    }
+    unsigned long long low = PyLong_AsUnsignedLongLong(args[1]);
+    if (low == (unsigned long long)-1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    unsigned long long high = PyLong_AsUnsignedLongLong(args[2]);
+    if (high == (unsigned long long)-1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (get_fingerprints(args[0], &view, "fingerprints_in_range") < 0) {
+        return NULL;
+    }
+    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(uint32_t);
+    uint32_t *kept = PyMem_RawMalloc((size_t)(count ? count : 1) * sizeof *kept);
+    PyObject *result = NULL;
+    if (kept == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint32_t *marks = view.buf;
+    Py_ssize_t found = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < count; i++) {
+        /* Branch-free: nearly every fingerprint is in a range or out of it at random. */
+        kept[found] = marks[i];
+        found += marks[i] >= low && marks[i] < high;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyBytes_FromStringAndSize((const char *)kept, found * (Py_ssize_t)sizeof *kept);
+    PyMem_RawFree(kept);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+fingerprints_at_most_twice(PyObject *module, PyObject *data)
+{
+    Py_ssize_t count;
+    uint32_t *sorted = sorted_fingerprints(data, "fingerprints_at_most_twice", &count);
+    if (sorted == NULL) {
+        return NULL;
+    }
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (kept < 2 || sorted[i] != sorted[kept - 2]) {
+            sorted[kept++] = sorted[i];
+        }
+    }
+    PyObject *result = PyBytes_FromStringAndSize((const char *)sorted, kept * (Py_ssize_t)sizeof *sorted);
+    PyMem_RawFree(sorted);
     return result;
 }
 
@@ -2185,6 +2280,10 @@ static PyMethodDef methods[] = {
      "repeated_fingerprints(fingerprints) -> bytes: the table of the fingerprints seen more than once."},
     {"repeated_positions", (PyCFunction)(void (*)(void))repeated_positions, METH_FASTCALL,
      "repeated_positions(fingerprints, table, start, stop) -> bytes: the positions of repeated fingerprints."},
+    {"fingerprints_in_range", (PyCFunction)(void (*)(void))fingerprints_in_range, METH_FASTCALL,
+     "fingerprints_in_range(fingerprints, low, high) -> bytes: those from low up to (not including) high."},
+    {"fingerprints_at_most_twice", fingerprints_at_most_twice, METH_O,
+     "fingerprints_at_most_twice(fingerprints) -> bytes: sorted, each value kept at most twice."},
     {"cut_spans", (PyCFunction)(void (*)(void))cut_spans, METH_FASTCALL,
      "cut_spans(data, position, record, ended, counted, line, base) -> tuple: installations cut from bytes (see _fastread.pyi)."},
     {"tune_allocator", tune_allocator, METH_NOARGS,

@@ -31,6 +31,12 @@ def held_identifiers(prefixes: tuple[bytes, ...], kinds: bytes, values: list[str
     """For each value, its kind's number (a byte of ``kinds``) and the 8-byte BLAKE2b hash of
     ``prefixes[kind]`` followed by the value's UTF-8 bytes, one after the other: 9 bytes each."""
 
+def fingerprints_in_range(fingerprints: bytes | bytearray | memoryview, low: int, high: int, /) -> bytes:
+    """The fingerprints from ``low`` up to ``high`` (excluded), in their order (``high``: up to 2**32)."""
+
+def fingerprints_at_most_twice(fingerprints: bytes | bytearray | memoryview, /) -> bytes:
+    """The fingerprints sorted, each value kept at most twice (twice: it repeats)."""
+
 def tune_allocator() -> bool:
     """Turn off glibc malloc's fast bins in this process (see _fastread.c); whether it did."""
 
@@ -55,23 +61,23 @@ def read_installation(element: etree._Element, plan: Plan, /) -> InstallationFie
     """
 
 class KeyBuffer:
-    """A key store's occurrences in C: fingerprints in memory, records written to ``fd``.
+    """A key store's occurrences in C: records written to ``fd``, their fingerprints to ``marks_fd``.
 
     Byte for byte what :class:`mcfcheck.rules.keys.KeyStore` records in Python: the
-    CRC-32 of the value's UTF-8 bytes, and the record ``<IIB{value_bytes}s>`` (line,
-    slot, length, value), written once ``flush_bytes`` of them wait.
+    record ``<IIB{value_bytes}s>`` (line, slot, length, value) and the CRC-32 of the
+    value's UTF-8 bytes (a native 4-byte unsigned integer), both written once
+    ``flush_bytes`` of records wait.
     """
 
-    def __init__(self, fd: int, value_bytes: int, flush_bytes: int) -> None: ...
+    def __init__(self, fd: int, value_bytes: int, flush_bytes: int, marks_fd: int) -> None: ...
     def add(self, value: str, line: int, slot: int = 0, /) -> None:
         """Record an occurrence (slot: 0 to 2**32 - 1); a value longer than ``value_bytes`` (UTF-8) is skipped."""
     def flush(self) -> None:
-        """Write the waiting records."""
-    def fingerprints(self) -> bytes:
-        """The fingerprints so far, as native 4-byte unsigned integers."""
-    def forget(self) -> None:
-        """Let the fingerprints go."""
-    def __len__(self) -> int: ...
+        """Write the waiting records and fingerprints."""
+    def waiting(self) -> bytes:
+        """The fingerprints not written yet (native 4-byte unsigned integers): they follow those in ``marks_fd``."""
+    def __len__(self) -> int:
+        """How many occurrences were recorded."""
 
 class RecordParser:
     """A push parser on libxml2 that reports each record element as its end is read.

@@ -20,7 +20,7 @@ from mcfcheck.errors import ConfigError
 from mcfcheck.findings import Finding, Location, Severity
 from mcfcheck.rules.base import Problem, Rule, RuleContext, Visit
 from mcfcheck.rules.cohorts import Cohort, builtin_cohorts
-from mcfcheck.rules.ledger import InstallationLedger
+from mcfcheck.rules.ledger import InstallationLedger, LedgerState
 from mcfcheck.rules.registry import RuleRegistry
 from mcfcheck.rules.selection import Selection
 from mcfcheck.rules.views import DeviceView, HeaderView, InstallationView, Reader, TrailerView
@@ -51,7 +51,7 @@ class PartState:
     """What the rules of one part of a file hand to the process that merges the parts."""
 
     rules: dict[str, object]
-    ledger: tuple[bytes, Path, str]
+    ledger: LedgerState
 
     def __reduce__(self) -> tuple[type[PartState], tuple[object, ...]]:
         return type(self), field_values(self)

@@ -1,18 +1,25 @@
 """Duplicate identifiers across millions of installations, in bounded memory and exactly.
 
-Each kind of identifier has a :class:`KeyStore`. In memory it keeps one 4-byte
-fingerprint per occurrence (the CRC-32 of its UTF-8 bytes), in a compact array: no
-Python object per occurrence. The occurrence itself (value, line, slot) goes to a
-fixed-width record in a temporary spill file. At the end the fingerprints are sorted;
-the occurrences of those seen more than once are sorted by value on disk, in runs of
-bounded size, which gives each value's first occurrence exactly (a fingerprint
-collision never produces a false finding, nor hides a true one); the duplicates are
-sorted back into file order on disk, and reported one at a time. However many values
-repeat, and however often, memory holds a few runs of the sort, not the duplicates.
+Each kind of identifier has a :class:`KeyStore`. It writes a 4-byte fingerprint per
+occurrence (the CRC-32 of its UTF-8 bytes) to one temporary file, and the occurrence
+itself (value, line, slot) as a fixed-width record to another, both in large writes:
+no Python object per occurrence, and nothing held that grows with the file.
+
+At the end the fingerprints seen more than once are looked for a range of fingerprint
+values at a time: each range's are picked out of the file, read a block at a time, and
+sorted; as many ranges as it takes for each to hold about :attr:`Buffers.gather_items`
+(a range holding more, when one value repeats very often, is shrunk to two of each
+value; one holding more distinct values than that is halved). The occurrences of the
+repeated fingerprints are sorted by value on disk, in runs of bounded size, which gives
+each value's first occurrence exactly (a fingerprint collision never produces a false
+finding, nor hides a true one); the duplicates are sorted back into file order on disk,
+and reported one at a time. However many occurrences a file holds, and however many
+repeat, memory holds a range's fingerprints and a few runs of the sorts.
 
 With mcfcheck's C module, a store records occurrences in C
-(:class:`mcfcheck.native._fastread.KeyBuffer`): the same fingerprints and the same records,
-byte for byte, for a fraction of the cost.
+(:class:`mcfcheck.native._fastread.KeyBuffer`) and searches the fingerprints in C: the same
+fingerprints, the same records and the same results, byte for byte, for a fraction of
+the cost.
 
 Values longer than :data:`VALUE_BYTES` are not checked: no identifier the schema
 admits is that long, so the schema already reports them.
@@ -21,6 +28,7 @@ admits is that long, so the schema already reports them.
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 import struct
 import tempfile
@@ -37,8 +45,6 @@ from mcfcheck.native import FAST
 VALUE_BYTES: Final = 40
 #: How many bytes of records wait before they are written to the spill.
 _PENDING_BYTES: Final = 1 << 18
-#: How many fingerprints are searched for repeated ones at a time.
-_BLOCK: Final = 1 << 16
 #: The low bits of a fingerprint that the first look for repeated ones goes by (a 128 KiB bitmap).
 _FILTER_BITS: Final = 20
 _FILTER_BYTES: Final = (1 << _FILTER_BITS) // 8
@@ -54,12 +60,28 @@ _WINDOW: Final = 256
 _BY_VALUE_BYTES: Final = VALUE_BYTES + 1 + 8
 #: A duplicate sorted back into file order: its position, then its value's first (big-endian).
 _BY_POSITION_BYTES: Final = 16
-#: How many items a sort holds in memory: each full batch is sorted and written as a run.
-_RUN_ITEMS: Final = 1 << 15
 #: How many runs are merged at once.
 _FAN_IN: Final = 32
 #: How many items a run is read back by at a time.
 _READ_ITEMS: Final = 512
+#: All 32-bit fingerprints: the first range searched, before it is divided.
+_ALL_FINGERPRINTS: Final = 1 << 32
+
+
+class Buffers(NamedTuple):
+    """How much the search for duplicates holds in memory at once, whatever the file's size."""
+
+    #: How many fingerprints a range of the search gathers (4 bytes each): ranges are
+    #: made narrow enough to hold about this many, so that their number grows with the file.
+    gather_items: int = 1 << 20
+    #: How many items a sort on disk holds: each full batch is sorted and written as a run.
+    run_items: int = 1 << 15
+    #: How many fingerprints are read from disk, and searched, at a time.
+    block_items: int = 1 << 16
+
+
+#: The buffers new stores use (tests make them tiny: the results do not depend on them).
+buffers = Buffers()
 
 #: Records an occurrence: value, line, slot.
 Adder = Callable[[str, int, int], None]
@@ -70,13 +92,12 @@ class _Buffer(Protocol):
 
     def add(self, value: str, line: int, slot: int = 0, /) -> None: ...
     def flush(self) -> None: ...
-    def fingerprints(self) -> bytes: ...
-    def forget(self) -> None: ...
+    def waiting(self) -> bytes: ...
     def __len__(self) -> int: ...
 
 
 #: mcfcheck's C key buffer, when the C module is used.
-_KEY_BUFFER: Final[Callable[[int, int, int], _Buffer] | None] = FAST.KeyBuffer if FAST is not None else None
+_KEY_BUFFER: Final[Callable[[int, int, int, int], _Buffer] | None] = FAST.KeyBuffer if FAST is not None else None
 
 
 class Occurrence(NamedTuple):
@@ -158,13 +179,28 @@ StoreState = tuple[Path, Path]
 TableMaker = Callable[[bytes | bytearray], bytes]
 #: Finds, in a range of a store's fingerprints, the positions of those in the table.
 PositionFinder = Callable[[bytes | bytearray, bytes, int, int], bytes]
+#: Picks the fingerprints from a low value up to (not including) a high one.
+RangePicker = Callable[[bytes | bytearray, int, int], bytes]
+#: Sorts fingerprints and keeps each value at most twice.
+Shrinker = Callable[[bytes | bytearray], bytes]
 
 
-def _search_functions() -> tuple[TableMaker, PositionFinder]:
+class _Search(NamedTuple):
+    """The functions of the search for repeated fingerprints."""
+
+    table: TableMaker
+    positions: PositionFinder
+    in_range: RangePicker
+    at_most_twice: Shrinker
+
+
+def _search_functions() -> _Search:
     """mcfcheck's C search for repeated fingerprints, when the C module is used; else numpy's."""
     if FAST is None:
-        return _repeated_fingerprints, _repeated_positions
-    return FAST.repeated_fingerprints, FAST.repeated_positions
+        return _Search(_repeated_fingerprints, _repeated_positions, _fingerprints_in_range, _fingerprints_at_most_twice)
+    return _Search(
+        FAST.repeated_fingerprints, FAST.repeated_positions, FAST.fingerprints_in_range, FAST.fingerprints_at_most_twice
+    )
 
 
 def _repeated_fingerprints(data: bytes | bytearray) -> bytes:
@@ -198,8 +234,26 @@ def _repeated_positions(data: bytes | bytearray, table: bytes, start: int, stop:
     return (np.flatnonzero(repeated[slots] == block) + start).astype(np.uint64).tobytes()
 
 
+def _fingerprints_in_range(data: bytes | bytearray, low: int, high: int) -> bytes:
+    """The fingerprints from ``low`` up to (not including) ``high``, in their order."""
+    import numpy as np
+
+    block = np.frombuffer(data, dtype=np.uint32)
+    return bytes(block[(block >= low) & (block < high)].tobytes())
+
+
+def _fingerprints_at_most_twice(data: bytes | bytearray) -> bytes:
+    """The fingerprints sorted, each value kept at most twice (twice: it repeats)."""
+    import numpy as np
+
+    ordered = np.sort(np.frombuffer(data, dtype=np.uint32))
+    kept = np.ones(ordered.size, dtype=bool)
+    kept[2:] = ordered[2:] != ordered[:-2]
+    return bytes(ordered[kept].tobytes())
+
+
 #: Finds the repeated fingerprints and where they occur: in C when it can, else with numpy.
-_REPEATED_FINGERPRINTS, _REPEATED_POSITIONS = _search_functions()
+_SEARCH: Final = _search_functions()
 
 
 class _ExternalSort:
@@ -210,10 +264,10 @@ class _ExternalSort:
     length are written, so that they stay few however many items there are.
     """
 
-    def __init__(self, width: int, folder: Path | None, run_items: int = _RUN_ITEMS, fan_in: int = _FAN_IN) -> None:
+    def __init__(self, width: int, folder: Path | None, run_items: int | None = None, fan_in: int = _FAN_IN) -> None:
         self._width = width
         self._folder = folder
-        self._run_items = run_items
+        self._run_items = run_items if run_items is not None else buffers.run_items
         self._fan_in = fan_in
         self._pending: list[bytes] = []
         # The runs written so far, each with how many merges made it, longest first.
@@ -312,33 +366,35 @@ class KeyStore:
     file order with :meth:`merge`.
     """
 
-    def __init__(self, folder: Path | None = None, fingerprint: Callable[[str], int] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path | None = None,
+        fingerprint: Callable[[str], int] | None = None,
+        sizes: Buffers | None = None,
+    ) -> None:
         self._folder = folder
         # Another fingerprint than the default (CRC-32): tests make them collide.
         self._fingerprint = fingerprint
+        self._sizes = sizes if sizes is not None else buffers
+        # The fingerprints of the records waiting in _pending.
         self._fingerprints = array("I")
-        # Merged parts' fingerprint files, read only when the duplicates are looked for.
-        self._fingerprint_files: list[Path] = []
+        self._count = 0
         self._spill = Spill(_RECORD.size, folder)
+        self._marks = Spill(4, folder)
         # Earlier parts' spills, with the position each starts at; the own spill last.
         self._segments: list[tuple[int, Spill]] = [(0, self._spill)]
+        # The fingerprints' files, in the same order.
+        self._mark_files: list[Spill] = [self._marks]
         self._pack = _RECORD.pack
         # Records wait here and go to the spill in large writes.
         self._pending = bytearray()
-        # In C, when it is built: fingerprints and waiting records then live there.
+        # In C, when it is built: waiting fingerprints and records then live there.
         self._buffer: _Buffer | None = None
         if _KEY_BUFFER is not None and fingerprint is None:
-            self._buffer = _KEY_BUFFER(self._spill.fileno(), VALUE_BYTES, _PENDING_BYTES)
+            self._buffer = _KEY_BUFFER(self._spill.fileno(), VALUE_BYTES, _PENDING_BYTES, self._marks.fileno())
 
     def __len__(self) -> int:
-        merged = sum(path.stat().st_size // 4 for path in self._fingerprint_files)
-        return self._own_count() + merged
-
-    def _own_count(self) -> int:
-        return len(self._buffer) if self._buffer is not None else len(self._fingerprints)
-
-    def _own_fingerprints(self) -> bytes:
-        return self._buffer.fingerprints() if self._buffer is not None else self._fingerprints.tobytes()
+        return len(self._buffer) if self._buffer is not None else self._count
 
     def adder(self) -> Adder:
         """This store's :meth:`add`, for a rule to keep and call: C's own when the store runs in C."""
@@ -354,6 +410,7 @@ class KeyStore:
             return
         mark = zlib.crc32(encoded) if self._fingerprint is None else self._fingerprint(value)
         self._fingerprints.append(mark & 0xFFFFFFFF)
+        self._count += 1
         self._pending += self._pack(min(line, 0xFFFFFFFF), slot, len(encoded), encoded)
         if len(self._pending) >= _PENDING_BYTES:
             self._flush()
@@ -363,41 +420,29 @@ class KeyStore:
             self._buffer.flush()
         elif self._pending:
             self._spill.append_many(self._pending)
+            self._marks.append_many(self._fingerprints.tobytes())
             self._pending.clear()
+            self._fingerprints = array("I")
 
     def export(self) -> StoreState:
         """This store's contents, as files another process can merge."""
         assert self._folder is not None, "only a store with a folder can be exported"
         self._flush()
-        descriptor, name = tempfile.mkstemp(prefix="fingerprints-", dir=self._folder)
-        with os.fdopen(descriptor, "wb") as fingerprints:
-            fingerprints.write(self._own_fingerprints())
-        self._forget()
-        return Path(name), self._spill.export()
-
-    def _forget(self) -> None:
-        """Let this store's own fingerprints go."""
-        self._fingerprints = array("I")
-        if self._buffer is not None:
-            self._buffer.forget()
+        return self._marks.export(), self._spill.export()
 
     def merge(self, parts: Sequence[StoreState]) -> None:
-        """Take the parts' occurrences, in order, in place of this store's own (which must be empty).
-
-        The parts' fingerprints stay in their files until :meth:`duplicates` reads
-        them, so that a process merging many stores holds one store's at a time.
-        """
-        assert not self._own_count(), "parts are merged into an empty store"
+        """Take the parts' occurrences, in order, in place of this store's own (which must be empty)."""
+        assert not len(self), "parts are merged into an empty store"
         self._flush()
         self._spill.close()
-        # The buffer wrote to the spill just closed: from now on nothing is added.
+        self._marks.close()
+        # The buffer wrote to the files just closed: from now on nothing is added.
         self._buffer = None
-        self._segments = []
-        start = 0
+        self._segments, self._mark_files = [], []
         for fingerprints, spill in parts:
-            self._segments.append((start, Spill.open(_RECORD.size, spill)))
-            self._fingerprint_files.append(fingerprints)
-            start += fingerprints.stat().st_size // 4
+            self._segments.append((self._count, Spill.open(_RECORD.size, spill)))
+            self._mark_files.append(Spill.open(4, fingerprints))
+            self._count += fingerprints.stat().st_size // 4
 
     def _records(self, position: int, count: int) -> bytes:
         """Up to ``count`` spilled records from ``position`` on, across the parts' spills."""
@@ -414,40 +459,85 @@ class KeyStore:
             index += 1
         return records
 
-    def _all_fingerprints(self) -> bytes | bytearray:
-        """Every occurrence's fingerprint, in file order: the merged parts', or this store's own."""
-        if not self._fingerprint_files:
-            return self._own_fingerprints()
-        merged = bytearray()
-        for path in self._fingerprint_files:
-            merged += path.read_bytes()
-        return merged
+    def _blocks(self) -> Iterator[tuple[int, bytes]]:
+        """Every occurrence's fingerprint, in file order, a block at a time: where each block starts, and it.
+
+        Those still waiting to be written come last, from memory: a store that finds no
+        duplicate writes nothing more (a small file's records may never reach the disk).
+        """
+        start, block_items = 0, self._sizes.block_items
+        for marks in self._mark_files:
+            at = 0
+            while block := marks.read(at, block_items):
+                yield start, block
+                count = len(block) // 4
+                at += count
+                start += count
+        waiting = self._buffer.waiting() if self._buffer is not None else self._fingerprints.tobytes()
+        if waiting:
+            yield start, waiting
+
+    def _gathered(self, low: int, high: int) -> bytes | bytearray | None:
+        """The fingerprints from ``low`` up to ``high``, each value at least as often as the table needs.
+
+        None when the range holds too many distinct values to be gathered at once.
+        """
+        in_range, at_most_twice = _SEARCH.in_range, _SEARCH.at_most_twice
+        limit = 4 * self._sizes.gather_items
+        whole = low == 0 and high == _ALL_FINGERPRINTS
+        gathered = bytearray()
+        for _start, block in self._blocks():
+            gathered += block if whole else in_range(block, low, high)
+            if len(gathered) > limit:
+                gathered = bytearray(at_most_twice(gathered))
+                if len(gathered) > limit // 2 and high - low > 1:
+                    return None
+        return gathered
+
+    def _repeated_tables(self) -> Iterator[bytes]:
+        """The tables of the repeated fingerprints, a range of fingerprint values at a time."""
+        ranges = max(1, -(-len(self) // self._sizes.gather_items))
+        bounds = [_ALL_FINGERPRINTS * index // ranges for index in range(ranges + 1)]
+        # The ranges still to search, the next one last.
+        waiting = list(reversed(list(itertools.pairwise(bounds))))
+        while waiting:
+            low, high = waiting.pop()
+            gathered = self._gathered(low, high)
+            if gathered is None:
+                # More distinct values than a range may hold: its halves are searched in turn.
+                middle = (low + high) // 2
+                waiting += [(middle, high), (low, middle)]
+                continue
+            table = _SEARCH.table(gathered)
+            del gathered
+            if table:
+                yield table
 
     def _sort_by_value(self, by_value: _ExternalSort) -> None:
         """Add the occurrences of repeated fingerprints to ``by_value``: value, length, position."""
-        fingerprints = self._all_fingerprints()
-        table = _REPEATED_FINGERPRINTS(fingerprints)
-        if not table:
-            return
         records = _Records(self._records)
-        for start in range(0, len(fingerprints) // 4, _BLOCK):
-            positions = array("Q")
-            positions.frombytes(_REPEATED_POSITIONS(fingerprints, table, start, start + _BLOCK))
-            for position in positions:
-                record = records.record(position)
-                value, length = record[_LENGTH_AT + 1 :], record[_LENGTH_AT : _LENGTH_AT + 1]
-                by_value.add(value + length + position.to_bytes(8, "big"))
+        find = _SEARCH.positions
+        for table in self._repeated_tables():
+            for start, block in self._blocks():
+                positions = array("Q")
+                positions.frombytes(find(block, table, 0, len(block) // 4))
+                for found in positions:
+                    position = start + found
+                    record = records.record(position)
+                    value, length = record[_LENGTH_AT + 1 :], record[_LENGTH_AT : _LENGTH_AT + 1]
+                    by_value.add(value + length + position.to_bytes(8, "big"))
 
     def duplicates(self) -> Iterator[Duplicate]:
         """Every occurrence of a value already seen, in the order of the file, with the value's first.
 
-        The occurrences of repeated fingerprints are sorted by value (then position) on
-        disk: each value's occurrences come together, its first one first. Each later
-        one is paired with that first, and the pairs sorted back into file order, on disk
-        too; the values and lines are read back from the spill as they are reported.
+        The repeated fingerprints are found a range at a time, and their occurrences
+        sorted by value (then position) on disk: each value's occurrences come together,
+        its first one first. Each later one is paired with that first, and the pairs
+        sorted back into file order, on disk too; the values and lines are read back from
+        the spill as they are reported.
         """
-        by_value = _ExternalSort(_BY_VALUE_BYTES, self._folder)
-        by_position = _ExternalSort(_BY_POSITION_BYTES, self._folder)
+        by_value = _ExternalSort(_BY_VALUE_BYTES, self._folder, self._sizes.run_items)
+        by_position = _ExternalSort(_BY_POSITION_BYTES, self._folder, self._sizes.run_items)
         try:
             self._sort_by_value(by_value)
             value, first = b"", b""
@@ -472,3 +562,5 @@ class KeyStore:
         """Release the spill files."""
         for _start, spill in self._segments:
             spill.close()
+        for marks in self._mark_files:
+            marks.close()
