@@ -453,10 +453,12 @@ class Ledger:
             }
             if not files:
                 return
-            # In the order of the key (file, position): one pass over the table, no sort.
+            # Those files by number (another batch may record more meanwhile), in the order of the
+            # key (file, position): one pass over the table, no sort.
+            numbers = ", ".join(str(int(file)) for file in sorted(files))
             rows = self._database.read(
-                "SELECT file, position, reference, identifiers FROM installations "  # noqa: S608 - the ledger's own words
-                f"WHERE file IN ({latest}) ORDER BY file, position"
+                "SELECT file, position, reference, identifiers FROM installations "  # noqa: S608 - numbers and the ledger's words
+                f"WHERE file IN ({numbers}) ORDER BY file, position"
             )
             for file, installations in itertools.groupby(rows, key=operator.itemgetter(0)):
                 sha256, path = files[file]
