@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -132,7 +133,7 @@ def probe(ledger: Path, count: int, work: Path) -> None:
     peaks: dict[str, float] = dict.fromkeys(times, 0.0)
     for number in range(3):
         empty, copy = work / f"empty-{number}.sqlite", work / f"copy-{number}.sqlite"
-        copy.write_bytes(ledger.read_bytes())
+        shutil.copyfile(ledger, copy)
         for label, path in zip(times, (empty, copy), strict=True):
             elapsed, peak = measure([str(BIN / "mcfcheck"), "batch", "-q", str(folder), "--ledger", str(path)], (0, 1))
             times[label].append(elapsed)
