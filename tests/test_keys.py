@@ -264,3 +264,30 @@ def test_a_duplicate_device_id_is_found_on_any_device_of_an_installation(tmp_pat
     assert [finding.location.xpath for finding in findings] == [
         f"/MigrationFile/Installations/Installation[1]/Devices/Device[{slot}]/DeviceID" for slot in range(250, 301)
     ]
+
+
+def test_an_anonymous_spill_s_file_is_emptied_and_reused_never_across_a_fork() -> None:
+    first = keys.Spill(4)
+    first.append_many(b"abcdefgh")
+    assert first.read(1) == b"efgh"
+    number = os.fstat(first.fileno()).st_ino
+    first.close()
+    second = keys.Spill(4)
+    try:
+        # The same file, emptied: nothing of the first spill's records is read back.
+        assert os.fstat(second.fileno()).st_ino == number
+        assert second.read(0, 2) == b""
+        second.append(b"wxyz")
+        assert second.read(0, 2) == b"wxyz"
+    finally:
+        second.close()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        spill = keys.Spill(4)
+        os.write(write, b"reused" if os.fstat(spill.fileno()).st_ino == number else b"own")
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert os.read(read, 16) == b"own"
+    os.close(read)
