@@ -116,14 +116,20 @@ def held_rows(held: list[File]) -> list[tuple[str, str, list[tuple[int, str | No
     memory_entries=st.sampled_from((0, 2)),
     # A filter of one word grows (and is filled again) at the first identifiers.
     filter_bits=st.sampled_from((6, 7, 27)),
+    # Pages of one or two entries: a fingerprint's page is a small part of a run (of 512: all of it).
+    page=st.sampled_from((1, 2, 512)),
 )
 def test_the_index_finds_what_a_join_of_every_identifier_finds(
-    held: list[File], batch: list[File], run_entries: int, memory_entries: int, filter_bits: int
+    held: list[File], batch: list[File], run_entries: int, memory_entries: int, filter_bits: int, page: int
 ) -> None:
     # Latest record of each content only, as the ledger gives them.
     latest = list({file.sha256: file for file in held}.values())
     index = CrossFiles(
-        held_rows(latest), run_entries=run_entries, memory_entries=memory_entries, filter_bits=filter_bits
+        held_rows(latest),
+        run_entries=run_entries,
+        memory_entries=memory_entries,
+        filter_bits=filter_bits,
+        page=page,
     )
     try:
         found = [index.shared(file.path, file.sha256, iter(file.holdings())) for file in batch]

@@ -19,7 +19,9 @@ identifier is found in. Runs of more than :data:`MEMORY_ENTRIES` entries, and th
 are memory-mapped from a private temporary folder (deleted when closed), and the pages a
 file's checks read are let go after them: the memory a batch uses is the filter, the
 file's own identifiers, and a merge of two runs at most (:data:`RUN_ENTRIES`, 32 bytes an
-entry), however many identifiers the ledger holds.
+entry), however many identifiers the ledger holds. (The pages of the runs' files that a
+file's look-ups fault in are counted in the process's resident memory until they are let
+go: the kernel maps the pages around each one it reads, from its cache.)
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import numpy.typing as npt
 from mcfcheck.rules.holdings import HELD, KINDS, VALUE_SEPARATOR
 
 #: A run merged from others holds this many entries at most (12 bytes each); larger ones stay as they are.
-RUN_ENTRIES: Final = 1 << 21
+RUN_ENTRIES: Final = 1 << 20
 #: Runs of more entries than this are memory-mapped files rather than arrays in memory.
 MEMORY_ENTRIES: Final = 1 << 16
 #: The filter of the fingerprints held: a blocked Bloom filter of at least 2 ** 27 bits (16 MiB) and of 12 bits
@@ -47,6 +49,10 @@ MEMORY_ENTRIES: Final = 1 << 16
 _FILTER_SMALLEST: Final = 27
 _FILTER_BITS_AN_ENTRY: Final = 12
 _FILTER_HASHES: Final = 4
+#: The entries of a page of a run's fingerprints (4 KiB): a fingerprint is looked for in one.
+_PAGE: Final = 512
+#: A filter of one 64-bit word.
+_FILTER_SMALLEST_POSSIBLE: Final = 6
 #: How many of the ledger's identifiers are read into one run at a time.
 _LOAD_ENTRIES: Final = 1 << 19
 #: An identifier kept one after the other in the holdings: its kind's number, then its fingerprint (big-endian).
@@ -99,9 +105,41 @@ class _Run:
     installations: UInt32s
     maps: tuple[mmap.mmap, ...] = ()
     files: tuple[Path, ...] = ()
+    #: The entries of a page (:data:`_PAGE`; tests make it tiny).
+    page: int = _PAGE
+    #: Every page's first fingerprint, in memory: where to look in the run for one (made from the fingerprints
+    #: when not given: for a run in files, it is made before they are written, so as not to read every page).
+    index: Int64s | None = None
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = np.array(self.fingerprints[:: self.page])
 
     def __len__(self) -> int:
         return len(self.fingerprints)
+
+    def holding(self, fingerprints: Int64s) -> npt.NDArray[np.intp]:
+        """The indexes of the (sorted) ``fingerprints`` the run holds, each looked for by a binary search within
+        one page of the run (found through :attr:`index`), not over all its pages.
+        """
+        size = len(self)
+        if not size or not len(fingerprints):
+            return np.empty(0, np.intp)
+        assert self.index is not None
+        # The first of a fingerprint's entries, if any, comes after the first entry of the page whose first entry
+        # is below it, and no later than the next page's first: the first entry not below it, among those of that
+        # page and the next page's first, is it.
+        low = np.maximum(np.searchsorted(self.index, fingerprints, side="left") - 1, 0) * self.page
+        high = np.minimum(low + self.page, size)
+        for _ in range(self.page.bit_length()):
+            searching = low < high
+            if not searching.any():
+                break
+            middle = (low + high) // 2
+            below = self.fingerprints[np.minimum(middle, size - 1)] < fingerprints
+            low = np.where(searching & below, middle + 1, low)
+            high = np.where(searching & ~below, middle, high)
+        return np.flatnonzero((low < size) & (self.fingerprints[np.minimum(low, size - 1)] == fingerprints))
 
     def shed(self) -> None:
         """Lets the pages of the run's files that were read go from this process's memory (they stay in the
@@ -162,8 +200,10 @@ class CrossFiles:
         run_entries: int = RUN_ENTRIES,
         memory_entries: int = MEMORY_ENTRIES,
         filter_bits: int = _FILTER_SMALLEST,
+        page: int = _PAGE,
     ) -> None:
         self._run_entries = run_entries
+        self._page = page
         self._memory_entries = memory_entries
         self._folder = Path(tempfile.mkdtemp(prefix="mcfcheck-across-"))
         self._mapped = 0
@@ -248,11 +288,11 @@ class CrossFiles:
         index of the batch's, and the installation of the other.
         """
         fingerprints = batch.fingerprints[maybe]
-        low = np.searchsorted(run.fingerprints, fingerprints, side="left")
-        hit = np.flatnonzero(run.fingerprints[np.minimum(low, len(run) - 1)] == fingerprints)
+        hit = run.holding(fingerprints)
         if not len(hit):
             return _NO_PAIRS
-        low = low[hit]
+        # Where the run holds them (rare: a binary search each), and how many times.
+        low = np.searchsorted(run.fingerprints, fingerprints[hit], side="left")
         counts = np.searchsorted(run.fingerprints, fingerprints[hit], side="right") - low
         ours = np.repeat(maybe[hit], counts)
         theirs = run.installations[np.repeat(low - (np.cumsum(counts) - counts), counts) + np.arange(len(ours))]
@@ -327,7 +367,7 @@ class CrossFiles:
                 if self._filter.wants(batch.identifiers):
                     self._refilter(batch.identifiers)
                 self._filter.add(batch.fingerprints)
-            self._add(_Run(batch.fingerprints, (batch.numbers + first).astype(np.uint32)))
+            self._add(_Run(batch.fingerprints, (batch.numbers + first).astype(np.uint32), page=self._page))
 
     def _refilter(self, more: int = 0) -> None:
         """A filter large enough for the entries held and ``more``, filled with those held."""
@@ -335,6 +375,8 @@ class CrossFiles:
         bits = self._filter.bits
         while (entries + more) * _FILTER_BITS_AN_ENTRY > 1 << bits:
             bits += 1
+        # The old filter goes before the new one is made: never both in memory.
+        self._filter = _Filter(_FILTER_SMALLEST_POSSIBLE)
         held = _Filter(bits)
         for run in self._runs:
             for start in range(0, len(run), _LOAD_ENTRIES):
@@ -359,7 +401,7 @@ class CrossFiles:
         installations = np.concatenate((older.installations, newer.installations))
         self._release(older)
         self._release(newer)
-        return self._placed(_Run(fingerprints[order], installations[order]))
+        return self._placed(_Run(fingerprints[order], installations[order], page=self._page))
 
     def _placed(self, run: _Run) -> _Run:
         """The run in memory, or past :data:`MEMORY_ENTRIES` entries in files of its own, memory-mapped."""
@@ -374,7 +416,8 @@ class CrossFiles:
             array.tofile(path)
             with path.open("rb") as stream:
                 maps.append(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
-        return _Run(np.frombuffer(maps[0], np.int64), np.frombuffer(maps[1], np.uint32), tuple(maps), files)
+        fingerprints, installations = np.frombuffer(maps[0], np.int64), np.frombuffer(maps[1], np.uint32)
+        return _Run(fingerprints, installations, tuple(maps), files, self._page, run.index)
 
     @staticmethod
     def _release(run: _Run) -> None:
