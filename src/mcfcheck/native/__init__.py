@@ -118,6 +118,11 @@ def process_tuned() -> bool:
     return _TUNED
 
 
+def line_feed_finder() -> Callable[[bytes], bytes] | None:
+    """mcfcheck's C finder of line feeds, when it is built: where each one is, as an ``array("I")``'s bytes."""
+    return FAST.line_feed_positions if FAST is not None else None
+
+
 def line_feed_counter() -> Callable[[bytes | memoryview], int] | None:
     """mcfcheck's C counter of line feeds, when it is built: ``data.count(b"\\n")``, many bytes at a time.
 

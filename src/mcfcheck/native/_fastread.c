@@ -1866,6 +1866,44 @@ count_lines(PyObject *module, PyObject *data)
     return PyLong_FromSsize_t(count);
 }
 
+/* line_feed_positions(data) -> bytes: where each line feed of ``data`` is, as native 4-byte unsigned integers
+ * (an array('I')), for the column of a schema finding; memchr from one to the next. */
+static PyObject *
+line_feed_positions(PyObject *module, PyObject *data)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (view.len > (Py_ssize_t)UINT32_MAX) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "line_feed_positions: more than 4 GiB");
+        return NULL;
+    }
+    const unsigned char *bytes = view.buf;
+    Py_ssize_t count;
+    Py_BEGIN_ALLOW_THREADS
+    count = line_feeds(bytes, view.len);
+    Py_END_ALLOW_THREADS
+    PyObject *positions = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(uint32_t));
+    if (positions == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    uint32_t *out = (uint32_t *)PyBytes_AS_STRING(positions);
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *at = bytes, *end = bytes + view.len;
+    Py_ssize_t found = 0;
+    while (found < count && (at = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+        out[found++] = (uint32_t)(at - bytes);
+        at++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return positions;
+}
+
 /* --- cutting installations from bytes ---------------------------------------------- */
 
 /*
@@ -2276,6 +2314,8 @@ held_identifiers(PyObject *module, PyObject *const *arguments, Py_ssize_t count)
 
 static PyMethodDef methods[] = {
     {"count_lines", count_lines, METH_O, "count_lines(data) -> int: the line feeds in a bytes-like object."},
+    {"line_feed_positions", line_feed_positions, METH_O,
+     "line_feed_positions(data) -> bytes: where each line feed is, as native 4-byte unsigned integers."},
     {"repeated_fingerprints", repeated_fingerprints, METH_O,
      "repeated_fingerprints(fingerprints) -> bytes: the table of the fingerprints seen more than once."},
     {"repeated_positions", (PyCFunction)(void (*)(void))repeated_positions, METH_FASTCALL,

@@ -11,6 +11,9 @@ LXML_VERSION: str
 def count_lines(data: bytes | bytearray | memoryview, /) -> int:
     """The line feeds in ``data`` (as ``data.count(b"\\n")``, many bytes at a time)."""
 
+def line_feed_positions(data: bytes | bytearray | memoryview, /) -> bytes:
+    """Where each line feed of ``data`` is, as native 4-byte unsigned integers (an ``array("I")``'s bytes)."""
+
 def repeated_fingerprints(fingerprints: bytes | bytearray | memoryview, /) -> bytes:
     """The table of the fingerprints seen more than once; empty when none is.
 
