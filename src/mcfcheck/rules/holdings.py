@@ -38,23 +38,23 @@ VALUE_SEPARATOR: Final = "\x1f"
 _MAX_REFERENCE: Final = 0xFFFF
 
 
-def fingerprint_bytes(kind: str, value: str) -> bytes:
-    """An identifier's fingerprint as the ledger keeps it: the 8-byte BLAKE2b hash of its kind and
-    value (Device IDs upper-cased).
-    """
-    text = f"{kind}{_FIELD}{value.upper() if kind == 'device_id' else value}"
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-
-
 #: What each kind's fingerprints hash before the value (:func:`fingerprint_bytes`).
 _PREFIXES: Final = tuple(f"{kind}{_FIELD}".encode() for kind in KINDS)
 
 
+def _hashed(prefix: bytes, value: str) -> bytes:
+    return hashlib.blake2b(prefix + value.encode("utf-8"), digest_size=8).digest()
+
+
+def fingerprint_bytes(kind: str, value: str) -> bytes:
+    """An identifier's fingerprint as the ledger keeps it: the 8-byte BLAKE2b hash of its kind and
+    value (Device IDs upper-cased).
+    """
+    return _hashed(_PREFIXES[KINDS.index(kind)], value.upper() if kind == "device_id" else value)
+
+
 def _held_in_python(prefixes: tuple[bytes, ...], kinds: bytes, values: list[str]) -> bytes:
-    return b"".join(
-        bytes((kind,)) + hashlib.blake2b(prefixes[kind] + value.encode("utf-8"), digest_size=8).digest()
-        for kind, value in zip(kinds, values, strict=True)
-    )
+    return b"".join(bytes((kind,)) + _hashed(prefixes[kind], value) for kind, value in zip(kinds, values, strict=True))
 
 
 #: Each value's kind and fingerprint, one after the other (:data:`HELD` bytes each), given the kinds'

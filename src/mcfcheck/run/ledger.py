@@ -20,7 +20,6 @@ import hashlib
 import itertools
 import json
 import operator
-import os
 import queue
 import re
 import sqlite3
@@ -47,6 +46,7 @@ from mcfcheck.rules.views import concept_text
 from mcfcheck.run.batch import ReportSink
 from mcfcheck.run.crossfiles import CrossFiles, Shared
 from mcfcheck.run.databases import database_of, is_postgresql, sqlite_path
+from mcfcheck.run.parts import default_jobs
 from mcfcheck.schema.binding import BindingSet
 
 #: The ledger's schema version this mcfcheck writes (``meta.schema_version``).
@@ -701,5 +701,5 @@ def holdings_collected(
 
 def digests(paths: Sequence[Path]) -> dict[str, tuple[int, str] | None]:
     """Each file's size and SHA-256, by path as given: on every core (hashlib lets threads hash at once)."""
-    with ThreadPoolExecutor(max_workers=max(1, min(len(paths), len(os.sched_getaffinity(0))))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(paths), default_jobs()))) as pool:
         return {str(path): digest for path, digest in zip(paths, pool.map(file_digest, paths), strict=True)}
